@@ -1,1 +1,3 @@
-export {};
+export * from './errors.js';
+export * from './ports.js';
+export * from './sign-guard.js';
