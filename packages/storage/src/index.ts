@@ -1,1 +1,5 @@
-export {};
+export { compareBytes, prefixEnd } from './bytes.js';
+export type { KvBatchOp, KvEntry, KvRange, KvSpan, KvStore, KvWriteOptions } from './kv/kv-store.js';
+export { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.js';
+export { createMemoryKvStore } from './kv/memory-kv-store.js';
+export { PrefixedKvStore, prefixedKvStore } from './kv/prefixed-kv-store.js';
