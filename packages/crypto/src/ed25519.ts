@@ -1,0 +1,285 @@
+/**
+ * Ed25519 with exactly one verification rule: ZIP-215.
+ *
+ * ZIP-215 (the rule of CometBFT and Zcash) is the cofactored verification
+ * equation [8][S]B = [8]R + [8][k]A, with k = SHA-512(R_bytes || A_bytes || M)
+ * over the bytes as received, S < L, and A and R decoded leniently (any
+ * y < 2^255 that lies on the curve, including non-canonical encodings and
+ * small-order points). It is fully specified, so every correct implementation
+ * agrees on every input; that is what consensus needs.
+ *
+ * Fast path. OpenSSL (node:crypto) checks the stricter cofactorless equation
+ * [S]B = R + [k]A with a canonical R, S < L and A decoded as in ZIP-215, over
+ * the same received bytes. Whatever it accepts, ZIP-215 accepts too (multiply
+ * the equation by 8; its encodings are a subset of ZIP-215's). So `verify`
+ * trusts OpenSSL's "yes" (~10x faster than noble) and asks @noble/curves'
+ * ZIP-215 verifier only on "no", or when OpenSSL cannot import the key. The
+ * answer is therefore exactly ZIP-215's, whatever the Node/OpenSSL version.
+ */
+
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { asBuffer, fromBuffer, isBytes } from './bytes.js';
+import { LruCache } from './lru.js';
+
+/** Length of an Ed25519 public key (an encoded point A). */
+export const PUBLIC_KEY_LENGTH = 32;
+/** Length of an Ed25519 private key seed (RFC 8032's 32-byte private key). */
+export const SEED_LENGTH = 32;
+/** Length of an Ed25519 signature R || S. */
+export const SIGNATURE_LENGTH = 64;
+/** How many public-key KeyObjects `verify` keeps (least recently used are evicted). */
+export const KEY_OBJECT_CACHE_CAPACITY = 4096;
+
+/** DER prefix of a SubjectPublicKeyInfo holding a raw 32-byte Ed25519 key (RFC 8410). */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/** DER prefix of a PKCS#8 PrivateKeyInfo holding a raw 32-byte Ed25519 seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * An Ed25519 key pair. `seed` is the 32-byte RFC 8032 private key; `secretKey`
+ * is the very same Uint8Array under the name @noble/curves and RFC 8032 test
+ * vectors use (it is NOT the 64-byte seed || publicKey of NaCl).
+ */
+export interface KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly seed: Uint8Array;
+  /** Alias of `seed` (same object). */
+  readonly secretKey: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------
+// Keys and signing
+
+interface PrivateKeyEntry {
+  /** Copy of the seed bytes the KeyObject was built from (detects mutation). */
+  readonly snapshot: Uint8Array;
+  readonly key: KeyObject;
+}
+
+/**
+ * Private KeyObjects, keyed by the identity of the seed Uint8Array. Building
+ * one costs ~0.4 ms (OpenSSL derives the public key), signing with it ~0.04 ms.
+ * The entry lives as long as the caller's seed array does.
+ */
+const privateKeys = new WeakMap<Uint8Array, PrivateKeyEntry>();
+
+function privateKeyObject(seed: Uint8Array): KeyObject {
+  const cached = privateKeys.get(seed);
+  if (cached !== undefined && timingSafeEqual(cached.snapshot, seed)) return cached.key;
+  const snapshot = new Uint8Array(seed);
+  const der = Buffer.concat([ED25519_PKCS8_PREFIX, snapshot]);
+  const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  der.fill(0);
+  privateKeys.set(seed, { snapshot, key });
+  return key;
+}
+
+function checkSeed(seed: unknown, fn: string): asserts seed is Uint8Array {
+  if (!isBytes(seed)) throw new TypeError(`${fn}: seed must be a Uint8Array`);
+  if (seed.length !== SEED_LENGTH) {
+    throw new RangeError(`${fn}: seed must be ${SEED_LENGTH} bytes, got ${seed.length}`);
+  }
+}
+
+/** The key pair of a 32-byte seed (deterministic; the seed is copied). */
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  checkSeed(seed, 'keyPairFromSeed');
+  const own = new Uint8Array(seed);
+  const spki = createPublicKey(privateKeyObject(own)).export({ format: 'der', type: 'spki' });
+  if (spki.length !== ED25519_SPKI_PREFIX.length + PUBLIC_KEY_LENGTH) {
+    throw new Error('keyPairFromSeed: unexpected SPKI encoding from node:crypto');
+  }
+  const publicKey = new Uint8Array(spki.subarray(ED25519_SPKI_PREFIX.length));
+  return Object.freeze({ publicKey, seed: own, secretKey: own });
+}
+
+/** A fresh key pair from a cryptographically secure random seed. */
+export function generateKeyPair(): KeyPair {
+  const seed = randomBytes(SEED_LENGTH);
+  try {
+    return keyPairFromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+/** The 32-byte public key of a 32-byte seed. */
+export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  return keyPairFromSeed(seed).publicKey;
+}
+
+/**
+ * Signs `message` (RFC 8032 Ed25519, deterministic) with a 32-byte seed or a
+ * key pair. Signing goes through node:crypto; the result is byte-for-byte what
+ * RFC 8032 and @noble/curves produce (tested). Throws a TypeError/RangeError on
+ * a malformed key or a non-Uint8Array message.
+ */
+export function sign(key: Uint8Array | KeyPair, message: Uint8Array): Uint8Array {
+  const seed: unknown = isBytes(key) ? key : typeof key === 'object' && key !== null ? key.seed : undefined;
+  checkSeed(seed, 'sign');
+  if (!isBytes(message)) throw new TypeError('sign: message must be a Uint8Array');
+  return fromBuffer(nodeSign(null, message, privateKeyObject(seed)));
+}
+
+// ---------------------------------------------------------------------------
+// Verification
+
+/** Counters of the verification paths taken since the last reset. */
+export interface VerifyStats {
+  /** `verify` calls accepted by OpenSSL (the fast path). */
+  readonly fastAccepted: number;
+  /** `verify` calls that OpenSSL did not accept and went to noble's ZIP-215 check. */
+  readonly fallbackCalls: number;
+  /** Of those, how many ZIP-215 accepted. */
+  readonly fallbackAccepted: number;
+  /** `verify` calls rejected before any curve arithmetic (wrong type or length). */
+  readonly malformed: number;
+  readonly keyCacheHits: number;
+  readonly keyCacheMisses: number;
+  /** Public keys OpenSSL refused to import (verified by noble alone). */
+  readonly keyImportFailures: number;
+  readonly keyCacheSize: number;
+  readonly keyCacheCapacity: number;
+}
+
+const stats = {
+  fastAccepted: 0,
+  fallbackCalls: 0,
+  fallbackAccepted: 0,
+  malformed: 0,
+  keyCacheHits: 0,
+  keyCacheMisses: 0,
+  keyImportFailures: 0,
+};
+
+/** Public KeyObjects by the public key's bytes (latin1 string); null = OpenSSL cannot import it. */
+const publicKeys = new LruCache<string, KeyObject | null>(KEY_OBJECT_CACHE_CAPACITY);
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
+  const id = asBuffer(publicKey).toString('latin1');
+  const cached = publicKeys.get(id);
+  if (cached !== undefined) {
+    stats.keyCacheHits++;
+    return cached;
+  }
+  stats.keyCacheMisses++;
+  let key: KeyObject | null;
+  try {
+    key = createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
+  } catch {
+    stats.keyImportFailures++;
+    key = null;
+  }
+  publicKeys.set(id, key);
+  return key;
+}
+
+function wellFormed(publicKey: unknown, message: unknown, signature: unknown): boolean {
+  return (
+    isBytes(publicKey) &&
+    publicKey.length === PUBLIC_KEY_LENGTH &&
+    isBytes(signature) &&
+    signature.length === SIGNATURE_LENGTH &&
+    isBytes(message)
+  );
+}
+
+/**
+ * OpenSSL alone (cofactorless, strict R): a subset of ZIP-215. NOT a consensus
+ * rule; exported from this module (not from the package) for tests and benches.
+ */
+export function verifyOpenSsl(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    if (!wellFormed(publicKey, message, signature)) return false;
+    const key = publicKeyObject(publicKey);
+    return key !== null && nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * ZIP-215 verification by @noble/curves alone (`{ zip215: true }`, also its
+ * default for ed25519 in v2). The reference for `verify`; ~10x slower.
+ * Returns false, never throws, on malformed input of any kind.
+ */
+export function verifyZip215(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    if (!wellFormed(publicKey, message, signature)) return false;
+    return ed25519.verify(signature, message, publicKey, { zip215: true });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies an Ed25519 signature under ZIP-215, the only rule Synod uses.
+ * OpenSSL first (cached KeyObject per public key); on its "no", noble's ZIP-215
+ * check decides. Returns false, never throws, for wrong lengths or malformed
+ * input of any kind (including values that are not Uint8Arrays).
+ */
+export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    if (!wellFormed(publicKey, message, signature)) {
+      stats.malformed++;
+      return false;
+    }
+    const key = publicKeyObject(publicKey);
+    if (key !== null) {
+      let ok = false;
+      try {
+        ok = nodeVerify(null, message, key, signature);
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        stats.fastAccepted++;
+        return true;
+      }
+    }
+    stats.fallbackCalls++;
+    const ok = ed25519.verify(signature, message, publicKey, { zip215: true });
+    if (ok) stats.fallbackAccepted++;
+    return ok;
+  } catch {
+    return false;
+  }
+}
+
+/** A snapshot of the verification counters. */
+export function verifyStats(): VerifyStats {
+  return {
+    ...stats,
+    keyCacheSize: publicKeys.size,
+    keyCacheCapacity: publicKeys.capacity,
+  };
+}
+
+/** Zeroes the verification counters. */
+export function resetVerifyStats(): void {
+  stats.fastAccepted = 0;
+  stats.fallbackCalls = 0;
+  stats.fallbackAccepted = 0;
+  stats.malformed = 0;
+  stats.keyCacheHits = 0;
+  stats.keyCacheMisses = 0;
+  stats.keyImportFailures = 0;
+}
+
+/** Drops every cached public KeyObject (for benches of the cold path). */
+export function clearKeyObjectCache(): void {
+  publicKeys.clear();
+}
