@@ -3,3 +3,12 @@ export type { KvBatchOp, KvEntry, KvRange, KvSpan, KvStore, KvWriteOptions } fro
 export { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.js';
 export { createMemoryKvStore } from './kv/memory-kv-store.js';
 export { PrefixedKvStore, prefixedKvStore } from './kv/prefixed-kv-store.js';
+export {
+  FileConsensusWal,
+  type FileWalOptions,
+  openFileWal,
+  segmentFileName,
+  type WalRecovery,
+  type WalStats,
+} from './wal/file-wal.js';
+export { MemoryConsensusWal } from './wal/memory-wal.js';
