@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -13,7 +14,7 @@ export async function fsyncDir(path: string): Promise<void> {
 
 /** Total size in bytes of the regular files under `path` (recursively); 0 when it does not exist. */
 export async function directorySize(path: string): Promise<number> {
-  let entries: Awaited<ReturnType<typeof readdir>>;
+  let entries: Dirent[];
   try {
     entries = await readdir(path, { withFileTypes: true });
   } catch (err) {

@@ -4,6 +4,14 @@ export { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.
 export { createMemoryKvStore } from './kv/memory-kv-store.js';
 export { PrefixedKvStore, prefixedKvStore } from './kv/prefixed-kv-store.js';
 export {
+  decodeSignerState,
+  encodeSignerState,
+  FileSignerStateStore,
+  MemorySignerStateStore,
+  SIGNER_STATE_VERSION,
+} from './signer/signer-state-file.js';
+export { createSigner, ValidatorSigner } from './signer/validator-signer.js';
+export {
   FileConsensusWal,
   type FileWalOptions,
   openFileWal,

@@ -1,0 +1,168 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  type LastSignState,
+  SIGN_STEP_ORDER,
+  type SignerStateStore,
+  type SignStep,
+  SynodError,
+} from '@synod/types';
+import { fromHex, toHex } from '../bytes.js';
+import { fsyncDir, isErrno } from '../fs-util.js';
+
+/**
+ * The signer state file: one JSON object, replaced atomically.
+ *
+ *   { "version": 1, "height": 12, "round": 0, "step": "prevote",
+ *     "signBytes": "<hex>", "signature": "<hex, 64 bytes>" }
+ */
+export const SIGNER_STATE_VERSION = 1;
+const SIGNATURE_BYTES = 64;
+
+function isSignStep(s: unknown): s is SignStep {
+  return typeof s === 'string' && Object.hasOwn(SIGN_STEP_ORDER, s);
+}
+
+function isUint(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+export function encodeSignerState(state: LastSignState): string {
+  return `${JSON.stringify(
+    {
+      version: SIGNER_STATE_VERSION,
+      height: state.height,
+      round: state.round,
+      step: state.step,
+      signBytes: toHex(state.signBytes),
+      signature: toHex(state.signature),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** Parses the file's text; returns the reason when it is not a valid state. */
+export function decodeSignerState(text: string): LastSignState | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return 'not valid JSON';
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
+  const o = raw as Record<string, unknown>;
+  if (o.version !== SIGNER_STATE_VERSION) return `unsupported version ${String(o.version)}`;
+  if (!isUint(o.height)) return 'height must be a non-negative integer';
+  if (!isUint(o.round)) return 'round must be a non-negative integer';
+  if (!isSignStep(o.step)) return `unknown step ${String(o.step)}`;
+  const signBytes = typeof o.signBytes === 'string' ? fromHex(o.signBytes) : undefined;
+  if (signBytes === undefined) return 'signBytes must be hex';
+  const signature = typeof o.signature === 'string' ? fromHex(o.signature) : undefined;
+  if (signature === undefined || signature.length !== SIGNATURE_BYTES)
+    return 'signature must be 64 bytes of hex';
+  return { height: o.height, round: o.round, step: o.step, signBytes, signature };
+}
+
+function copyState(s: LastSignState): LastSignState {
+  return {
+    height: s.height,
+    round: s.round,
+    step: s.step,
+    signBytes: new Uint8Array(s.signBytes),
+    signature: new Uint8Array(s.signature),
+  };
+}
+
+/**
+ * `SignerStateStore` in one file. `save` writes `<path>.tmp`, fsyncs it,
+ * renames it over `path` and fsyncs the folder, so after a crash the file holds
+ * either the old or the new state, never a mix. `load` rejects with
+ * `STORAGE_CORRUPT` on a damaged file rather than pretending the validator
+ * never signed.
+ */
+export class FileSignerStateStore implements SignerStateStore {
+  readonly path: string;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async load(): Promise<LastSignState | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw new SynodError(
+        'STORAGE_CORRUPT',
+        `cannot read the signer state file ${this.path}: ${String(err)}`,
+        {
+          cause: err,
+          details: { path: this.path },
+        },
+      );
+    }
+    const state = decodeSignerState(text);
+    if (typeof state === 'string') {
+      throw new SynodError(
+        'STORAGE_CORRUPT',
+        `signer state file ${this.path} is damaged (${state}). The validator refuses to sign without knowing ` +
+          'what it last signed. Restore the file from a backup; or, only if you are certain this validator has ' +
+          'not signed anything at or above the height you put in it, write a new file with that height.',
+        { details: { path: this.path, reason: state } },
+      );
+    }
+    return state;
+  }
+
+  save(state: LastSignState): Promise<void> {
+    const snapshot = copyState(state);
+    const run = this.queue.then(() => this.write(snapshot));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(state: LastSignState): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      const handle = await open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(encodeSignerState(state), 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.path);
+      await fsyncDir(dirname(this.path));
+    } catch (err) {
+      throw new SynodError(
+        'SIGNER_STATE_WRITE_FAILED',
+        `could not persist the signer state to ${this.path}: ${(err as Error).message}`,
+        { cause: err, details: { path: this.path } },
+      );
+    }
+  }
+}
+
+/** A `SignerStateStore` in memory with the file store's semantics (copies in and out). */
+export class MemorySignerStateStore implements SignerStateStore {
+  private state: LastSignState | undefined;
+  /** Number of completed saves. */
+  saves = 0;
+
+  constructor(initial?: LastSignState) {
+    this.state = initial === undefined ? undefined : copyState(initial);
+  }
+
+  async load(): Promise<LastSignState | undefined> {
+    return this.state === undefined ? undefined : copyState(this.state);
+  }
+
+  async save(state: LastSignState): Promise<void> {
+    this.state = copyState(state);
+    this.saves++;
+  }
+}

@@ -1,0 +1,157 @@
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isSynodError, type LastSignState, type SignerStateStore } from '@synod/types';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeSignerState,
+  encodeSignerState,
+  FileSignerStateStore,
+  MemorySignerStateStore,
+} from '../../src/index.js';
+import { tempDir } from '../temp-dir.js';
+
+const state = (height: number, fill = 1): LastSignState => ({
+  height,
+  round: 2,
+  step: 'precommit',
+  signBytes: new Uint8Array([fill, 2, 3]),
+  signature: new Uint8Array(64).fill(fill),
+});
+
+function storeBehaviour(
+  name: string,
+  make: () => Promise<{ store: SignerStateStore; done: () => Promise<void> }>,
+) {
+  describe(`SignerStateStore behaviour: ${name}`, () => {
+    it('loads undefined when nothing was saved, then what was saved last', async () => {
+      const { store, done } = await make();
+      try {
+        expect(await store.load()).toBeUndefined();
+        await store.save(state(5));
+        await store.save(state(6, 9));
+        expect(await store.load()).toEqual(state(6, 9));
+      } finally {
+        await done();
+      }
+    });
+
+    it('keeps its own copy of the bytes', async () => {
+      const { store, done } = await make();
+      try {
+        const s = state(1);
+        await store.save(s);
+        (s.signBytes as Uint8Array)[0] = 99;
+        const loaded = await store.load();
+        expect(loaded?.signBytes[0]).toBe(1);
+        (loaded?.signature as Uint8Array)[0] = 42;
+        expect((await store.load())?.signature[0]).toBe(1);
+      } finally {
+        await done();
+      }
+    });
+
+    it('concurrent saves end with the last one', async () => {
+      const { store, done } = await make();
+      try {
+        await Promise.all([1, 2, 3, 4, 5].map((h) => store.save(state(h))));
+        expect((await store.load())?.height).toBe(5);
+      } finally {
+        await done();
+      }
+    });
+  });
+}
+
+storeBehaviour('memory', async () => ({ store: new MemorySignerStateStore(), done: async () => undefined }));
+storeBehaviour('file', async () => {
+  const dir = await tempDir('signer-state');
+  return { store: new FileSignerStateStore(join(dir.path, 'data', 'signer-state.json')), done: dir.remove };
+});
+
+describe('FileSignerStateStore', () => {
+  it('writes a readable JSON file with mode 0600 and leaves no temp file', async () => {
+    const dir = await tempDir('signer-file');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const store = new FileSignerStateStore(path);
+      await store.save(state(12));
+      const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      expect(json).toMatchObject({
+        version: 1,
+        height: 12,
+        round: 2,
+        step: 'precommit',
+        signBytes: '010203',
+      });
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      expect(await readdir(dir.path)).toEqual(['signer-state.json']);
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(12));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('ignores a temp file left by a crash before the rename', async () => {
+    const dir = await tempDir('signer-tmp');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const store = new FileSignerStateStore(path);
+      await store.save(state(3));
+      await writeFile(`${path}.tmp`, '{"version":1,"height":');
+      expect(await store.load()).toEqual(state(3));
+      await store.save(state(4));
+      expect(await store.load()).toEqual(state(4));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a damaged file is STORAGE_CORRUPT with the path and what to do, never "nothing signed"', async () => {
+    const dir = await tempDir('signer-corrupt');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const good = JSON.parse(encodeSignerState(state(3))) as Record<string, unknown>;
+      const bad = [
+        '',
+        '{"version":1,"height":',
+        '[]',
+        JSON.stringify({ ...good, version: 2 }),
+        JSON.stringify({ ...good, height: -1 }),
+        JSON.stringify({ ...good, round: 1.5 }),
+        JSON.stringify({ ...good, step: 'commit' }),
+        JSON.stringify({ ...good, signBytes: 'xyz' }),
+        JSON.stringify({ ...good, signature: 'abcd' }),
+      ];
+      for (const text of bad) {
+        await writeFile(path, text);
+        const err = await new FileSignerStateStore(path).load().catch((e: unknown) => e);
+        expect(isSynodError(err, 'STORAGE_CORRUPT')).toBe(true);
+        expect((err as Error).message).toContain(path);
+        expect((err as Error).message).toContain('Restore the file from a backup');
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a failed write is SIGNER_STATE_WRITE_FAILED', async () => {
+    const dir = await tempDir('signer-fail');
+    try {
+      await writeFile(join(dir.path, 'not-a-folder'), 'x');
+      const store = new FileSignerStateStore(join(dir.path, 'not-a-folder', 'signer-state.json'));
+      const err = await store.save(state(1)).catch((e: unknown) => e);
+      expect(isSynodError(err, 'SIGNER_STATE_WRITE_FAILED')).toBe(true);
+      // The store stays usable for later saves to a good path (the queue is not stuck).
+      const other = new FileSignerStateStore(join(dir.path, 'ok.json'));
+      await other.save(state(2));
+      expect((await other.load())?.height).toBe(2);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('encode and decode round-trip', () => {
+    expect(decodeSignerState(encodeSignerState(state(77, 5)))).toEqual(state(77, 5));
+    expect(decodeSignerState('nope')).toBe('not valid JSON');
+  });
+});
