@@ -1,11 +1,11 @@
 import '@synod/polyfills';
 import {
+  type Block,
   decodeBlock,
   decodeSignedVote,
+  EMPTY_COMMIT,
   encodeBlock,
   encodeSignedVote,
-  EMPTY_COMMIT,
-  type Block,
   type SignedVote,
   voteSignBytes,
 } from '../src/index.js';
@@ -15,7 +15,11 @@ function rate(name: string, iterations: number, fn: (i: number) => void): void {
   const t0 = performance.now();
   for (let i = 0; i < iterations; i++) fn(i);
   const s = (performance.now() - t0) / 1000;
-  console.log(`${name.padEnd(40)} ${Math.round(iterations / s).toLocaleString('en-US').padStart(12)} /s`);
+  console.log(
+    `${name.padEnd(40)} ${Math.round(iterations / s)
+      .toLocaleString('en-US')
+      .padStart(12)} /s`,
+  );
 }
 
 const sv: SignedVote = {

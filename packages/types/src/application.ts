@@ -108,7 +108,10 @@ export interface TxResult {
   readonly log: string;
   readonly gasUsed: number;
   /** Deterministic events, e.g. `{ type: 'transfer', attributes: { … } }`. */
-  readonly events: readonly { readonly type: string; readonly attributes: Readonly<Record<string, string>> }[];
+  readonly events: readonly {
+    readonly type: string;
+    readonly attributes: Readonly<Record<string, string>>;
+  }[];
 }
 
 export interface FinalizeBlockResponse {

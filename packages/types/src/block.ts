@@ -76,7 +76,6 @@ export interface Block {
 
 const FLAG_CODE: Readonly<Record<CommitSigFlag, number>> = { absent: 0, commit: 1, nil: 2 };
 const FLAG_NAME: readonly CommitSigFlag[] = ['absent', 'commit', 'nil'];
-const ZERO_SIG = new Uint8Array(64);
 
 /** The empty commit carried by the first block. */
 export const EMPTY_COMMIT: Commit = Object.freeze({

@@ -11,9 +11,13 @@ export function sszDecode<T>(type: Type<T>, bytes: Uint8Array, what: string, max
   }
   const limit = maxBytes ?? type.maxSize;
   if (bytes.length > limit) {
-    throw new DecodeError('DECODE_TOO_LARGE', `${what}: ${bytes.length} bytes exceeds the limit of ${limit}`, {
-      details: { size: bytes.length, limit },
-    });
+    throw new DecodeError(
+      'DECODE_TOO_LARGE',
+      `${what}: ${bytes.length} bytes exceeds the limit of ${limit}`,
+      {
+        details: { size: bytes.length, limit },
+      },
+    );
   }
   if (bytes.length < type.minSize) {
     throw new DecodeError('DECODE_INVALID_BYTES', `${what}: ${bytes.length} bytes is too short`);

@@ -1,7 +1,7 @@
 import { merkleRoot, sha256 } from '@synod/crypto';
 import { bytesEqual, checkDecodedUint, checkUint, invalid, sszDecode, sszEncode } from './codec.js';
 import { SynodError } from './errors.js';
-import { type SignedProposal, proposalFromSsz, proposalToSsz } from './proposal.js';
+import { proposalFromSsz, proposalToSsz, type SignedProposal } from './proposal.js';
 import { EvidenceSsz } from './schema.js';
 import { type SignedVote, voteFromSsz, voteToSsz } from './vote.js';
 
@@ -146,9 +146,13 @@ export function evidenceStructureProblem(e: Evidence): string | undefined {
   if (e.kind === 'duplicate-vote') {
     const a = e.voteA.vote;
     const b = e.voteB.vote;
-    if (a.type !== b.type || a.height !== b.height || a.round !== b.round) return 'votes differ in height/round/type';
+    if (a.type !== b.type || a.height !== b.height || a.round !== b.round)
+      return 'votes differ in height/round/type';
     if (!bytesEqual(a.validatorAddress, b.validatorAddress)) return 'votes from different validators';
-    const same = a.blockHash === null ? b.blockHash === null : b.blockHash !== null && bytesEqual(a.blockHash, b.blockHash);
+    const same =
+      a.blockHash === null
+        ? b.blockHash === null
+        : b.blockHash !== null && bytesEqual(a.blockHash, b.blockHash);
     if (same) return 'votes are for the same block';
     return undefined;
   }

@@ -58,7 +58,8 @@ function mergeParams(base: ConsensusParams, over: unknown, problems: string[]): 
     }
     out[section] = merged;
   }
-  for (const k of Object.keys(over)) if (!(k in base)) problems.push(`consensusParams.${k} is not a known section`);
+  for (const k of Object.keys(over))
+    if (!(k in base)) problems.push(`consensusParams.${k} is not a known section`);
   return out as unknown as ConsensusParams;
 }
 

@@ -2,6 +2,7 @@ export * from './application.js';
 export * from './block.js';
 export * from './chain-id.js';
 export { bytesEqual, isZero, ZERO_HASH } from './codec.js';
+export * from './commit-verify.js';
 export * from './errors.js';
 export * from './evidence.js';
 export * from './genesis.js';

@@ -64,7 +64,11 @@ export const DEFAULT_CONSENSUS_PARAMS: ConsensusParams = Object.freeze({
     commitMs: 100,
   }),
   block: Object.freeze({ maxBytes: 4 * 1024 * 1024, maxGas: 100_000_000, maxTimeDriftMs: 10_000 }),
-  evidence: Object.freeze({ maxAgeBlocks: 100_000, maxAgeDurationMs: 48 * 3600 * 1000, maxBytes: 1024 * 1024 }),
+  evidence: Object.freeze({
+    maxAgeBlocks: 100_000,
+    maxAgeDurationMs: 48 * 3600 * 1000,
+    maxBytes: 1024 * 1024,
+  }),
   slashing: Object.freeze({
     doubleSignSlashPpm: 50_000,
     downtimeSlashPpm: 10_000,
@@ -81,20 +85,23 @@ export function consensusParamsProblems(p: ConsensusParams): string[] {
   const walk = (obj: object, path: string): void => {
     for (const [k, v] of Object.entries(obj)) {
       if (typeof v === 'object' && v !== null) walk(v, `${path}${k}.`);
-      else if (!Number.isSafeInteger(v) || (v as number) < 0) problems.push(`${path}${k} must be a non-negative integer`);
+      else if (!Number.isSafeInteger(v) || (v as number) < 0)
+        problems.push(`${path}${k} must be a non-negative integer`);
     }
   };
   walk(p, '');
   if (problems.length > 0) return problems;
   const t = p.timeouts;
   if (t.proposeMs <= 0 || t.prevoteMs <= 0 || t.precommitMs <= 0) problems.push('timeouts must be positive');
-  if (t.capMs < Math.max(t.proposeMs, t.prevoteMs, t.precommitMs)) problems.push('timeouts.capMs below a base timeout');
+  if (t.capMs < Math.max(t.proposeMs, t.prevoteMs, t.precommitMs))
+    problems.push('timeouts.capMs below a base timeout');
   if (p.block.maxBytes <= 0 || p.block.maxBytes > LIMITS.blockBytesMax) {
     problems.push(`block.maxBytes must be in (0, ${LIMITS.blockBytesMax}]`);
   }
   if (p.block.maxGas <= 0) problems.push('block.maxGas must be positive');
   if (p.evidence.maxAgeBlocks <= 0) problems.push('evidence.maxAgeBlocks must be positive');
-  if (p.evidence.maxBytes >= p.block.maxBytes) problems.push('evidence.maxBytes must be below block.maxBytes');
+  if (p.evidence.maxBytes >= p.block.maxBytes)
+    problems.push('evidence.maxBytes must be below block.maxBytes');
   const s = p.slashing;
   for (const [k, v] of [
     ['doubleSignSlashPpm', s.doubleSignSlashPpm],

@@ -31,7 +31,10 @@ export function proposalToSsz(p: Proposal): ProposalValue {
   if (p.polRound !== -1) {
     checkUint(p.polRound, 'proposal.polRound', LIMITS.roundMax);
     if (p.polRound >= p.round) {
-      throw new SynodError('ENCODE_INVALID_VALUE', `proposal.polRound ${p.polRound} must be below round ${p.round}`);
+      throw new SynodError(
+        'ENCODE_INVALID_VALUE',
+        `proposal.polRound ${p.polRound} must be below round ${p.round}`,
+      );
     }
   }
   checkUint(p.timestampMs, 'proposal.timestampMs');

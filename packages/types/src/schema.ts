@@ -38,7 +38,10 @@ export const VoteSsz = new ContainerType(
   { typeName: 'Vote' },
 );
 
-export const SignedVoteSsz = new ContainerType({ vote: VoteSsz, signature: Bytes64 }, { typeName: 'SignedVote' });
+export const SignedVoteSsz = new ContainerType(
+  { vote: VoteSsz, signature: Bytes64 },
+  { typeName: 'SignedVote' },
+);
 
 export const ProposalSsz = new ContainerType(
   {
@@ -161,7 +164,11 @@ export const ConsensusParamsSsz = new ContainerType(
       commitMs: UintNum64,
     }),
     block: new ContainerType({ maxBytes: UintNum64, maxGas: UintNum64, maxTimeDriftMs: UintNum64 }),
-    evidence: new ContainerType({ maxAgeBlocks: UintNum64, maxAgeDurationMs: UintNum64, maxBytes: UintNum64 }),
+    evidence: new ContainerType({
+      maxAgeBlocks: UintNum64,
+      maxAgeDurationMs: UintNum64,
+      maxBytes: UintNum64,
+    }),
     slashing: new ContainerType({
       doubleSignSlashPpm: UintNum64,
       downtimeSlashPpm: UintNum64,
@@ -174,7 +181,10 @@ export const ConsensusParamsSsz = new ContainerType(
   { typeName: 'ConsensusParams' },
 );
 
-export const TransferMsgSsz = new ContainerType({ to: Bytes20, amount: UintBn64 }, { typeName: 'TransferMsg' });
+export const TransferMsgSsz = new ContainerType(
+  { to: Bytes20, amount: UintBn64 },
+  { typeName: 'TransferMsg' },
+);
 export const BondMsgSsz = new ContainerType(
   { validatorPubKey: Bytes32, amount: UintBn64 },
   { typeName: 'BondMsg' },
@@ -202,4 +212,7 @@ export const TxBodySsz = new ContainerType(
   { typeName: 'TxBody' },
 );
 
-export const SignedTxSsz = new ContainerType({ body: TxBodySsz, signature: Bytes64 }, { typeName: 'SignedTx' });
+export const SignedTxSsz = new ContainerType(
+  { body: TxBodySsz, signature: Bytes64 },
+  { typeName: 'SignedTx' },
+);

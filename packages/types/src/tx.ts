@@ -1,9 +1,18 @@
 import { sha256 } from '@synod/crypto';
 import { assertChainId, isValidChainId } from './chain-id.js';
-import { checkDecodedUint, checkLength, checkUint, invalid, sszDecode, sszEncode, utf8Decode, utf8Encode } from './codec.js';
+import {
+  checkDecodedUint,
+  checkLength,
+  checkUint,
+  invalid,
+  sszDecode,
+  sszEncode,
+  utf8Decode,
+  utf8Encode,
+} from './codec.js';
 import { SynodError } from './errors.js';
 import { LIMITS } from './limits.js';
-import { SignedTxSsz, TxBodySsz } from './schema.js';
+import { SignedTxSsz, type TxBodySsz } from './schema.js';
 
 /**
  * The transaction format of the default ledger application. Blocks carry

@@ -1,5 +1,13 @@
 import { addressFromPublicKey, merkleRoot } from '@synod/crypto';
-import { bytesEqual, checkDecodedUint, checkLength, checkUint, invalid, sszDecode, sszEncode } from './codec.js';
+import {
+  bytesEqual,
+  checkDecodedUint,
+  checkLength,
+  checkUint,
+  invalid,
+  sszDecode,
+  sszEncode,
+} from './codec.js';
 import { SynodError } from './errors.js';
 import { SimpleValidatorSsz, ValidatorSetSsz } from './schema.js';
 
@@ -20,8 +28,11 @@ export interface ValidatorSet {
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 
-/** Largest total voting power (CometBFT's MaxTotalVotingPower = MaxInt64 / 8, capped at 2^53 for JS numbers). */
-export const MAX_TOTAL_VOTING_POWER = Number.MAX_SAFE_INTEGER;
+/**
+ * Largest total voting power: 2^53 / 8, as CometBFT's MaxInt64 / 8, so that
+ * quorum arithmetic (power × 3) and proposer priorities stay exact.
+ */
+export const MAX_TOTAL_VOTING_POWER = Math.floor(Number.MAX_SAFE_INTEGER / 8);
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -35,9 +46,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /** Checks the structural rules of a validator set; throws ENCODE_INVALID_VALUE / DECODE_INVALID_VALUE. */
 export function validateValidatorSet(set: ValidatorSet, decoding = false): void {
   const fail = (reason: string): never =>
-    decoding ? invalid('validatorSet', reason) : (() => {
-      throw new SynodError('ENCODE_INVALID_VALUE', `validatorSet: ${reason}`);
-    })();
+    decoding
+      ? invalid('validatorSet', reason)
+      : (() => {
+          throw new SynodError('ENCODE_INVALID_VALUE', `validatorSet: ${reason}`);
+        })();
   let total = 0;
   for (let i = 0; i < set.validators.length; i++) {
     const v = set.validators[i] as Validator;
@@ -48,7 +61,8 @@ export function validateValidatorSet(set: ValidatorSet, decoding = false): void 
       checkUint(v.votingPower, 'validator.votingPower');
     }
     if (v.votingPower === 0) fail(`validator ${i} has zero voting power`);
-    if (!bytesEqual(v.address, addressFromPublicKey(v.pubKey))) fail(`validator ${i}: address does not match pubKey`);
+    if (!bytesEqual(v.address, addressFromPublicKey(v.pubKey)))
+      fail(`validator ${i}: address does not match pubKey`);
     if (v.proposerPriority < I64_MIN || v.proposerPriority > I64_MAX) fail('proposer priority out of int64');
     total += v.votingPower;
     if (total > MAX_TOTAL_VOTING_POWER) fail('total voting power too large');
@@ -97,9 +111,7 @@ export function validatorsEqual(a: ValidatorSet, b: ValidatorSet): boolean {
 /** Merkle root (RFC 6962) over SSZ(pubKey, votingPower) of each validator in order; priorities excluded. */
 export function validatorSetHash(set: ValidatorSet): Uint8Array {
   return merkleRoot(
-    set.validators.map((v) =>
-      SimpleValidatorSsz.serialize({ pubKey: v.pubKey, votingPower: v.votingPower }),
-    ),
+    set.validators.map((v) => SimpleValidatorSsz.serialize({ pubKey: v.pubKey, votingPower: v.votingPower })),
   );
 }
 

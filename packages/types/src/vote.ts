@@ -1,4 +1,13 @@
-import { checkDecodedUint, checkLength, checkUint, invalid, isZero, sszDecode, sszEncode, ZERO_HASH } from './codec.js';
+import {
+  checkDecodedUint,
+  checkLength,
+  checkUint,
+  invalid,
+  isZero,
+  sszDecode,
+  sszEncode,
+  ZERO_HASH,
+} from './codec.js';
 import { LIMITS } from './limits.js';
 import { SignedVoteSsz, VoteSsz } from './schema.js';
 
@@ -48,7 +57,8 @@ function invalidVote(reason: string): never {
 }
 
 export function voteFromSsz(s: VoteValue): Vote {
-  const type: VoteType = s.type === 1 ? 'prevote' : s.type === 2 ? 'precommit' : invalidVote(`type ${s.type}`);
+  const type: VoteType =
+    s.type === 1 ? 'prevote' : s.type === 2 ? 'precommit' : invalidVote(`type ${s.type}`);
   checkDecodedUint(s.height, 'vote.height');
   checkDecodedUint(s.round, 'vote.round', LIMITS.roundMax);
   return {

@@ -53,7 +53,12 @@ const CODECS: Codec<unknown>[] = [
   codec({ name: 'evidence', arb: arb.evidence, encode: encodeEvidence, decode: decodeEvidence }),
   codec({ name: 'block', arb: arb.block, encode: encodeBlock, decode: (b) => decodeBlock(b) }),
   codec({ name: 'tx', arb: arb.tx, encode: encodeTx, decode: (b) => decodeTx(b) }),
-  codec({ name: 'validatorSet', arb: arb.validatorSet, encode: encodeValidatorSet, decode: decodeValidatorSet }),
+  codec({
+    name: 'validatorSet',
+    arb: arb.validatorSet,
+    encode: encodeValidatorSet,
+    decode: decodeValidatorSet,
+  }),
   codec({
     name: 'consensusParams',
     arb: arb.consensusParams,
@@ -148,14 +153,26 @@ describe('decoding bounds', () => {
   });
 
   it('rejects uint64 values above 2^53 instead of rounding them', () => {
-    const v = { type: 'prevote' as const, height: 1, round: 0, blockHash: null, validatorAddress: new Uint8Array(20) };
+    const v = {
+      type: 'prevote' as const,
+      height: 1,
+      round: 0,
+      blockHash: null,
+      validatorAddress: new Uint8Array(20),
+    };
     const bytes = encodeVote(v);
     bytes.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], 1);
     expect(() => decodeVote(bytes)).toThrow(DecodeError);
   });
 
   it('refuses to encode out-of-range values with a typed error', () => {
-    const v = { type: 'prevote' as const, height: -1, round: 0, blockHash: null, validatorAddress: new Uint8Array(20) };
+    const v = {
+      type: 'prevote' as const,
+      height: -1,
+      round: 0,
+      blockHash: null,
+      validatorAddress: new Uint8Array(20),
+    };
     expect(() => encodeVote(v)).toThrow(SynodError);
     expect(() => encodeVote({ ...v, height: 1, validatorAddress: new Uint8Array(19) })).toThrow(/20 bytes/);
     expect(() => encodeVote({ ...v, height: 1, type: 'commit' as never })).toThrow(SynodError);

@@ -65,7 +65,10 @@ describe('genesis', () => {
         genesisJson({
           chainId: 'bad chain',
           genesisTime: 'yesterday',
-          validators: [{ pubKey: 'zz', power: 1 }, { pubKey: toHex(pub(0)), power: 0 }],
+          validators: [
+            { pubKey: 'zz', power: 1 },
+            { pubKey: toHex(pub(0)), power: 0 },
+          ],
           consensusParams: { timeouts: { bogus: 1 } },
         }),
       );
@@ -93,7 +96,9 @@ describe('genesis', () => {
     expect(set.validators).toHaveLength(4);
     const addrs = set.validators.map((v) => toHex(v.address));
     expect([...addrs].sort()).toEqual(addrs);
-    expect(set.validators.every((v) => toHex(v.address) === toHex(addressFromPublicKey(v.pubKey)))).toBe(true);
+    expect(set.validators.every((v) => toHex(v.address) === toHex(addressFromPublicKey(v.pubKey)))).toBe(
+      true,
+    );
     expect(totalVotingPower(set)).toBe(40);
   });
 });
@@ -113,7 +118,9 @@ describe('validator sets', () => {
   it('hash over keys and powers only, not priorities', () => {
     fc.assert(
       fc.property(arb.validatorSet, (set) => {
-        const moved = { validators: set.validators.map((v) => ({ ...v, proposerPriority: v.proposerPriority / 2n })) };
+        const moved = {
+          validators: set.validators.map((v) => ({ ...v, proposerPriority: v.proposerPriority / 2n })),
+        };
         expect(toHex(validatorSetHash(moved))).toBe(toHex(validatorSetHash(set)));
         const powered = {
           validators: set.validators.map((v, i) => (i === 0 ? { ...v, votingPower: v.votingPower + 1 } : v)),
@@ -167,7 +174,10 @@ describe('block hashes', () => {
   it('hash the header: any header change changes the block hash', () => {
     fc.assert(
       fc.property(arb.block, (b) => {
-        const other = { ...b, header: { ...b.header, timeMs: b.header.timeMs === 0 ? 1 : b.header.timeMs - 1 } };
+        const other = {
+          ...b,
+          header: { ...b.header, timeMs: b.header.timeMs === 0 ? 1 : b.header.timeMs - 1 },
+        };
         expect(toHex(blockHash(other))).not.toBe(toHex(blockHash(b)));
         expect(blockHash(b)).toHaveLength(32);
       }),
@@ -184,7 +194,12 @@ describe('block hashes', () => {
 });
 
 describe('evidence structure', () => {
-  const vote = { type: 'prevote' as const, height: 5, round: 1, validatorAddress: new Uint8Array(20).fill(3) };
+  const vote = {
+    type: 'prevote' as const,
+    height: 5,
+    round: 1,
+    validatorAddress: new Uint8Array(20).fill(3),
+  };
   const sig = new Uint8Array(64);
   it('accepts two different votes of one validator at one (h, r, type)', () => {
     const e = {
@@ -216,7 +231,10 @@ describe('params', () => {
   });
 
   it('report bad params', () => {
-    const bad = { ...DEFAULT_CONSENSUS_PARAMS, slashing: { ...DEFAULT_CONSENSUS_PARAMS.slashing, downtimeSlashPpm: 2e6 } };
+    const bad = {
+      ...DEFAULT_CONSENSUS_PARAMS,
+      slashing: { ...DEFAULT_CONSENSUS_PARAMS.slashing, downtimeSlashPpm: 2e6 },
+    };
     expect(consensusParamsProblems(bad).join()).toMatch(/downtimeSlashPpm/);
   });
 });

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { proposalSignBytes, SIGN_DOMAIN, signBytes, SynodError, txSignBytes, voteSignBytes } from '../src/index.js';
+import {
+  proposalSignBytes,
+  SIGN_DOMAIN,
+  SynodError,
+  signBytes,
+  txSignBytes,
+  voteSignBytes,
+} from '../src/index.js';
 import * as arb from './arbitraries.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -28,7 +35,11 @@ describe('sign bytes', () => {
   it('are unambiguous across domains (no vote, proposal or tx shares bytes with another kind)', () => {
     fc.assert(
       fc.property(arb.chainId, arb.vote, arb.proposal, arb.tx, (chainId, v, p, t) => {
-        const all = [voteSignBytes(chainId, v), proposalSignBytes(chainId, p), txSignBytes(chainId, t.body)].map(hex);
+        const all = [
+          voteSignBytes(chainId, v),
+          proposalSignBytes(chainId, p),
+          txSignBytes(chainId, t.body),
+        ].map(hex);
         expect(new Set(all).size).toBe(3);
       }),
     );
@@ -36,7 +47,9 @@ describe('sign bytes', () => {
 
   it('are injective in the chain id even when the chain id is a prefix of another', () => {
     const body = new Uint8Array([0x61, 0x62]);
-    expect(hex(signBytes('prevote', 'ab', body))).not.toBe(hex(signBytes('prevote', 'abab', new Uint8Array())));
+    expect(hex(signBytes('prevote', 'ab', body))).not.toBe(
+      hex(signBytes('prevote', 'abab', new Uint8Array())),
+    );
   });
 
   it('carry the documented layout', () => {

@@ -28,12 +28,16 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('checkSignRequest', () => {
   it('signs anything for a fresh validator', () => {
-    expect(checkSignRequest(undefined, req({ height: 1, round: 0, step: 'proposal' }))).toEqual({ action: 'sign' });
+    expect(checkSignRequest(undefined, req({ height: 1, round: 0, step: 'proposal' }))).toEqual({
+      action: 'sign',
+    });
   });
 
   it('signs later steps, rounds and heights', () => {
     expect(checkSignRequest(last, req({ step: 'precommit', signBytes: bytes(7) })).action).toBe('sign');
-    expect(checkSignRequest(last, req({ round: 3, step: 'proposal', signBytes: bytes(7) })).action).toBe('sign');
+    expect(checkSignRequest(last, req({ round: 3, step: 'proposal', signBytes: bytes(7) })).action).toBe(
+      'sign',
+    );
     expect(checkSignRequest(last, req({ height: 11, round: 0, step: 'proposal' })).action).toBe('sign');
   });
 
@@ -43,12 +47,16 @@ describe('checkSignRequest', () => {
   });
 
   it('refuses different bytes at the same (h, r, step)', () => {
-    expect(codeOf(() => checkSignRequest(last, req({ signBytes: bytes(1, 2, 4) })))).toBe('SIGNER_DOUBLE_SIGN');
+    expect(codeOf(() => checkSignRequest(last, req({ signBytes: bytes(1, 2, 4) })))).toBe(
+      'SIGNER_DOUBLE_SIGN',
+    );
   });
 
   it('refuses any regression', () => {
     expect(codeOf(() => checkSignRequest(last, req({ step: 'proposal' })))).toBe('SIGNER_REGRESSION');
-    expect(codeOf(() => checkSignRequest(last, req({ round: 1, step: 'precommit' })))).toBe('SIGNER_REGRESSION');
+    expect(codeOf(() => checkSignRequest(last, req({ round: 1, step: 'precommit' })))).toBe(
+      'SIGNER_REGRESSION',
+    );
     expect(codeOf(() => checkSignRequest(last, req({ height: 9, round: 5 })))).toBe('SIGNER_REGRESSION');
   });
 });

@@ -1,0 +1,62 @@
+import { verify } from '@synod/crypto';
+import type { Commit } from './block.js';
+import { bytesEqual } from './codec.js';
+import { voteSignBytes } from './sign-bytes.js';
+import { totalVotingPower, type Validator, type ValidatorSet } from './validator.js';
+
+/** Power strictly greater than 2/3 of `total` (integer math, no floats). */
+export function isQuorum(power: number, total: number): boolean {
+  return power * 3 > total * 2;
+}
+
+/** Power strictly greater than 1/3 of `total`. */
+export function isOneThird(power: number, total: number): boolean {
+  return power * 3 > total;
+}
+
+export interface VerifyCommitOptions {
+  /** Expected height and block hash (e.g. from the header being synced). */
+  readonly height?: number;
+  readonly blockHash?: Uint8Array;
+}
+
+/**
+ * Verifies that `commit` carries precommits for its block from more than 2/3
+ * of the power of `set` (the validator set at the commit's height), with valid
+ * signatures under `chainId`. Every present signature is checked, including nil
+ * precommits. Returns a reason when invalid, undefined when valid.
+ */
+export function commitProblem(
+  chainId: string,
+  set: ValidatorSet,
+  commit: Commit,
+  options: VerifyCommitOptions = {},
+): string | undefined {
+  if (options.height !== undefined && commit.height !== options.height) {
+    return `commit is for height ${commit.height}, expected ${options.height}`;
+  }
+  if (options.blockHash !== undefined && !bytesEqual(commit.blockHash, options.blockHash)) {
+    return 'commit is for another block';
+  }
+  if (commit.signatures.length !== set.validators.length) {
+    return `commit has ${commit.signatures.length} signatures for ${set.validators.length} validators`;
+  }
+  let power = 0;
+  for (let i = 0; i < commit.signatures.length; i++) {
+    const cs = commit.signatures[i] as Commit['signatures'][number];
+    if (cs.flag === 'absent') continue;
+    const v = set.validators[i] as Validator;
+    const msg = voteSignBytes(chainId, {
+      type: 'precommit',
+      height: commit.height,
+      round: commit.round,
+      blockHash: cs.flag === 'commit' ? commit.blockHash : null,
+      validatorAddress: v.address,
+    });
+    if (!verify(v.pubKey, msg, cs.signature)) return `invalid signature of validator ${i}`;
+    if (cs.flag === 'commit') power += v.votingPower;
+  }
+  if (!isQuorum(power, totalVotingPower(set)))
+    return 'commit does not have more than 2/3 of the voting power';
+  return undefined;
+}
