@@ -148,7 +148,11 @@ function errnoCode(err: unknown): string | undefined {
  * (check for an existing key first if it must not be replaced). The directory
  * must exist.
  */
-export async function writeKeyFile(path: string, type: KeyFileType, key: KeyPair | Uint8Array): Promise<void> {
+export async function writeKeyFile(
+  path: string,
+  type: KeyFileType,
+  key: KeyPair | Uint8Array,
+): Promise<void> {
   const text = encodeKeyFile(type, key);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);

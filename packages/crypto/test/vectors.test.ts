@@ -79,7 +79,8 @@ describe('RFC 8032 §7.1 vectors', () => {
     const accepted: number[] = [];
     for (let bit = 0; bit < 512; bit++) {
       const bad = flipBit(v.signature, bit);
-      if (verify(v.publicKey, v.message, bad) || verifyZip215(v.publicKey, v.message, bad)) accepted.push(bit);
+      if (verify(v.publicKey, v.message, bad) || verifyZip215(v.publicKey, v.message, bad))
+        accepted.push(bit);
     }
     expect(accepted).toEqual([]);
   });
@@ -114,7 +115,10 @@ describe('Wycheproof ed25519_test.json', () => {
     const outcomes = checkAll(cases);
     // not vacuous: OpenSSL accepts the ordinary valid cases
     expect(outcomes.filter((o) => o.openssl).length).toBeGreaterThanOrEqual(88);
-    expect(outcomes.find((o) => o.name === 'wycheproof tcId 151')).toMatchObject({ verify: true, openssl: false });
+    expect(outcomes.find((o) => o.name === 'wycheproof tcId 151')).toMatchObject({
+      verify: true,
+      openssl: false,
+    });
   });
 });
 

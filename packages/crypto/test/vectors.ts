@@ -32,7 +32,8 @@ function load(file: string): unknown {
 }
 
 function obj(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what}: not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${what}: not an object`);
   return value as Record<string, unknown>;
 }
 
@@ -142,7 +143,10 @@ export function speccheck(): VerifyCase[] {
 
 export function zip215(): VerifyCase[] {
   // The profile says "all (0..195)" for cometbft_zip215: every pair is valid.
-  const rule = str(obj(section('zip215').accepted_indices, 'accepted_indices').cometbft_zip215, 'zip215 rule');
+  const rule = str(
+    obj(section('zip215').accepted_indices, 'accepted_indices').cometbft_zip215,
+    'zip215 rule',
+  );
   if (!rule.startsWith('all')) throw new Error(`unexpected zip215 profile: ${rule}`);
   return arr(load('ed25519-zip215-vectors.json'), 'zip215').map((pair, i) => {
     const [pk, sig] = arr(pair, `zip215[${i}]`);

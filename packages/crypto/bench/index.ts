@@ -1,0 +1,130 @@
+/**
+ * `pnpm bench`: throughput of @synod/crypto's primitives. Plain loops timed
+ * with performance.now(), each after a warm-up; prints a table. Numbers only:
+ * nothing here asserts a timing.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { verifyOpenSsl } from '../src/ed25519.js';
+import {
+  clearKeyObjectCache,
+  keyPairFromSeed,
+  merkleRoot,
+  sha256,
+  sign,
+  verify,
+  verifyZip215,
+} from '../src/index.js';
+
+interface Row {
+  readonly name: string;
+  readonly value: string;
+  readonly unit: string;
+  readonly per: string;
+}
+
+const rows: Row[] = [];
+let sink = 0;
+
+/** Runs `fn` for about `ms` milliseconds after a warm-up; returns operations per second. */
+function measure(fn: (i: number) => unknown, ms: number, warmup = Math.max(20, ms / 10)): number {
+  let i = 0;
+  const warmEnd = performance.now() + warmup;
+  while (performance.now() < warmEnd) if (fn(i++)) sink++;
+  let ops = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms) {
+    for (let j = 0; j < 8; j++) if (fn(ops++)) sink++;
+    now = performance.now();
+  }
+  return (ops / (now - start)) * 1000;
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+function opsRow(name: string, opsPerSec: number): void {
+  rows.push({ name, value: fmt(opsPerSec), unit: 'ops/s', per: `${(1e6 / opsPerSec).toFixed(1)} µs/op` });
+}
+
+// --- Ed25519 ---------------------------------------------------------------
+const key = keyPairFromSeed(randomBytes(32));
+const msg = randomBytes(200); // about the size of a vote's sign bytes
+const sig = sign(key, msg);
+if (!verify(key.publicKey, msg, sig)) throw new Error('bench setup: signature does not verify');
+
+opsRow(
+  'sign (node:crypto, cached private KeyObject)',
+  measure(() => sign(key, msg), 400),
+);
+opsRow(
+  'verify, fast path (OpenSSL, cached KeyObject)',
+  measure(() => verify(key.publicKey, msg, sig), 600),
+);
+
+// Cold cache: the KeyObject is imported on every call (a key not among the last 4,096 seen).
+opsRow(
+  'verify, fast path, cold cache (import KeyObject)',
+  measure(() => {
+    clearKeyObjectCache();
+    return verify(key.publicKey, msg, sig);
+  }, 400),
+);
+
+opsRow(
+  'verifyZip215 (noble only, the fallback)',
+  measure(() => verifyZip215(key.publicKey, msg, sig), 600),
+);
+
+// Worst case for verify: OpenSSL says no, then noble decides (a rejected signature, or one valid
+// only under ZIP-215, e.g. with a small-order R).
+// Flip the low bit of S: R still decodes and S < L, so noble runs the full check.
+const rejected = new Uint8Array(sig);
+rejected[32] = (rejected[32] ?? 0) ^ 1;
+if (verifyOpenSsl(key.publicKey, msg, rejected)) throw new Error('bench setup: expected OpenSSL to reject');
+opsRow(
+  'verify, OpenSSL says no → noble fallback',
+  measure(() => verify(key.publicKey, msg, rejected), 600),
+);
+
+// --- SHA-256 ---------------------------------------------------------------
+for (const [label, size, ms] of [
+  ['1 KiB', 1024, 400],
+  ['1 MiB', 1024 * 1024, 600],
+] as const) {
+  const data = randomBytes(size);
+  const ops = measure(() => sha256(data)[0], ms);
+  rows.push({
+    name: `sha256, ${label} inputs`,
+    value: fmt((ops * size) / (1024 * 1024)),
+    unit: 'MiB/s',
+    per: `${fmt(ops)} hashes/s`,
+  });
+}
+
+// --- Merkle ----------------------------------------------------------------
+for (const [count, ms] of [
+  [1_000, 400],
+  [10_000, 600],
+] as const) {
+  const leaves = Array.from({ length: count }, () => new Uint8Array(randomBytes(32)));
+  const ops = measure(() => merkleRoot(leaves)[0], ms, 100);
+  rows.push({
+    name: `merkleRoot, ${count.toLocaleString('en-US')} × 32-byte leaves`,
+    value: fmt(ops),
+    unit: 'roots/s',
+    per: `${(1000 / ops).toFixed(2)} ms/root`,
+  });
+}
+
+// --- table -----------------------------------------------------------------
+const w0 = Math.max(...rows.map((r) => r.name.length));
+const w1 = Math.max(...rows.map((r) => r.value.length));
+const w2 = Math.max(...rows.map((r) => r.unit.length));
+console.log(`@synod/crypto bench (Node ${process.versions.node}, OpenSSL ${process.versions.openssl})\n`);
+for (const r of rows) {
+  console.log(`${r.name.padEnd(w0)}  ${r.value.padStart(w1)} ${r.unit.padEnd(w2)}  ${r.per}`);
+}
+if (sink < 0) console.log(sink); // keep results observable
