@@ -1,8 +1,19 @@
+export { BlockStore, type BlockStoreOptions, type PruneResult } from './block-store.js';
 export { compareBytes, prefixEnd } from './bytes.js';
+export { type EvidenceStatus, EvidenceStore, type EvidenceStoreOptions } from './evidence-store.js';
+export { KEY_PREFIX, STORAGE_SCHEMA_VERSION } from './keys.js';
 export type { KvBatchOp, KvEntry, KvRange, KvSpan, KvStore, KvWriteOptions } from './kv/kv-store.js';
 export { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.js';
 export { createMemoryKvStore } from './kv/memory-kv-store.js';
 export { PrefixedKvStore, prefixedKvStore } from './kv/prefixed-kv-store.js';
+export {
+  createMemoryNodeStorage,
+  type NodeStorage,
+  type NodeStorageOptions,
+  openNodeStorage,
+  type StorageDiskUsage,
+  storagePaths,
+} from './node-storage.js';
 export {
   decodeSignerState,
   encodeSignerState,
@@ -11,6 +22,7 @@ export {
   SIGNER_STATE_VERSION,
 } from './signer/signer-state-file.js';
 export { createSigner, ValidatorSigner } from './signer/validator-signer.js';
+export { StateBatch, type StateInfo, StateStore, type StateStoreOptions } from './state-store.js';
 export {
   FileConsensusWal,
   type FileWalOptions,

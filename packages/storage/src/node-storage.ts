@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import type { ConsensusWal, Logger, SignerStateStore } from '@synod/types';
+import { BlockStore } from './block-store.js';
+import { EvidenceStore } from './evidence-store.js';
+import { directorySize } from './fs-util.js';
+import type { KvStore } from './kv/kv-store.js';
+import { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.js';
+import { createMemoryKvStore } from './kv/memory-kv-store.js';
+import { FileSignerStateStore, MemorySignerStateStore } from './signer/signer-state-file.js';
+import { StateStore } from './state-store.js';
+import { type FileWalOptions, openFileWal } from './wal/file-wal.js';
+import { MemoryConsensusWal } from './wal/memory-wal.js';
+
+/** Disk usage in bytes, per store. */
+export interface StorageDiskUsage {
+  /** Block store (approximate: LevelDB tables; writes still in the memtable are not counted yet). */
+  readonly blocks: number;
+  /** State store, application state included (approximate, as `blocks`). */
+  readonly state: number;
+  readonly evidence: number;
+  /** Consensus WAL segment files (exact). */
+  readonly wal: number;
+  /** The whole database folder, every LevelDB file included (exact; memory: approximate). */
+  readonly database: number;
+  /** `database + wal`. */
+  readonly total: number;
+}
+
+/** Everything a node keeps on disk, opened together. */
+export interface NodeStorage {
+  readonly kv: KvStore;
+  readonly blocks: BlockStore;
+  readonly state: StateStore;
+  readonly evidence: EvidenceStore;
+  readonly wal: ConsensusWal;
+  readonly signerState: SignerStateStore;
+  diskUsage(): Promise<StorageDiskUsage>;
+  /** Closes the WAL (flushing it) and then the database. */
+  close(): Promise<void>;
+}
+
+export interface NodeStorageOptions {
+  /** The node's data folder; see `storagePaths` for what goes where. */
+  readonly dataDir: string;
+  readonly level?: LevelKvStoreOptions;
+  readonly wal?: Omit<FileWalOptions, 'logger'>;
+  /** fsync block, state and evidence writes. @default true */
+  readonly syncWrites?: boolean;
+  readonly logger?: Logger;
+}
+
+/** The files and folders under a node's data folder. */
+export function storagePaths(dataDir: string): { database: string; wal: string; signerState: string } {
+  return {
+    database: join(dataDir, 'db'),
+    wal: join(dataDir, 'wal'),
+    signerState: join(dataDir, 'signer-state.json'),
+  };
+}
+
+async function assemble(
+  kv: KvStore,
+  wal: ConsensusWal & { diskUsage?: () => Promise<number> },
+  signerState: SignerStateStore,
+  syncWrites: boolean,
+  databaseSize: () => Promise<number>,
+): Promise<NodeStorage> {
+  const options = { syncWrites };
+  const blocks = await BlockStore.open(kv, options);
+  const state = await StateStore.open(kv, options);
+  const evidence = await EvidenceStore.open(kv, options);
+  return {
+    kv,
+    blocks,
+    state,
+    evidence,
+    wal,
+    signerState,
+    async diskUsage() {
+      const walBytes = wal.diskUsage === undefined ? 0 : await wal.diskUsage();
+      const database = await databaseSize();
+      return {
+        blocks: await blocks.diskUsage(),
+        state: await state.diskUsage(),
+        evidence: await evidence.diskUsage(),
+        wal: walBytes,
+        database,
+        total: database + walBytes,
+      };
+    },
+    async close() {
+      try {
+        await wal.close();
+      } finally {
+        await kv.close();
+      }
+    },
+  };
+}
+
+/**
+ * Opens a node's storage under `dataDir`: the LevelDB database (`db/`) with
+ * the block, state and evidence stores, the consensus WAL (`wal/`, recovered)
+ * and the signer state file (`signer-state.json`).
+ */
+export async function openNodeStorage(options: NodeStorageOptions): Promise<NodeStorage> {
+  const paths = storagePaths(options.dataDir);
+  const kv = await openLevelKvStore(paths.database, options.level);
+  try {
+    const wal = await openFileWal(paths.wal, {
+      ...options.wal,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    try {
+      return await assemble(
+        kv,
+        wal,
+        new FileSignerStateStore(paths.signerState),
+        options.syncWrites ?? true,
+        () => directorySize(paths.database),
+      );
+    } catch (err) {
+      await wal.close().catch(() => undefined);
+      throw err;
+    }
+  } catch (err) {
+    await kv.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The same stores in memory (memory-level, memory WAL, memory signer state), for tests and the simulator. */
+export async function createMemoryNodeStorage(): Promise<NodeStorage> {
+  const kv = await createMemoryKvStore();
+  return assemble(kv, new MemoryConsensusWal(), new MemorySignerStateStore(), true, () =>
+    kv.approximateSize(),
+  );
+}

@@ -1,0 +1,103 @@
+import { isSynodError } from '@synod/types';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KEY_PREFIX, StateStore } from '../../src/index.js';
+import { DEFAULT_CONSENSUS_PARAMS, makeValidators } from '../fixtures.js';
+import { KV_KINDS, type OpenKv, RecordingKv } from '../kv-fixtures.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+for (const [kind, open] of KV_KINDS) {
+  describe(`StateStore on ${kind}`, () => {
+    let db: OpenKv;
+    beforeEach(async () => {
+      db = await open();
+    });
+    afterEach(async () => {
+      await db.cleanup();
+    });
+
+    it('returns the validator set and params in effect at each height', async () => {
+      const store = await StateStore.open(db.kv);
+      const a = makeValidators(4);
+      const b = makeValidators(5, 7, 20);
+      const paramsB = {
+        ...DEFAULT_CONSENSUS_PARAMS,
+        block: { ...DEFAULT_CONSENSUS_PARAMS.block, maxGas: 12345 },
+      };
+      await store.saveValidatorSet(1, a);
+      await store.saveValidatorSet(5, b);
+      await store.saveConsensusParams(1, DEFAULT_CONSENSUS_PARAMS);
+      await store.saveConsensusParams(300, paramsB);
+      const s = await StateStore.open(await db.reopen());
+      expect(await s.loadValidatorSet(0)).toBeUndefined();
+      for (const h of [1, 2, 4]) expect(await s.loadValidatorSet(h)).toEqual(a);
+      for (const h of [5, 6, 1_000_000]) expect(await s.loadValidatorSet(h)).toEqual(b);
+      expect((await s.loadValidatorSetEntry(9))?.height).toBe(5);
+      expect(await s.loadConsensusParams(299)).toEqual(DEFAULT_CONSENSUS_PARAMS);
+      expect((await s.loadConsensusParams(300))?.block.maxGas).toBe(12345);
+      expect(await s.loadValidatorSet(-1)).toBeUndefined();
+    });
+
+    it('commits app state, validator sets, params and state info in one atomic batch', async () => {
+      const recording = new RecordingKv(db.kv);
+      const store = await StateStore.open(recording);
+      const batch = store
+        .batch()
+        .putAppState(enc('acct/alice'), enc('100'))
+        .putAppState(enc('acct/bob'), enc('50'))
+        .putValidatorSet(3, makeValidators(4))
+        .putConsensusParams(3, DEFAULT_CONSENSUS_PARAMS)
+        .putStateInfo({ height: 1, appHash: new Uint8Array(32).fill(9) });
+      expect(batch.size).toBe(5);
+      const before = recording.batches;
+      await batch.commit();
+      expect(recording.batches - before).toBe(1);
+      expect(await store.appState.get(enc('acct/alice'))).toEqual(enc('100'));
+      expect(await store.loadStateInfo()).toEqual({ height: 1, appHash: new Uint8Array(32).fill(9) });
+      expect(isSynodError(await batch.commit().catch((e: unknown) => e), 'INTERNAL')).toBe(true);
+
+      recording.failWrites = true;
+      const failing = store
+        .batch()
+        .delAppState(enc('acct/alice'))
+        .putAppState(enc('acct/carol'), enc('1'))
+        .putStateInfo({ height: 2, appHash: new Uint8Array(32) });
+      await expect(failing.commit()).rejects.toThrow('injected');
+      expect(await store.appState.get(enc('acct/alice'))).toEqual(enc('100'));
+      expect(await store.appState.get(enc('acct/carol'))).toBeUndefined();
+      expect((await store.loadStateInfo())?.height).toBe(1);
+    });
+
+    it('gives the application a private key space', async () => {
+      const store = await StateStore.open(db.kv);
+      await store.appState.put(enc('k'), enc('v'));
+      await store.saveValidatorSet(1, makeValidators(1));
+      expect((await store.appState.entries()).map((e) => new TextDecoder().decode(e.key))).toEqual(['k']);
+      const raw = await db.kv.get(Uint8Array.from([KEY_PREFIX.appState, ...enc('k')]));
+      expect(raw).toEqual(enc('v'));
+      expect(await store.diskUsage()).toBeGreaterThanOrEqual(0);
+    });
+
+    it('prunes validator sets and params no longer in effect', async () => {
+      const store = await StateStore.open(db.kv);
+      for (const h of [1, 10, 20]) await store.saveValidatorSet(h, makeValidators(h === 20 ? 3 : 4, h));
+      await store.saveConsensusParams(1, DEFAULT_CONSENSUS_PARAMS);
+      expect(await store.pruneHistory(15)).toBe(1);
+      expect(await store.loadValidatorSet(5)).toBeUndefined();
+      expect(await store.loadValidatorSet(15)).toEqual(makeValidators(4, 10));
+      expect(await store.loadValidatorSet(25)).toEqual(makeValidators(3, 20));
+      expect(await store.loadConsensusParams(15)).toEqual(DEFAULT_CONSENSUS_PARAMS);
+    });
+
+    it('rejects bad heights and values with typed errors', async () => {
+      const store = await StateStore.open(db.kv);
+      expect(() => store.batch().putValidatorSet(-1, makeValidators(1))).toThrow(/height/);
+      expect(() => store.batch().putAppState(enc('k'), 'v' as unknown as Uint8Array)).toThrow(/Uint8Array/);
+      const [v] = makeValidators(1).validators;
+      const zeroPower = { validators: [{ ...v!, votingPower: 0 }] };
+      const err = await store.saveValidatorSet(1, zeroPower).catch((e: unknown) => e);
+      expect(isSynodError(err, 'ENCODE_INVALID_VALUE')).toBe(true);
+      expect(await store.loadValidatorSet(1)).toBeUndefined();
+    });
+  });
+}
