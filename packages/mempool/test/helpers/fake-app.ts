@@ -94,9 +94,11 @@ export class FakeApp {
     }
   }
 
+  /** Decides against the state at call time, then (optionally) takes a while to answer. */
   readonly checkTx = async (tx: Uint8Array, kind: CheckTxKind): Promise<CheckTxResult> => {
     const d = decodeTx(tx);
     this.calls.push({ kind, sender: d?.sender ?? -1, nonce: d?.nonce ?? -1 });
+    const result = this.#decide(d);
     const wait = this.delay?.(tx, kind) ?? 0;
     if (wait > 0) {
       this.inFlight += 1;
@@ -108,6 +110,10 @@ export class FakeApp {
       if (kind === 'recheck') this.#recheckInFlight -= 1;
       else this.#newInFlight -= 1;
     }
+    return result;
+  };
+
+  #decide(d: DecodedFakeTx | undefined): CheckTxResult {
     if (d === undefined) return { code: 'TX_DECODE_FAILED', log: 'not a fake tx' };
     if (this.banned.has(d.sender)) return { code: 'SENDER_BANNED', log: `sender ${d.sender} is banned` };
     const next = this.nextNonce.get(d.sender) ?? 0;
@@ -123,7 +129,7 @@ export class FakeApp {
       priority: d.priority,
       gasWanted: d.gas,
     };
-  };
+  }
 }
 
 /** Decoded (sender, nonce) pairs of a list of fake txs, for readable assertions. */
