@@ -1,1 +1,98 @@
-export {};
+/**
+ * @synod/ledger: the deterministic application the chain runs (accounts,
+ * transfers, staking, fees, slashing hooks, app hash, queries by height) and
+ * the restart handshake. This module is the package's only public surface.
+ */
+
+export type {
+  AppInfo,
+  Application,
+  CheckTxKind,
+  CheckTxResult,
+  CommitInfo,
+  FinalizeBlockRequest,
+  FinalizeBlockResponse,
+  InitChainRequest,
+  InitChainResponse,
+  Misbehavior,
+  PrepareProposalRequest,
+  ProcessProposalRequest,
+  QueryRequest,
+  QueryResponse,
+  TxResult,
+  ValidatorUpdate,
+} from '@synod/types';
+export {
+  DEFAULT_MAX_TX_BYTES,
+  DEFAULT_MIN_FEE,
+  type LedgerAppStateInput,
+  type LedgerAppStateJson,
+  type LedgerGenesis,
+  type LedgerGenesisAccount,
+  type LedgerGenesisValidator,
+  ledgerAppState,
+  parseLedgerAppState,
+} from './genesis-state.js';
+export {
+  type BlockStoreReader,
+  commitInfoFromBlock,
+  finalizeRequestFromBlock,
+  type HandshakeOptions,
+  type HandshakeResult,
+  handshake,
+  initChainRequestFromGenesis,
+  misbehaviorFromBlock,
+} from './handshake.js';
+export { LEDGER_APP_VERSION, Ledger, type LedgerOptions } from './ledger.js';
+export { type ActiveValidator, emptyLedgerState, LedgerState } from './ledger-state.js';
+export {
+  type AccountView,
+  type ParamsView,
+  QUERY_PATHS,
+  type QueryPath,
+  type UnbondingView,
+  type ValidatorSetView,
+  type ValidatorView,
+} from './query.js';
+export {
+  type Account,
+  EMPTY_ACCOUNT,
+  JAIL_FOREVER,
+  type LedgerAppParams,
+  type UnbondingEntry,
+  type ValidatorRecord,
+} from './records.js';
+export {
+  applyPunishment,
+  fractionOfStake,
+  jail,
+  jailInState,
+  type Punishment,
+  type PunishmentOutcome,
+  punishDowntime,
+  punishMisbehavior,
+  slash,
+  slashInState,
+  tombstone,
+  tombstoneInState,
+  type UnjailProblem,
+  unjail,
+  unjailProblem,
+} from './slashing.js';
+export { EMPTY_TREE_ROOT, SparseMerkleTree, smtRootOf } from './sparse-merkle-tree.js';
+export {
+  maxPowerPerValidator,
+  POWER_REDUCTION,
+  powerOfStake,
+  type SetMember,
+  selectValidatorSet,
+  validatorPower,
+} from './staking.js';
+export {
+  LEDGER_QUERY_CODES,
+  LEDGER_TX_CODES,
+  type LedgerQueryCode,
+  type LedgerTxCode,
+  type TxStage,
+} from './tx-codes.js';
+export { DEFAULT_MAX_NONCE_AHEAD, GAS_COSTS, gasRequired } from './tx-exec.js';

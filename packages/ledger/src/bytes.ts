@@ -1,0 +1,133 @@
+/**
+ * Small byte helpers: fixed-layout binary records (big-endian), and the
+ * latin1-string form of keys used by the in-memory state (one char per byte,
+ * so string order is byte order).
+ */
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Largest value a u64 field holds. */
+export const MAX_U64 = U64_MAX;
+
+/** Big-endian u64 of a non-negative safe integer or bigint. */
+export function u64(n: number | bigint): Uint8Array {
+  const v = typeof n === 'bigint' ? n : BigInt(n);
+  if (v < 0n || v > U64_MAX) throw new RangeError(`u64 out of range: ${v}`);
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v);
+  return out;
+}
+
+/** Reads the big-endian u64 at `offset` as a number (throws when above 2^53 - 1). */
+export function readU64Number(b: Uint8Array, offset: number): number {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('u64 above 2^53 - 1');
+  return Number(v);
+}
+
+export function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** The latin1 string of `b` (a Map key that sorts like the bytes). */
+export function keyString(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+/** Inverse of keyString. */
+export function keyBytes(s: string): Uint8Array {
+  const buf = Buffer.from(s, 'latin1');
+  const out = new Uint8Array(buf.length);
+  out.set(buf);
+  return out;
+}
+
+/** Sequential writer of a fixed-layout record. */
+export class Writer {
+  private readonly parts: Uint8Array[] = [];
+
+  bytes(b: Uint8Array): this {
+    this.parts.push(b);
+    return this;
+  }
+
+  u8(n: number): this {
+    this.parts.push(Uint8Array.of(n));
+    return this;
+  }
+
+  u64(n: number | bigint): this {
+    this.parts.push(u64(n));
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return concat(...this.parts);
+  }
+}
+
+/** Sequential reader of a fixed-layout record; throws RangeError on short or trailing bytes. */
+export class Reader {
+  private offset = 0;
+  private readonly view: DataView;
+
+  constructor(private readonly b: Uint8Array) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  private need(n: number): void {
+    if (this.offset + n > this.b.length) throw new RangeError('record too short');
+  }
+
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const out = this.b.slice(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.b[this.offset++] as number;
+  }
+
+  u64(): bigint {
+    this.need(8);
+    const v = this.view.getBigUint64(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  u64Number(): number {
+    const v = this.u64();
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('u64 above 2^53 - 1');
+    return Number(v);
+  }
+
+  end(): void {
+    if (this.offset !== this.b.length) throw new RangeError('trailing bytes in record');
+  }
+}

@@ -1,0 +1,180 @@
+import { addressFromPublicKey } from '@synod/crypto';
+import { concat, keyString, Reader, u64, Writer } from './bytes.js';
+
+/**
+ * The state model: every piece of state is one key/value pair in a table
+ * named by the key's first byte. Keys of one table all have the same length
+ * (so the history index `key ‖ height` is unambiguous). Values are fixed
+ * big-endian layouts.
+ */
+export const TABLE = {
+  /** 0x01 ‖ address(20) → balance u64 ‖ nonce u64 */
+  account: 0x01,
+  /** 0x02 ‖ pubKey(32) → address(20) ‖ operator(20) ‖ bondedStake u64 ‖ flags u8 ‖ jailedUntilMs u64 */
+  validator: 0x02,
+  /** 0x03 ‖ address(20) → pubKey(32): validators by consensus address (misbehaviour, proposer) */
+  validatorByAddress: 0x03,
+  /** 0x04 ‖ releaseHeight u64 ‖ pubKey(32) → operator(20) ‖ amount u64 ‖ creationHeight u64 */
+  unbonding: 0x04,
+  /** 0x05 ‖ pubKey(32) → power u64: the validator set last returned to consensus */
+  activeSet: 0x05,
+  /** 0x06 → SSZ(ConsensusParams) */
+  consensusParams: 0x06,
+  /** 0x07 → minFee u64 ‖ maxTxBytes u64 ‖ initialHeight u64 ‖ len u8 ‖ chainId */
+  appParams: 0x07,
+} as const;
+
+export type TableName = keyof typeof TABLE;
+
+/** Block time meaning "jailed for ever" (tombstoned validators). */
+export const JAIL_FOREVER = Number.MAX_SAFE_INTEGER;
+
+export interface Account {
+  readonly balance: bigint;
+  readonly nonce: number;
+}
+
+export const EMPTY_ACCOUNT: Account = Object.freeze({ balance: 0n, nonce: 0 });
+
+export interface ValidatorRecord {
+  /** The consensus (Ed25519) public key. */
+  readonly pubKey: Uint8Array;
+  /** Its consensus address (first 20 bytes of SHA-256(pubKey)). */
+  readonly address: Uint8Array;
+  /** The account that created the validator with the first bond; the only one that may bond, unbond, unjail. */
+  readonly operator: Uint8Array;
+  readonly bondedStake: bigint;
+  readonly jailed: boolean;
+  /** While jailed: block time (ms) from which an unjail is accepted; JAIL_FOREVER when never. */
+  readonly jailedUntilMs: number;
+  /** Double signer: jailed for ever, never slashed again. */
+  readonly tombstoned: boolean;
+}
+
+export interface UnbondingEntry {
+  readonly validatorPubKey: Uint8Array;
+  readonly operator: Uint8Array;
+  readonly amount: bigint;
+  /** Height of the block whose unbond created (or last added to) the entry. */
+  readonly creationHeight: number;
+  /** The stake is credited to the operator at the end of this height. */
+  readonly releaseHeight: number;
+}
+
+/** Application parameters fixed at genesis (consensus-relevant: part of the app hash). */
+export interface LedgerAppParams {
+  readonly chainId: string;
+  /** Smallest fee a transaction may pay, in base units. */
+  readonly minFee: bigint;
+  /** Largest encoded transaction accepted. */
+  readonly maxTxBytes: number;
+  readonly initialHeight: number;
+}
+
+const tagged = (tag: number, ...parts: Uint8Array[]): string =>
+  keyString(concat(Uint8Array.of(tag), ...parts));
+
+export const keys = {
+  account: (address: Uint8Array): string => tagged(TABLE.account, address),
+  validator: (pubKey: Uint8Array): string => tagged(TABLE.validator, pubKey),
+  validatorByAddress: (address: Uint8Array): string => tagged(TABLE.validatorByAddress, address),
+  unbonding: (releaseHeight: number, pubKey: Uint8Array): string =>
+    tagged(TABLE.unbonding, u64(releaseHeight), pubKey),
+  activeSet: (pubKey: Uint8Array): string => tagged(TABLE.activeSet, pubKey),
+  consensusParams: (): string => tagged(TABLE.consensusParams),
+  appParams: (): string => tagged(TABLE.appParams),
+};
+
+export function encodeAccount(a: Account): Uint8Array {
+  return new Writer().u64(a.balance).u64(a.nonce).finish();
+}
+
+export function decodeAccount(b: Uint8Array): Account {
+  const r = new Reader(b);
+  const balance = r.u64();
+  const nonce = r.u64Number();
+  r.end();
+  return { balance, nonce };
+}
+
+const FLAG_JAILED = 1;
+const FLAG_TOMBSTONED = 2;
+
+export function encodeValidator(v: ValidatorRecord): Uint8Array {
+  return new Writer()
+    .bytes(v.address)
+    .bytes(v.operator)
+    .u64(v.bondedStake)
+    .u8((v.jailed ? FLAG_JAILED : 0) | (v.tombstoned ? FLAG_TOMBSTONED : 0))
+    .u64(v.jailedUntilMs)
+    .finish();
+}
+
+export function decodeValidator(pubKey: Uint8Array, b: Uint8Array): ValidatorRecord {
+  const r = new Reader(b);
+  const address = r.bytes(20);
+  const operator = r.bytes(20);
+  const bondedStake = r.u64();
+  const flags = r.u8();
+  const jailedUntilMs = r.u64Number();
+  r.end();
+  return {
+    pubKey,
+    address,
+    operator,
+    bondedStake,
+    jailed: (flags & FLAG_JAILED) !== 0,
+    jailedUntilMs,
+    tombstoned: (flags & FLAG_TOMBSTONED) !== 0,
+  };
+}
+
+/** A fresh, unjailed validator record. */
+export function newValidator(pubKey: Uint8Array, operator: Uint8Array, bondedStake: bigint): ValidatorRecord {
+  return {
+    pubKey,
+    address: addressFromPublicKey(pubKey),
+    operator,
+    bondedStake,
+    jailed: false,
+    jailedUntilMs: 0,
+    tombstoned: false,
+  };
+}
+
+export function encodeUnbonding(e: UnbondingEntry): Uint8Array {
+  return new Writer().bytes(e.operator).u64(e.amount).u64(e.creationHeight).finish();
+}
+
+export function decodeUnbonding(releaseHeight: number, pubKey: Uint8Array, b: Uint8Array): UnbondingEntry {
+  const r = new Reader(b);
+  const operator = r.bytes(20);
+  const amount = r.u64();
+  const creationHeight = r.u64Number();
+  r.end();
+  return { validatorPubKey: pubKey, operator, amount, creationHeight, releaseHeight };
+}
+
+const TEXT = new TextEncoder();
+const TEXT_DECODER = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeAppParams(p: LedgerAppParams): Uint8Array {
+  const chainId = TEXT.encode(p.chainId);
+  return new Writer()
+    .u64(p.minFee)
+    .u64(p.maxTxBytes)
+    .u64(p.initialHeight)
+    .u8(chainId.length)
+    .bytes(chainId)
+    .finish();
+}
+
+export function decodeAppParams(b: Uint8Array): LedgerAppParams {
+  const r = new Reader(b);
+  const minFee = r.u64();
+  const maxTxBytes = r.u64Number();
+  const initialHeight = r.u64Number();
+  const chainId = TEXT_DECODER.decode(r.bytes(r.u8()));
+  r.end();
+  return { chainId, minFee, maxTxBytes, initialHeight };
+}
