@@ -1,1 +1,76 @@
-export {};
+/**
+ * @synod/p2p: how Synod nodes find each other and exchange transactions,
+ * proposals, votes, evidence and blocks (libp2p: TCP, Noise, yamux, identify,
+ * ping, gossipsub). This module is the package's only public surface.
+ */
+
+export { wallClock } from './clock.js';
+export {
+  decodeProposalMessage,
+  encodeProposalMessage,
+  type ProposalMessage,
+} from './codec/proposal-message.js';
+export {
+  type BlockRangeRequest,
+  type BlockWithCommit,
+  RESULT_CODES,
+  type ResultName,
+  type StatusMessage,
+} from './codec/reqresp-messages.js';
+export { DEFAULT_MESH_OPTIONS, type MeshOptions, SCORE_THRESHOLDS } from './gossip-config.js';
+export {
+  DEFAULT_MESSAGE_LIMITS,
+  DEFAULT_REQUEST_TIMEOUTS,
+  type MessageLimits,
+  type RequestTimeouts,
+} from './limits.js';
+export {
+  type BlockRangeResponse,
+  createNetwork,
+  type GossipHandler,
+  Network,
+  type NetworkOptions,
+  type Received,
+  type RequestProvider,
+} from './network.js';
+export { libp2pPrivateKey, loadNodeIdentity, type NodeKey, peerIdOfNodeKey } from './node-key.js';
+export { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './peers/backoff.js';
+export {
+  DEFAULT_PEER_MANAGER_OPTIONS,
+  type PeerInfo,
+  type PeerKind,
+  type PeerManagerOptions,
+} from './peers/peer-manager.js';
+export { DEFAULT_REPUTATION, type PenaltyReason, type ReputationOptions } from './peers/reputation.js';
+export type { DropPolicy } from './queue/bounded-queue.js';
+export {
+  DEFAULT_QUEUE_OPTIONS,
+  type QueueOptions,
+  type TopicQueueOptions,
+} from './queue/gossip-scheduler.js';
+export { RequestError, type RequestFailure } from './reqresp/transport.js';
+export {
+  GOSSIP_TOPICS,
+  type GossipTopic,
+  protocolId,
+  REQRESP_PROTOCOLS,
+  type ReqRespProtocol,
+  topicName,
+  WIRE_VERSION,
+} from './topics.js';
+export {
+  GOSSIP_ERROR_CODES,
+  type GossipAction,
+  type GossipErrorCode,
+  GossipValidationError,
+} from './validation/gossip-error.js';
+export {
+  DEFAULT_HEIGHT_WINDOW,
+  type HeightWindow,
+  type TxPrecheckVerdict,
+  type ValidatedMessages,
+  type ValidatedProposal,
+  type ValidatedTx,
+  type ValidationContext,
+  validateGossipMessage,
+} from './validation/validate.js';

@@ -1,0 +1,1010 @@
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { type GossipSub, type GossipsubMessage, gossipsub, TopicValidatorResult } from '@libp2p/gossipsub';
+import { type Identify, identify } from '@libp2p/identify';
+import type { ConnectionGater, Ed25519PrivateKey, Libp2p, PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { type Ping, ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
+import {
+  type Block,
+  blockDataProblem,
+  blockHash,
+  bytesEqual,
+  type Clock,
+  DecodeError,
+  decodeBlock,
+  type Evidence,
+  encodeBlock,
+  encodeCommit,
+  encodeEvidence,
+  encodeSignedVote,
+  type Logger,
+  type Metrics,
+  noopLogger,
+  noopMetrics,
+  type SignedProposal,
+  type SignedVote,
+  SynodError,
+} from '@synod/types';
+import { createLibp2p } from 'libp2p';
+import { wallClock } from './clock.js';
+import { encodeProposalMessage } from './codec/proposal-message.js';
+import {
+  type BlockWithCommit,
+  decodeBlockRangeRequest,
+  decodeBlockWithCommit,
+  decodeStatus,
+  encodeBlockRangeRequest,
+  encodeBlockWithCommitParts,
+  encodeStatus,
+  type ResponseChunk,
+  STATUS_BYTES,
+  type StatusMessage,
+} from './codec/reqresp-messages.js';
+import { DEFAULT_MESH_OPTIONS, gossipsubOptions, type MeshOptions } from './gossip-config.js';
+import {
+  DEFAULT_MESSAGE_LIMITS,
+  DEFAULT_REQUEST_TIMEOUTS,
+  type MessageLimits,
+  proposalBytesMax,
+  type RequestTimeouts,
+} from './limits.js';
+import { libp2pPrivateKey, type NodeKey, peerIdOfNodeKey } from './node-key.js';
+import { createP2pMetrics, type P2pMetrics } from './p2p-metrics.js';
+import {
+  DEFAULT_PEER_MANAGER_OPTIONS,
+  type PeerInfo,
+  PeerManager,
+  type PeerManagerOptions,
+} from './peers/peer-manager.js';
+import {
+  DEFAULT_REPUTATION,
+  PeerReputation,
+  type PenaltyReason,
+  type ReputationOptions,
+} from './peers/reputation.js';
+import { DEFAULT_QUEUE_OPTIONS, GossipScheduler, type QueueOptions } from './queue/gossip-scheduler.js';
+import { RequestError, type ResponseLimits, sendRequest, serveStream } from './reqresp/transport.js';
+import { GOSSIP_TOPICS, type GossipTopic, protocolId, type ReqRespProtocol, TopicNames } from './topics.js';
+import { GossipValidationAdapter, outcomeOfError } from './validation/adapter.js';
+import {
+  DEFAULT_HEIGHT_WINDOW,
+  type HeightWindow,
+  type ValidatedMessages,
+  type ValidationContext,
+  type ValidationParams,
+  validateEvidence,
+  validateProposal,
+  validateTx,
+  validateVote,
+} from './validation/validate.js';
+
+/** What the node serves to peers' requests (backed by its block store). */
+export interface RequestProvider {
+  /** The node's chain status. */
+  status(): StatusMessage | Promise<StatusMessage>;
+  /** The block with this hash, if stored. */
+  blockByHash(hash: Uint8Array): Block | undefined | Promise<Block | undefined>;
+  /**
+   * Consecutive blocks from `from` (inclusive) with their commits, up to `to`
+   * (inclusive; already capped to the protocol's batch size). May return fewer
+   * (none when `from` is not stored).
+   */
+  blockRange(from: number, to: number): readonly BlockWithCommit[] | Promise<readonly BlockWithCommit[]>;
+}
+
+export interface NetworkOptions {
+  readonly chainId: string;
+  /** The node key (e.g. `loadNodeKey(path)` of @synod/crypto): its seed is the libp2p identity. */
+  readonly nodeKey: NodeKey;
+  /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/26656'] */
+  readonly listen?: readonly string[];
+  /** Multiaddrs to advertise instead of the listen addresses (public IP, NAT). */
+  readonly announce?: readonly string[];
+  /** Peers to stay connected to (`/ip4/…/tcp/…/p2p/<peer id>`). */
+  readonly persistentPeers?: readonly string[];
+  /** Peers to dial at start to join the network. */
+  readonly bootstrapPeers?: readonly string[];
+  /** Which addresses may be dialled (every dial passes through it). @default every address */
+  readonly dialFilter?: (address: string) => boolean;
+  /** Validation context: chain id, current height, validator sets, tx precheck. */
+  readonly validation: ValidationContext;
+  /** Answers peers' requests. Without one, every request is answered RESOURCE_UNAVAILABLE. */
+  readonly provider?: RequestProvider;
+  readonly limits?: Partial<MessageLimits>;
+  readonly timeouts?: Partial<RequestTimeouts>;
+  readonly heightWindow?: Partial<HeightWindow>;
+  readonly queues?: Partial<QueueOptions>;
+  readonly reputation?: Partial<ReputationOptions>;
+  readonly peerManager?: Partial<PeerManagerOptions>;
+  readonly mesh?: Partial<MeshOptions>;
+  /** New connections accepted per remote host per second (libp2p rate limit). @default 50 */
+  readonly inboundConnectionsPerHostPerSecond?: number;
+  /** How many peers a block request tries before giving up. @default 3 */
+  readonly requestAttempts?: number;
+  /** @default noopLogger */
+  readonly logger?: Logger;
+  /** @default noopMetrics */
+  readonly metrics?: Metrics;
+  /** Time for bans, backoff and periodic tasks. @default the wall clock */
+  readonly clock?: Clock;
+  /** Randomness for jitter and peer choice, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** A validated gossip message and the peer it came from. */
+export interface Received<T> {
+  readonly topic: GossipTopic;
+  readonly message: T;
+  /** Peer id of the peer that sent it to us (not necessarily its author). */
+  readonly from: string;
+}
+
+export type GossipHandler<T> = (received: Received<T>) => void | Promise<void>;
+
+/** A batch of a block-range request and the peer that served it. */
+export interface BlockRangeResponse {
+  readonly peer: string;
+  /** Consecutive blocks from the requested `from`; may stop before `to` (size limits). */
+  readonly items: readonly BlockWithCommit[];
+}
+
+type Services = { identify: Identify; ping: Ping; pubsub: GossipSub };
+
+/** The parts of the gossipsub router used beyond its public interface. */
+interface GossipRouter extends GossipSub {
+  reportMessageValidationResult(
+    msgId: string,
+    propagationSource: string,
+    acceptance: TopicValidatorResult,
+  ): void;
+  getMeshPeers(topic: string): string[];
+  getScore(peerId: string): number;
+}
+
+function isGossipRouter(g: GossipSub): g is GossipRouter {
+  return (
+    'reportMessageValidationResult' in g &&
+    typeof g.reportMessageValidationResult === 'function' &&
+    'getMeshPeers' in g &&
+    typeof g.getMeshPeers === 'function' &&
+    'getScore' in g &&
+    typeof g.getScore === 'function'
+  );
+}
+
+interface QueuedMessage {
+  readonly topic: GossipTopic;
+  readonly msgId: string;
+  readonly from: string;
+  readonly data: Uint8Array;
+  readonly receivedAtMs: number;
+}
+
+type HandlerSets = { [T in GossipTopic]: Set<GossipHandler<ValidatedMessages[T]>> };
+
+interface Running {
+  readonly node: Libp2p<Services>;
+  readonly router: GossipRouter;
+  readonly scheduler: GossipScheduler<QueuedMessage>;
+  readonly peerManager: PeerManager;
+  readonly cancelGauges: () => void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Creates a network (not started). Derives the peer id from the node key. */
+export async function createNetwork(options: NetworkOptions): Promise<Network> {
+  const privateKey = await libp2pPrivateKey(options.nodeKey);
+  const peerId = await peerIdOfNodeKey(options.nodeKey);
+  return new Network(options, privateKey, peerId);
+}
+
+/**
+ * Synod's network: gossip of proposals, votes, evidence and transactions with
+ * one validation path, request/response for status and blocks, and a peer
+ * manager. Create with `createNetwork`, then `start()`; `stop()` closes
+ * everything and `start()` may be called again.
+ */
+export class Network {
+  readonly chainId: string;
+  /** This node's peer id (from the node key). */
+  readonly peerId: string;
+  readonly limits: MessageLimits;
+  readonly timeouts: RequestTimeouts;
+  private readonly topics: TopicNames;
+  private readonly params: ValidationParams;
+  private readonly reputation: PeerReputation;
+  private readonly metrics: P2pMetrics;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly adapter: GossipValidationAdapter;
+  private readonly handlers: HandlerSets = {
+    proposals: new Set(),
+    votes: new Set(),
+    evidence: new Set(),
+    txs: new Set(),
+  };
+  private readonly statusOfPeer = new Map<string, StatusMessage>();
+  private readonly queueOptions: QueueOptions;
+  private readonly peerOptions: PeerManagerOptions;
+  private readonly mesh: MeshOptions;
+  private readonly dialFilter: (address: string) => boolean;
+  private running: Running | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: NetworkOptions,
+    private readonly privateKey: Ed25519PrivateKey,
+    peerId: PeerId,
+  ) {
+    this.chainId = options.chainId;
+    if (options.validation.chainId !== options.chainId) {
+      throw new SynodError('CONFIG_INVALID', 'network: validation.chainId differs from chainId');
+    }
+    this.peerId = peerId.toString();
+    this.limits = { ...DEFAULT_MESSAGE_LIMITS, ...options.limits };
+    this.timeouts = { ...DEFAULT_REQUEST_TIMEOUTS, ...options.timeouts };
+    this.topics = new TopicNames(options.chainId);
+    this.params = {
+      ctx: options.validation,
+      limits: this.limits,
+      window: { ...DEFAULT_HEIGHT_WINDOW, ...options.heightWindow },
+    };
+    this.clock = options.clock ?? wallClock;
+    this.random = options.random ?? Math.random;
+    this.logger = (options.logger ?? noopLogger).child({ module: 'p2p' });
+    this.metrics = createP2pMetrics(options.metrics ?? noopMetrics);
+    this.reputation = new PeerReputation(this.clock, {
+      ...DEFAULT_REPUTATION,
+      ...options.reputation,
+      penalties: { ...DEFAULT_REPUTATION.penalties, ...options.reputation?.penalties },
+    });
+    this.queueOptions = {
+      ...DEFAULT_QUEUE_OPTIONS,
+      ...options.queues,
+      topics: { ...DEFAULT_QUEUE_OPTIONS.topics, ...options.queues?.topics },
+    };
+    this.peerOptions = { ...DEFAULT_PEER_MANAGER_OPTIONS, ...options.peerManager };
+    this.mesh = { ...DEFAULT_MESH_OPTIONS, ...options.mesh };
+    this.dialFilter = options.dialFilter ?? (() => true);
+    this.adapter = new GossipValidationAdapter({
+      report: (msgId, source, result) =>
+        this.running?.router.reportMessageValidationResult(msgId, source, result),
+      penalise: (peer, reason) => this.penalise(peer, reason),
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+  }
+
+  // --- lifecycle ---------------------------------------------------------------
+
+  get isStarted(): boolean {
+    return this.running !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.running !== undefined) return;
+    this.starting ??= this.doStart().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const gater: ConnectionGater = {
+      denyDialPeer: (peer) => this.reputation.isBanned(peer.toString()),
+      denyDialMultiaddr: (addr) => !this.dialFilter(addr.toString()),
+      denyInboundEncryptedConnection: (peer) => this.reputation.isBanned(peer.toString()),
+      denyOutboundEncryptedConnection: (peer) => this.reputation.isBanned(peer.toString()),
+    };
+    const node = await createLibp2p<Services>({
+      privateKey: this.privateKey,
+      addresses: {
+        listen: [...(this.options.listen ?? ['/ip4/0.0.0.0/tcp/26656'])],
+        ...(this.options.announce === undefined ? {} : { announce: [...this.options.announce] }),
+      },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionGater: gater,
+      connectionManager: {
+        // the peer manager enforces maxPeers; libp2p only prunes far beyond it
+        maxConnections: this.peerOptions.maxPeers + 16,
+        inboundConnectionThreshold: this.options.inboundConnectionsPerHostPerSecond ?? 50,
+        dialTimeout: this.peerOptions.dialTimeoutMs,
+      },
+      // under load a ping can be slow; a slow ping must never abort a connection
+      // (that dropped half the messages in a load test). Delinquency is ours.
+      connectionMonitor: { abortConnectionOnPingFailure: false },
+      nodeInfo: { name: 'synod', version: '0.1.0' },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub(
+          gossipsubOptions({
+            topics: this.topics,
+            limits: this.limits,
+            mesh: this.mesh,
+            appScore: (peer) => -this.reputation.points(peer),
+          }),
+        ),
+      },
+      start: false,
+    });
+    const pubsub = node.services.pubsub;
+    if (!isGossipRouter(pubsub))
+      throw new SynodError('INTERNAL', 'unsupported @libp2p/gossipsub: no async validation API');
+    const router = pubsub;
+    const scheduler = new GossipScheduler<QueuedMessage>(this.queueOptions, {
+      process: (item) => this.process(item),
+      dropped: (item, topic) => {
+        this.metrics.queueDropped.inc({ topic });
+        this.adapter.settle(topic, item.msgId, item.from, {
+          action: 'IGNORE',
+          reason: 'QUEUE_FULL',
+          message: 'queue full',
+        });
+      },
+    });
+    await this.registerProtocols(node);
+    router.addEventListener('gossipsub:message', (evt: CustomEvent<GossipsubMessage>) =>
+      this.onGossip(evt, scheduler, router),
+    );
+    await node.start();
+    for (const name of this.topics.all()) router.subscribe(name);
+    const peerManager = new PeerManager({
+      node,
+      options: this.peerOptions,
+      persistentPeers: this.options.persistentPeers ?? [],
+      bootstrapPeers: this.options.bootstrapPeers ?? [],
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      metrics: this.metrics,
+      isBanned: (peer) => this.reputation.isBanned(peer),
+      isDialable: (addr) => this.dialFilter(addr.toString()),
+      exchangePeers: (peer) => this.exchangePeers(peer),
+    });
+    const cancelGauges = this.startGauges(scheduler);
+    this.running = { node, router, scheduler, peerManager, cancelGauges };
+    peerManager.start();
+    this.logger.info('network started', { peerId: this.peerId, addresses: this.addresses() });
+  }
+
+  async stop(): Promise<void> {
+    if (this.starting !== undefined) await this.starting.catch(() => {});
+    const r = this.running;
+    if (r === undefined) return;
+    this.running = undefined;
+    r.cancelGauges();
+    r.peerManager.stop();
+    r.scheduler.stop();
+    await r.node.stop();
+    this.statusOfPeer.clear();
+    this.logger.info('network stopped', { peerId: this.peerId });
+  }
+
+  private startGauges(scheduler: GossipScheduler<QueuedMessage>): () => void {
+    let cancel: () => void = () => {};
+    const tick = (): void => {
+      for (const [topic, n] of Object.entries(scheduler.lengths()))
+        this.metrics.queueLength.set(n, { topic });
+      this.reputation.prune();
+      cancel = this.clock.setTimer(1_000, tick);
+    };
+    cancel = this.clock.setTimer(1_000, tick);
+    return () => cancel();
+  }
+
+  private need(): Running {
+    if (this.running === undefined) throw new SynodError('INTERNAL', 'network is not started');
+    return this.running;
+  }
+
+  /** The addresses this node listens on, each ending in /p2p/<peer id>. */
+  addresses(): string[] {
+    return this.running?.node.getMultiaddrs().map((a) => a.toString()) ?? [];
+  }
+
+  // --- gossip: receiving -----------------------------------------------------------
+
+  /** Subscribes `handler` to validated messages of `topic`; returns the unsubscribe function. */
+  on<T extends GossipTopic>(topic: T, handler: GossipHandler<ValidatedMessages[T]>): () => void {
+    const set: Set<GossipHandler<ValidatedMessages[T]>> = this.handlers[topic];
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+    };
+  }
+
+  onProposal(handler: GossipHandler<ValidatedMessages['proposals']>): () => void {
+    return this.on('proposals', handler);
+  }
+
+  onVote(handler: GossipHandler<SignedVote>): () => void {
+    return this.on('votes', handler);
+  }
+
+  onEvidence(handler: GossipHandler<Evidence>): () => void {
+    return this.on('evidence', handler);
+  }
+
+  onTx(handler: GossipHandler<ValidatedMessages['txs']>): () => void {
+    return this.on('txs', handler);
+  }
+
+  private onGossip(
+    evt: CustomEvent<GossipsubMessage>,
+    scheduler: GossipScheduler<QueuedMessage>,
+    router: GossipRouter,
+  ): void {
+    const { msgId, propagationSource, msg } = evt.detail;
+    const from = propagationSource.toString();
+    const topic = this.topics.topicOf(msg.topic);
+    if (topic === undefined) {
+      router.reportMessageValidationResult(msgId, from, TopicValidatorResult.Ignore);
+      return;
+    }
+    scheduler.push(topic, { topic, msgId, from, data: msg.data, receivedAtMs: performance.now() });
+  }
+
+  private process(item: QueuedMessage): void | Promise<void> {
+    const data = item.data;
+    switch (item.topic) {
+      case 'proposals':
+        return this.run(item, () => validateProposal(data, this.params), this.handlers.proposals);
+      case 'votes':
+        return this.run(item, () => validateVote(data, this.params), this.handlers.votes);
+      case 'evidence':
+        return this.run(item, () => validateEvidence(data, this.params), this.handlers.evidence);
+      case 'txs':
+        return this.run(item, () => validateTx(data, this.params), this.handlers.txs);
+    }
+  }
+
+  /** Validates one queued message, settles it through the adapter, delivers it on ACCEPT. */
+  private run<V>(
+    item: QueuedMessage,
+    validate: () => V | Promise<V>,
+    handlers: Set<GossipHandler<V>>,
+  ): void | Promise<void> {
+    let result: V | Promise<V>;
+    try {
+      result = validate();
+    } catch (err) {
+      this.settleError(item, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => this.accept(item, value, handlers),
+        (err: unknown) => this.settleError(item, err),
+      );
+    }
+    this.accept(item, result, handlers);
+  }
+
+  private settleError(item: QueuedMessage, err: unknown): void {
+    this.observeValidation(item);
+    this.adapter.settle(item.topic, item.msgId, item.from, outcomeOfError(err));
+  }
+
+  private accept<V>(item: QueuedMessage, value: V, handlers: Set<GossipHandler<V>>): void {
+    this.observeValidation(item);
+    // forward first (others wait on us), then hand to our own handlers
+    this.adapter.settle(item.topic, item.msgId, item.from, { action: 'ACCEPT' });
+    const received: Received<V> = { topic: item.topic, message: value, from: item.from };
+    for (const handler of handlers) {
+      try {
+        const r = handler(received);
+        if (r instanceof Promise) r.catch((err: unknown) => this.handlerFailed(item.topic, err));
+      } catch (err) {
+        this.handlerFailed(item.topic, err);
+      }
+    }
+  }
+
+  private observeValidation(item: QueuedMessage): void {
+    this.metrics.validationSeconds.observe((performance.now() - item.receivedAtMs) / 1000, {
+      topic: item.topic,
+    });
+  }
+
+  private handlerFailed(topic: GossipTopic, err: unknown): void {
+    this.logger.error('gossip handler failed', {
+      topic,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+
+  // --- gossip: publishing ------------------------------------------------------------
+
+  /** Publishes a vote; returns how many peers it was sent to. */
+  publishVote(sv: SignedVote): Promise<number> {
+    return this.publish('votes', encodeSignedVote(sv));
+  }
+
+  /** Publishes a proposal together with its block. */
+  publishProposal(signedProposal: SignedProposal, block: Block): Promise<number> {
+    return this.publish('proposals', encodeProposalMessage({ signedProposal, block }));
+  }
+
+  publishEvidence(evidence: Evidence): Promise<number> {
+    return this.publish('evidence', encodeEvidence(evidence));
+  }
+
+  /** Publishes an encoded transaction. */
+  publishTx(txBytes: Uint8Array): Promise<number> {
+    return this.publish('txs', txBytes);
+  }
+
+  private topicBytesMax(topic: GossipTopic): number {
+    switch (topic) {
+      case 'proposals':
+        return proposalBytesMax(this.limits);
+      case 'votes':
+        return this.limits.voteBytesMax;
+      case 'evidence':
+        return this.limits.evidenceBytesMax;
+      case 'txs':
+        return this.limits.txBytesMax;
+    }
+  }
+
+  private async publish(topic: GossipTopic, data: Uint8Array): Promise<number> {
+    const { router } = this.need();
+    const max = this.topicBytesMax(topic);
+    if (data.length > max) {
+      throw new SynodError(
+        'P2P_MESSAGE_TOO_LARGE',
+        `${topic} message of ${data.length} bytes exceeds ${max}`,
+      );
+    }
+    const result = await router.publish(this.topics.byTopic[topic], data);
+    this.metrics.published.inc({ topic });
+    return result.recipients.length;
+  }
+
+  // --- request/response: serving ------------------------------------------------------
+
+  private async registerProtocols(node: Libp2p<Services>): Promise<void> {
+    const serve = async (
+      protocol: ReqRespProtocol,
+      requestBytesMax: number,
+      maxInboundStreams: number,
+      handler: (request: Uint8Array, peer: PeerId) => Promise<readonly ResponseChunk[]>,
+    ): Promise<void> => {
+      const id = protocolId(this.chainId, protocol);
+      await node.handle(
+        id,
+        (stream, connection) =>
+          serveStream(stream, connection, {
+            protocol: id,
+            requestBytesMax,
+            readTimeoutMs: this.timeouts.requestReadMs,
+            writeTimeoutMs: this.timeoutOf(protocol),
+            handler,
+            onBadRequest: (peer, kind) => this.penalise(peer.toString(), kind),
+            onServed: (result) => this.metrics.served.inc({ protocol, result }),
+          }),
+        { maxInboundStreams },
+      );
+    };
+    await serve('status', 0, 8, async () => this.serveStatus());
+    await serve('block-by-hash', 32, 8, async (request) => this.serveBlockByHash(request));
+    await serve('block-range', 16, 4, async (request) => this.serveBlockRange(request));
+    await serve('pex', 0, 2, async (_request, peer) => this.servePex(peer));
+  }
+
+  private timeoutOf(protocol: ReqRespProtocol): number {
+    switch (protocol) {
+      case 'status':
+        return this.timeouts.statusMs;
+      case 'block-by-hash':
+        return this.timeouts.blockByHashMs;
+      case 'block-range':
+        return this.timeouts.blockRangeMs;
+      case 'pex':
+        return this.timeouts.pexMs;
+    }
+  }
+
+  private async serveStatus(): Promise<ResponseChunk[]> {
+    const provider = this.options.provider;
+    if (provider === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
+    return [{ result: 'SUCCESS', payload: encodeStatus(await provider.status()) }];
+  }
+
+  private async serveBlockByHash(request: Uint8Array): Promise<ResponseChunk[]> {
+    if (request.length !== 32)
+      throw new DecodeError('DECODE_INVALID_BYTES', `block-by-hash: request of ${request.length} bytes`);
+    const block = await this.options.provider?.blockByHash(request);
+    if (block === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
+    return [{ result: 'SUCCESS', payload: encodeBlock(block) }];
+  }
+
+  private async serveBlockRange(request: Uint8Array): Promise<ResponseChunk[]> {
+    const { from, to } = decodeBlockRangeRequest(request);
+    const provider = this.options.provider;
+    if (provider === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
+    const last = Math.min(to, from + this.limits.rangeBlocksMax - 1);
+    const items = await provider.blockRange(from, last);
+    const chunks: ResponseChunk[] = [];
+    let total = 0;
+    for (const [i, item] of items.entries()) {
+      if (i >= this.limits.rangeBlocksMax || item.block.header.height !== from + i) break;
+      const payload = encodeBlockWithCommitParts(encodeBlock(item.block), encodeCommit(item.commit));
+      // the byte budget bounds the response; the first block always goes
+      if (chunks.length > 0 && total + payload.length + 1 > this.limits.rangeResponseBytesMax) break;
+      total += payload.length + 1;
+      chunks.push({ result: 'SUCCESS', payload });
+    }
+    if (chunks.length === 0) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
+    return chunks;
+  }
+
+  private async servePex(peer: PeerId): Promise<ResponseChunk[]> {
+    const pm = this.running?.peerManager;
+    if (pm === undefined) return [];
+    const addrs = await pm.shareablePeers(peer, this.limits.pexAddressesMax);
+    return addrs.map((a) => ({ result: 'SUCCESS', payload: a.bytes }));
+  }
+
+  // --- request/response: asking ------------------------------------------------------
+
+  private async request(
+    protocol: ReqRespProtocol,
+    peer: PeerId,
+    payload: Uint8Array,
+    limits: ResponseLimits,
+  ): Promise<ResponseChunk[]> {
+    const { node, peerManager } = this.need();
+    const key = peer.toString();
+    const id = protocolId(this.chainId, protocol);
+    const started = performance.now();
+    try {
+      if (this.reputation.isBanned(key)) throw new RequestError('banned', id, key, `${key} is banned`);
+      const chunks = await sendRequest(node, peer, id, payload, this.timeoutOf(protocol), limits);
+      this.metrics.requests.inc({ protocol, result: 'ok' });
+      peerManager.reportSuccess(key);
+      return chunks;
+    } catch (err) {
+      const failure = err instanceof RequestError ? err.failure : 'stream-error';
+      this.metrics.requests.inc({ protocol, result: failure });
+      if (failure === 'too-large') this.penalise(key, 'oversized-message');
+      else if (failure === 'invalid-response') this.penalise(key, 'invalid-response');
+      else if (
+        failure === 'timeout' ||
+        failure === 'dial-failed' ||
+        failure === 'stream-error' ||
+        failure === 'server-error'
+      ) {
+        peerManager.reportFailure(key);
+      }
+      throw err;
+    } finally {
+      this.metrics.requestSeconds.observe((performance.now() - started) / 1000, { protocol });
+    }
+  }
+
+  /** A response that decoded but does not answer the request: penalise and fail. */
+  private invalidResponse(
+    protocol: ReqRespProtocol,
+    peer: string,
+    message: string,
+    cause?: unknown,
+  ): RequestError {
+    this.metrics.requests.inc({ protocol, result: 'invalid-response' });
+    this.penalise(peer, 'invalid-response');
+    return new RequestError('invalid-response', protocolId(this.chainId, protocol), peer, message, cause);
+  }
+
+  private successPayload(protocol: ReqRespProtocol, peer: string, chunk: ResponseChunk): Uint8Array {
+    const id = protocolId(this.chainId, protocol);
+    switch (chunk.result) {
+      case 'SUCCESS':
+        return chunk.payload;
+      case 'RESOURCE_UNAVAILABLE':
+        throw new RequestError('unavailable', id, peer, `${protocol}: ${peer} does not have it`);
+      case 'INVALID_REQUEST':
+        throw new RequestError(
+          'invalid-request',
+          id,
+          peer,
+          `${protocol}: ${peer} says the request is invalid`,
+        );
+      case 'SERVER_ERROR':
+        throw new RequestError('server-error', id, peer, `${protocol}: ${peer} failed to answer`);
+    }
+  }
+
+  /** Asks `peer` for its chain status. */
+  async requestStatus(peer: string): Promise<StatusMessage> {
+    const chunks = await this.request('status', peerIdFromString(peer), EMPTY, {
+      chunkBytesMax: 1 + STATUS_BYTES,
+      chunksMax: 1,
+      totalBytesMax: 1 + STATUS_BYTES,
+    });
+    const chunk = chunks[0];
+    if (chunk === undefined) throw this.invalidResponse('status', peer, 'status: empty response');
+    const payload = this.successPayload('status', peer, chunk);
+    try {
+      const status = decodeStatus(payload);
+      this.statusOfPeer.set(peer, status);
+      return status;
+    } catch (err) {
+      throw this.invalidResponse('status', peer, 'status: does not decode', err);
+    }
+  }
+
+  /** The last status each peer reported (from requestStatus). */
+  knownStatuses(): ReadonlyMap<string, StatusMessage> {
+    return this.statusOfPeer;
+  }
+
+  private targets(peer: string | undefined, minHeight: number | undefined): PeerId[] {
+    const { peerManager } = this.need();
+    if (peer !== undefined) return [peerIdFromString(peer)];
+    const all = peerManager.requestTargets();
+    if (minHeight === undefined) return all;
+    // peers known to be behind go last
+    const ahead = all.filter((p) => (this.statusOfPeer.get(p.toString())?.height ?? minHeight) >= minHeight);
+    const behind = all.filter((p) => (this.statusOfPeer.get(p.toString())?.height ?? minHeight) < minHeight);
+    return [...ahead, ...behind];
+  }
+
+  /**
+   * Fetches a block by hash from a peer (or up to `requestAttempts` peers).
+   * Returns undefined when the peers asked do not have it; throws RequestError
+   * when none could be asked or all failed.
+   */
+  async requestBlockByHash(hash: Uint8Array, options: { peer?: string } = {}): Promise<Block | undefined> {
+    if (hash.length !== 32) throw new RangeError('requestBlockByHash: hash must be 32 bytes');
+    const targets = this.targets(options.peer, undefined).slice(0, this.options.requestAttempts ?? 3);
+    let lastError: unknown = new RequestError(
+      'no-peers',
+      protocolId(this.chainId, 'block-by-hash'),
+      undefined,
+      'no peer to ask',
+    );
+    let unavailable = false;
+    for (const target of targets) {
+      const peer = target.toString();
+      try {
+        const chunks = await this.request('block-by-hash', target, hash, {
+          chunkBytesMax: 1 + this.limits.blockBytesMax,
+          chunksMax: 1,
+          totalBytesMax: 1 + this.limits.blockBytesMax,
+        });
+        const chunk = chunks[0];
+        if (chunk === undefined)
+          throw this.invalidResponse('block-by-hash', peer, 'block-by-hash: empty response');
+        const payload = this.successPayload('block-by-hash', peer, chunk);
+        let block: Block;
+        try {
+          block = decodeBlock(payload, this.limits.blockBytesMax);
+        } catch (err) {
+          throw this.invalidResponse('block-by-hash', peer, 'block-by-hash: block does not decode', err);
+        }
+        if (!bytesEqual(blockHash(block), hash))
+          throw this.invalidResponse('block-by-hash', peer, 'block-by-hash: wrong block');
+        return block;
+      } catch (err) {
+        if (err instanceof RequestError && err.failure === 'unavailable') unavailable = true;
+        lastError = err;
+      }
+    }
+    if (unavailable) return undefined;
+    throw lastError;
+  }
+
+  /**
+   * Fetches consecutive blocks with their commits, from `from` up to `to`
+   * (inclusive), from one peer. The answer may stop early (size limits): ask
+   * again from the next height, or use `downloadBlocks`. Checks that the
+   * blocks are the requested heights, chained by hash, consistent with their
+   * headers and each commit is for its block; commit signatures are for the
+   * caller (sync) to verify against the validator set it trusts.
+   */
+  async requestBlockRange(
+    from: number,
+    to: number,
+    options: { peer?: string } = {},
+  ): Promise<BlockRangeResponse> {
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) {
+      throw new RangeError(`requestBlockRange: bad range [${from}, ${to}]`);
+    }
+    const targets = this.targets(options.peer, from).slice(0, this.options.requestAttempts ?? 3);
+    let lastError: unknown = new RequestError(
+      'no-peers',
+      protocolId(this.chainId, 'block-range'),
+      undefined,
+      'no peer to ask',
+    );
+    const chunkBytesMax = 1 + 4 + this.limits.blockBytesMax + this.limits.commitBytesMax;
+    for (const target of targets) {
+      const peer = target.toString();
+      try {
+        const chunks = await this.request('block-range', target, encodeBlockRangeRequest({ from, to }), {
+          chunkBytesMax,
+          chunksMax: this.limits.rangeBlocksMax,
+          totalBytesMax: this.limits.rangeResponseBytesMax + chunkBytesMax,
+        });
+        const items = this.checkRange(peer, from, to, chunks);
+        return { peer, items };
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  private checkRange(
+    peer: string,
+    from: number,
+    to: number,
+    chunks: readonly ResponseChunk[],
+  ): BlockWithCommit[] {
+    const id = protocolId(this.chainId, 'block-range');
+    const items: BlockWithCommit[] = [];
+    let parent: Uint8Array | undefined;
+    for (const chunk of chunks) {
+      if (chunk.result !== 'SUCCESS') {
+        if (items.length > 0) break;
+        this.successPayload('block-range', peer, chunk);
+      }
+      const height = from + items.length;
+      if (height > to) throw this.invalidResponse('block-range', peer, 'block-range: more blocks than asked');
+      let item: BlockWithCommit;
+      try {
+        item = decodeBlockWithCommit(chunk.payload, this.limits.blockBytesMax, this.limits.commitBytesMax);
+      } catch (err) {
+        throw this.invalidResponse('block-range', peer, 'block-range: item does not decode', err);
+      }
+      const { block, commit } = item;
+      if (block.header.height !== height || block.header.chainId !== this.chainId) {
+        throw this.invalidResponse(
+          'block-range',
+          peer,
+          `block-range: expected block ${height} of ${this.chainId}`,
+        );
+      }
+      const hash = blockHash(block);
+      if (parent !== undefined && !bytesEqual(block.header.lastBlockHash, parent)) {
+        throw this.invalidResponse(
+          'block-range',
+          peer,
+          `block-range: block ${height} does not follow ${height - 1}`,
+        );
+      }
+      if (commit.height !== height || !bytesEqual(commit.blockHash, hash)) {
+        throw this.invalidResponse('block-range', peer, `block-range: commit is not for block ${height}`);
+      }
+      const problem = blockDataProblem(block);
+      if (problem !== undefined)
+        throw this.invalidResponse('block-range', peer, `block-range: block ${height}: ${problem}`);
+      parent = hash;
+      items.push(item);
+    }
+    if (items.length === 0)
+      throw new RequestError('unavailable', id, peer, `block-range: ${peer} has no block ${from}`);
+    return items;
+  }
+
+  /** Downloads blocks `from`..`to` in batches (any peers), yielding each batch in order. */
+  async *downloadBlocks(
+    from: number,
+    to: number,
+  ): AsyncGenerator<readonly BlockWithCommit[], void, undefined> {
+    let next = from;
+    while (next <= to) {
+      const { items } = await this.requestBlockRange(next, to);
+      next += items.length;
+      yield items;
+    }
+  }
+
+  private async exchangePeers(peer: PeerId): Promise<Multiaddr[]> {
+    const key = peer.toString();
+    const chunks = await this.request('pex', peer, EMPTY, {
+      chunkBytesMax: 1 + 512,
+      chunksMax: this.limits.pexAddressesMax,
+      totalBytesMax: this.limits.pexAddressesMax * 513,
+    });
+    const out: Multiaddr[] = [];
+    for (const chunk of chunks) {
+      try {
+        out.push(multiaddr(this.successPayload('pex', key, chunk)));
+      } catch (err) {
+        if (err instanceof RequestError) throw err;
+        throw this.invalidResponse('pex', key, 'pex: not a multiaddr', err);
+      }
+    }
+    return out;
+  }
+
+  // --- peers ---------------------------------------------------------------------
+
+  /** Dials a peer address now (`/ip4/…/tcp/…/p2p/<id>`). */
+  async dial(address: string): Promise<void> {
+    await this.need().node.dial(multiaddr(address), {
+      signal: AbortSignal.timeout(this.peerOptions.dialTimeoutMs),
+    });
+  }
+
+  /** Known and connected peers. */
+  peers(): PeerInfo[] {
+    return this.running?.peerManager.peers() ?? [];
+  }
+
+  /** Peer ids currently connected. */
+  connectedPeers(): string[] {
+    return this.running?.node.getPeers().map((p) => p.toString()) ?? [];
+  }
+
+  /** Peers in our gossipsub mesh for `topic`. */
+  meshPeers(topic: GossipTopic): string[] {
+    return this.running?.router.getMeshPeers(this.topics.byTopic[topic]) ?? [];
+  }
+
+  /** The gossipsub score of a peer (for diagnostics). */
+  gossipScore(peer: string): number {
+    return this.running?.router.getScore(peer) ?? 0;
+  }
+
+  /** A peer's current penalty points. */
+  penaltyPoints(peer: string): number {
+    return this.reputation.points(peer);
+  }
+
+  isBanned(peer: string): boolean {
+    return this.reputation.isBanned(peer);
+  }
+
+  bannedPeers(): { peer: string; untilMs: number; reason: string }[] {
+    return this.reputation.banned();
+  }
+
+  isDelinquent(peer: string): boolean {
+    return this.running?.peerManager.isDelinquent(peer) ?? false;
+  }
+
+  /** Gossip messages waiting for validation, per topic. */
+  queueLengths(): Record<GossipTopic, number> {
+    return (
+      this.running?.scheduler.lengths() ??
+      (Object.fromEntries(GOSSIP_TOPICS.map((t) => [t, 0])) as Record<GossipTopic, number>)
+    );
+  }
+
+  /** Bans a peer now (operator action): disconnects it and refuses it for `durationMs`. */
+  ban(peer: string, reason = 'manual', durationMs?: number): void {
+    this.reputation.ban(peer, reason, durationMs);
+    this.enforceBan(peer, reason);
+  }
+
+  /** Lifts a ban. */
+  unban(peer: string): void {
+    this.reputation.unban(peer);
+  }
+
+  private penalise(peer: string, reason: PenaltyReason): void {
+    this.metrics.penalties.inc({ reason });
+    const { banned, points } = this.reputation.penalise(peer, reason);
+    this.logger.debug('peer penalised', { peer, reason, points });
+    if (banned) this.enforceBan(peer, reason);
+  }
+
+  private enforceBan(peer: string, reason: string): void {
+    this.metrics.bans.inc({ reason });
+    this.logger.warn('peer banned', { peer, reason, durationMs: this.reputation.options.banDurationMs });
+    const r = this.running;
+    if (r === undefined) return;
+    r.peerManager.onBanned(peer);
+    r.node.hangUp(peerIdFromString(peer)).catch(() => {});
+  }
+}

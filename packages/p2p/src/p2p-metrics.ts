@@ -1,0 +1,98 @@
+import type { Counter, Gauge, Histogram, Metrics } from '@synod/types';
+
+/** Every metric @synod/p2p records. Labels are bounded (topics, actions, codes, protocols, reasons). */
+export interface P2pMetrics {
+  /** Gossip messages by topic, action (accept / ignore / reject) and reason code. */
+  readonly gossipMessages: Counter;
+  /** Gossip messages dropped by a full queue, by topic. */
+  readonly queueDropped: Counter;
+  /** Gossip messages waiting for validation, by topic. */
+  readonly queueLength: Gauge;
+  /** Time from gossip arrival to the end of validation, by topic. */
+  readonly validationSeconds: Histogram;
+  /** Messages this node published, by topic. */
+  readonly published: Counter;
+  /** Requests this node sent, by protocol and result. */
+  readonly requests: Counter;
+  /** Duration of requests this node sent, by protocol. */
+  readonly requestSeconds: Histogram;
+  /** Requests this node served, by protocol and result. */
+  readonly served: Counter;
+  /** Penalties by reason. */
+  readonly penalties: Counter;
+  /** Bans by reason. */
+  readonly bans: Counter;
+  /** Connected peers. */
+  readonly peers: Gauge;
+  /** Connected peers currently marked delinquent. */
+  readonly delinquentPeers: Gauge;
+  /** Dials started by the peer manager, by kind (persistent / bootstrap / discovered) and result. */
+  readonly dials: Counter;
+}
+
+export function createP2pMetrics(m: Metrics): P2pMetrics {
+  return {
+    gossipMessages: m.counter({
+      name: 'synod_p2p_gossip_messages_total',
+      help: 'Gossip messages received, by topic, validation action and reason',
+      labelNames: ['topic', 'action', 'reason'],
+    }),
+    queueDropped: m.counter({
+      name: 'synod_p2p_queue_dropped_total',
+      help: 'Gossip messages dropped by a full per-topic queue',
+      labelNames: ['topic'],
+    }),
+    queueLength: m.gauge({
+      name: 'synod_p2p_queue_length',
+      help: 'Gossip messages waiting for validation',
+      labelNames: ['topic'],
+    }),
+    validationSeconds: m.histogram({
+      name: 'synod_p2p_gossip_validation_seconds',
+      help: 'Time from gossip arrival to the end of validation',
+      labelNames: ['topic'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    }),
+    published: m.counter({
+      name: 'synod_p2p_published_total',
+      help: 'Messages published by this node',
+      labelNames: ['topic'],
+    }),
+    requests: m.counter({
+      name: 'synod_p2p_requests_total',
+      help: 'Requests sent, by protocol and result',
+      labelNames: ['protocol', 'result'],
+    }),
+    requestSeconds: m.histogram({
+      name: 'synod_p2p_request_duration_seconds',
+      help: 'Duration of requests sent, by protocol',
+      labelNames: ['protocol'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    }),
+    served: m.counter({
+      name: 'synod_p2p_requests_served_total',
+      help: 'Requests served, by protocol and result',
+      labelNames: ['protocol', 'result'],
+    }),
+    penalties: m.counter({
+      name: 'synod_p2p_peer_penalties_total',
+      help: 'Penalties given to peers, by reason',
+      labelNames: ['reason'],
+    }),
+    bans: m.counter({
+      name: 'synod_p2p_peer_bans_total',
+      help: 'Peers banned, by reason',
+      labelNames: ['reason'],
+    }),
+    peers: m.gauge({ name: 'synod_p2p_peers', help: 'Connected peers' }),
+    delinquentPeers: m.gauge({
+      name: 'synod_p2p_delinquent_peers',
+      help: 'Connected peers marked delinquent',
+    }),
+    dials: m.counter({
+      name: 'synod_p2p_dials_total',
+      help: 'Dials started by the peer manager, by kind and result',
+      labelNames: ['kind', 'result'],
+    }),
+  };
+}

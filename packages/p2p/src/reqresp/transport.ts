@@ -1,0 +1,217 @@
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import { DecodeError, type ErrorCode, SynodError } from '@synod/types';
+import * as lp from 'it-length-prefixed';
+import { decodeChunk, encodeChunk, type ResponseChunk } from '../codec/reqresp-messages.js';
+
+/** Why a request failed. Bounded: safe as a metric label. */
+export type RequestFailure =
+  /** No connected peer could be asked. */
+  | 'no-peers'
+  /** The peer is banned. */
+  | 'banned'
+  /** Could not open a stream for the protocol (unreachable, protocol not supported). */
+  | 'dial-failed'
+  /** No complete response before the deadline. */
+  | 'timeout'
+  /** The response exceeded a size or count bound. */
+  | 'too-large'
+  /** The response did not decode or did not answer the request. */
+  | 'invalid-response'
+  /** The peer does not have what was asked for. */
+  | 'unavailable'
+  /** The peer said our request was invalid. */
+  | 'invalid-request'
+  /** The peer failed to answer (its own error). */
+  | 'server-error'
+  /** The stream broke mid-response. */
+  | 'stream-error';
+
+const FAILURE_CODE: Readonly<Record<RequestFailure, ErrorCode>> = {
+  'no-peers': 'P2P_TIMEOUT',
+  banned: 'P2P_PEER_BANNED',
+  'dial-failed': 'P2P_TIMEOUT',
+  timeout: 'P2P_TIMEOUT',
+  'too-large': 'P2P_MESSAGE_TOO_LARGE',
+  'invalid-response': 'P2P_INVALID_MESSAGE',
+  unavailable: 'STORAGE_NOT_FOUND',
+  'invalid-request': 'P2P_INVALID_MESSAGE',
+  'server-error': 'INTERNAL',
+  'stream-error': 'P2P_TIMEOUT',
+};
+
+/** A failed request: `failure` says why, `peer` who was asked (if anyone). */
+export class RequestError extends SynodError {
+  constructor(
+    readonly failure: RequestFailure,
+    readonly protocol: string,
+    readonly peer: string | undefined,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(FAILURE_CODE[failure], message, {
+      ...(cause === undefined ? {} : { cause }),
+      details: { failure, protocol, ...(peer === undefined ? {} : { peer }) },
+    });
+    this.name = 'RequestError';
+  }
+}
+
+export interface ResponseLimits {
+  /** Largest response chunk (result byte included). */
+  readonly chunkBytesMax: number;
+  /** Most chunks. */
+  readonly chunksMax: number;
+  /** Most bytes over all chunks. */
+  readonly totalBytesMax: number;
+}
+
+function isLengthError(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === 'InvalidDataLengthError' || err.name === 'InvalidDataLengthLengthError')
+  );
+}
+
+function timeoutError(what: string): Error {
+  const err = new Error(what);
+  err.name = 'TimeoutError';
+  return err;
+}
+
+/**
+ * Sends one request and collects the response chunks. The whole exchange
+ * (opening the stream, sending, reading every chunk) must finish within
+ * `timeoutMs`. Throws RequestError.
+ */
+export async function sendRequest(
+  node: Libp2p,
+  peer: PeerId,
+  protocol: string,
+  request: Uint8Array,
+  timeoutMs: number,
+  limits: ResponseLimits,
+): Promise<ResponseChunk[]> {
+  const who = peer.toString();
+  const signal = AbortSignal.timeout(timeoutMs);
+  let stream: Stream;
+  try {
+    stream = await node.dialProtocol(peer, protocol, { signal });
+  } catch (err) {
+    if (signal.aborted)
+      throw new RequestError('timeout', protocol, who, `${protocol}: no stream within ${timeoutMs} ms`, err);
+    throw new RequestError('dial-failed', protocol, who, `${protocol}: cannot open a stream`, err);
+  }
+  const onAbort = (): void => stream.abort(timeoutError(`${protocol}: timed out after ${timeoutMs} ms`));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    stream.send(lp.encode.single(request));
+    await stream.close({ signal });
+    const chunks: ResponseChunk[] = [];
+    let total = 0;
+    for await (const frame of lp.decode(stream, { maxDataLength: limits.chunkBytesMax })) {
+      total += frame.byteLength;
+      if (chunks.length >= limits.chunksMax || total > limits.totalBytesMax) {
+        throw new RequestError(
+          'too-large',
+          protocol,
+          who,
+          `${protocol}: response exceeds ${limits.chunksMax} chunks / ${limits.totalBytesMax} bytes`,
+        );
+      }
+      chunks.push(decodeChunk(frame.subarray()));
+    }
+    return chunks;
+  } catch (err) {
+    if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+    if (signal.aborted)
+      throw new RequestError('timeout', protocol, who, `${protocol}: timed out after ${timeoutMs} ms`, err);
+    if (err instanceof RequestError) throw err;
+    if (isLengthError(err))
+      throw new RequestError('too-large', protocol, who, `${protocol}: response chunk too large`, err);
+    if (err instanceof DecodeError)
+      throw new RequestError('invalid-response', protocol, who, `${protocol}: ${err.message}`, err);
+    throw new RequestError('stream-error', protocol, who, `${protocol}: stream failed`, err);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Answers one request with response chunks. Throwing a DecodeError answers INVALID_REQUEST. */
+export type RequestHandler = (request: Uint8Array, peer: PeerId) => Promise<readonly ResponseChunk[]>;
+
+/** Why serving a request went wrong on the requester's side. */
+export type BadRequestKind = 'oversized-message' | 'bad-request';
+
+export interface ServeOptions {
+  readonly protocol: string;
+  /** Largest request accepted. */
+  readonly requestBytesMax: number;
+  /** How long the requester has to send its request. */
+  readonly readTimeoutMs: number;
+  /** How long writing the response may take. */
+  readonly writeTimeoutMs: number;
+  readonly handler: RequestHandler;
+  /** Called when a requester misbehaves (oversized or malformed request). */
+  onBadRequest(peer: PeerId, kind: BadRequestKind): void;
+  /** Called once per request with its outcome (for metrics). */
+  onServed(result: 'ok' | 'invalid-request' | 'server-error' | 'aborted'): void;
+}
+
+function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s.slice(0, 200));
+}
+
+/** Serves one inbound stream: reads exactly one request frame, writes the handler's chunks, closes. */
+export async function serveStream(stream: Stream, connection: Connection, o: ServeOptions): Promise<void> {
+  const peer = connection.remotePeer;
+  const readSignal = AbortSignal.timeout(o.readTimeoutMs);
+  const onReadAbort = (): void => stream.abort(timeoutError(`${o.protocol}: request not received in time`));
+  readSignal.addEventListener('abort', onReadAbort, { once: true });
+  const frames: Uint8Array[] = [];
+  try {
+    // the requester closes its side after the request, which ends this loop
+    for await (const frame of lp.decode(stream, { maxDataLength: o.requestBytesMax })) {
+      frames.push(frame.subarray());
+      if (frames.length > 1) break;
+    }
+  } catch (err) {
+    if (isLengthError(err)) o.onBadRequest(peer, 'oversized-message');
+    if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+    o.onServed('aborted');
+    return;
+  } finally {
+    readSignal.removeEventListener('abort', onReadAbort);
+  }
+  const request = frames[0];
+  if (frames.length !== 1 || request === undefined) {
+    o.onBadRequest(peer, 'bad-request');
+    stream.abort(new Error(`${o.protocol}: expected exactly one request frame`));
+    o.onServed('invalid-request');
+    return;
+  }
+  let chunks: readonly ResponseChunk[];
+  let result: 'ok' | 'invalid-request' | 'server-error' = 'ok';
+  try {
+    chunks = await o.handler(request, peer);
+  } catch (err) {
+    if (err instanceof DecodeError) {
+      o.onBadRequest(peer, 'bad-request');
+      result = 'invalid-request';
+      chunks = [{ result: 'INVALID_REQUEST', payload: utf8(err.message) }];
+    } else {
+      result = 'server-error';
+      chunks = [{ result: 'SERVER_ERROR', payload: utf8('internal error') }];
+    }
+  }
+  const writeSignal = AbortSignal.timeout(o.writeTimeoutMs);
+  try {
+    for (const chunk of chunks) {
+      if (!stream.send(lp.encode.single(encodeChunk(chunk)))) await stream.onDrain({ signal: writeSignal });
+    }
+    await stream.close({ signal: writeSignal });
+    o.onServed(result);
+  } catch (err) {
+    if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
+    o.onServed('aborted');
+  }
+}

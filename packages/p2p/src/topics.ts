@@ -1,0 +1,57 @@
+/**
+ * Versioned names of the gossip topics and request/response protocols.
+ *
+ *     /synod/<chain-id>/<name>/<version>
+ *
+ * A node only talks to nodes of the same chain (the chain id is part of every
+ * name) and a wire change bumps the version, so old and new nodes can run side
+ * by side during an upgrade.
+ */
+
+/** The gossip topics, in the order they are handled under load (consensus first). */
+export const GOSSIP_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
+export type GossipTopic = (typeof GOSSIP_TOPICS)[number];
+
+/** The request/response protocols. */
+export const REQRESP_PROTOCOLS = ['status', 'block-by-hash', 'block-range', 'pex'] as const;
+export type ReqRespProtocol = (typeof REQRESP_PROTOCOLS)[number];
+
+/** Current wire version of every topic and protocol. */
+export const WIRE_VERSION = 1;
+
+/** `/synod/<chain-id>/<topic>/1` */
+export function topicName(chainId: string, topic: GossipTopic): string {
+  return `/synod/${chainId}/${topic}/${WIRE_VERSION}`;
+}
+
+/** `/synod/<chain-id>/<protocol>/1` */
+export function protocolId(chainId: string, protocol: ReqRespProtocol): string {
+  return `/synod/${chainId}/${protocol}/${WIRE_VERSION}`;
+}
+
+/** Maps full topic names back to their short names for one chain. */
+export class TopicNames {
+  readonly byTopic: Readonly<Record<GossipTopic, string>>;
+  private readonly byName: ReadonlyMap<string, GossipTopic>;
+
+  constructor(readonly chainId: string) {
+    const byTopic = {} as Record<GossipTopic, string>;
+    const byName = new Map<string, GossipTopic>();
+    for (const t of GOSSIP_TOPICS) {
+      const name = topicName(chainId, t);
+      byTopic[t] = name;
+      byName.set(name, t);
+    }
+    this.byTopic = byTopic;
+    this.byName = byName;
+  }
+
+  /** The short topic of a full topic name, or undefined for a topic of another chain/version. */
+  topicOf(name: string): GossipTopic | undefined {
+    return this.byName.get(name);
+  }
+
+  all(): string[] {
+    return [...this.byName.keys()];
+  }
+}

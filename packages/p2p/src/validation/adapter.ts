@@ -1,0 +1,84 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import type { Logger } from '@synod/types';
+import type { P2pMetrics } from '../p2p-metrics.js';
+import type { PenaltyReason } from '../peers/reputation.js';
+import type { GossipTopic } from '../topics.js';
+import { type GossipAction, type GossipErrorCode, GossipValidationError } from './gossip-error.js';
+
+/** The result of validating one gossip message. */
+export type ValidationOutcome =
+  | { readonly action: 'ACCEPT' }
+  | { readonly action: 'IGNORE' | 'REJECT'; readonly reason: GossipErrorCode; readonly message: string };
+
+/** The outcome of a thrown error: a GossipValidationError keeps its action; anything else is our bug → IGNORE. */
+export function outcomeOfError(err: unknown): ValidationOutcome {
+  if (err instanceof GossipValidationError)
+    return { action: err.action, reason: err.reason, message: err.message };
+  return { action: 'IGNORE', reason: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** ACCEPT / IGNORE / REJECT → gossipsub's verdict. */
+export function toTopicValidatorResult(action: GossipAction): TopicValidatorResult {
+  switch (action) {
+    case 'ACCEPT':
+      return TopicValidatorResult.Accept;
+    case 'IGNORE':
+      return TopicValidatorResult.Ignore;
+    case 'REJECT':
+      return TopicValidatorResult.Reject;
+  }
+}
+
+export interface ValidationAdapterDeps {
+  /** Tells gossipsub the verdict (forward on Accept; P4 penalty on Reject). */
+  report(msgId: string, propagationSource: string, result: TopicValidatorResult): void;
+  /** Records a penalty against a peer (may ban it). */
+  penalise(peer: string, reason: PenaltyReason): void;
+  readonly metrics: P2pMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * THE adapter from validation outcomes to their consequences, used for every
+ * gossip message:
+ * - the gossipsub verdict (Accept → forward; Ignore → drop; Reject → drop and
+ *   gossipsub's P4 invalid-message penalty on the topic score);
+ * - a REJECT also costs the sending peer reputation points (a ban past the threshold);
+ * - one metric with bounded labels (topic, action, reason);
+ * - a log line (security events, i.e. rejects, at warn).
+ */
+export class GossipValidationAdapter {
+  constructor(private readonly deps: ValidationAdapterDeps) {}
+
+  settle(topic: GossipTopic, msgId: string, from: string, outcome: ValidationOutcome): TopicValidatorResult {
+    const result = toTopicValidatorResult(outcome.action);
+    this.deps.report(msgId, from, result);
+    if (outcome.action === 'ACCEPT') {
+      this.deps.metrics.gossipMessages.inc({ topic, action: 'accept', reason: 'OK' });
+      return result;
+    }
+    this.deps.metrics.gossipMessages.inc({
+      topic,
+      action: outcome.action.toLowerCase(),
+      reason: outcome.reason,
+    });
+    if (outcome.action === 'REJECT') {
+      this.deps.logger.warn('invalid gossip message rejected', {
+        topic,
+        peer: from,
+        reason: outcome.reason,
+        detail: outcome.message,
+      });
+      this.deps.penalise(from, 'gossip-reject');
+    } else if (outcome.reason === 'INTERNAL') {
+      this.deps.logger.error('gossip validation failed unexpectedly', {
+        topic,
+        peer: from,
+        detail: outcome.message,
+      });
+    } else {
+      this.deps.logger.debug('gossip message ignored', { topic, peer: from, reason: outcome.reason });
+    }
+    return result;
+  }
+}
