@@ -1,1 +1,48 @@
-export {};
+/**
+ * @synod/consensus — the Tendermint consensus core (pure) and its engine.
+ * This file is the package's only public surface.
+ */
+
+export { ConsensusCore, type ConsensusCoreOptions } from './core.js';
+export {
+  compareAddresses,
+  INT64_MAX,
+  INT64_MIN,
+  incrementProposerPriority,
+  type PriorityValidator,
+  ProposerSchedule,
+  proposerIndex,
+} from './proposer/priority.js';
+export {
+  advanceValidatorSet,
+  applyValidatorChanges,
+  MAX_TOTAL_VOTING_POWER,
+  newValidatorSetPriorities,
+  ValidatorSetUpdateError,
+  type ValidatorSetUpdateProblem,
+} from './proposer/validator-set-update.js';
+export { ROUND_LOOKAHEAD_MAX } from './round/height-machine.js';
+export { commitTimeoutMs, timeoutMs } from './timeouts.js';
+export type {
+  CommitVote,
+  CommitVotes,
+  CoreEffect,
+  CoreEffectKind,
+  CoreInput,
+  CoreInputKind,
+  CoreState,
+  RoundStep,
+  Signed,
+  TimeoutParams,
+  ValueId,
+  VoteType,
+  WeightedValidatorSet,
+} from './types.js';
+export {
+  type AddVoteResult,
+  type KeptVote,
+  type PowerThresholds,
+  powerThresholds,
+  type Threshold,
+  VoteKeeper,
+} from './vote-keeper/vote-keeper.js';

@@ -1,0 +1,154 @@
+import { compareAddresses } from './proposer/priority.js';
+import { HeightMachine } from './round/height-machine.js';
+import type {
+  CommitVote,
+  CommitVotes,
+  CoreEffect,
+  CoreInput,
+  CoreState,
+  TimeoutParams,
+  WeightedValidatorSet,
+} from './types.js';
+
+export interface ConsensusCoreOptions {
+  /** Our validator address, or null for a node that only follows. */
+  readonly selfAddress: Uint8Array | null;
+  /** Round timeouts (`ConsensusParams['timeouts']`). */
+  readonly timeouts: TimeoutParams;
+  /** Called with the paper's line number (11–67) each time a line runs; for coverage in tests. */
+  readonly trace?: (line: number) => void;
+}
+
+const NO_EFFECTS: readonly CoreEffect<never>[] = Object.freeze([]);
+
+/**
+ * The pure consensus core: `step(input) → effects`. No clock, no randomness,
+ * no I/O, no awaits, no logging; the same inputs always give the same effects.
+ *
+ * It runs Algorithm 1 for the current height (see `round/height-machine.ts`),
+ * and owns the height lifecycle: a `start-height` input (with that height's
+ * validator set) drops the previous height's state and keeps only its commit
+ * (`lastCommit()`), which late precommits for the decided round still extend.
+ * Inputs for any other height are ignored (the engine buffers the next one).
+ */
+export class ConsensusCore<S> {
+  private readonly options: ConsensusCoreOptions;
+  private machine: HeightMachine<S> | undefined;
+  private last:
+    | { height: number; round: number; valueId: string; precommits: (CommitVote<S> | undefined)[] }
+    | undefined;
+
+  constructor(options: ConsensusCoreOptions) {
+    this.options = options;
+  }
+
+  /** The current height's state, or undefined before the first `start-height`. */
+  state(): CoreState | undefined {
+    return this.machine?.state();
+  }
+
+  /** Index (in the current height's set) of the proposer of `round`. */
+  proposer(round: number): number {
+    if (this.machine === undefined) throw new RangeError('no height started');
+    return this.machine.proposer(round);
+  }
+
+  /** The commit of the last decided height (precommits of its decision round). */
+  lastCommit(): CommitVotes<S> | undefined {
+    if (this.last === undefined) return undefined;
+    return { ...this.last, precommits: [...this.last.precommits] };
+  }
+
+  /** The decision commit of the current height, once decided (grows with late precommits). */
+  currentCommit(): CommitVotes<S> | undefined {
+    return this.machine?.commitVotes();
+  }
+
+  step(input: CoreInput<S>): readonly CoreEffect<S>[] {
+    if (input.kind === 'start-height') return this.startHeight(input);
+    const m = this.machine;
+    if (m === undefined) return NO_EFFECTS;
+    if (input.height !== m.height) {
+      if (input.kind === 'vote') this.lateCommitVote(input);
+      return NO_EFFECTS;
+    }
+    switch (input.kind) {
+      case 'proposal':
+        m.onProposal(input);
+        break;
+      case 'block':
+        m.onBlock(input.valueId, input.valid);
+        break;
+      case 'vote':
+        m.onVote(input);
+        break;
+      case 'timeout':
+        m.onTimeout(input.step, input.round);
+        break;
+      case 'value':
+        m.onValue(input.round, input.valueId);
+        break;
+    }
+    return this.drain(m);
+  }
+
+  private drain(m: HeightMachine<S>): readonly CoreEffect<S>[] {
+    if (m.effects.length === 0) return NO_EFFECTS;
+    const out = m.effects;
+    m.effects = [];
+    return out;
+  }
+
+  private startHeight(input: Extract<CoreInput<S>, { kind: 'start-height' }>): readonly CoreEffect<S>[] {
+    const prev = this.machine;
+    if (!Number.isSafeInteger(input.height) || input.height <= 0) throw new RangeError('invalid height');
+    if (prev !== undefined && input.height <= prev.height) throw new RangeError('heights only move forward');
+    const round = input.round ?? 0;
+    if (!Number.isSafeInteger(round) || round < 0) throw new RangeError('invalid round');
+    const commit = prev?.commitVotes();
+    if (prev !== undefined && commit !== undefined && input.height === prev.height + 1) {
+      // L52: h_p ← h_p + 1 — L53: reset locked/valid values and the message log — L54: StartRound(0)
+      this.options.trace?.(52);
+      this.options.trace?.(53);
+      this.options.trace?.(54);
+      this.last = {
+        height: commit.height,
+        round: commit.round,
+        valueId: commit.valueId,
+        precommits: [...commit.precommits],
+      };
+    } else {
+      this.last = undefined;
+    }
+    const m = new HeightMachine<S>({
+      height: input.height,
+      validatorSet: input.validatorSet,
+      selfIndex: selfIndexIn(input.validatorSet, this.options.selfAddress),
+      timeouts: this.options.timeouts,
+      trace: this.options.trace,
+    });
+    this.machine = m;
+    m.start(round);
+    return this.drain(m);
+  }
+
+  /** A precommit for the last decided height's decision round extends its commit. */
+  private lateCommitVote(v: Extract<CoreInput<S>, { kind: 'vote' }>): void {
+    const last = this.last;
+    if (last === undefined || v.type !== 'precommit' || v.height !== last.height || v.round !== last.round)
+      return;
+    if (!Number.isInteger(v.validator) || v.validator < 0 || v.validator >= last.precommits.length) return;
+    if (last.precommits[v.validator] === undefined) {
+      last.precommits[v.validator] = { valueId: v.valueId, signed: v.signed };
+    }
+  }
+}
+
+function selfIndexIn(set: WeightedValidatorSet, address: Uint8Array | null): number {
+  if (address === null) return -1;
+  const vs = set.validators;
+  for (let i = 0; i < vs.length; i++) {
+    if (compareAddresses((vs[i] as { address: Uint8Array }).address, address) === 0) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,219 @@
+import type { Signed, ValueId, VoteType } from '../types.js';
+
+/**
+ * Thresholds by voting power. `quorum` is the least power that is more than
+ * 2/3 of the total (2f+1); `oneThird` the least that is more than 1/3 (f+1).
+ * Computed with bigint so that totals up to 2^53 − 1 are exact.
+ */
+export interface PowerThresholds {
+  readonly total: number;
+  readonly quorum: number;
+  readonly oneThird: number;
+}
+
+export function powerThresholds(total: number): PowerThresholds {
+  if (!Number.isSafeInteger(total) || total <= 0)
+    throw new RangeError('total voting power must be a positive integer');
+  const t = BigInt(total);
+  return { total, quorum: Number((2n * t) / 3n) + 1, oneThird: Number(t / 3n) + 1 };
+}
+
+/** A threshold crossed by a vote (or a proposal's sender); each fires at most once per height. */
+export type Threshold =
+  /** More than 2/3 of the power voted `valueId` (null = nil) in (round, type). */
+  | {
+      readonly kind: 'quorum-value';
+      readonly type: VoteType;
+      readonly round: number;
+      readonly valueId: ValueId | null;
+    }
+  /** More than 2/3 of the power voted anything in (round, type). */
+  | { readonly kind: 'quorum-any'; readonly type: VoteType; readonly round: number }
+  /** Messages from more than 1/3 of the power in `round` (the paper's L55). */
+  | { readonly kind: 'skip'; readonly round: number };
+
+export interface KeptVote<S> {
+  readonly valueId: ValueId | null;
+  readonly signed: Signed<S>;
+}
+
+export type AddVoteResult<S> =
+  | { readonly status: 'added'; readonly thresholds: readonly Threshold[] }
+  /** The same vote again: ignored. */
+  | { readonly status: 'duplicate' }
+  /**
+   * A second, different vote for the same (round, type): not counted. `first`
+   * is the vote that counts; `report` is true the first time this validator
+   * equivocates in this (round, type).
+   */
+  | { readonly status: 'conflict'; readonly first: KeptVote<S>; readonly report: boolean }
+  | { readonly status: 'unknown-validator' };
+
+const NONE: readonly Threshold[] = Object.freeze([]);
+
+class Tally<S> {
+  readonly votes: (KeptVote<S> | undefined)[];
+  readonly conflicted: Uint8Array;
+  readonly byValue = new Map<ValueId | null, number>();
+  readonly fired = new Set<ValueId | null>();
+  total = 0;
+  firedAny = false;
+  constructor(n: number) {
+    this.votes = new Array<KeptVote<S> | undefined>(n);
+    this.conflicted = new Uint8Array(n);
+  }
+}
+
+class RoundVotes<S> {
+  readonly prevote: Tally<S>;
+  readonly precommit: Tally<S>;
+  readonly sent: Uint8Array;
+  senderPower = 0;
+  skipFired = false;
+  constructor(n: number) {
+    this.prevote = new Tally(n);
+    this.precommit = new Tally(n);
+    this.sent = new Uint8Array(n);
+  }
+}
+
+/**
+ * The votes of one height. Counts each validator once per (round, type),
+ * fires each threshold once, and turns a second, conflicting vote into a
+ * `conflict` result (duplicate-vote evidence, upstream) without counting it.
+ */
+export class VoteKeeper<S> {
+  readonly thresholds: PowerThresholds;
+  private readonly powers: readonly number[];
+  private readonly rounds = new Map<number, RoundVotes<S>>();
+
+  constructor(powers: readonly number[]) {
+    let total = 0;
+    for (const p of powers) {
+      if (!Number.isSafeInteger(p) || p <= 0) throw new RangeError('voting powers must be positive integers');
+      total += p;
+    }
+    this.powers = [...powers];
+    this.thresholds = powerThresholds(total);
+  }
+
+  get size(): number {
+    return this.powers.length;
+  }
+
+  power(validator: number): number {
+    return this.powers[validator] ?? 0;
+  }
+
+  private round(round: number): RoundVotes<S> {
+    let r = this.rounds.get(round);
+    if (r === undefined) {
+      r = new RoundVotes<S>(this.powers.length);
+      this.rounds.set(round, r);
+    }
+    return r;
+  }
+
+  /** Marks `validator` as having sent a message in `round` (counts toward the f+1 round skip). */
+  addSender(round: number, validator: number): readonly Threshold[] {
+    if (!this.isValidator(validator)) return NONE;
+    return this.markSender(this.round(round), round, validator, []);
+  }
+
+  private markSender(r: RoundVotes<S>, round: number, validator: number, out: Threshold[]): Threshold[] {
+    if (r.sent[validator] === 1) return out;
+    r.sent[validator] = 1;
+    r.senderPower += this.powers[validator] as number;
+    if (!r.skipFired && r.senderPower >= this.thresholds.oneThird) {
+      r.skipFired = true;
+      out.push({ kind: 'skip', round });
+    }
+    return out;
+  }
+
+  private isValidator(validator: number): boolean {
+    return Number.isInteger(validator) && validator >= 0 && validator < this.powers.length;
+  }
+
+  addVote(
+    type: VoteType,
+    round: number,
+    validator: number,
+    valueId: ValueId | null,
+    signed: Signed<S>,
+  ): AddVoteResult<S> {
+    if (!this.isValidator(validator)) return { status: 'unknown-validator' };
+    const r = this.round(round);
+    const t = type === 'prevote' ? r.prevote : r.precommit;
+    const existing = t.votes[validator];
+    if (existing !== undefined) {
+      if (existing.valueId === valueId) return { status: 'duplicate' };
+      const report = t.conflicted[validator] === 0;
+      t.conflicted[validator] = 1;
+      return { status: 'conflict', first: existing, report };
+    }
+    t.votes[validator] = { valueId, signed };
+    const power = this.powers[validator] as number;
+    const valuePower = (t.byValue.get(valueId) ?? 0) + power;
+    t.byValue.set(valueId, valuePower);
+    t.total += power;
+    const out: Threshold[] = [];
+    const q = this.thresholds.quorum;
+    if (valuePower >= q && !t.fired.has(valueId)) {
+      t.fired.add(valueId);
+      out.push({ kind: 'quorum-value', type, round, valueId });
+    }
+    if (t.total >= q && !t.firedAny) {
+      t.firedAny = true;
+      out.push({ kind: 'quorum-any', type, round });
+    }
+    this.markSender(r, round, validator, out);
+    return { status: 'added', thresholds: out };
+  }
+
+  /** Power of the (round, type) votes for `valueId` (null = nil). */
+  powerFor(round: number, type: VoteType, valueId: ValueId | null): number {
+    const r = this.rounds.get(round);
+    if (r === undefined) return 0;
+    return (type === 'prevote' ? r.prevote : r.precommit).byValue.get(valueId) ?? 0;
+  }
+
+  /** Power of all (round, type) votes. */
+  powerAny(round: number, type: VoteType): number {
+    const r = this.rounds.get(round);
+    if (r === undefined) return 0;
+    return (type === 'prevote' ? r.prevote : r.precommit).total;
+  }
+
+  hasQuorumFor(round: number, type: VoteType, valueId: ValueId | null): boolean {
+    return this.powerFor(round, type, valueId) >= this.thresholds.quorum;
+  }
+
+  hasQuorumAny(round: number, type: VoteType): boolean {
+    return this.powerAny(round, type) >= this.thresholds.quorum;
+  }
+
+  /** Power of the distinct validators that sent any message in `round`. */
+  senderPower(round: number): number {
+    return this.rounds.get(round)?.senderPower ?? 0;
+  }
+
+  /** The counted vote of `validator` in (round, type). */
+  vote(round: number, type: VoteType, validator: number): KeptVote<S> | undefined {
+    const r = this.rounds.get(round);
+    if (r === undefined) return undefined;
+    return (type === 'prevote' ? r.prevote : r.precommit).votes[validator];
+  }
+
+  /** The counted votes of (round, type), one slot per validator. */
+  votes(round: number, type: VoteType): readonly (KeptVote<S> | undefined)[] {
+    const r = this.rounds.get(round);
+    if (r === undefined) return new Array<KeptVote<S> | undefined>(this.powers.length);
+    return [...(type === 'prevote' ? r.prevote : r.precommit).votes];
+  }
+
+  /** Rounds that hold at least one message. */
+  roundsSeen(): number[] {
+    return [...this.rounds.keys()].sort((a, b) => a - b);
+  }
+}
