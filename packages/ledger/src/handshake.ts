@@ -18,10 +18,10 @@ import {
 } from '@synod/types';
 import { equalBytes } from './bytes.js';
 
-/** What the handshake needs from the block store (@synod/storage's block store has these). */
+/** What the handshake needs from the block store (@synod/storage's `BlockStore` fits). */
 export interface BlockStoreReader {
   /** Height of the last stored block (0 when empty). */
-  height(): Promise<number>;
+  height(): number | Promise<number>;
   loadBlock(height: number): Promise<Block | undefined>;
 }
 

@@ -43,7 +43,7 @@ export {
   initChainRequestFromGenesis,
   misbehaviorFromBlock,
 } from './handshake.js';
-export { LEDGER_APP_VERSION, Ledger, type LedgerOptions } from './ledger.js';
+export { type BeginBlockContext, LEDGER_APP_VERSION, Ledger, type LedgerOptions } from './ledger.js';
 export { type ActiveValidator, emptyLedgerState, LedgerState } from './ledger-state.js';
 export {
   type AccountView,

@@ -80,6 +80,21 @@ export interface LedgerOptions {
   readonly signatureCacheSize?: number;
   /** fsync each commit (default true). */
   readonly syncWrites?: boolean;
+  /**
+   * Runs at the start of every finalizeBlock, after committed misbehaviour is
+   * punished and before the transactions: the place for per-block rules such
+   * as downtime tracking from `decidedLastCommit` (the fault-detector's). It
+   * must be deterministic and change state only through `ctx.state`.
+   */
+  readonly beginBlock?: (ctx: BeginBlockContext) => void;
+}
+
+/** What a `beginBlock` hook gets. */
+export interface BeginBlockContext {
+  /** The block's state (writes become part of the block). */
+  readonly state: LedgerState;
+  readonly request: FinalizeBlockRequest;
+  readonly params: ConsensusParams;
 }
 
 interface Pending {
@@ -420,6 +435,7 @@ export class Ledger implements Application {
         });
       }
     }
+    this.options.beginBlock?.({ state: block, request: req, params: l.params });
     const txResults: TxResult[] = [];
     let fees = 0n;
     for (const tx of req.txs) {
