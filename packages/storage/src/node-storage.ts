@@ -8,7 +8,7 @@ import { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.
 import { createMemoryKvStore } from './kv/memory-kv-store.js';
 import { FileSignerStateStore, MemorySignerStateStore } from './signer/signer-state-file.js';
 import { StateStore } from './state-store.js';
-import { type FileWalOptions, openFileWal } from './wal/file-wal.js';
+import { type FileWalOptions, openFileWal, type WalRecovery } from './wal/file-wal.js';
 import { MemoryConsensusWal } from './wal/memory-wal.js';
 
 /** Disk usage in bytes, per store. */
@@ -34,6 +34,8 @@ export interface NodeStorage {
   readonly evidence: EvidenceStore;
   readonly wal: ConsensusWal;
   readonly signerState: SignerStateStore;
+  /** What opening the WAL repaired (a torn tail cut), for the file WAL. */
+  readonly walRecovery: WalRecovery | undefined;
   diskUsage(): Promise<StorageDiskUsage>;
   /** Closes the WAL (flushing it) and then the database. */
   close(): Promise<void>;
@@ -64,6 +66,7 @@ async function assemble(
   signerState: SignerStateStore,
   syncWrites: boolean,
   databaseSize: () => Promise<number>,
+  walRecovery: WalRecovery | undefined,
 ): Promise<NodeStorage> {
   const options = { syncWrites };
   const blocks = await BlockStore.open(kv, options);
@@ -76,6 +79,7 @@ async function assemble(
     evidence,
     wal,
     signerState,
+    walRecovery,
     async diskUsage() {
       const walBytes = wal.diskUsage === undefined ? 0 : await wal.diskUsage();
       const database = await databaseSize();
@@ -118,6 +122,7 @@ export async function openNodeStorage(options: NodeStorageOptions): Promise<Node
         new FileSignerStateStore(paths.signerState),
         options.syncWrites ?? true,
         () => directorySize(paths.database),
+        wal.recovery,
       );
     } catch (err) {
       await wal.close().catch(() => undefined);
@@ -132,7 +137,6 @@ export async function openNodeStorage(options: NodeStorageOptions): Promise<Node
 /** The same stores in memory (memory-level, memory WAL, memory signer state), for tests and the simulator. */
 export async function createMemoryNodeStorage(): Promise<NodeStorage> {
   const kv = await createMemoryKvStore();
-  return assemble(kv, new MemoryConsensusWal(), new MemorySignerStateStore(), true, () =>
-    kv.approximateSize(),
-  );
+  const wal = new MemoryConsensusWal();
+  return assemble(kv, wal, new MemorySignerStateStore(), true, () => kv.approximateSize(), undefined);
 }

@@ -16,6 +16,9 @@ import {
 
 export const CHAIN_ID = 'synod-storage-test';
 
+/** The validator key of the crash test's child process. */
+export const CRASH_VALIDATOR_SEED = new Uint8Array(32).fill(42);
+
 /** Deterministic pseudo-random bytes (xorshift32). */
 export function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
