@@ -170,7 +170,7 @@ export class Mempool {
     }
     // Claim the hash before awaiting, so concurrent copies are dropped cheaply.
     this.#seen.add(key);
-    const release = await this.#lock.shared();
+    const release = this.#lock.tryShared() ?? (await this.#lock.shared());
     let keepInCache = false;
     try {
       const res = await this.#app.checkTx(tx, 'new');

@@ -19,6 +19,13 @@ export class SharedExclusiveLock {
   #waiting: Waiter[] = [];
   #head = 0;
 
+  /** Takes the lock shared without waiting when that is possible now, else undefined. */
+  tryShared(): Release | undefined {
+    if (this.#head !== this.#waiting.length || this.#holders < 0) return undefined;
+    this.#holders += 1;
+    return this.#releaser(false);
+  }
+
   shared(): Promise<Release> {
     return this.#acquire(false);
   }

@@ -51,6 +51,19 @@ describe('SharedExclusiveLock', () => {
     expect(granted).toBe(true);
   });
 
+  it('tryShared succeeds only when nobody holds or waits for the lock exclusively', async () => {
+    const lock = new SharedExclusiveLock();
+    const s1 = lock.tryShared();
+    expect(s1).toBeDefined();
+    const ex = lock.exclusive();
+    expect(lock.tryShared()).toBeUndefined(); // an exclusive waiter is queued
+    s1?.();
+    const release = await ex;
+    expect(lock.tryShared()).toBeUndefined();
+    release();
+    expect(lock.tryShared()).toBeDefined();
+  });
+
   it('handles long queues in order', async () => {
     const lock = new SharedExclusiveLock();
     const first = await lock.exclusive();
