@@ -1,0 +1,126 @@
+/**
+ * `pnpm bench`: votes per second through the vote keeper and through the pure
+ * core (no signature checks), for 4, 10 and 100 validators.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  ConsensusCore,
+  type CoreInput,
+  newValidatorSetPriorities,
+  type TimeoutParams,
+  VoteKeeper,
+  type WeightedValidatorSet,
+} from '../src/index.js';
+
+const TIMEOUTS: TimeoutParams = {
+  proposeMs: 1000,
+  proposeDeltaMs: 500,
+  prevoteMs: 500,
+  prevoteDeltaMs: 500,
+  precommitMs: 500,
+  precommitDeltaMs: 500,
+  capMs: 30_000,
+  commitMs: 100,
+};
+const BUDGET_MS = 600;
+
+function addr(i: number): Uint8Array {
+  const a = new Uint8Array(20);
+  a[18] = i >> 8;
+  a[19] = i & 0xff;
+  return a;
+}
+
+function validatorSet(n: number): WeightedValidatorSet {
+  return {
+    validators: newValidatorSetPriorities(
+      Array.from({ length: n }, (_, i) => ({
+        address: addr(i),
+        votingPower: 10 + (i % 7),
+        proposerPriority: 0n,
+      })),
+    ),
+  };
+}
+
+/** Runs `batch` (which returns how many votes it processed) until the budget is spent; returns votes/s. */
+function measure(batch: () => number): number {
+  for (let i = 0; i < 20; i++) batch(); // warm-up
+  let votes = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < BUDGET_MS) {
+    votes += batch();
+    elapsed = performance.now() - start;
+  }
+  return (votes / elapsed) * 1000;
+}
+
+/** One height's votes into a fresh keeper: every validator prevotes and precommits in round 0. */
+function keeperBatch(n: number): () => number {
+  const powers = validatorSet(n).validators.map((v) => v.votingPower);
+  const signed = { sig: 1 };
+  return () => {
+    const k = new VoteKeeper<typeof signed>(powers);
+    for (let i = 0; i < n; i++) k.addVote('prevote', 0, i, 'A', signed);
+    for (let i = 0; i < n; i++) k.addVote('precommit', 0, i, 'A', signed);
+    return 2 * n;
+  };
+}
+
+/**
+ * One whole height through the core, as a validator: start-height, the
+ * proposal, every other validator's prevote and precommit (decision included).
+ */
+function coreBatch(n: number): () => number {
+  const set = validatorSet(n);
+  const self = n - 1;
+  const c = new ConsensusCore<{ sig: number }>({ selfAddress: addr(self), timeouts: TIMEOUTS });
+  let height = 0;
+  const signed = { sig: 1 };
+  return () => {
+    height++;
+    c.step({ kind: 'start-height', height, validatorSet: set });
+    const proposer = c.proposer(0);
+    const value = `v${height}`;
+    if (proposer === self) c.step({ kind: 'value', height, round: 0, valueId: value });
+    else
+      c.step({
+        kind: 'proposal',
+        height,
+        round: 0,
+        polRound: -1,
+        valueId: value,
+        proposer,
+        signed,
+        valid: true,
+      });
+    let votes = 0;
+    for (const type of ['prevote', 'precommit'] as const) {
+      for (let i = 0; i < n; i++) {
+        if (i === self) continue;
+        const input: CoreInput<typeof signed> = {
+          kind: 'vote',
+          type,
+          height,
+          round: 0,
+          valueId: value,
+          validator: i,
+          signed,
+        };
+        c.step(input);
+        votes++;
+      }
+    }
+    if (c.state()?.decision !== value) throw new Error('bench: no decision');
+    return votes;
+  };
+}
+
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(12);
+
+console.log('@synod/consensus — votes per second (no signature checks)');
+for (const n of [4, 10, 100]) {
+  console.log(`  vote keeper  n=${String(n).padEnd(3)} ${fmt(measure(keeperBatch(n)))} votes/s`);
+  console.log(`  core         n=${String(n).padEnd(3)} ${fmt(measure(coreBatch(n)))} votes/s`);
+}
