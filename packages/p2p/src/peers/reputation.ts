@@ -14,7 +14,11 @@ export type PenaltyReason =
 export interface ReputationOptions {
   /** Points each kind of misbehaviour costs. @default gossip-reject 10, invalid-response 10, oversized-message 20, bad-request 5 */
   readonly penalties: Readonly<Record<PenaltyReason, number>>;
-  /** Points at which a peer is disconnected and banned. @default 40 (four rejects in quick succession) */
+  /**
+   * Points at which a peer is disconnected and banned. @default 35: the fourth
+   * reject within about a minute (points decay continuously, so four rejects
+   * never add up to exactly 40).
+   */
   readonly banThreshold: number;
   /** Points halve every this many ms, so rare mistakes never add up to a ban. @default 300000 */
   readonly halfLifeMs: number;
@@ -31,7 +35,7 @@ export const DEFAULT_REPUTATION: ReputationOptions = Object.freeze({
     'oversized-message': 20,
     'bad-request': 5,
   }),
-  banThreshold: 40,
+  banThreshold: 35,
   halfLifeMs: 300_000,
   banDurationMs: 600_000,
   trackedPeersMax: 10_000,

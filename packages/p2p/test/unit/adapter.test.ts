@@ -1,0 +1,68 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import { noopLogger, noopMetrics } from '@synod/types';
+import { describe, expect, it } from 'vitest';
+import { createP2pMetrics } from '../../src/p2p-metrics.js';
+import type { PenaltyReason } from '../../src/peers/reputation.js';
+import {
+  GossipValidationAdapter,
+  outcomeOfError,
+  toTopicValidatorResult,
+} from '../../src/validation/adapter.js';
+import { GossipValidationError } from '../../src/validation/gossip-error.js';
+import { RecordingMetrics } from '../fixtures.js';
+
+function setup() {
+  const reports: [string, string, TopicValidatorResult][] = [];
+  const penalties: [string, PenaltyReason][] = [];
+  const metrics = new RecordingMetrics();
+  const adapter = new GossipValidationAdapter({
+    report: (id, peer, r) => reports.push([id, peer, r]),
+    penalise: (peer, reason) => penalties.push([peer, reason]),
+    metrics: createP2pMetrics(metrics),
+    logger: noopLogger,
+  });
+  return { adapter, reports, penalties, metrics };
+}
+
+describe('the validation adapter', () => {
+  it('maps actions to gossipsub verdicts', () => {
+    expect(toTopicValidatorResult('ACCEPT')).toBe(TopicValidatorResult.Accept);
+    expect(toTopicValidatorResult('IGNORE')).toBe(TopicValidatorResult.Ignore);
+    expect(toTopicValidatorResult('REJECT')).toBe(TopicValidatorResult.Reject);
+  });
+
+  it('ACCEPT: forwards, no penalty', () => {
+    const s = setup();
+    expect(s.adapter.settle('votes', 'm1', 'p1', { action: 'ACCEPT' })).toBe(TopicValidatorResult.Accept);
+    expect(s.reports).toEqual([['m1', 'p1', TopicValidatorResult.Accept]]);
+    expect(s.penalties).toEqual([]);
+    expect(s.metrics.total('synod_p2p_gossip_messages_total', { action: 'accept', topic: 'votes' })).toBe(1);
+  });
+
+  it('REJECT: drops and penalises the sending peer', () => {
+    const s = setup();
+    const outcome = outcomeOfError(new GossipValidationError('vote', 'REJECT', 'INVALID_SIGNATURE', 'bad'));
+    expect(s.adapter.settle('votes', 'm2', 'p2', outcome)).toBe(TopicValidatorResult.Reject);
+    expect(s.penalties).toEqual([['p2', 'gossip-reject']]);
+    expect(
+      s.metrics.total('synod_p2p_gossip_messages_total', { action: 'reject', reason: 'INVALID_SIGNATURE' }),
+    ).toBe(1);
+  });
+
+  it('IGNORE: drops without blame', () => {
+    const s = setup();
+    const outcome = outcomeOfError(new GossipValidationError('vote', 'IGNORE', 'HEIGHT_TOO_FAR', 'later'));
+    expect(s.adapter.settle('votes', 'm3', 'p3', outcome)).toBe(TopicValidatorResult.Ignore);
+    expect(s.penalties).toEqual([]);
+  });
+
+  it('an unexpected error is our bug: IGNORE with reason INTERNAL, never a penalty', () => {
+    const s = setup();
+    const outcome = outcomeOfError(new TypeError('boom'));
+    expect(outcome).toEqual({ action: 'IGNORE', reason: 'INTERNAL', message: 'boom' });
+    s.adapter.settle('txs', 'm4', 'p4', outcome);
+    expect(s.penalties).toEqual([]);
+    expect(outcomeOfError('weird').action).toBe('IGNORE');
+    expect(createP2pMetrics(noopMetrics).peers).toBeDefined();
+  });
+});

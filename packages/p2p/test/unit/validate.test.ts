@@ -1,0 +1,435 @@
+import { keyPairFromSeed } from '@synod/crypto';
+import {
+  blockHash,
+  EMPTY_COMMIT,
+  type ErrorCode,
+  type Evidence,
+  encodeBlock,
+  encodeEvidence,
+  encodeSignedProposal,
+  encodeSignedVote,
+  type SignedVote,
+  ZERO_HASH,
+} from '@synod/types';
+import { describe, expect, it } from 'vitest';
+import { encodeProposalMessage, encodeProposalParts } from '../../src/codec/proposal-message.js';
+import { DEFAULT_MESSAGE_LIMITS } from '../../src/limits.js';
+import { type GossipErrorCode, GossipValidationError } from '../../src/validation/gossip-error.js';
+import {
+  DEFAULT_HEIGHT_WINDOW,
+  type TxPrecheckVerdict,
+  type ValidationContext,
+  type ValidationParams,
+  validateEvidence,
+  validateGossipMessage,
+  validateProposal,
+  validateTx,
+  validateVote,
+} from '../../src/validation/validate.js';
+import {
+  CHAIN_ID,
+  duplicateVoteEvidence,
+  makeBlock,
+  makeTx,
+  makeValidators,
+  seed,
+  signProposal,
+  signVote,
+  vote,
+} from '../fixtures.js';
+
+const vals = makeValidators(4);
+const HEIGHT = 10;
+
+function params(overrides: Partial<ValidationContext> = {}, height = HEIGHT): ValidationParams {
+  return {
+    ctx: { chainId: CHAIN_ID, currentHeight: () => height, validatorSetAt: () => vals.set, ...overrides },
+    limits: DEFAULT_MESSAGE_LIMITS,
+    window: DEFAULT_HEIGHT_WINDOW,
+  };
+}
+
+function expectVerdict(
+  fn: () => unknown,
+  action: 'IGNORE' | 'REJECT',
+  reason: GossipErrorCode,
+  code?: ErrorCode,
+): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(GossipValidationError);
+  const e = thrown as GossipValidationError;
+  expect({ action: e.action, reason: e.reason }).toEqual({ action, reason });
+  if (code !== undefined) expect(e.code).toBe(code);
+}
+
+async function expectAsyncVerdict(
+  p: Promise<unknown>,
+  action: 'IGNORE' | 'REJECT',
+  reason: GossipErrorCode,
+): Promise<void> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(GossipValidationError);
+  expect({
+    action: (e as GossipValidationError).action,
+    reason: (e as GossipValidationError).reason,
+  }).toEqual({ action, reason });
+}
+
+const outsider = keyPairFromSeed(seed(99, 1));
+
+describe('validateVote', () => {
+  const good = vote(vals.keyAt(0), HEIGHT);
+  const bytes = encodeSignedVote(good);
+
+  it('[ACCEPT] a vote signed by a validator at the current height', () => {
+    expect(validateVote(bytes, params())).toEqual(good);
+  });
+
+  it('[ACCEPT] the edges of the height window (height - 1 and height + 2)', () => {
+    expect(validateVote(encodeSignedVote(vote(vals.keyAt(1), HEIGHT - 1)), params()).vote.height).toBe(
+      HEIGHT - 1,
+    );
+    expect(validateVote(encodeSignedVote(vote(vals.keyAt(1), HEIGHT + 2)), params()).vote.height).toBe(
+      HEIGHT + 2,
+    );
+  });
+
+  it('[REJECT] more bytes than a vote can have', () => {
+    expectVerdict(
+      () => validateVote(new Uint8Array(513), params()),
+      'REJECT',
+      'MESSAGE_TOO_LARGE',
+      'P2P_MESSAGE_TOO_LARGE',
+    );
+  });
+
+  it('[REJECT] garbage that does not decode', () => {
+    expectVerdict(
+      () => validateVote(new Uint8Array([1, 2, 3]), params()),
+      'REJECT',
+      'DECODE_FAILED',
+      'P2P_INVALID_MESSAGE',
+    );
+  });
+
+  it('[IGNORE] a vote below the window', () => {
+    expectVerdict(
+      () => validateVote(encodeSignedVote(vote(vals.keyAt(0), HEIGHT - 2)), params()),
+      'IGNORE',
+      'HEIGHT_TOO_OLD',
+    );
+  });
+
+  it('[IGNORE] a vote beyond the window', () => {
+    expectVerdict(
+      () => validateVote(encodeSignedVote(vote(vals.keyAt(0), HEIGHT + 3)), params()),
+      'IGNORE',
+      'HEIGHT_TOO_FAR',
+    );
+  });
+
+  it('[IGNORE] a vote for a height whose validator set is unknown', () => {
+    expectVerdict(
+      () => validateVote(bytes, params({ validatorSetAt: () => undefined })),
+      'IGNORE',
+      'VALIDATOR_SET_UNKNOWN',
+    );
+  });
+
+  it('[REJECT] a vote from a key that is not a validator', () => {
+    expectVerdict(
+      () => validateVote(encodeSignedVote(vote(outsider, HEIGHT)), params()),
+      'REJECT',
+      'UNKNOWN_VALIDATOR',
+      'VOTE_UNKNOWN_VALIDATOR',
+    );
+  });
+
+  it('[REJECT] a vote with a bad signature', () => {
+    const forged: SignedVote = { vote: good.vote, signature: new Uint8Array(64).fill(5) };
+    expectVerdict(
+      () => validateVote(encodeSignedVote(forged), params()),
+      'REJECT',
+      'INVALID_SIGNATURE',
+      'VOTE_INVALID_SIGNATURE',
+    );
+  });
+
+  it('[REJECT] a vote signed by another validator than the one it names', () => {
+    const other = vote(vals.keyAt(1), HEIGHT);
+    const stolen: SignedVote = { vote: good.vote, signature: other.signature };
+    expectVerdict(() => validateVote(encodeSignedVote(stolen), params()), 'REJECT', 'INVALID_SIGNATURE');
+  });
+
+  it('[REJECT] a vote signed for another chain', () => {
+    const foreign = signVote(
+      vals.keyAt(0),
+      { type: 'prevote', height: HEIGHT, round: 0, blockHash: null },
+      'other-chain',
+    );
+    expectVerdict(() => validateVote(encodeSignedVote(foreign), params()), 'REJECT', 'INVALID_SIGNATURE');
+  });
+
+  it('checks the signature against the validator set of the vote height', () => {
+    const asked: number[] = [];
+    validateVote(bytes, params({ validatorSetAt: (h) => (asked.push(h), vals.set) }));
+    expect(asked).toEqual([HEIGHT]);
+  });
+});
+
+describe('validateProposal', () => {
+  const proposer = vals.keyAt(2);
+  const block = makeBlock(HEIGHT, new Uint8Array(32).fill(8), EMPTY_COMMIT, proposer, [
+    new Uint8Array([1, 2, 3]),
+  ]);
+  const sp = signProposal(proposer, block);
+  const bytes = encodeProposalMessage({ signedProposal: sp, block });
+
+  it('[ACCEPT] a signed proposal with its block', () => {
+    const out = validateProposal(bytes, params());
+    expect(out.signedProposal).toEqual(sp);
+    expect(out.block.header.height).toBe(HEIGHT);
+    expect(out.blockHash).toEqual(blockHash(block));
+  });
+
+  it('[REJECT] larger than a block allows', () => {
+    const p = { ...params(), limits: { ...DEFAULT_MESSAGE_LIMITS, blockBytesMax: 1000 } };
+    expectVerdict(() => validateProposal(new Uint8Array(2000), p), 'REJECT', 'MESSAGE_TOO_LARGE');
+  });
+
+  it('[REJECT] garbage, a bad envelope length, a truncated block', () => {
+    expectVerdict(() => validateProposal(new Uint8Array([0, 0]), params()), 'REJECT', 'DECODE_FAILED');
+    expectVerdict(
+      () => validateProposal(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2]), params()),
+      'REJECT',
+      'DECODE_FAILED',
+    );
+    expectVerdict(
+      () => validateProposal(bytes.subarray(0, bytes.length - 10), params()),
+      'REJECT',
+      'DECODE_FAILED',
+    );
+  });
+
+  it('[REJECT] a block of another chain', () => {
+    const foreign = { ...block, header: { ...block.header, chainId: 'other-chain' } };
+    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, foreign), block: foreign });
+    expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'WRONG_CHAIN');
+  });
+
+  it('[IGNORE] outside the height window', () => {
+    expectVerdict(() => validateProposal(bytes, params({}, HEIGHT + 5)), 'IGNORE', 'HEIGHT_TOO_OLD');
+    expectVerdict(() => validateProposal(bytes, params({}, HEIGHT - 5)), 'IGNORE', 'HEIGHT_TOO_FAR');
+  });
+
+  it('[REJECT] a block at another height than the proposal', () => {
+    const lying = { ...sp, proposal: { ...sp.proposal, height: HEIGHT + 1 } };
+    const msg = encodeProposalParts(encodeSignedProposal(lying), encodeBlock(block));
+    expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_HEIGHT_MISMATCH', 'BLOCK_INVALID');
+  });
+
+  it('[IGNORE] the validator set is unknown', () => {
+    expectVerdict(
+      () => validateProposal(bytes, params({ validatorSetAt: () => undefined })),
+      'IGNORE',
+      'VALIDATOR_SET_UNKNOWN',
+    );
+  });
+
+  it('[REJECT] a proposer that is not a validator', () => {
+    const msg = encodeProposalMessage({ signedProposal: signProposal(outsider, block), block });
+    expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'UNKNOWN_VALIDATOR', 'PROPOSAL_INVALID');
+  });
+
+  it('[REJECT] proposal.blockHash is not the hash of the block', () => {
+    const other = makeBlock(HEIGHT, new Uint8Array(32).fill(9), EMPTY_COMMIT, proposer);
+    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, other), block });
+    expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_HASH_MISMATCH', 'BLOCK_INVALID');
+  });
+
+  it('[REJECT] a header that does not commit to the block contents', () => {
+    const tampered = { ...block, txs: [new Uint8Array([9, 9, 9])] };
+    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, tampered), block: tampered });
+    expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_DATA_INVALID');
+  });
+
+  it('[REJECT] a bad proposal signature', () => {
+    const forged = { ...sp, signature: new Uint8Array(64).fill(3) };
+    const msg = encodeProposalMessage({ signedProposal: forged, block });
+    expectVerdict(
+      () => validateProposal(msg, params()),
+      'REJECT',
+      'INVALID_SIGNATURE',
+      'PROPOSAL_INVALID_SIGNATURE',
+    );
+  });
+});
+
+describe('validateEvidence', () => {
+  const ev = duplicateVoteEvidence(vals, 1, HEIGHT - 3);
+  const bytes = encodeEvidence(ev);
+  const enc = (e: Evidence) => encodeEvidence(e);
+
+  it('[ACCEPT] duplicate-vote evidence signed by the accused validator', () => {
+    expect(validateEvidence(bytes, params())).toEqual(ev);
+  });
+
+  it('[ACCEPT] double-proposal evidence', () => {
+    const key = vals.keyAt(3);
+    const a = makeBlock(HEIGHT, ZERO_HASH, EMPTY_COMMIT, key, [new Uint8Array([1])]);
+    const b = makeBlock(HEIGHT, ZERO_HASH, EMPTY_COMMIT, key, [new Uint8Array([2])]);
+    const dp: Evidence = {
+      kind: 'double-proposal',
+      proposalA: signProposal(key, a),
+      proposalB: signProposal(key, b),
+      validatorPower: 10,
+      totalVotingPower: 40,
+      timeMs: 1,
+    };
+    expect(validateEvidence(enc(dp), params()).kind).toBe('double-proposal');
+    const forged: Evidence = { ...dp, proposalB: { ...dp.proposalB, signature: new Uint8Array(64).fill(1) } };
+    expectVerdict(
+      () => validateEvidence(enc(forged), params()),
+      'REJECT',
+      'INVALID_SIGNATURE',
+      'EVIDENCE_INVALID',
+    );
+  });
+
+  it('[REJECT] too large, garbage', () => {
+    expectVerdict(
+      () => validateEvidence(new Uint8Array(64 * 1024 + 1), params()),
+      'REJECT',
+      'MESSAGE_TOO_LARGE',
+    );
+    expectVerdict(() => validateEvidence(new Uint8Array([7, 7, 7]), params()), 'REJECT', 'DECODE_FAILED');
+  });
+
+  it('[REJECT] two votes for the same block are no conflict', () => {
+    const same: Evidence = { ...ev, voteB: ev.voteA };
+    expectVerdict(() => validateEvidence(enc(same), params()), 'REJECT', 'EVIDENCE_MALFORMED');
+  });
+
+  it('[IGNORE] evidence from a height not reached yet', () => {
+    expectVerdict(
+      () => validateEvidence(enc(duplicateVoteEvidence(vals, 1, HEIGHT + 1)), params()),
+      'IGNORE',
+      'EVIDENCE_FROM_FUTURE',
+    );
+  });
+
+  it('[IGNORE] expired evidence', () => {
+    const p = { ...params({}, 200_000) };
+    expectVerdict(
+      () => validateEvidence(enc(duplicateVoteEvidence(vals, 1, 5)), p),
+      'IGNORE',
+      'EVIDENCE_EXPIRED',
+    );
+  });
+
+  it('[IGNORE] the validator set of that height is unknown', () => {
+    expectVerdict(
+      () => validateEvidence(bytes, params({ validatorSetAt: () => undefined })),
+      'IGNORE',
+      'VALIDATOR_SET_UNKNOWN',
+    );
+  });
+
+  it('[REJECT] evidence against a non-validator', () => {
+    const fake: Evidence = {
+      ...ev,
+      voteA: vote(outsider, HEIGHT - 3, 0, 'prevote', 1),
+      voteB: vote(outsider, HEIGHT - 3, 0, 'prevote', 2),
+    };
+    expectVerdict(() => validateEvidence(enc(fake), params()), 'REJECT', 'UNKNOWN_VALIDATOR');
+  });
+
+  it('[REJECT] power that does not match the validator set', () => {
+    expectVerdict(
+      () => validateEvidence(enc({ ...ev, validatorPower: 11 }), params()),
+      'REJECT',
+      'EVIDENCE_WRONG_POWER',
+    );
+    expectVerdict(
+      () => validateEvidence(enc({ ...ev, totalVotingPower: 41 }), params()),
+      'REJECT',
+      'EVIDENCE_WRONG_POWER',
+    );
+  });
+
+  it('[REJECT] a vote in it not signed by the accused', () => {
+    const forged: Evidence = { ...ev, voteB: { ...ev.voteB, signature: new Uint8Array(64).fill(9) } };
+    expectVerdict(() => validateEvidence(enc(forged), params()), 'REJECT', 'INVALID_SIGNATURE');
+  });
+});
+
+describe('validateTx', () => {
+  const key = keyPairFromSeed(seed(50, 1));
+  const { tx, bytes } = makeTx(key, 1);
+
+  it('[ACCEPT] a signed transaction of this chain', () => {
+    expect(validateTx(bytes, params())).toEqual({ tx, bytes });
+  });
+
+  it('[REJECT] too large, garbage', () => {
+    const p = { ...params(), limits: { ...DEFAULT_MESSAGE_LIMITS, txBytesMax: 100 } };
+    expectVerdict(() => validateTx(new Uint8Array(101), p), 'REJECT', 'MESSAGE_TOO_LARGE');
+    expectVerdict(
+      () => validateTx(new Uint8Array([1, 2]), params()),
+      'REJECT',
+      'DECODE_FAILED',
+      'P2P_INVALID_MESSAGE',
+    );
+  });
+
+  it('[REJECT] a transaction of another chain', () => {
+    expectVerdict(() => validateTx(makeTx(key, 1, 'other-chain').bytes, params()), 'REJECT', 'WRONG_CHAIN');
+  });
+
+  it('[REJECT] a bad transaction signature', () => {
+    const forged = new Uint8Array(bytes);
+    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+    expectVerdict(() => validateTx(forged, params()), 'REJECT', 'INVALID_SIGNATURE', 'TX_INVALID');
+  });
+
+  it('runs the application precheck, synchronous or not', async () => {
+    const verdict = (v: TxPrecheckVerdict) => params({ txPrecheck: () => v });
+    expect(validateTx(bytes, verdict('ACCEPT'))).toEqual({ tx, bytes });
+    expectVerdict(() => validateTx(bytes, verdict('REJECT')), 'REJECT', 'TX_REJECTED', 'TX_INVALID');
+    expectVerdict(() => validateTx(bytes, verdict('IGNORE')), 'IGNORE', 'TX_IGNORED');
+    const later = (v: TxPrecheckVerdict) => params({ txPrecheck: async () => v });
+    await expect(validateTx(bytes, later('ACCEPT'))).resolves.toEqual({ tx, bytes });
+    await expectAsyncVerdict(Promise.resolve(validateTx(bytes, later('REJECT'))), 'REJECT', 'TX_REJECTED');
+    await expectAsyncVerdict(Promise.resolve(validateTx(bytes, later('IGNORE'))), 'IGNORE', 'TX_IGNORED');
+  });
+
+  it('does not call the precheck for an invalid signature', () => {
+    let called = false;
+    const forged = new Uint8Array(bytes);
+    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+    expect(() => validateTx(forged, params({ txPrecheck: () => ((called = true), 'ACCEPT') }))).toThrow(
+      GossipValidationError,
+    );
+    expect(called).toBe(false);
+  });
+});
+
+describe('validateGossipMessage', () => {
+  it('dispatches by topic', () => {
+    const sv = vote(vals.keyAt(0), HEIGHT);
+    expect(validateGossipMessage('votes', encodeSignedVote(sv), params())).toEqual(sv);
+    expectVerdict(
+      () => validateGossipMessage('evidence', encodeSignedVote(sv), params()),
+      'REJECT',
+      'DECODE_FAILED',
+    );
+  });
+});
