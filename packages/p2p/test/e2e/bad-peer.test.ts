@@ -56,7 +56,11 @@ describe('a peer sending garbage and bad signatures', () => {
 
   beforeAll(async () => {
     nodes = await startNodes(4, vals, (i) => ({ metrics: metrics[i] }));
-    nodes.forEach((n, i) => n.onVote(({ message }) => rounds[i]?.push(message.vote.round)));
+    for (const [i, n] of nodes.entries()) {
+      n.onVote(({ message }) => {
+        rounds[i]?.push(message.vote.round);
+      });
+    }
     await connectAll(nodes);
     evil = await adversary();
   });

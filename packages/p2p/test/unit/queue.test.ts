@@ -23,7 +23,7 @@ describe('BoundedQueue', () => {
 
   it('drop-oldest: a full queue takes the new item and returns the oldest', () => {
     const q = new BoundedQueue<number>(3, 'drop-oldest');
-    [1, 2, 3].forEach((n) => q.push(n));
+    for (const n of [1, 2, 3]) q.push(n);
     expect(q.push(4)).toBe(1);
     expect(q.push(5)).toBe(2);
     expect(q.length).toBe(3);

@@ -180,7 +180,15 @@ describe('validateVote', () => {
 
   it('checks the signature against the validator set of the vote height', () => {
     const asked: number[] = [];
-    validateVote(bytes, params({ validatorSetAt: (h) => (asked.push(h), vals.set) }));
+    validateVote(
+      bytes,
+      params({
+        validatorSetAt: (h) => {
+          asked.push(h);
+          return vals.set;
+        },
+      }),
+    );
     expect(asked).toEqual([HEIGHT]);
   });
 });
@@ -415,9 +423,17 @@ describe('validateTx', () => {
     let called = false;
     const forged = new Uint8Array(bytes);
     forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
-    expect(() => validateTx(forged, params({ txPrecheck: () => ((called = true), 'ACCEPT') }))).toThrow(
-      GossipValidationError,
-    );
+    expect(() =>
+      validateTx(
+        forged,
+        params({
+          txPrecheck: () => {
+            called = true;
+            return 'ACCEPT';
+          },
+        }),
+      ),
+    ).toThrow(GossipValidationError);
     expect(called).toBe(false);
   });
 });
