@@ -17,11 +17,22 @@ function errorCodes(err: unknown): string[] {
   return codes;
 }
 
+/** The message of the innermost cause (the most specific one). */
+function deepestMessage(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    message = current.message;
+    current = current.cause;
+  }
+  return message;
+}
+
 /** Maps an error from LevelDB or the file system to a `SynodError` (a SynodError passes through). */
 export function toStorageError(err: unknown, what: string): SynodError {
   if (err instanceof SynodError) return err;
   const codes = errorCodes(err);
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = deepestMessage(err);
   if (codes.includes('LEVEL_LOCKED')) {
     return new SynodError('INTERNAL', `${what}: the database is locked (is another node process running?)`, {
       cause: err,
@@ -34,7 +45,11 @@ export function toStorageError(err: unknown, what: string): SynodError {
       details: { levelCodes: codes },
     });
   }
-  if (codes.includes('LEVEL_DATABASE_NOT_OPEN') || codes.includes('LEVEL_ITERATOR_NOT_OPEN')) {
+  // abstract-level reports a failed open as LEVEL_DATABASE_NOT_OPEN with the real problem as its cause.
+  if (
+    codes.length === 1 &&
+    (codes[0] === 'LEVEL_DATABASE_NOT_OPEN' || codes[0] === 'LEVEL_ITERATOR_NOT_OPEN')
+  ) {
     return new SynodError('STORAGE_CLOSED', `${what}: the store is closed`, { cause: err });
   }
   return new SynodError('INTERNAL', `${what}: ${reason}`, { cause: err, details: { codes } });
