@@ -228,8 +228,7 @@ export class Mempool {
     let gas = 0;
     let misses = 0;
     const walk = new OrderedWalk(this.#heads, 'best-first', isBetter);
-    for (let step = walk.next(); step !== undefined; step = walk.next()) {
-      const e = step.entry;
+    for (let e = walk.next(); e !== undefined; e = walk.next()) {
       const size = e.tx.byteLength + overhead;
       if (bytes + size > maxBytes || gas + e.gasWanted > maxGas) {
         misses += 1;
@@ -241,8 +240,8 @@ export class Mempool {
       bytes += size;
       gas += e.gasWanted;
       if (out.length >= maxTxs) break;
-      const next = step.queue.txs[step.index + 1];
-      if (next !== undefined && e.nonce !== undefined && next.nonce === e.nonce + 1) walk.follow(step);
+      const next = walk.peekFollower();
+      if (next !== undefined && e.nonce !== undefined && next.nonce === e.nonce + 1) walk.follow();
     }
     return out;
   }
@@ -254,9 +253,9 @@ export class Mempool {
   contents(limit: number = Number.POSITIVE_INFINITY): MempoolTx[] {
     const out: MempoolTx[] = [];
     const walk = new OrderedWalk(this.#heads, 'best-first', isBetter);
-    for (let step = walk.next(); step !== undefined && out.length < limit; step = walk.next()) {
-      out.push(this.#describe(step.entry));
-      walk.follow(step);
+    for (let e = walk.next(); e !== undefined && out.length < limit; e = walk.next()) {
+      out.push(this.#describe(e));
+      walk.follow();
     }
     return out;
   }
@@ -410,6 +409,7 @@ export class Mempool {
       height: this.#height,
       timeMs: this.#o.clock?.now() ?? 0,
       effective: priority,
+      effectiveNum: Number(priority),
       queue,
     };
     if (found === undefined) {
@@ -469,6 +469,7 @@ export class Mempool {
       height: this.#height,
       timeMs: this.#o.clock?.now() ?? 0,
       effective: priority,
+      effectiveNum: Number(priority),
       queue,
     };
     queue.txs[i] = entry;
@@ -499,8 +500,8 @@ export class Mempool {
     const victims: PoolEntry[] = [];
     const walk = new OrderedWalk(this.#tails, 'worst-first', isWorse);
     while (overCount > 0 || overBytes > 0) {
-      const step = walk.next();
-      if (step === undefined || !(step.entry.effective < effective)) {
+      const victim = walk.next();
+      if (victim === undefined || !(victim.effective < effective)) {
         const lowest = this.#tails.peek();
         const lowestText = lowest === undefined ? 'none' : String(tailOf(lowest).effective);
         return (
@@ -508,10 +509,10 @@ export class Mempool {
           `the tx's effective priority ${effective} is not above the lowest evictable priority ${lowestText}`
         );
       }
-      victims.push(step.entry);
+      victims.push(victim);
       overCount -= 1;
-      overBytes -= step.entry.tx.byteLength;
-      walk.follow(step);
+      overBytes -= victim.tx.byteLength;
+      walk.follow();
     }
     return victims;
   }

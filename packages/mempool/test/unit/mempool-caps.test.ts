@@ -37,6 +37,16 @@ describe('eviction: lowest priority first', () => {
     expect(ids(pool.reap())).toEqual(['3:0', '1:0', '4:0']);
   });
 
+  it('compares priorities beyond 2^53 exactly when evicting', async () => {
+    const big = 2n ** 60n;
+    const pool = new Mempool(new FakeApp(), { maxTxs: 2 });
+    await pool.add(makeTx({ sender: 1, nonce: 0, priority: big + 1n }));
+    await pool.add(makeTx({ sender: 2, nonce: 0, priority: big }));
+    expect((await pool.add(makeTx({ sender: 3, nonce: 0, priority: big }))).code).toBe('MEMPOOL_FULL');
+    expect((await pool.add(makeTx({ sender: 3, nonce: 0, priority: big + 2n }))).code).toBe('OK');
+    expect(ids(pool.reap())).toEqual(['3:0', '1:0']);
+  });
+
   it('among equal lowest priorities, the latest arrival is evicted', async () => {
     const pool = new Mempool(new FakeApp(), { maxTxs: 2 });
     await pool.add(makeTx({ sender: 1, nonce: 0, priority: 1 }));

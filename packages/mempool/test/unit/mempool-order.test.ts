@@ -29,6 +29,17 @@ describe('ordering: priority across senders', () => {
     expect(ids(pool.reap())).toEqual(['5:0', '1:0', '3:0']);
   });
 
+  it('orders priorities beyond 2^53 exactly (no rounding through Number)', async () => {
+    const big = 2n ** 60n;
+    const pool = await poolWith([
+      makeTx({ sender: 1, nonce: 0, priority: big }),
+      makeTx({ sender: 2, nonce: 0, priority: big + 1n }),
+      makeTx({ sender: 3, nonce: 0, priority: big - 1n }),
+      makeTx({ sender: 4, nonce: 0, priority: big + 1n }),
+    ]);
+    expect(ids(pool.reap())).toEqual(['2:0', '4:0', '1:0', '3:0']);
+  });
+
   it('orders txs without sender/nonce purely by priority', async () => {
     const pool = await poolWith([
       makeTx({ sender: 1, nonce: 0, priority: 1, unordered: true }),
