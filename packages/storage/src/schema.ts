@@ -6,6 +6,12 @@ import type { KvStore } from './kv/kv-store.js';
 export async function ensureSchema(kv: KvStore): Promise<void> {
   const stored = await kv.get(SCHEMA_KEY);
   if (stored === undefined) {
+    if ((await kv.entries({ limit: 1 })).length > 0) {
+      throw new SynodError(
+        'STORAGE_CORRUPT',
+        'the database has data but no Synod schema version: it is not a Synod database (wrong folder?)',
+      );
+    }
     const value = new Uint8Array(4);
     new DataView(value.buffer).setUint32(0, STORAGE_SCHEMA_VERSION);
     await kv.put(SCHEMA_KEY, value, { sync: true });

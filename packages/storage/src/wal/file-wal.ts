@@ -166,6 +166,7 @@ export class FileConsensusWal implements ConsensusWal {
   private loop: Promise<void> | undefined;
   private failure: SynodError | undefined;
   private closed = false;
+  private closing = false;
   private counters = { appends: 0, writes: 0, fsyncs: 0, rotations: 0 };
 
   private constructor(
@@ -249,7 +250,7 @@ export class FileConsensusWal implements ConsensusWal {
   }
 
   private checkUsable(what: string): void {
-    if (this.closed) throw closedError(`consensus WAL ${what}`);
+    if (this.closed || this.closing) throw closedError(`consensus WAL ${what}`);
     if (this.failure !== undefined) throw this.failure;
   }
 
@@ -465,7 +466,8 @@ export class FileConsensusWal implements ConsensusWal {
 
   /** Flushes and fsyncs everything, then closes the file. Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
+    this.closing = true;
     let flushError: unknown;
     if (this.failure === undefined) {
       await this.flush(true).catch((err: unknown) => {

@@ -320,6 +320,16 @@ describe('FileConsensusWal', () => {
     expect(await w.diskUsage()).toBe(HEADER + BASE_MARKER + frameBytes(1000));
   });
 
+  it('refuses appends once close has begun', async () => {
+    const w = await openWal();
+    await w.append(enc('before'));
+    const closing = w.close();
+    expect(isSynodError(await rejection(w.append(enc('during'))), 'STORAGE_CLOSED')).toBe(true);
+    await closing;
+    const r = await openWal();
+    expect(texts(await r.recordsAfterEndHeight(0))).toEqual(['before']);
+  });
+
   it('close flushes buffered appends', async () => {
     const w = await openWal();
     await w.append(enc('buffered-1'));

@@ -1,6 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createMemoryNodeStorage, openNodeStorage, storagePaths } from '../../src/index.js';
+import {
+  BlockStore,
+  createMemoryKvStore,
+  createMemoryNodeStorage,
+  openNodeStorage,
+  storagePaths,
+} from '../../src/index.js';
 import { makeChain } from '../fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -48,5 +54,16 @@ describe('openNodeStorage', () => {
     expect(usage.blocks).toBeGreaterThan(0);
     expect(usage.wal).toBe(0);
     await storage.close();
+  });
+});
+
+describe('schema check', () => {
+  it('refuses a database that has data but is not a Synod database', async () => {
+    const kv = await createMemoryKvStore();
+    await kv.put(new TextEncoder().encode('someone else'), Uint8Array.of(1));
+    const err = await BlockStore.open(kv).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('STORAGE_CORRUPT');
+    expect((err as Error).message).toContain('not a Synod database');
+    await kv.close();
   });
 });
