@@ -85,6 +85,8 @@ export class Mempool {
     },
   );
   readonly #seen: SeenCache;
+  /** Hashes whose checkTx('new') is under way (a copy arriving meanwhile is a DUPLICATE). */
+  readonly #inFlight = new Set<string>();
   readonly #lock = new SharedExclusiveLock();
   readonly #listeners = new Set<(event: TxAddedEvent) => void>();
   #bytes = 0;
@@ -164,24 +166,19 @@ export class Mempool {
     }
     const hash = txHash(tx);
     const key = toHex(hash);
-    if (this.#byHash.has(key) || this.#seen.has(key)) {
-      this.#seen.add(key);
-      return this.#reject('DUPLICATE', 'tx already seen (pending, committed or in flight)', hash);
+    if (this.#byHash.has(key) || this.#inFlight.has(key) || this.#seen.has(key)) {
+      this.#seen.touch(key);
+      return this.#reject('DUPLICATE', 'tx already seen (pending, in flight, or recently committed)', hash);
     }
     // Claim the hash before awaiting, so concurrent copies are dropped cheaply.
-    this.#seen.add(key);
+    this.#inFlight.add(key);
     const release = this.#lock.tryShared() ?? (await this.#lock.shared());
-    let keepInCache = false;
     try {
+      // Re-validate after the await: a commit that ran meanwhile may have recorded this tx.
+      if (this.#seen.has(key)) return this.#reject('DUPLICATE', 'tx committed meanwhile', hash);
       const res = await this.#app.checkTx(tx, 'new');
-      // Re-validate after the await: another add may have inserted the same bytes
-      // (possible when the seen-cache forgot the hash meanwhile).
-      if (this.#byHash.has(key)) {
-        keepInCache = true;
-        return this.#reject('DUPLICATE', 'tx already pending', hash);
-      }
       if (res.code !== 'OK') {
-        keepInCache = o.keepInvalidTxsInCache;
+        if (o.keepInvalidTxsInCache) this.#seen.add(key);
         return this.#reject(
           res.code,
           res.log === '' ? `checkTx rejected the tx (${res.code})` : res.log,
@@ -190,14 +187,14 @@ export class Mempool {
       }
       const malformed = malformedResult(res);
       if (malformed !== undefined) {
-        keepInCache = o.keepInvalidTxsInCache;
+        if (o.keepInvalidTxsInCache) this.#seen.add(key);
         return this.#reject('TX_INVALID', malformed, hash);
       }
       const result = this.#insert(tx, key, hash, res, options.source);
-      keepInCache = result.accepted;
+      if (result.accepted) this.#seen.add(key);
       return result;
     } finally {
-      if (!keepInCache) this.#seen.delete(key);
+      this.#inFlight.delete(key);
       release();
     }
   }

@@ -33,6 +33,11 @@ export class SeenCache {
     set.add(key);
   }
 
+  /** Marks `key` as most recently seen if present (a cache hit). */
+  touch(key: string): void {
+    if (this.#set.delete(key)) this.#set.add(key);
+  }
+
   delete(key: string): void {
     this.#set.delete(key);
   }

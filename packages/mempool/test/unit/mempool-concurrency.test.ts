@@ -67,6 +67,21 @@ describe('concurrency', () => {
     expect(app.overlap).toBe(0);
   });
 
+  it('a copy of a tx that the running update commits is a DUPLICATE, with no checkTx, and stays cached', async () => {
+    const app = new FakeApp();
+    app.delay = (_tx, kind) => (kind === 'recheck' ? 5 : 0);
+    const pool = new Mempool(app);
+    await pool.add(makeTx({ sender: 2, nonce: 0 })); // something to recheck, so the update takes a while
+    const tx = makeTx({ sender: 1, nonce: 0 });
+    app.commit([tx]);
+    const updating = pool.update(1, [tx]);
+    const late = pool.add(tx);
+    await updating;
+    expect((await late).code).toBe('DUPLICATE');
+    expect(app.calls.filter((c) => c.kind === 'new' && c.sender === 1)).toHaveLength(0);
+    expect((await pool.add(tx)).code).toBe('DUPLICATE');
+  });
+
   it('never exceeds its caps while many adds are in flight', async () => {
     const app = new FakeApp();
     const rnd = lcg(7);

@@ -14,6 +14,14 @@ describe('SeenCache', () => {
     c.delete('a');
     expect(c.has('a')).toBe(false);
     expect(c.size).toBe(1);
+    c.add('d'); // {c, d}
+    c.touch('x'); // absent: stays absent
+    expect(c.has('x')).toBe(false);
+    c.touch('c'); // {d, c}: c is now the most recent
+    c.add('e'); // evicts d
+    expect(c.has('d')).toBe(false);
+    expect(c.has('c')).toBe(true);
+    expect(c.has('e')).toBe(true);
     c.clear();
     expect(c.size).toBe(0);
   });
