@@ -256,13 +256,17 @@ export function testNodeOptions(
   };
 }
 
+/** Starts `count` test nodes; node keys are numbered from `firstIndex` (distinct indices, distinct peer ids). */
 export async function startNodes(
   count: number,
   vals: Validators,
   overrides: (i: number) => Partial<NetworkOptions> = () => ({}),
+  firstIndex = 0,
 ): Promise<Network[]> {
   const nodes = await Promise.all(
-    Array.from({ length: count }, (_, i) => createNetwork(testNodeOptions(i, vals, overrides(i)))),
+    Array.from({ length: count }, (_, i) =>
+      createNetwork(testNodeOptions(firstIndex + i, vals, overrides(i))),
+    ),
   );
   await Promise.all(nodes.map((n) => n.start()));
   return nodes;

@@ -36,12 +36,16 @@ describe('4 nodes on 127.0.0.1', () => {
         got.add(tag);
         from.set(tag, peer);
       });
-      n.onProposal(({ message }) => got.add(`proposals:${message.signedProposal.proposal.round}`));
+      n.onProposal(({ message }) => {
+        got.add(`proposals:${message.signedProposal.proposal.round}`);
+      });
       n.onEvidence(({ message }) => {
         if (message.kind === 'duplicate-vote')
           got.add(`evidence:${toHex(message.voteA.vote.validatorAddress)}`);
       });
-      n.onTx(({ message }) => got.add(`txs:${message.tx.body.nonce}`));
+      n.onTx(({ message }) => {
+        got.add(`txs:${message.tx.body.nonce}`);
+      });
     });
     await connectAll(nodes);
   });
