@@ -170,13 +170,17 @@ export class Mempool {
       this.#seen.touch(key);
       return this.#reject('DUPLICATE', 'tx already seen (pending, in flight, or recently committed)', hash);
     }
+    // A view into a larger buffer (e.g. a network read) is copied, so a pending tx
+    // never keeps that whole buffer alive. Otherwise the caller's bytes are kept:
+    // they must not be modified afterwards.
+    const bytes = tx.byteOffset === 0 && tx.byteLength === tx.buffer.byteLength ? tx : new Uint8Array(tx);
     // Claim the hash before awaiting, so concurrent copies are dropped cheaply.
     this.#inFlight.add(key);
     const release = this.#lock.tryShared() ?? (await this.#lock.shared());
     try {
       // Re-validate after the await: a commit that ran meanwhile may have recorded this tx.
       if (this.#seen.has(key)) return this.#reject('DUPLICATE', 'tx committed meanwhile', hash);
-      const res = await this.#app.checkTx(tx, 'new');
+      const res = await this.#app.checkTx(bytes, 'new');
       if (res.code !== 'OK') {
         if (o.keepInvalidTxsInCache) this.#seen.add(key);
         return this.#reject(
@@ -190,7 +194,7 @@ export class Mempool {
         if (o.keepInvalidTxsInCache) this.#seen.add(key);
         return this.#reject('TX_INVALID', malformed, hash);
       }
-      const result = this.#insert(tx, key, hash, res, options.source);
+      const result = this.#insert(bytes, key, hash, res, options.source);
       if (result.accepted) this.#seen.add(key);
       return result;
     } finally {
@@ -310,11 +314,11 @@ export class Mempool {
           }
         }
       }
-      this.#gauges();
       const result = { committed, superseded, expired, rechecked, invalid };
       this.#log.debug('mempool updated', { height, size: this.size, bytes: this.#bytes, ...result });
       return result;
     } finally {
+      this.#gauges();
       release();
     }
   }

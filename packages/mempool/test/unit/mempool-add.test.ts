@@ -84,6 +84,21 @@ describe('add: validation through checkTx', () => {
     expect((await pool.add(tx)).code).toBe('OK');
   });
 
+  it('copies a tx that is a view into a larger buffer (never retains the whole buffer)', async () => {
+    const pool = new Mempool(new FakeApp());
+    const tx = makeTx({ sender: 1, nonce: 0 });
+    const big = new Uint8Array(4096);
+    big.set(tx, 100);
+    const view = big.subarray(100, 100 + tx.byteLength);
+    await pool.add(view);
+    const stored = pool.get(txHash(tx));
+    expect(stored).toEqual(tx);
+    expect(stored?.buffer.byteLength).toBe(tx.byteLength);
+    const own = makeTx({ sender: 2, nonce: 0 });
+    await pool.add(own);
+    expect(pool.get(txHash(own))).toBe(own); // an exact buffer is kept as is
+  });
+
   it('throws a TypeError for input that is not bytes', async () => {
     const pool = new Mempool(new FakeApp());
     await expect(pool.add('nope' as unknown as Uint8Array)).rejects.toThrow(TypeError);
