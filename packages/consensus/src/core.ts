@@ -13,7 +13,7 @@ import type {
 export interface ConsensusCoreOptions {
   /** Our validator address, or null for a node that only follows. */
   readonly selfAddress: Uint8Array | null;
-  /** Round timeouts (`ConsensusParams['timeouts']`). */
+  /** Round timeouts (`ConsensusParams['timeouts']`); a `start-height` input may bring new ones. */
   readonly timeouts: TimeoutParams;
   /** Called with the paper's line number (11–67) each time a line runs; for coverage in tests. */
   readonly trace?: (line: number) => void;
@@ -124,7 +124,7 @@ export class ConsensusCore<S> {
       height: input.height,
       validatorSet: input.validatorSet,
       selfIndex: selfIndexIn(input.validatorSet, this.options.selfAddress),
-      timeouts: this.options.timeouts,
+      timeouts: input.timeouts ?? this.options.timeouts,
       trace: this.options.trace,
     });
     this.machine = m;

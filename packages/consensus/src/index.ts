@@ -3,7 +3,28 @@
  * This file is the package's only public surface.
  */
 
+export {
+  type ConsensusWal,
+  checkSignRequest,
+  type LastSignState,
+  type SignDecision,
+  type Signer,
+  type SignerStateStore,
+  type SignRequest,
+  type SignStep,
+  type WalRecord,
+} from '@synod/types';
 export { ConsensusCore, type ConsensusCoreOptions } from './core.js';
+export { ConsensusEngine, type EngineSignedMessage, type EngineStatus } from './engine/engine.js';
+export type {
+  BuildBlockRequest,
+  ConsensusApplication,
+  ConsensusBlockStore,
+  ConsensusEngineOptions,
+  ConsensusNetwork,
+  EvidenceSink,
+  FinalizeBlockResult,
+} from './engine/ports.js';
 export {
   compareAddresses,
   INT64_MAX,
@@ -46,3 +67,10 @@ export {
   type Threshold,
   VoteKeeper,
 } from './vote-keeper/vote-keeper.js';
+export {
+  decodeWalEntry,
+  encodeWalEntry,
+  WAL_RECORD_VERSION,
+  type WalEntry,
+  type WalEntryKind,
+} from './wal-records.js';

@@ -42,12 +42,13 @@ export interface TimeoutParams {
 export type Signed<S> = S | null;
 
 export type CoreInput<S> =
-  /** Start `height` (at `round`, default 0) with that height's validator set. */
+  /** Start `height` (at `round`, default 0) with that height's validator set (and timeouts, when they changed). */
   | {
       readonly kind: 'start-height';
       readonly height: number;
       readonly validatorSet: WeightedValidatorSet;
       readonly round?: number;
+      readonly timeouts?: TimeoutParams;
     }
   /**
    * A correctly signed proposal from validator `proposer`. `valid` is set when

@@ -1,0 +1,722 @@
+/**
+ * The consensus engine: the only impure part of @synod/consensus. It maps
+ * @synod/types messages to core inputs (checking signatures), feeds the pure
+ * core one input at a time, and executes the core's effects through the ports
+ * in the order written in ARCHITECTURE.md ("Consensus engine: effect order"):
+ *
+ * 1. every input is appended to the WAL before the core sees it;
+ * 2. an own message is appended to the WAL with `sync` (which also makes every
+ *    input before it durable), then
+ * 3. signed by the Signer, which persists its last-sign state before it
+ *    returns the signature, and only then
+ * 4. broadcast;
+ * 5. a decision saves block + commit, finalizes the block in the
+ *    application, writes the WAL end-of-height marker, waits the commit
+ *    timeout and starts the next height.
+ *
+ * Inputs are processed strictly one after another (a promise queue), so the
+ * engine is deterministic given its ports: the simulator runs N engines in one
+ * process over a simulated clock, network and storage.
+ */
+import { verify as cryptoVerify, fromHex, toHex } from '@synod/crypto';
+import {
+  type Block,
+  blockHash,
+  bytesEqual,
+  type Commit,
+  type CommitSig,
+  type ConsensusParams,
+  type Evidence,
+  isSynodError,
+  type Logger,
+  noopLogger,
+  type Proposal,
+  proposalSignBytes,
+  type SignedProposal,
+  type SignedVote,
+  type SignStep,
+  SynodError,
+  totalVotingPower,
+  type ValidatorSet,
+  type Vote,
+  validatorIndex,
+  voteSignBytes,
+} from '@synod/types';
+import { ConsensusCore } from '../core.js';
+import { ROUND_LOOKAHEAD_MAX } from '../round/height-machine.js';
+import { commitTimeoutMs } from '../timeouts.js';
+import type { CommitVotes, CoreEffect, CoreInput, CoreState, ValueId } from '../types.js';
+import { decodeWalEntry, encodeWalEntry, type WalEntry } from '../wal-records.js';
+import type { ConsensusEngineOptions } from './ports.js';
+
+/** What the core stores as a message's signed payload. */
+export type EngineSignedMessage = SignedVote | SignedProposal;
+
+function isSignedVote(m: EngineSignedMessage): m is SignedVote {
+  return 'vote' in m;
+}
+
+type Effect = CoreEffect<EngineSignedMessage>;
+
+const ZERO_SIGNATURE = new Uint8Array(64);
+const FUTURE_MESSAGES_MAX = 10_000;
+
+type FutureMessage =
+  | { readonly kind: 'vote'; readonly vote: SignedVote }
+  | { readonly kind: 'proposal'; readonly proposal: SignedProposal; readonly block: Block | undefined };
+
+/** A snapshot for status pages and tests. */
+export interface EngineStatus extends CoreState {
+  /** Set when the engine stopped itself because a port failed unsafely. */
+  readonly halted: string | undefined;
+}
+
+const signKey = (height: number, round: number, step: SignStep): string => `${height}/${round}/${step}`;
+
+export class ConsensusEngine {
+  private readonly o: ConsensusEngineOptions;
+  private readonly log: Logger;
+  private readonly verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+  private readonly core: ConsensusCore<EngineSignedMessage>;
+  private queue: Promise<void> = Promise.resolve();
+  private haltError: Error | undefined;
+  private stopped = false;
+  private started = false;
+  private replaying = false;
+
+  private height: number;
+  private set: ValidatorSet;
+  private lastSet: ValidatorSet | undefined;
+  private params: ConsensusParams;
+  /** The commit of height − 1 as saved (before late precommits). */
+  private savedLastCommit: Commit;
+  private next: { height: number; set: ValidatorSet } | undefined;
+
+  /** Blocks of the current height, validated, by value id (hex block hash). */
+  private blocks = new Map<ValueId, { readonly block: Block; readonly valid: boolean }>();
+  /** Sign bytes of our own messages already in the WAL, by (height, round, step). */
+  private ownIntents = new Map<string, Uint8Array>();
+  /** Our own proposals already in the WAL, by `${height}/${round}` (replay keeps their timestamps). */
+  private ownProposals = new Map<string, Proposal>();
+  /** Signatures of our own messages (current and previous height), by (height, round, step). */
+  private ownSignatures = new Map<string, Uint8Array>();
+  /** Misbehaviour of the current height, reported once the height is decided (evidence carries the block time). */
+  private pendingEvidence: ((timeMs: number) => Evidence)[] = [];
+  private future: FutureMessage[] = [];
+  private readonly timers = new Set<() => void>();
+  private deferredValue: { height: number; round: number } | undefined;
+  private deferredBlocks: ValueId[] = [];
+
+  constructor(options: ConsensusEngineOptions) {
+    this.o = options;
+    this.log = (options.logger ?? noopLogger).child({ module: 'consensus' });
+    this.verify = options.verifySignature ?? cryptoVerify;
+    this.height = options.start.height;
+    this.set = options.start.validatorSet;
+    this.params = options.params;
+    this.savedLastCommit = options.start.lastCommit;
+    this.core = new ConsensusCore<EngineSignedMessage>({
+      selfAddress: options.signer?.address ?? null,
+      timeouts: options.params.timeouts,
+    });
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /**
+   * Replays the WAL of the start height (if any) to where the node was, then
+   * runs. Resolves once the replay is done.
+   */
+  start(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.started) throw new SynodError('INTERNAL', 'consensus engine already started');
+      this.started = true;
+      await this.replay();
+    });
+  }
+
+  /** Stops timers and waits for the work in progress; later inputs are ignored. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimers();
+    await this.queue;
+  }
+
+  /** A vote from the network. Resolves once processed. */
+  receiveVote(vote: SignedVote): Promise<void> {
+    return this.enqueue(() => this.onVote(vote));
+  }
+
+  /** A proposal from the network, with its block when it came along. Resolves once processed. */
+  receiveProposal(proposal: SignedProposal, block?: Block): Promise<void> {
+    return this.enqueue(() => this.onProposal(proposal, block));
+  }
+
+  /** A block from the network (e.g. fetched by hash). Resolves once processed. */
+  receiveBlock(block: Block): Promise<void> {
+    return this.enqueue(() => this.onBlock(block));
+  }
+
+  /** Resolves when every input received so far has been processed. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  status(): EngineStatus | undefined {
+    const st = this.core.state();
+    if (st === undefined) return undefined;
+    return { ...st, halted: this.haltError?.message };
+  }
+
+  get halted(): Error | undefined {
+    return this.haltError;
+  }
+
+  // ------------------------------------------------------------------ queue
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.haltError !== undefined || this.stopped) return;
+      try {
+        await task();
+      } catch (err) {
+        this.halt(err);
+      }
+    });
+    this.queue = run;
+    return run;
+  }
+
+  private halt(err: unknown): void {
+    if (this.haltError !== undefined) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.haltError = error;
+    this.cancelTimers();
+    this.log.error('consensus engine halted', {
+      error: error.message,
+      code: isSynodError(error) ? error.code : undefined,
+      height: this.height,
+    });
+    this.o.onHalt?.(error);
+  }
+
+  private setTimer(ms: number, fire: () => void): void {
+    const cancel = this.o.clock.setTimer(ms, () => {
+      this.timers.delete(cancel);
+      if (!this.stopped && this.haltError === undefined) fire();
+    });
+    this.timers.add(cancel);
+  }
+
+  private cancelTimers(): void {
+    for (const cancel of this.timers) cancel();
+    this.timers.clear();
+  }
+
+  // ------------------------------------------------------------------ replay
+
+  private async replay(): Promise<void> {
+    const h = this.height;
+    let records = await this.o.wal.recordsAfterEndHeight(h - 1);
+    if (records === undefined) {
+      // The block of h − 1 was saved but the node stopped before the end-of-height marker.
+      this.log.warn('WAL has no end-of-height marker for the previous height; writing it', { height: h - 1 });
+      await this.o.wal.writeEndHeight(h - 1);
+      records = [];
+    }
+    const entries = records.map((r) => decodeWalEntry(r.data));
+    for (const e of entries) {
+      if (e.kind === 'own-vote') {
+        this.ownIntents.set(
+          signKey(e.vote.height, e.vote.round, e.vote.type),
+          voteSignBytes(this.o.chainId, e.vote),
+        );
+      } else if (e.kind === 'own-proposal') {
+        const p = e.proposal;
+        this.ownIntents.set(signKey(p.height, p.round, 'proposal'), proposalSignBytes(this.o.chainId, p));
+        this.ownProposals.set(`${p.height}/${p.round}`, p);
+      } else if (e.kind === 'own-signature') {
+        this.ownSignatures.set(signKey(e.height, e.round, e.step), e.signature);
+      }
+    }
+    this.replaying = true;
+    try {
+      await this.execute(this.core.step({ kind: 'start-height', height: h, validatorSet: this.set }));
+      for (const e of entries) await this.replayEntry(e);
+    } finally {
+      this.replaying = false;
+    }
+    if (entries.length > 0) this.log.info('replayed consensus WAL', { height: h, records: entries.length });
+    // Work the replay could not finish: the value we were asked for, blocks still missing.
+    const value = this.deferredValue;
+    this.deferredValue = undefined;
+    if (value !== undefined) this.requestValue(value.height, value.round);
+    const blocks = this.deferredBlocks;
+    this.deferredBlocks = [];
+    for (const id of blocks) if (!this.blocks.has(id)) this.requestBlock(id);
+  }
+
+  private async replayEntry(e: WalEntry): Promise<void> {
+    switch (e.kind) {
+      case 'proposal': {
+        const p = e.proposal.proposal;
+        const index = validatorIndex(this.set, p.proposerAddress);
+        if (p.height !== this.height || index < 0) return;
+        if (e.block !== null && e.valid !== null)
+          this.blocks.set(toHex(p.blockHash), { block: e.block, valid: e.valid });
+        await this.feed(this.proposalInput(e.proposal, index, e.valid), e);
+        return;
+      }
+      case 'vote':
+        await this.onVerifiedVote(e.vote, e);
+        return;
+      case 'block': {
+        const id = toHex(blockHash(e.block));
+        this.blocks.set(id, { block: e.block, valid: e.valid });
+        await this.feed({ kind: 'block', height: e.block.header.height, valueId: id, valid: e.valid }, e);
+        return;
+      }
+      case 'timeout':
+        await this.feed({ kind: 'timeout', step: e.step, height: e.height, round: e.round }, e);
+        return;
+      case 'value': {
+        const id = toHex(blockHash(e.block));
+        this.blocks.set(id, { block: e.block, valid: true });
+        if (this.deferredValue?.height === e.height && this.deferredValue.round === e.round)
+          this.deferredValue = undefined;
+        await this.feed({ kind: 'value', height: e.height, round: e.round, valueId: id }, e);
+        return;
+      }
+      default:
+        return; // own messages: collected before the replay
+    }
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** Append the input to the WAL (unless it is being replayed from there), step the core, run the effects. */
+  private async feed(input: CoreInput<EngineSignedMessage>, entry: WalEntry): Promise<void> {
+    if (!this.replaying) await this.o.wal.append(encodeWalEntry(entry));
+    await this.execute(this.core.step(input));
+  }
+
+  private async onVote(sv: SignedVote): Promise<void> {
+    const v = sv.vote;
+    if (v.height === this.height + 1) {
+      this.bufferFuture({ kind: 'vote', vote: sv });
+      return;
+    }
+    const set = this.setFor(v.height, v.type);
+    if (set === undefined) return;
+    const index = validatorIndex(set, v.validatorAddress);
+    if (index < 0) {
+      this.log.debug('vote from a non-validator', { height: v.height });
+      return;
+    }
+    const validator = set.validators[index] as ValidatorSet['validators'][number];
+    if (!this.verify(validator.pubKey, voteSignBytes(this.o.chainId, v), sv.signature)) {
+      this.log.warn('vote with an invalid signature', { height: v.height, round: v.round, validator: index });
+      return;
+    }
+    await this.onVerifiedVote(sv, { kind: 'vote', vote: sv });
+  }
+
+  /** The validator set that signs votes of `height` (current, or the previous height's precommits). */
+  private setFor(height: number, type: Vote['type']): ValidatorSet | undefined {
+    if (height === this.height) return this.set;
+    if (height === this.height - 1 && type === 'precommit') return this.lastSet;
+    return undefined;
+  }
+
+  private async onVerifiedVote(sv: SignedVote, entry: WalEntry): Promise<void> {
+    const v = sv.vote;
+    const set = this.setFor(v.height, v.type);
+    if (set === undefined) return;
+    const index = validatorIndex(set, v.validatorAddress);
+    if (index < 0) return;
+    await this.feed(
+      {
+        kind: 'vote',
+        type: v.type,
+        height: v.height,
+        round: v.round,
+        valueId: v.blockHash === null ? null : toHex(v.blockHash),
+        validator: index,
+        signed: sv,
+      },
+      entry,
+    );
+  }
+
+  private proposalInput(
+    sp: SignedProposal,
+    index: number,
+    valid: boolean | null,
+  ): CoreInput<EngineSignedMessage> {
+    const p = sp.proposal;
+    return {
+      kind: 'proposal',
+      height: p.height,
+      round: p.round,
+      polRound: p.polRound,
+      valueId: toHex(p.blockHash),
+      proposer: index,
+      signed: sp,
+      ...(valid === null ? {} : { valid }),
+    };
+  }
+
+  private async onProposal(sp: SignedProposal, block: Block | undefined): Promise<void> {
+    const p = sp.proposal;
+    if (p.height === this.height + 1) {
+      this.bufferFuture({ kind: 'proposal', proposal: sp, block });
+      return;
+    }
+    const st = this.core.state();
+    if (p.height !== this.height || st === undefined || st.decision !== null) return;
+    if (p.round > st.round + ROUND_LOOKAHEAD_MAX) return;
+    const index = validatorIndex(this.set, p.proposerAddress);
+    // [IGNORE] not the round's proposer: do not even validate its block.
+    if (index < 0 || this.core.proposer(p.round) !== index) return;
+    const proposer = this.set.validators[index] as ValidatorSet['validators'][number];
+    if (!this.verify(proposer.pubKey, proposalSignBytes(this.o.chainId, p), sp.signature)) {
+      this.log.warn('proposal with an invalid signature', { height: p.height, round: p.round });
+      return;
+    }
+    let valid: boolean | null = null;
+    let accepted: Block | null = null;
+    if (block !== undefined) {
+      if (block.header.height === p.height && bytesEqual(blockHash(block), p.blockHash)) {
+        valid = await this.validate(block, toHex(p.blockHash));
+        accepted = block;
+      } else {
+        this.log.warn('proposal carried a block that does not match its hash', {
+          height: p.height,
+          round: p.round,
+        });
+      }
+    }
+    await this.feed(this.proposalInput(sp, index, valid), {
+      kind: 'proposal',
+      proposal: sp,
+      block: accepted,
+      valid,
+    });
+  }
+
+  private async onBlock(block: Block): Promise<void> {
+    if (block.header.height !== this.height) return;
+    const id = toHex(blockHash(block));
+    if (this.blocks.has(id)) return;
+    const valid = await this.validate(block, id);
+    await this.feed(
+      { kind: 'block', height: this.height, valueId: id, valid },
+      { kind: 'block', block, valid },
+    );
+  }
+
+  /** valid(v): the application's verdict, once per block. */
+  private async validate(block: Block, id: ValueId): Promise<boolean> {
+    const known = this.blocks.get(id);
+    if (known !== undefined) return known.valid;
+    let valid: boolean;
+    try {
+      valid = await this.o.application.validateBlock(block);
+    } catch (err) {
+      this.log.warn('block validation failed', {
+        error: (err as Error).message,
+        height: block.header.height,
+      });
+      valid = false;
+    }
+    this.blocks.set(id, { block, valid });
+    return valid;
+  }
+
+  private bufferFuture(m: FutureMessage): void {
+    if (this.future.length >= (this.o.futureMessagesMax ?? FUTURE_MESSAGES_MAX)) return;
+    this.future.push(m);
+  }
+
+  // ------------------------------------------------------------------ effects
+
+  private async execute(effects: readonly Effect[]): Promise<void> {
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'broadcast-proposal':
+          await this.sendProposal(e);
+          break;
+        case 'broadcast-vote':
+          await this.sendVote(e);
+          break;
+        case 'schedule-timeout': {
+          const { step, height, round } = e;
+          this.setTimer(e.durationMs, () => {
+            void this.enqueue(async () => {
+              if (height === this.height)
+                await this.feed(
+                  { kind: 'timeout', step, height, round },
+                  { kind: 'timeout', step, height, round },
+                );
+            });
+          });
+          break;
+        }
+        case 'request-value':
+          if (this.replaying) this.deferredValue = { height: e.height, round: e.round };
+          else this.requestValue(e.height, e.round);
+          break;
+        case 'request-block':
+          if (this.replaying) this.deferredBlocks.push(e.valueId);
+          else this.requestBlock(e.valueId);
+          break;
+        case 'decide':
+          await this.decide(e);
+          break;
+        case 'duplicate-vote':
+        case 'double-proposal':
+          this.noteEvidence(e);
+          break;
+      }
+    }
+  }
+
+  /**
+   * Steps 2–3 of the effect order: the own message goes to the WAL with fsync,
+   * then to the signer (which persists its state before answering). Returns the
+   * signature, or undefined when the signer refuses (double-sign guard).
+   * Any other failure throws, which halts the engine: nothing is sent.
+   */
+  private async persistAndSign(
+    entry: WalEntry,
+    step: SignStep,
+    height: number,
+    round: number,
+    signBytes: Uint8Array,
+  ): Promise<Uint8Array | undefined> {
+    const signer = this.o.signer;
+    if (signer === null) return undefined;
+    const key = signKey(height, round, step);
+    const inWal = this.ownIntents.get(key);
+    const sameAsWal = inWal !== undefined && bytesEqual(inWal, signBytes);
+    if (!sameAsWal) {
+      await this.o.wal.append(encodeWalEntry(entry), { sync: true });
+      this.ownIntents.set(key, signBytes);
+    }
+    const recorded = sameAsWal ? this.ownSignatures.get(key) : undefined;
+    if (recorded !== undefined) return recorded;
+    let signature: Uint8Array;
+    try {
+      signature = await signer.sign({ height, round, step, signBytes });
+    } catch (err) {
+      if (isSynodError(err, 'SIGNER_DOUBLE_SIGN') || isSynodError(err, 'SIGNER_REGRESSION')) {
+        this.log.error('signer refused to sign; not sending', { height, round, step, code: err.code });
+        return undefined;
+      }
+      throw err;
+    }
+    await this.o.wal.append(encodeWalEntry({ kind: 'own-signature', step, height, round, signature }));
+    this.ownSignatures.set(key, signature);
+    return signature;
+  }
+
+  private async sendVote(e: Extract<Effect, { kind: 'broadcast-vote' }>): Promise<void> {
+    const signer = this.o.signer;
+    if (signer === null) return;
+    const vote: Vote = {
+      type: e.type,
+      height: e.height,
+      round: e.round,
+      blockHash: e.valueId === null ? null : fromHex(e.valueId),
+      validatorAddress: signer.address,
+    };
+    const signature = await this.persistAndSign(
+      { kind: 'own-vote', vote },
+      e.type,
+      e.height,
+      e.round,
+      voteSignBytes(this.o.chainId, vote),
+    );
+    if (signature === undefined) return;
+    await this.o.network.broadcastVote({ vote, signature }); // step 4: only now
+  }
+
+  private async sendProposal(e: Extract<Effect, { kind: 'broadcast-proposal' }>): Promise<void> {
+    const signer = this.o.signer;
+    if (signer === null) return;
+    const known = this.blocks.get(e.valueId);
+    if (known === undefined) throw new SynodError('INTERNAL', 'proposing a value whose block is unknown');
+    const hash = fromHex(e.valueId);
+    const inWal = this.ownProposals.get(`${e.height}/${e.round}`);
+    const proposal: Proposal =
+      inWal !== undefined && inWal.polRound === e.polRound && bytesEqual(inWal.blockHash, hash)
+        ? inWal
+        : {
+            height: e.height,
+            round: e.round,
+            polRound: e.polRound,
+            blockHash: hash,
+            timestampMs: this.o.clock.now(),
+            proposerAddress: signer.address,
+          };
+    const signature = await this.persistAndSign(
+      { kind: 'own-proposal', proposal },
+      'proposal',
+      e.height,
+      e.round,
+      proposalSignBytes(this.o.chainId, proposal),
+    );
+    if (signature === undefined) return;
+    await this.o.network.broadcastProposal({ proposal, signature }, known.block); // step 4: only now
+  }
+
+  private requestValue(height: number, round: number): void {
+    const signer = this.o.signer;
+    if (signer === null) return;
+    const request = {
+      height,
+      round,
+      proposerAddress: signer.address,
+      lastCommit: this.lastCommitForBlock(),
+      timeMs: this.o.clock.now(),
+    };
+    this.o.application.buildBlock(request).then(
+      (block) =>
+        this.enqueue(async () => {
+          if (height !== this.height || block.header.height !== height) return;
+          const id = toHex(blockHash(block));
+          this.blocks.set(id, { block, valid: true });
+          await this.feed(
+            { kind: 'value', height, round, valueId: id },
+            { kind: 'value', height, round, block },
+          );
+        }),
+      (err: unknown) =>
+        this.log.error('building a block failed', { height, round, error: (err as Error).message }),
+    );
+  }
+
+  private requestBlock(valueId: ValueId): void {
+    this.o.network.fetchBlock(fromHex(valueId)).then(
+      (block) => {
+        if (block !== undefined) void this.receiveBlock(block);
+      },
+      (err: unknown) => this.log.debug('fetching a block failed', { error: (err as Error).message }),
+    );
+  }
+
+  /** Step 5: save, finalize, end the height in the WAL, then start the next height after the commit timeout. */
+  private async decide(e: Extract<Effect, { kind: 'decide' }>): Promise<void> {
+    const known = this.blocks.get(e.valueId);
+    if (known === undefined || !known.valid)
+      throw new SynodError('INTERNAL', 'decided a block the engine does not hold');
+    const commit = this.toCommit(e.commit, this.set);
+    if (this.o.blockStore.height() >= e.height) {
+      throw new SynodError('INTERNAL', `height ${e.height} is already in the block store`);
+    }
+    await this.o.blockStore.saveBlock(known.block, commit);
+    const result = await this.o.application.finalizeBlock(known.block, commit);
+    await this.o.wal.writeEndHeight(e.height);
+    this.log.info('committed block', { height: e.height, round: e.round, hash: e.valueId });
+    const timeMs = known.block.header.timeMs;
+    const evidence = this.pendingEvidence;
+    this.pendingEvidence = [];
+    for (const make of evidence) await this.o.evidence?.report(make(timeMs));
+    this.savedLastCommit = commit;
+    this.next = { height: e.height + 1, set: result.nextValidatorSet };
+    if (result.consensusParams !== undefined) this.params = result.consensusParams;
+    this.setTimer(commitTimeoutMs(this.params.timeouts), () => {
+      void this.enqueue(() => this.startNextHeight());
+    });
+  }
+
+  private async startNextHeight(): Promise<void> {
+    const next = this.next;
+    if (next === undefined) return;
+    this.next = undefined;
+    this.lastSet = this.set;
+    this.set = next.set;
+    this.height = next.height;
+    this.blocks = new Map();
+    this.ownIntents = new Map();
+    this.ownProposals = new Map();
+    for (const key of this.ownSignatures.keys()) {
+      if (Number(key.split('/')[0]) < this.height - 1) this.ownSignatures.delete(key);
+    }
+    await this.execute(
+      this.core.step({
+        kind: 'start-height',
+        height: this.height,
+        validatorSet: this.set,
+        timeouts: this.params.timeouts,
+      }),
+    );
+    const buffered = this.future;
+    this.future = [];
+    for (const m of buffered) {
+      if (m.kind === 'vote') await this.onVote(m.vote);
+      else await this.onProposal(m.proposal, m.block);
+    }
+  }
+
+  /** The commit the proposer puts in its block: the last height's, with the precommits that arrived late. */
+  private lastCommitForBlock(): Commit {
+    const late = this.core.lastCommit();
+    if (late !== undefined && this.lastSet !== undefined && late.height === this.savedLastCommit.height) {
+      return this.toCommit(late, this.lastSet);
+    }
+    return this.savedLastCommit;
+  }
+
+  private toCommit(votes: CommitVotes<EngineSignedMessage>, set: ValidatorSet): Commit {
+    const signatures: CommitSig[] = set.validators.map((_, i) => {
+      const p = votes.precommits[i];
+      const absent: CommitSig = { flag: 'absent', signature: ZERO_SIGNATURE };
+      if (p === undefined) return absent;
+      // A precommit for another block does not belong in this commit.
+      if (p.valueId !== null && p.valueId !== votes.valueId) return absent;
+      const signature =
+        p.signed === null
+          ? this.ownSignatures.get(signKey(votes.height, votes.round, 'precommit'))
+          : isSignedVote(p.signed)
+            ? p.signed.signature
+            : undefined;
+      if (signature === undefined) return absent;
+      return { flag: p.valueId === null ? 'nil' : 'commit', signature };
+    });
+    return { height: votes.height, round: votes.round, blockHash: fromHex(votes.valueId), signatures };
+  }
+
+  private noteEvidence(e: Extract<Effect, { kind: 'duplicate-vote' | 'double-proposal' }>): void {
+    const validator = this.set.validators[e.validator];
+    if (validator === undefined) return;
+    const validatorPower = validator.votingPower;
+    const total = totalVotingPower(this.set);
+    this.log.warn('equivocation detected', {
+      kind: e.kind,
+      height: e.height,
+      round: e.round,
+      validator: e.validator,
+    });
+    const { first, second } = e;
+    if (e.kind === 'duplicate-vote' && isSignedVote(first) && isSignedVote(second)) {
+      this.pendingEvidence.push((timeMs) => ({
+        kind: 'duplicate-vote',
+        voteA: first,
+        voteB: second,
+        validatorPower,
+        totalVotingPower: total,
+        timeMs,
+      }));
+    } else if (e.kind === 'double-proposal' && !isSignedVote(first) && !isSignedVote(second)) {
+      this.pendingEvidence.push((timeMs) => ({
+        kind: 'double-proposal',
+        proposalA: first,
+        proposalB: second,
+        validatorPower,
+        totalVotingPower: total,
+        timeMs,
+      }));
+    }
+  }
+}
