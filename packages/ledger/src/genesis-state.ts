@@ -5,7 +5,7 @@ import { POWER_REDUCTION } from './staking.js';
 
 /** Minimum fee when genesis does not set one (base units). */
 export const DEFAULT_MIN_FEE = 1_000n;
-/** Largest transaction when genesis does not set one (bytes); a ledger tx is at most ~520 bytes. */
+/** Largest transaction when genesis does not set one (bytes); an encoded ledger tx is at most 483 bytes. */
 export const DEFAULT_MAX_TX_BYTES = 1024;
 const MIN_MAX_TX_BYTES = 128;
 

@@ -53,6 +53,11 @@ export class LedgerState {
     return this.store.changes();
   }
 
+  /** True when this branch wrote any validator record. */
+  validatorsChanged(): boolean {
+    return this.store.touches(TABLE.validator);
+  }
+
   account(address: Uint8Array): Account {
     const b = this.store.get(keys.account(address));
     return b === undefined ? EMPTY_ACCOUNT : decodeAccount(b);

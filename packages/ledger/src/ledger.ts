@@ -470,7 +470,8 @@ export class Ledger implements Application {
       block.setAccount(recipient, { balance: a.balance + fees, nonce: a.nonce });
     }
     const released = releaseUnbonding(block, req.height);
-    const validatorUpdates = updateValidatorSet(block, l.params);
+    // The set depends only on validator records (and the stored active set, which only this updates).
+    const validatorUpdates = block.validatorsChanged() ? updateValidatorSet(block, l.params) : [];
     const changes = this.effectiveChanges(block.changes());
     const appHash = this.applyToTree(changes);
     this.pending = { height: req.height, timeMs: req.timeMs, changes, appHash };

@@ -1,3 +1,4 @@
+import { fromHex, toHex } from '@synod/crypto';
 import { type ConsensusParams, MAX_TOTAL_VOTING_POWER, type ValidatorUpdate } from '@synod/types';
 import { compareBytes, equalBytes } from './bytes.js';
 import type { LedgerState } from './ledger-state.js';
@@ -61,10 +62,10 @@ export function updateValidatorSet(state: LedgerState, params: ConsensusParams):
   const next = selectValidatorSet(state.validators(), params.staking.maxValidators);
   if (next.length === 0) return [];
   const previous = new Map<string, number>();
-  for (const a of state.activeSet()) previous.set(Buffer.from(a.pubKey).toString('hex'), a.power);
+  for (const a of state.activeSet()) previous.set(toHex(a.pubKey), a.power);
   const updates: { address: Uint8Array; update: ValidatorUpdate }[] = [];
   for (const m of next) {
-    const id = Buffer.from(m.pubKey).toString('hex');
+    const id = toHex(m.pubKey);
     const before = previous.get(id);
     previous.delete(id);
     if (before !== m.power) {
@@ -73,7 +74,7 @@ export function updateValidatorSet(state: LedgerState, params: ConsensusParams):
     }
   }
   for (const id of previous.keys()) {
-    const pubKey = Uint8Array.from(Buffer.from(id, 'hex'));
+    const pubKey = fromHex(id);
     const v = state.validator(pubKey);
     const address = v?.address ?? pubKey.subarray(0, 20);
     updates.push({ address, update: { pubKey, power: 0 } });

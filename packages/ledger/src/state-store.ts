@@ -82,6 +82,11 @@ export class Overlay implements StateReader {
     return t;
   }
 
+  /** True when this overlay holds a write to table `tag`. */
+  touches(tag: number): boolean {
+    return (this.writes.get(tag)?.size ?? 0) > 0;
+  }
+
   /** Moves every buffered write into `target` (normally the parent overlay). */
   mergeInto(target: Overlay): void {
     for (const t of this.writes.values()) {
