@@ -34,7 +34,7 @@ export function toStorageError(err: unknown, what: string): SynodError {
   const codes = errorCodes(err);
   const reason = deepestMessage(err);
   if (codes.includes('LEVEL_LOCKED')) {
-    return new SynodError('INTERNAL', `${what}: the database is locked (is another node process running?)`, {
+    return new SynodError('STORAGE_LOCKED', `${what}: the database is locked (is another node process running?)`, {
       cause: err,
       details: { levelCodes: codes },
     });
@@ -52,7 +52,7 @@ export function toStorageError(err: unknown, what: string): SynodError {
   ) {
     return new SynodError('STORAGE_CLOSED', `${what}: the store is closed`, { cause: err });
   }
-  return new SynodError('INTERNAL', `${what}: ${reason}`, { cause: err, details: { codes } });
+  return new SynodError('STORAGE_IO', `${what}: ${reason}`, { cause: err, details: { codes } });
 }
 
 export function closedError(what: string): SynodError {

@@ -64,7 +64,7 @@ export class ValidatorSigner implements Signer {
     const last = await store.load();
     if (last !== undefined && !verify(publicKey, last.signBytes, last.signature)) {
       throw new SynodError(
-        'STORAGE_CORRUPT',
+        'SIGNER_KEY_MISMATCH',
         `the signer state (h=${last.height} r=${last.round} ${last.step}) holds a signature that is not this ` +
           "validator key's: the state file belongs to another key. Use the state file of this key.",
         { details: { height: last.height, round: last.round, step: last.step } },
@@ -118,7 +118,7 @@ export class ValidatorSigner implements Signer {
  * A `Signer` for the validator key `keySeed` (32 bytes) whose last-sign state
  * lives in `stateStore` (a `FileSignerStateStore` on a node,
  * `MemorySignerStateStore` in tests and the simulator). Rejects with
- * `STORAGE_CORRUPT` when the stored state was signed by another key.
+ * `SIGNER_KEY_MISMATCH` when the stored state was signed by another key.
  */
 export function createSigner(keySeed: Uint8Array, stateStore: SignerStateStore): Promise<ValidatorSigner> {
   return ValidatorSigner.create(keySeed, stateStore);

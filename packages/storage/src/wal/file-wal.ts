@@ -101,7 +101,7 @@ function corruptError(dir: string, file: string, offset: number, reason: string,
 
 function ioError(what: string, err: unknown): SynodError {
   if (err instanceof SynodError) return err;
-  return new SynodError('INTERNAL', `consensus WAL: ${what} failed: ${(err as Error).message}`, {
+  return new SynodError('WAL_WRITE_FAILED', `consensus WAL: ${what} failed: ${(err as Error).message}`, {
     cause: err,
   });
 }

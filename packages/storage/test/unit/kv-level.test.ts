@@ -43,7 +43,7 @@ describe('openLevelKvStore', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(isSynodError(err)).toBe(true);
+      expect(isSynodError(err, 'STORAGE_LOCKED')).toBe(true);
       expect(String((err as Error).message)).toMatch(/locked/);
       await a.close();
     } finally {
@@ -77,7 +77,7 @@ describe('openLevelKvStore on damaged files', () => {
       await damaged.close();
       await writeFile(join(dir.path, 'CURRENT'), 'garbage\n');
       const openErr = await openLevelKvStore(dir.path).catch((e: unknown) => e);
-      expect(isSynodError(openErr, 'INTERNAL')).toBe(true);
+      expect(isSynodError(openErr, 'STORAGE_IO')).toBe(true);
       expect((openErr as Error).message).toMatch(/open LevelDB at .*IO error/);
     } finally {
       await dir.remove();

@@ -133,7 +133,7 @@ describe('ValidatorSigner', () => {
   it('refuses a state signed by another key, a bad seed and malformed requests', async () => {
     const store = new MemorySignerStateStore();
     await (await createSigner(otherSeed, store)).sign(req(1, 0, 'prevote'));
-    expect(await codeOf(createSigner(seed, store))).toBe('STORAGE_CORRUPT');
+    expect(await codeOf(createSigner(seed, store))).toBe('SIGNER_KEY_MISMATCH');
     expect(await codeOf(createSigner(new Uint8Array(31), store))).toBe('KEY_FILE_INVALID');
     const signer = await createSigner(seed, new MemorySignerStateStore());
     const bad = [
