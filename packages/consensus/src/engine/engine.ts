@@ -308,6 +308,9 @@ export class ConsensusEngine {
     }
     const set = this.setFor(v.height, v.type);
     if (set === undefined) return;
+    const st = this.core.state();
+    // [IGNORE] too far ahead: the core would drop it; keep it out of the WAL as well.
+    if (st !== undefined && v.height === st.height && v.round > st.round + ROUND_LOOKAHEAD_MAX) return;
     const index = validatorIndex(set, v.validatorAddress);
     if (index < 0) {
       this.log.debug('vote from a non-validator', { height: v.height });
