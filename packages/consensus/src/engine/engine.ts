@@ -26,10 +26,13 @@ import {
   type Commit,
   type CommitSig,
   type ConsensusParams,
+  type Counter,
   type Evidence,
+  type Gauge,
   isSynodError,
   type Logger,
   noopLogger,
+  noopMetrics,
   type Proposal,
   proposalSignBytes,
   type SignedProposal,
@@ -65,6 +68,17 @@ type FutureMessage =
   | { readonly kind: 'vote'; readonly vote: SignedVote }
   | { readonly kind: 'proposal'; readonly proposal: SignedProposal; readonly block: Block | undefined };
 
+interface EngineMetrics {
+  readonly height: Gauge;
+  readonly round: Gauge;
+  readonly halted: Gauge;
+  readonly votes: Counter;
+  readonly rejected: Counter;
+  readonly committed: Counter;
+  readonly equivocations: Counter;
+  readonly signerRefusals: Counter;
+}
+
 /** A snapshot for status pages and tests. */
 export interface EngineStatus extends CoreState {
   /** Set when the engine stopped itself because a port failed unsafely. */
@@ -78,6 +92,7 @@ export class ConsensusEngine {
   private readonly log: Logger;
   private readonly verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
   private readonly core: ConsensusCore<EngineSignedMessage>;
+  private readonly metrics: EngineMetrics;
   private queue: Promise<void> = Promise.resolve();
   private haltError: Error | undefined;
   private stopped = false;
@@ -119,6 +134,38 @@ export class ConsensusEngine {
       selfAddress: options.signer?.address ?? null,
       timeouts: options.params.timeouts,
     });
+    const m = options.metrics ?? noopMetrics;
+    this.metrics = {
+      height: m.gauge({ name: 'synod_consensus_height', help: 'Height the consensus engine is deciding' }),
+      round: m.gauge({ name: 'synod_consensus_round', help: 'Round of the current height' }),
+      halted: m.gauge({
+        name: 'synod_consensus_halted',
+        help: '1 when the engine stopped itself after an unsafe failure',
+      }),
+      votes: m.counter({
+        name: 'synod_consensus_votes_received_total',
+        help: 'Votes with a valid signature from a validator',
+        labelNames: ['type'],
+      }),
+      rejected: m.counter({
+        name: 'synod_consensus_messages_rejected_total',
+        help: 'Consensus messages dropped (bad signature, unknown validator, wrong proposer)',
+        labelNames: ['reason'],
+      }),
+      committed: m.counter({
+        name: 'synod_consensus_blocks_committed_total',
+        help: 'Blocks decided and committed',
+      }),
+      equivocations: m.counter({
+        name: 'synod_consensus_equivocations_total',
+        help: 'Duplicate votes and double proposals seen',
+        labelNames: ['kind'],
+      }),
+      signerRefusals: m.counter({
+        name: 'synod_consensus_signer_refusals_total',
+        help: 'Own messages the signer refused (double-sign guard)',
+      }),
+    };
   }
 
   // ------------------------------------------------------------------ public API
@@ -182,6 +229,11 @@ export class ConsensusEngine {
       } catch (err) {
         this.halt(err);
       }
+      const st = this.core.state();
+      if (st !== undefined) {
+        this.metrics.height.set(st.height);
+        this.metrics.round.set(st.round);
+      }
     });
     this.queue = run;
     return run;
@@ -191,6 +243,7 @@ export class ConsensusEngine {
     if (this.haltError !== undefined) return;
     const error = err instanceof Error ? err : new Error(String(err));
     this.haltError = error;
+    this.metrics.halted.set(1);
     this.cancelTimers();
     this.log.error('consensus engine halted', {
       error: error.message,
@@ -313,14 +366,17 @@ export class ConsensusEngine {
     if (st !== undefined && v.height === st.height && v.round > st.round + ROUND_LOOKAHEAD_MAX) return;
     const index = validatorIndex(set, v.validatorAddress);
     if (index < 0) {
+      this.metrics.rejected.inc({ reason: 'unknown_validator' });
       this.log.debug('vote from a non-validator', { height: v.height });
       return;
     }
     const validator = set.validators[index] as ValidatorSet['validators'][number];
     if (!this.verify(validator.pubKey, voteSignBytes(this.o.chainId, v), sv.signature)) {
+      this.metrics.rejected.inc({ reason: 'invalid_signature' });
       this.log.warn('vote with an invalid signature', { height: v.height, round: v.round, validator: index });
       return;
     }
+    this.metrics.votes.inc({ type: v.type });
     await this.onVerifiedVote(sv, { kind: 'vote', vote: sv });
   }
 
@@ -380,9 +436,13 @@ export class ConsensusEngine {
     if (p.round > st.round + ROUND_LOOKAHEAD_MAX) return;
     const index = validatorIndex(this.set, p.proposerAddress);
     // [IGNORE] not the round's proposer: do not even validate its block.
-    if (index < 0 || this.core.proposer(p.round) !== index) return;
+    if (index < 0 || this.core.proposer(p.round) !== index) {
+      this.metrics.rejected.inc({ reason: 'wrong_proposer' });
+      return;
+    }
     const proposer = this.set.validators[index] as ValidatorSet['validators'][number];
     if (!this.verify(proposer.pubKey, proposalSignBytes(this.o.chainId, p), sp.signature)) {
+      this.metrics.rejected.inc({ reason: 'invalid_signature' });
       this.log.warn('proposal with an invalid signature', { height: p.height, round: p.round });
       return;
     }
@@ -513,6 +573,7 @@ export class ConsensusEngine {
       signature = await signer.sign({ height, round, step, signBytes });
     } catch (err) {
       if (isSynodError(err, 'SIGNER_DOUBLE_SIGN') || isSynodError(err, 'SIGNER_REGRESSION')) {
+        this.metrics.signerRefusals.inc();
         this.log.error('signer refused to sign; not sending', { height, round, step, code: err.code });
         return undefined;
       }
@@ -620,6 +681,7 @@ export class ConsensusEngine {
     await this.o.blockStore.saveBlock(known.block, commit);
     const result = await this.o.application.finalizeBlock(known.block, commit);
     await this.o.wal.writeEndHeight(e.height);
+    this.metrics.committed.inc();
     this.log.info('committed block', { height: e.height, round: e.round, hash: e.valueId });
     const timeMs = known.block.header.timeMs;
     const evidence = this.pendingEvidence;
@@ -695,6 +757,7 @@ export class ConsensusEngine {
     if (validator === undefined) return;
     const validatorPower = validator.votingPower;
     const total = totalVotingPower(this.set);
+    this.metrics.equivocations.inc({ kind: e.kind });
     this.log.warn('equivocation detected', {
       kind: e.kind,
       height: e.height,

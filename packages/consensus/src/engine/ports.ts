@@ -13,6 +13,7 @@ import type {
   ConsensusWal,
   Evidence,
   Logger,
+  Metrics,
   SignedProposal,
   SignedVote,
   Signer,
@@ -95,6 +96,8 @@ export interface ConsensusEngineOptions {
   };
   readonly evidence?: EvidenceSink;
   readonly logger?: Logger;
+  /** Prometheus-style metrics (default: none). */
+  readonly metrics?: Metrics;
   /** Signature check (default: @synod/crypto's `verify`). */
   readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
   /** Called once if the engine halts (a port failed in a way that makes going on unsafe). */

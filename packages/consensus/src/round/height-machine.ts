@@ -223,7 +223,8 @@ export class HeightMachine<S> {
     if (this.step !== 'propose' || this.proposals.has(round)) return;
     this.awaitingValue = -1;
     this.learnBlock(valueId, true);
-    this.broadcastProposal(valueId, this.validRound); // L19
+    this.line(19);
+    this.broadcastProposal(valueId, this.validRound); // L19: broadcast ⟨PROPOSAL, h_p, round_p, proposal, validRound_p⟩
     this.settle();
   }
 

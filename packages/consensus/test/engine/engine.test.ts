@@ -27,6 +27,7 @@ import {
   MemoryWal,
   makeBlock,
   PARAMS,
+  RecordingMetrics,
   TestSigner,
   testValidators,
 } from './fakes.js';
@@ -51,7 +52,7 @@ interface Node {
 
 function node(
   self: number | null,
-  reuse?: { wal?: MemoryWal; stateStore?: MemoryStateStore; log?: EventLog },
+  reuse?: { wal?: MemoryWal; stateStore?: MemoryStateStore; log?: EventLog; metrics?: RecordingMetrics },
 ): Node {
   const log = reuse?.log ?? new EventLog();
   const wal = reuse?.wal ?? new MemoryWal(log);
@@ -75,6 +76,7 @@ function node(
     start: { height: 1, validatorSet: set, lastCommit: EMPTY_COMMIT },
     evidence,
     onHalt: (e) => halts.push(e),
+    ...(reuse?.metrics ? { metrics: reuse.metrics } : {}),
   });
   const settle = async () => {
     for (let i = 0; i < 5; i++) {
@@ -444,6 +446,31 @@ describe('ConsensusEngine', () => {
       height: 2,
       round: 0,
       blockHash: blockHash(c),
+    });
+  });
+
+  it('records metrics: height, round, votes, rejections, commits, equivocations, halts', async () => {
+    const metrics = new RecordingMetrics();
+    const n = node(3, { metrics });
+    await n.engine.start();
+    const a = makeBlock(1, 'A');
+    await n.engine.receiveProposal(signedProposal(1, 1, 0, a), a);
+    await n.engine.receiveVote({ ...signedVote(0, 'prevote', 1, 0, a), signature: new Uint8Array(64) });
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    await n.engine.receiveVote(signedVote(1, 'prevote', 1, 0, null));
+    for (const i of [0, 1]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, a));
+    n.clock.advance(PARAMS.timeouts.commitMs);
+    await n.settle();
+    expect(Object.fromEntries(metrics.values)).toEqual({
+      synod_consensus_height: 2,
+      synod_consensus_round: 0,
+      'synod_consensus_messages_rejected_total{"reason":"wrong_proposer"}': 1,
+      'synod_consensus_messages_rejected_total{"reason":"invalid_signature"}': 1,
+      'synod_consensus_votes_received_total{"type":"prevote"}': 3,
+      'synod_consensus_votes_received_total{"type":"precommit"}': 2,
+      'synod_consensus_equivocations_total{"kind":"duplicate-vote"}': 1,
+      synod_consensus_blocks_committed_total: 1,
     });
   });
 

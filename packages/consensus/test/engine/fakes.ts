@@ -8,11 +8,17 @@ import {
   type Clock,
   type Commit,
   type ConsensusWal,
+  type Counter,
   checkSignRequest,
   DEFAULT_CONSENSUS_PARAMS,
   EMPTY_COMMIT,
   type Evidence,
+  type Gauge,
+  type Histogram,
+  type Labels,
   type LastSignState,
+  type MetricOptions,
+  type Metrics,
   makeValidatorSet,
   type SignedProposal,
   type SignedVote,
@@ -375,3 +381,27 @@ export function testValidators(n = 4): {
 }
 
 export const PARAMS = DEFAULT_CONSENSUS_PARAMS;
+
+/** Metrics that remember the last value of every gauge and the sum of every counter, by name and labels. */
+export class RecordingMetrics implements Metrics {
+  readonly values = new Map<string, number>();
+  private key(name: string, labels?: Labels): string {
+    return labels === undefined ? name : `${name}${JSON.stringify(labels)}`;
+  }
+  counter(opts: MetricOptions): Counter {
+    return { inc: (labels, value = 1) => this.add(this.key(opts.name, labels), value) };
+  }
+  gauge(opts: MetricOptions): Gauge {
+    return {
+      set: (value, labels) => this.values.set(this.key(opts.name, labels), value),
+      inc: (labels, value = 1) => this.add(this.key(opts.name, labels), value),
+      dec: (labels, value = 1) => this.add(this.key(opts.name, labels), -value),
+    };
+  }
+  histogram(opts: MetricOptions): Histogram {
+    return { observe: (value, labels) => this.add(this.key(opts.name, labels), value) };
+  }
+  private add(key: string, value: number): void {
+    this.values.set(key, (this.values.get(key) ?? 0) + value);
+  }
+}
