@@ -70,7 +70,8 @@ function keeperBatch(n: number): () => number {
 
 /**
  * One whole height through the core, as a validator: start-height, the
- * proposal, every other validator's prevote and precommit (decision included).
+ * proposal, every other validator's prevote and precommit (decision included),
+ * our own messages delivered back as the engine does.
  */
 function coreBatch(n: number): () => number {
   const set = validatorSet(n);
@@ -78,14 +79,25 @@ function coreBatch(n: number): () => number {
   const c = new ConsensusCore<{ sig: number }>({ selfAddress: addr(self), timeouts: TIMEOUTS });
   let height = 0;
   const signed = { sig: 1 };
+  const step = (input: CoreInput<typeof signed>): void => {
+    for (const e of c.step(input)) {
+      if (e.kind === 'broadcast-vote') {
+        const { type, height: h, round, valueId } = e;
+        step({ kind: 'vote', type, height: h, round, valueId, validator: self, signed });
+      } else if (e.kind === 'broadcast-proposal') {
+        const { height: h, round, polRound, valueId } = e;
+        step({ kind: 'proposal', height: h, round, polRound, valueId, proposer: self, signed });
+      }
+    }
+  };
   return () => {
     height++;
-    c.step({ kind: 'start-height', height, validatorSet: set });
+    step({ kind: 'start-height', height, validatorSet: set });
     const proposer = c.proposer(0);
     const value = `v${height}`;
-    if (proposer === self) c.step({ kind: 'value', height, round: 0, valueId: value });
+    if (proposer === self) step({ kind: 'value', height, round: 0, valueId: value });
     else
-      c.step({
+      step({
         kind: 'proposal',
         height,
         round: 0,
@@ -99,16 +111,7 @@ function coreBatch(n: number): () => number {
     for (const type of ['prevote', 'precommit'] as const) {
       for (let i = 0; i < n; i++) {
         if (i === self) continue;
-        const input: CoreInput<typeof signed> = {
-          kind: 'vote',
-          type,
-          height,
-          round: 0,
-          valueId: value,
-          validator: i,
-          signed,
-        };
-        c.step(input);
+        step({ kind: 'vote', type, height, round: 0, valueId: value, validator: i, signed });
         votes++;
       }
     }

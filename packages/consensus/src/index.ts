@@ -53,7 +53,6 @@ export type {
   CoreInputKind,
   CoreState,
   RoundStep,
-  Signed,
   TimeoutParams,
   ValueId,
   VoteType,

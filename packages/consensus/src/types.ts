@@ -35,12 +35,11 @@ export interface TimeoutParams {
 }
 
 /**
- * A payload slot: the signed message as received, or `null` for the node's own
- * message (the core counts its own messages at once; the engine holds their
- * signatures).
+ * Inputs of the core. The node's own proposal and votes are inputs too: the
+ * core emits `broadcast-*` effects and counts them only when the caller
+ * delivers them back (the engine after signing them, the interaction runner at
+ * once). A message the signer refuses is thus never counted.
  */
-export type Signed<S> = S | null;
-
 export type CoreInput<S> =
   /** Start `height` (at `round`, default 0) with that height's validator set (and timeouts, when they changed). */
   | {
@@ -86,7 +85,7 @@ export type CoreInputKind = CoreInput<unknown>['kind'];
 /** One validator's precommit in the decision round. */
 export interface CommitVote<S> {
   readonly valueId: ValueId | null;
-  readonly signed: Signed<S>;
+  readonly signed: S;
 }
 
 /** The precommits that decided a height: one slot per validator (undefined = absent). */

@@ -8,9 +8,11 @@
  * 2. an own message is appended to the WAL with `sync` (which also makes every
  *    input before it durable), then
  * 3. signed by the Signer, which persists its last-sign state before it
- *    returns the signature, and only then
- * 4. broadcast;
- * 5. a decision saves block + commit, finalizes the block in the
+ *    returns the signature;
+ * 4. its signature is recorded in the WAL, and only then
+ * 5. it is broadcast — and delivered back to the core, which counts the
+ *    node's own messages only once they are signed;
+ * 6. a decision saves block + commit, finalizes the block in the
  *    application, writes the WAL end-of-height marker, waits the commit
  *    timeout and starts the next height.
  *
@@ -113,7 +115,7 @@ export class ConsensusEngine {
   private ownIntents = new Map<string, Uint8Array>();
   /** Our own proposals already in the WAL, by `${height}/${round}` (replay keeps their timestamps). */
   private ownProposals = new Map<string, Proposal>();
-  /** Signatures of our own messages (current and previous height), by (height, round, step). */
+  /** Signatures of our own messages recorded in the WAL (replay), by (height, round, step). */
   private ownSignatures = new Map<string, Uint8Array>();
   /** Misbehaviour of the current height, reported once the height is decided (evidence carries the block time). */
   private pendingEvidence: ((timeMs: number) => Evidence)[] = [];
@@ -545,7 +547,7 @@ export class ConsensusEngine {
   }
 
   /**
-   * Steps 2–3 of the effect order: the own message goes to the WAL with fsync,
+   * Steps 2–4 of the effect order: the own message goes to the WAL with fsync,
    * then to the signer (which persists its state before answering). Returns the
    * signature, or undefined when the signer refuses (double-sign guard).
    * Any other failure throws, which halts the engine: nothing is sent.
@@ -602,7 +604,21 @@ export class ConsensusEngine {
       voteSignBytes(this.o.chainId, vote),
     );
     if (signature === undefined) return;
-    await this.o.network.broadcastVote({ vote, signature }); // step 4: only now
+    const signed: SignedVote = { vote, signature };
+    await this.o.network.broadcastVote(signed); // step 5: only now
+    // Our vote counts once it is signed and sent: delivered back to the core.
+    const self = this.core.state()?.selfIndex ?? -1;
+    await this.execute(
+      this.core.step({
+        kind: 'vote',
+        type: vote.type,
+        height: vote.height,
+        round: vote.round,
+        valueId: e.valueId,
+        validator: self,
+        signed,
+      }),
+    );
   }
 
   private async sendProposal(e: Extract<Effect, { kind: 'broadcast-proposal' }>): Promise<void> {
@@ -631,7 +647,11 @@ export class ConsensusEngine {
       proposalSignBytes(this.o.chainId, proposal),
     );
     if (signature === undefined) return;
-    await this.o.network.broadcastProposal({ proposal, signature }, known.block); // step 4: only now
+    const signed: SignedProposal = { proposal, signature };
+    await this.o.network.broadcastProposal(signed, known.block); // step 5: only now
+    // Our proposal counts once it is signed and sent: delivered back to the core.
+    const self = this.core.state()?.selfIndex ?? -1;
+    await this.execute(this.core.step(this.proposalInput(signed, self, null)));
   }
 
   private requestValue(height: number, round: number): void {
@@ -669,7 +689,7 @@ export class ConsensusEngine {
     );
   }
 
-  /** Step 5: save, finalize, end the height in the WAL, then start the next height after the commit timeout. */
+  /** Step 6: save, finalize, end the height in the WAL, then start the next height after the commit timeout. */
   private async decide(e: Extract<Effect, { kind: 'decide' }>): Promise<void> {
     const known = this.blocks.get(e.valueId);
     if (known === undefined || !known.valid)
@@ -705,9 +725,7 @@ export class ConsensusEngine {
     this.blocks = new Map();
     this.ownIntents = new Map();
     this.ownProposals = new Map();
-    for (const key of this.ownSignatures.keys()) {
-      if (Number(key.split('/')[0]) < this.height - 1) this.ownSignatures.delete(key);
-    }
+    this.ownSignatures = new Map();
     await this.execute(
       this.core.step({
         kind: 'start-height',
@@ -740,14 +758,8 @@ export class ConsensusEngine {
       if (p === undefined) return absent;
       // A precommit for another block does not belong in this commit.
       if (p.valueId !== null && p.valueId !== votes.valueId) return absent;
-      const signature =
-        p.signed === null
-          ? this.ownSignatures.get(signKey(votes.height, votes.round, 'precommit'))
-          : isSignedVote(p.signed)
-            ? p.signed.signature
-            : undefined;
-      if (signature === undefined) return absent;
-      return { flag: p.valueId === null ? 'nil' : 'commit', signature };
+      if (!isSignedVote(p.signed)) return absent;
+      return { flag: p.valueId === null ? 'nil' : 'commit', signature: p.signed.signature };
     });
     return { height: votes.height, round: votes.round, blockHash: fromHex(votes.valueId), signatures };
   }

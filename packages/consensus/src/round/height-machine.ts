@@ -29,7 +29,6 @@ import type {
   CoreEffect,
   CoreState,
   RoundStep,
-  Signed,
   TimeoutParams,
   ValueId,
   VoteType,
@@ -44,7 +43,7 @@ interface RoundProposal<S> {
   readonly polRound: number;
   readonly valueId: ValueId;
   readonly proposer: number;
-  readonly signed: Signed<S>;
+  readonly signed: S;
 }
 
 export interface HeightMachineOptions {
@@ -157,7 +156,7 @@ export class HeightMachine<S> {
     if (p.proposer !== this.schedule.proposer(p.round)) return;
     const existing = this.proposals.get(p.round);
     if (existing !== undefined) {
-      if (existing.valueId !== p.valueId && existing.signed !== null && !this.doubleProposals.has(p.round)) {
+      if (existing.valueId !== p.valueId && !this.doubleProposals.has(p.round)) {
         this.doubleProposals.add(p.round);
         this.effects.push({
           kind: 'double-proposal',
@@ -191,7 +190,7 @@ export class HeightMachine<S> {
     if (!this.inWindow(v.round)) return;
     const result = this.keeper.addVote(v.type, v.round, v.validator, v.valueId, v.signed);
     if (result.status === 'conflict') {
-      if (result.report && result.first.signed !== null) {
+      if (result.report) {
         this.effects.push({
           kind: 'duplicate-vote',
           type: v.type,
@@ -263,23 +262,22 @@ export class HeightMachine<S> {
 
   // ---------------------------------------------------------------- own messages
 
+  // Own messages are only emitted here; they count once the caller delivers them back (signed) as inputs.
+
   private broadcastProposal(valueId: ValueId, polRound: number): void {
-    const round = this.round;
-    if (this.isValidator) {
-      this.effects.push({ kind: 'broadcast-proposal', height: this.height, round, valueId, polRound });
-    }
-    // Our own proposal is delivered to ourselves at once.
-    this.proposals.set(round, { polRound, valueId, proposer: this.selfIndex, signed: null });
-    this.onThresholds(this.keeper.addSender(round, this.selfIndex));
+    if (!this.isValidator) return;
+    this.effects.push({
+      kind: 'broadcast-proposal',
+      height: this.height,
+      round: this.round,
+      valueId,
+      polRound,
+    });
   }
 
   private broadcastVote(type: VoteType, valueId: ValueId | null): void {
     if (!this.isValidator) return;
-    const round = this.round;
-    this.effects.push({ kind: 'broadcast-vote', type, height: this.height, round, valueId });
-    // Our own vote counts toward our own thresholds at once.
-    const result = this.keeper.addVote(type, round, this.selfIndex, valueId, null);
-    if (result.status === 'added') this.onThresholds(result.thresholds);
+    this.effects.push({ kind: 'broadcast-vote', type, height: this.height, round: this.round, valueId });
   }
 
   private scheduleTimeout(step: RoundStep): void {

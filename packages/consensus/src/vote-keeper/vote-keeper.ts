@@ -1,4 +1,4 @@
-import type { Signed, ValueId, VoteType } from '../types.js';
+import type { ValueId, VoteType } from '../types.js';
 
 /**
  * Thresholds by voting power. `quorum` is the least power that is more than
@@ -34,7 +34,7 @@ export type Threshold =
 
 export interface KeptVote<S> {
   readonly valueId: ValueId | null;
-  readonly signed: Signed<S>;
+  readonly signed: S;
 }
 
 export type AddVoteResult<S> =
@@ -140,7 +140,7 @@ export class VoteKeeper<S> {
     round: number,
     validator: number,
     valueId: ValueId | null,
-    signed: Signed<S>,
+    signed: S,
   ): AddVoteResult<S> {
     if (!this.isValidator(validator)) return { status: 'unknown-validator' };
     const r = this.round(round);

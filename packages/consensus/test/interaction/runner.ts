@@ -110,6 +110,7 @@ class Script {
   readonly lines = new Set<number>();
   private core: ConsensusCore<ScriptPayload> | undefined;
   private n = 0;
+  private self = -1;
   private genesis: PriorityValidator[] = [];
   private set: PriorityValidator[] = [];
   private height = 0;
@@ -210,6 +211,7 @@ class Script {
     const height = int(args.named.get('height') ?? '1', 'height', 1);
     const round = int(args.named.get('round') ?? '0', 'round');
     this.n = n;
+    this.self = self;
     this.genesis = newValidatorSetPriorities(
       powers.map((votingPower, i) => ({ address: addressOf(i), votingPower, proposerPriority: 0n })),
     );
@@ -329,13 +331,32 @@ class Script {
 
   private effect(e: CoreEffect<ScriptPayload>): void {
     switch (e.kind) {
+      // Our own messages are delivered to ourselves at once (the engine does so after signing).
       case 'broadcast-proposal':
         this.print(
           `broadcast proposal h=${e.height} r=${e.round} value=${this.valueName(e.valueId)} pol=${e.polRound}`,
         );
+        this.apply({
+          kind: 'proposal',
+          height: e.height,
+          round: e.round,
+          polRound: e.polRound,
+          valueId: e.valueId,
+          proposer: this.self,
+          signed: { from: this.self, line: 'own proposal' },
+        });
         return;
       case 'broadcast-vote':
         this.print(`broadcast ${e.type} h=${e.height} r=${e.round} value=${this.valueName(e.valueId)}`);
+        this.apply({
+          kind: 'vote',
+          type: e.type,
+          height: e.height,
+          round: e.round,
+          valueId: e.valueId,
+          validator: this.self,
+          signed: { from: this.self, line: `own ${e.type}` },
+        });
         return;
       case 'schedule-timeout':
         this.print(`schedule-timeout ${e.step} h=${e.height} r=${e.round}`);

@@ -73,7 +73,28 @@ describe('ConsensusCore', () => {
     expect(e).toEqual({ kind: 'schedule-timeout', step: 'propose', height: 1, round: 2, durationMs: 4000 });
   });
 
-  it('a decision carries the commit (signed payloads; null for our own precommit); the next height keeps only it', () => {
+  it('counts its own messages only once they are delivered back', () => {
+    const c = core();
+    c.step({ kind: 'start-height', height: 1, validatorSet: set });
+    const out = c.step({
+      kind: 'proposal',
+      height: 1,
+      round: 0,
+      polRound: -1,
+      valueId: 'A',
+      proposer: 0,
+      signed: { tag: 'p' },
+      valid: true,
+    });
+    expect(out).toEqual([{ kind: 'broadcast-vote', type: 'prevote', height: 1, round: 0, valueId: 'A' }]);
+    for (const v of [0, 1]) expect(c.step(vote('prevote', 0, v, 'A'))).toEqual([]);
+    // 2 of 4: no polka until our own prevote comes back (once the signer signed it).
+    expect(c.step(vote('prevote', 0, 3, 'A'))).toEqual([
+      { kind: 'broadcast-vote', type: 'precommit', height: 1, round: 0, valueId: 'A' },
+    ]);
+  });
+
+  it('a decision carries the commit (the signed precommits); the next height keeps only it', () => {
     const c = core();
     c.step({ kind: 'start-height', height: 1, validatorSet: set });
     c.step({
@@ -86,8 +107,8 @@ describe('ConsensusCore', () => {
       signed: { tag: 'p' },
       valid: true,
     });
-    for (const v of [0, 1]) c.step(vote('prevote', 0, v, 'A'));
-    c.step(vote('precommit', 0, 0, 'A'));
+    for (const v of [0, 1, 3]) c.step(vote('prevote', 0, v, 'A'));
+    for (const v of [3, 0]) c.step(vote('precommit', 0, v, 'A'));
     const effects = c.step(vote('precommit', 0, 1, 'A'));
     const decide = effects.find((e) => e.kind === 'decide');
     expect(decide).toBeDefined();
@@ -96,7 +117,7 @@ describe('ConsensusCore', () => {
       { valueId: 'A', signed: { tag: 'precommit/1/0/0/A' } },
       { valueId: 'A', signed: { tag: 'precommit/1/0/1/A' } },
       undefined,
-      { valueId: 'A', signed: null },
+      { valueId: 'A', signed: { tag: 'precommit/1/0/3/A' } },
     ]);
     expect(c.state()?.decision).toBe('A');
     // Late precommits during the commit wait extend the current commit.
