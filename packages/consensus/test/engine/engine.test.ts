@@ -328,6 +328,11 @@ describe('ConsensusEngine', () => {
     expect(b.signer?.released).toEqual([]);
     expect(b.halts).toEqual([]);
     expect(b.engine.status()).toMatchObject({ round: 0, step: 'prevote' });
+    // The refused prevote does not count: two prevotes for B (20 of 40) are no polka,
+    // so we do not precommit B on the strength of a vote we never cast.
+    for (const i of [0, 1]) await b.engine.receiveVote(signedVote(i, 'prevote', 1, 0, blockB));
+    expect(b.network.votes).toEqual([]);
+    expect(b.engine.status()).toMatchObject({ round: 0, step: 'prevote', lockedValue: null });
     // Later rounds are signed normally: skip to round 1 (f+1), its propose timeout
     // prevotes nil, and the nil polka already there precommits nil (L44).
     for (const i of [0, 1, 2]) await b.engine.receiveVote(signedVote(i, 'prevote', 1, 1, null));

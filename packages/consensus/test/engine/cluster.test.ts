@@ -1,0 +1,100 @@
+import { toHex } from '@synod/crypto';
+import { type Block, blockHash, EMPTY_COMMIT, type SignedProposal, type SignedVote } from '@synod/types';
+import { describe, expect, it } from 'vitest';
+import { ConsensusEngine, type ConsensusNetwork } from '../../src/index.js';
+import {
+  CHAIN_ID,
+  EventLog,
+  FakeApp,
+  FakeBlockStore,
+  label,
+  ManualClock,
+  MemoryStateStore,
+  MemoryWal,
+  PARAMS,
+  TestSigner,
+  testValidators,
+} from './fakes.js';
+
+/** Four engines over an in-memory gossip network and one manual clock. */
+function cluster(silent: ReadonlySet<number> = new Set()) {
+  const { set, keyOf } = testValidators();
+  const clock = new ManualClock();
+  const engines: ConsensusEngine[] = [];
+  const stores: FakeBlockStore[] = [];
+  const blocks = new Map<string, Block>();
+  for (let i = 0; i < 4; i++) {
+    const log = new EventLog();
+    const network: ConsensusNetwork = {
+      broadcastProposal(p: SignedProposal, block: Block) {
+        blocks.set(toHex(blockHash(block)), block);
+        if (silent.has(i)) return;
+        engines.forEach((e, j) => j !== i && void e.receiveProposal(p, block));
+      },
+      broadcastVote(v: SignedVote) {
+        if (silent.has(i)) return;
+        engines.forEach((e, j) => j !== i && void e.receiveVote(v));
+      },
+      async fetchBlock(hash) {
+        return blocks.get(toHex(hash));
+      },
+    };
+    const app = new FakeApp(log, set);
+    app.nextLabel = `by-${i}`;
+    const store = new FakeBlockStore(log);
+    stores.push(store);
+    engines.push(
+      new ConsensusEngine({
+        chainId: CHAIN_ID,
+        signer: new TestSigner(keyOf(i), new MemoryStateStore(), log),
+        wal: new MemoryWal(log),
+        blockStore: store,
+        network,
+        application: app,
+        clock,
+        params: PARAMS,
+        start: { height: 1, validatorSet: set, lastCommit: EMPTY_COMMIT },
+      }),
+    );
+  }
+  const settle = async () => {
+    for (let k = 0; k < 20; k++) {
+      await new Promise((r) => setImmediate(r));
+      await Promise.all(engines.map((e) => e.idle()));
+    }
+  };
+  /** Runs the clock forward in steps until every engine holds `height` blocks (or gives up). */
+  const runUntil = async (height: number, budgetMs = 120_000) => {
+    for (let t = 0; t < budgetMs; t += 50) {
+      await settle();
+      const live = stores.filter((_, i) => !silent.has(i));
+      if (live.every((s) => s.height() >= height)) return;
+      clock.advance(50);
+    }
+  };
+  return { engines, stores, settle, runUntil };
+}
+
+describe('four engines', () => {
+  it('decide the same chain, each proposer in turn', async () => {
+    const c = cluster();
+    await Promise.all(c.engines.map((e) => e.start()));
+    await c.runUntil(6);
+    const chains = c.stores.map((s) => s.blocks.slice(0, 6).map((b) => label(b.block)));
+    expect(chains[0]).toEqual(['by-0', 'by-1', 'by-2', 'by-3', 'by-0', 'by-1']);
+    for (const chain of chains) expect(chain).toEqual(chains[0]);
+    expect(c.engines.every((e) => e.halted === undefined)).toBe(true);
+  });
+
+  it('go on without a silent validator, changing rounds when it should propose', async () => {
+    const c = cluster(new Set([1]));
+    await Promise.all(c.engines.map((e) => e.start()));
+    await c.runUntil(3);
+    const live = [0, 2, 3].map((i) => (c.stores[i] as FakeBlockStore).blocks.slice(0, 3));
+    for (const chain of live)
+      expect(chain.map((b) => label(b.block))).toEqual(live[0]?.map((b) => label(b.block)));
+    // Height 2 belongs to validator 1 at round 0: it was decided in a later round, by someone else.
+    expect(live[0]?.[1]?.commit.round).toBeGreaterThan(0);
+    expect(label(live[0]?.[1]?.block as Block)).not.toBe('by-1');
+  });
+});
