@@ -29,11 +29,11 @@ function cluster(silent: ReadonlySet<number> = new Set()) {
       broadcastProposal(p: SignedProposal, block: Block) {
         blocks.set(toHex(blockHash(block)), block);
         if (silent.has(i)) return;
-        engines.forEach((e, j) => j !== i && void e.receiveProposal(p, block));
+        for (const [j, e] of engines.entries()) if (j !== i) void e.receiveProposal(p, block);
       },
       broadcastVote(v: SignedVote) {
         if (silent.has(i)) return;
-        engines.forEach((e, j) => j !== i && void e.receiveVote(v));
+        for (const [j, e] of engines.entries()) if (j !== i) void e.receiveVote(v);
       },
       async fetchBlock(hash) {
         return blocks.get(toHex(hash));
