@@ -51,6 +51,7 @@ export type {
   CoreEffectKind,
   CoreInput,
   CoreInputKind,
+  CoreMutation,
   CoreState,
   RoundStep,
   TimeoutParams,

@@ -19,6 +19,7 @@ import type {
   Signer,
   ValidatorSet,
 } from '@synod/types';
+import type { CoreMutation } from '../types.js';
 
 /** Gossip, as consensus needs it. */
 export interface ConsensusNetwork {
@@ -102,6 +103,11 @@ export interface ConsensusEngineOptions {
   readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
   /** Called once if the engine halts (a port failed in a way that makes going on unsafe). */
   readonly onHalt?: (error: Error) => void;
+  /**
+   * Testing only: run a deliberately broken core (see `CoreMutation`), so the
+   * simulator can prove its safety checkers catch a real bug. Never set in a node.
+   */
+  readonly mutation?: CoreMutation;
   /** Most messages buffered for the next height (default 10,000). */
   readonly futureMessagesMax?: number;
 }

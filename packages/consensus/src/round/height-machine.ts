@@ -27,6 +27,7 @@ import { timeoutMs } from '../timeouts.js';
 import type {
   CommitVotes,
   CoreEffect,
+  CoreMutation,
   CoreState,
   RoundStep,
   TimeoutParams,
@@ -53,6 +54,8 @@ export interface HeightMachineOptions {
   readonly selfIndex: number;
   readonly timeouts: TimeoutParams;
   readonly trace?: ((line: number) => void) | undefined;
+  /** Testing only: a deliberately broken rule (see `CoreMutation`). */
+  readonly mutation?: CoreMutation | undefined;
 }
 
 export class HeightMachine<S> {
@@ -75,6 +78,7 @@ export class HeightMachine<S> {
 
   private readonly timeouts: TimeoutParams;
   private readonly trace: ((line: number) => void) | undefined;
+  private readonly mutation: CoreMutation | undefined;
   private readonly schedule: ProposerSchedule;
   private readonly proposals = new Map<number, RoundProposal<S>>();
   /** Rounds whose proposer's double proposal was already reported. */
@@ -98,6 +102,7 @@ export class HeightMachine<S> {
     this.selfIndex = options.selfIndex;
     this.timeouts = options.timeouts;
     this.trace = options.trace;
+    this.mutation = options.mutation;
     const validators = options.validatorSet.validators;
     this.validatorCount = validators.length;
     this.keeper = new VoteKeeper<S>(validators.map((v) => v.votingPower));
@@ -353,7 +358,9 @@ export class HeightMachine<S> {
     if (valid === undefined) return false; // valid(v) needs the block
     this.line(22);
     this.line(23);
-    if (valid && (this.lockedRound === -1 || this.lockedValue === p.valueId)) {
+    const lockAllows =
+      this.lockedRound === -1 || this.lockedValue === p.valueId || this.mutation === 'ignore-lock-l22';
+    if (valid && lockAllows) {
       // L23: if valid(v) ∧ (lockedRound_p = −1 ∨ lockedValue_p = v)
       this.line(24);
       this.broadcastVote('prevote', p.valueId); // L24
