@@ -34,10 +34,14 @@ export function toStorageError(err: unknown, what: string): SynodError {
   const codes = errorCodes(err);
   const reason = deepestMessage(err);
   if (codes.includes('LEVEL_LOCKED')) {
-    return new SynodError('STORAGE_LOCKED', `${what}: the database is locked (is another node process running?)`, {
-      cause: err,
-      details: { levelCodes: codes },
-    });
+    return new SynodError(
+      'STORAGE_LOCKED',
+      `${what}: the database is locked (is another node process running?)`,
+      {
+        cause: err,
+        details: { levelCodes: codes },
+      },
+    );
   }
   if (codes.includes('LEVEL_CORRUPTION')) {
     return new SynodError('STORAGE_CORRUPT', `${what}: LevelDB reports corruption: ${reason}`, {
