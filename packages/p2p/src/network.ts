@@ -43,6 +43,7 @@ import {
   STATUS_BYTES,
   type StatusMessage,
 } from './codec/reqresp-messages.js';
+import { withDeadline } from './deadline.js';
 import { DEFAULT_MESH_OPTIONS, gossipsubOptions, type MeshOptions } from './gossip-config.js';
 import {
   DEFAULT_MESSAGE_LIMITS,
@@ -931,9 +932,10 @@ export class Network {
 
   /** Dials a peer address now (`/ip4/…/tcp/…/p2p/<id>`). */
   async dial(address: string): Promise<void> {
-    await this.need().node.dial(multiaddr(address), {
-      signal: AbortSignal.timeout(this.peerOptions.dialTimeoutMs),
-    });
+    const { node } = this.need();
+    await withDeadline(this.peerOptions.dialTimeoutMs, 'dial', (signal) =>
+      node.dial(multiaddr(address), { signal }),
+    );
   }
 
   /** Known and connected peers. */

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Ping } from '@libp2p/ping';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
 import type { Clock, Logger } from '@synod/types';
+import { withDeadline } from '../deadline.js';
 import type { P2pMetrics } from '../p2p-metrics.js';
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
 
@@ -240,8 +241,7 @@ export class PeerManager {
     }
     p.dialing = true;
     const { node, options, metrics } = this.deps;
-    node
-      .dial(p.addrs, { signal: AbortSignal.timeout(options.dialTimeoutMs) })
+    withDeadline(options.dialTimeoutMs, 'dial', (signal) => node.dial(p.addrs, { signal }))
       .then(
         () => {
           metrics.dials.inc({ kind: p.kind, result: 'ok' });
@@ -383,7 +383,7 @@ export class PeerManager {
   private pingAll(): void {
     const { node, options } = this.deps;
     for (const peer of node.getPeers()) {
-      node.services.ping.ping(peer, { signal: AbortSignal.timeout(options.pingTimeoutMs) }).then(
+      withDeadline(options.pingTimeoutMs, 'ping', (signal) => node.services.ping.ping(peer, { signal })).then(
         () => this.reportSuccess(peer.toString()),
         () => this.reportFailure(peer.toString()),
       );

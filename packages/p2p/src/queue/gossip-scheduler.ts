@@ -31,8 +31,10 @@ export interface SchedulerHooks<T> {
   process(item: T): void | Promise<void>;
   /** Called for every item a full queue drops (it was never processed). */
   dropped(item: T, topic: GossipTopic): void;
-  /** Schedules the next slice. @default setImmediate */
+  /** Schedules a slice that continues a backlog (after I/O). @default setImmediate */
   schedule?(fn: () => void): void;
+  /** Schedules the slice that starts work on an idle scheduler. @default queueMicrotask */
+  scheduleIdle?(fn: () => void): void;
   /** Monotonic milliseconds for the slice budget. @default performance.now */
   nowMs?(): number;
 }
@@ -44,9 +46,11 @@ export interface SchedulerHooks<T> {
  * flood of transactions cannot delay consensus; a flood of anything fills its
  * own queue and drops from it, never from another topic's.
  *
- * Work runs in slices of at most `sliceBudgetMs`, each scheduled with
- * setImmediate, so network I/O keeps flowing between slices and messages that
- * arrived during the same I/O phase are ordered by priority.
+ * Work runs in slices of at most `sliceBudgetMs`. A message that finds the
+ * scheduler idle is handled at once (a microtask: no added latency); a
+ * backlog continues in slices scheduled with setImmediate, so network I/O
+ * keeps flowing between slices and whatever arrived meanwhile is taken in
+ * priority order.
  */
 export class GossipScheduler<T> {
   private readonly queues: ReadonlyMap<GossipTopic, BoundedQueue<T>>;
@@ -54,6 +58,9 @@ export class GossipScheduler<T> {
   private inFlight = 0;
   private stopped = false;
   private readonly schedule: (fn: () => void) => void;
+  private readonly scheduleIdle: (fn: () => void) => void;
+  /** True while a slice runs or a backlog slice waits for the event loop. */
+  private busy = false;
   private readonly nowMs: () => number;
 
   constructor(
@@ -67,6 +74,7 @@ export class GossipScheduler<T> {
     }
     this.queues = queues;
     this.schedule = hooks.schedule ?? ((fn) => setImmediate(fn));
+    this.scheduleIdle = hooks.scheduleIdle ?? ((fn) => queueMicrotask(fn));
     this.nowMs = hooks.nowMs ?? (() => performance.now());
   }
 
@@ -104,9 +112,13 @@ export class GossipScheduler<T> {
     this.scheduled = false;
     if (this.stopped) return;
     const deadline = this.nowMs() + this.options.sliceBudgetMs;
+    this.busy = true;
     for (;;) {
       const next = this.next();
-      if (next === undefined) return;
+      if (next === undefined) {
+        this.busy = false;
+        return;
+      }
       const result = this.hooks.process(next);
       if (result !== undefined) {
         this.inFlight++;
@@ -117,6 +129,7 @@ export class GossipScheduler<T> {
       }
       if (this.nowMs() >= deadline) break;
     }
+    // budget spent with work left: continue after pending I/O
     this.ensureScheduled();
   }
 
@@ -146,9 +159,14 @@ export class GossipScheduler<T> {
   }
 
   private ensureScheduled(): void {
-    if (this.scheduled || this.stopped || !this.hasRunnable()) return;
+    if (this.scheduled || this.stopped) return;
+    if (!this.hasRunnable()) {
+      this.busy = false;
+      return;
+    }
     this.scheduled = true;
-    this.schedule(() => this.runSlice());
+    if (this.busy) this.schedule(() => this.runSlice());
+    else this.scheduleIdle(() => this.runSlice());
   }
 
   private queue(topic: GossipTopic): BoundedQueue<T> {

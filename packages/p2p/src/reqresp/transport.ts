@@ -2,6 +2,7 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { DecodeError, type ErrorCode, SynodError } from '@synod/types';
 import * as lp from 'it-length-prefixed';
 import { decodeChunk, encodeChunk, type ResponseChunk } from '../codec/reqresp-messages.js';
+import { deadline } from '../deadline.js';
 
 /** Why a request failed. Bounded: safe as a metric label. */
 export type RequestFailure =
@@ -91,8 +92,24 @@ export async function sendRequest(
   timeoutMs: number,
   limits: ResponseLimits,
 ): Promise<ResponseChunk[]> {
+  const timer = deadline(timeoutMs, protocol);
+  try {
+    return await exchange(node, peer, protocol, request, timeoutMs, limits, timer.signal);
+  } finally {
+    timer.clear();
+  }
+}
+
+async function exchange(
+  node: Libp2p,
+  peer: PeerId,
+  protocol: string,
+  request: Uint8Array,
+  timeoutMs: number,
+  limits: ResponseLimits,
+  signal: AbortSignal,
+): Promise<ResponseChunk[]> {
   const who = peer.toString();
-  const signal = AbortSignal.timeout(timeoutMs);
   let stream: Stream;
   try {
     stream = await node.dialProtocol(peer, protocol, { signal });
@@ -164,9 +181,9 @@ function utf8(s: string): Uint8Array {
 /** Serves one inbound stream: reads exactly one request frame, writes the handler's chunks, closes. */
 export async function serveStream(stream: Stream, connection: Connection, o: ServeOptions): Promise<void> {
   const peer = connection.remotePeer;
-  const readSignal = AbortSignal.timeout(o.readTimeoutMs);
+  const readDeadline = deadline(o.readTimeoutMs, `${o.protocol} request`);
   const onReadAbort = (): void => stream.abort(timeoutError(`${o.protocol}: request not received in time`));
-  readSignal.addEventListener('abort', onReadAbort, { once: true });
+  readDeadline.signal.addEventListener('abort', onReadAbort, { once: true });
   const frames: Uint8Array[] = [];
   try {
     // the requester closes its side after the request, which ends this loop
@@ -180,7 +197,8 @@ export async function serveStream(stream: Stream, connection: Connection, o: Ser
     o.onServed('aborted');
     return;
   } finally {
-    readSignal.removeEventListener('abort', onReadAbort);
+    readDeadline.signal.removeEventListener('abort', onReadAbort);
+    readDeadline.clear();
   }
   const request = frames[0];
   if (frames.length !== 1 || request === undefined) {
@@ -203,15 +221,18 @@ export async function serveStream(stream: Stream, connection: Connection, o: Ser
       chunks = [{ result: 'SERVER_ERROR', payload: utf8('internal error') }];
     }
   }
-  const writeSignal = AbortSignal.timeout(o.writeTimeoutMs);
+  const writeDeadline = deadline(o.writeTimeoutMs, `${o.protocol} response`);
   try {
     for (const chunk of chunks) {
-      if (!stream.send(lp.encode.single(encodeChunk(chunk)))) await stream.onDrain({ signal: writeSignal });
+      if (!stream.send(lp.encode.single(encodeChunk(chunk))))
+        await stream.onDrain({ signal: writeDeadline.signal });
     }
-    await stream.close({ signal: writeSignal });
+    await stream.close({ signal: writeDeadline.signal });
     o.onServed(result);
   } catch (err) {
     if (stream.status === 'open') stream.abort(err instanceof Error ? err : new Error(String(err)));
     o.onServed('aborted');
+  } finally {
+    writeDeadline.clear();
   }
 }

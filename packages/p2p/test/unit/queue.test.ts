@@ -54,6 +54,7 @@ function harness(options: Partial<QueueOptions> = {}, asyncTopics: GossipTopic[]
   const scheduled: (() => void)[] = [];
   const resolvers: (() => void)[] = [];
   let now = 0;
+  let idleScheduled = 0;
   const scheduler = new GossipScheduler<Item>(
     { ...DEFAULT_QUEUE_OPTIONS, ...options, topics: { ...DEFAULT_QUEUE_OPTIONS.topics, ...options.topics } },
     {
@@ -65,13 +66,17 @@ function harness(options: Partial<QueueOptions> = {}, asyncTopics: GossipTopic[]
       },
       dropped: (item, topic) => dropped.push(`${topic}:${item.n}`),
       schedule: (fn) => scheduled.push(fn),
+      scheduleIdle: (fn) => {
+        idleScheduled++;
+        scheduled.push(fn);
+      },
       nowMs: () => now,
     },
   );
   const runAll = () => {
     while (scheduled.length > 0) scheduled.shift()?.();
   };
-  return { scheduler, processed, dropped, scheduled, resolvers, runAll };
+  return { scheduler, processed, dropped, scheduled, resolvers, runAll, idleCount: () => idleScheduled };
 }
 
 describe('GossipScheduler', () => {
@@ -105,9 +110,10 @@ describe('GossipScheduler', () => {
     expect(h.processed).toEqual(['votes:2', 'votes:3', 'txs:3', 'txs:4']);
   });
 
-  it('yields to the event loop after its time budget', () => {
+  it('starts an idle scheduler at once (microtask), continues a backlog after I/O (setImmediate)', () => {
     const h = harness({ sliceBudgetMs: 3 });
     for (let n = 1; n <= 7; n++) h.scheduler.push('votes', { topic: 'votes', n });
+    expect(h.idleCount()).toBe(1);
     h.scheduled.shift()?.();
     expect(h.processed).toHaveLength(3);
     expect(h.scheduled).toHaveLength(1);
@@ -117,6 +123,10 @@ describe('GossipScheduler', () => {
     expect(h.processed.slice(3)).toEqual(['proposals:1', 'votes:4', 'votes:5']);
     h.runAll();
     expect(h.processed).toHaveLength(8);
+    expect(h.idleCount()).toBe(1);
+    // idle again: the next message starts at once
+    h.scheduler.push('txs', { topic: 'txs', n: 1 });
+    expect(h.idleCount()).toBe(2);
   });
 
   it('bounds asynchronous (precheck) work in flight, and resumes as it settles', async () => {
