@@ -17,6 +17,7 @@ export {
   type ResultName,
   type StatusMessage,
 } from './codec/reqresp-messages.js';
+export { type ConsensusNetworkPort, consensusPort } from './consensus-port.js';
 export { DEFAULT_MESH_OPTIONS, type MeshOptions, SCORE_THRESHOLDS } from './gossip-config.js';
 export {
   DEFAULT_MESSAGE_LIMITS,
