@@ -355,21 +355,31 @@ export class Network {
     router.addEventListener('gossipsub:message', (evt: CustomEvent<GossipsubMessage>) =>
       this.onGossip(evt, scheduler, router),
     );
-    await node.start();
-    for (const name of this.topics.all()) router.subscribe(name);
-    const peerManager = new PeerManager({
-      node,
-      options: this.peerOptions,
-      persistentPeers: this.options.persistentPeers ?? [],
-      bootstrapPeers: this.options.bootstrapPeers ?? [],
-      clock: this.clock,
-      random: this.random,
-      logger: this.logger,
-      metrics: this.metrics,
-      isBanned: (peer) => this.reputation.isBanned(peer),
-      isDialable: (addr) => this.dialFilter(addr.toString()),
-      exchangePeers: (peer) => this.exchangePeers(peer),
-    });
+    let peerManager: PeerManager;
+    try {
+      peerManager = new PeerManager({
+        node,
+        options: this.peerOptions,
+        persistentPeers: this.options.persistentPeers ?? [],
+        bootstrapPeers: this.options.bootstrapPeers ?? [],
+        clock: this.clock,
+        random: this.random,
+        logger: this.logger,
+        metrics: this.metrics,
+        isBanned: (peer) => this.reputation.isBanned(peer),
+        isDialable: (addr) => this.dialFilter(addr.toString()),
+        exchangePeers: (peer) => this.exchangePeers(peer),
+      });
+      await node.start();
+      for (const name of this.topics.all()) router.subscribe(name);
+    } catch (err) {
+      try {
+        await node.stop();
+      } catch {
+        // already failing: the start error is the one to report
+      }
+      throw err;
+    }
     const cancelGauges = this.startGauges(scheduler);
     this.running = { node, router, scheduler, peerManager, cancelGauges };
     peerManager.start();

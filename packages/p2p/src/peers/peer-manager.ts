@@ -2,7 +2,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Ping } from '@libp2p/ping';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
-import type { Clock, Logger } from '@synod/types';
+import { type Clock, type Logger, SynodError } from '@synod/types';
 import { withDeadline } from '../deadline.js';
 import type { P2pMetrics } from '../p2p-metrics.js';
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
@@ -127,7 +127,19 @@ export class PeerManager {
   }
 
   private remember(address: string, kind: PeerKind): void {
-    const { id, addr } = parsePeerAddress(address);
+    let parsed: { id: PeerId; addr: Multiaddr };
+    try {
+      parsed = parsePeerAddress(address);
+    } catch (err) {
+      throw new SynodError(
+        'CONFIG_INVALID',
+        `${kind} peer ${JSON.stringify(address)}: expected /ip4/…/tcp/…/p2p/<peer id>`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const { id, addr } = parsed;
     const key = id.toString();
     if (key === this.self) return;
     const existing = this.known.get(key);

@@ -1,6 +1,6 @@
 import type { Block } from '@synod/types';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BlockWithCommit, Network, RequestProvider } from '../../src/index.js';
+import { type BlockWithCommit, createNetwork, type Network, type RequestProvider } from '../../src/index.js';
 import {
   chainProvider,
   makeChain,
@@ -8,6 +8,7 @@ import {
   RecordingMetrics,
   startNodes,
   stopAll,
+  testNodeOptions,
   waitFor,
 } from '../fixtures.js';
 
@@ -111,5 +112,26 @@ describe('delinquent peers', () => {
     stalled = false;
     await client.requestBlockRange(1, 5, { peer: slow.peerId });
     expect(client.isDelinquent(slow.peerId)).toBe(false);
+  });
+});
+
+describe('configuration errors', () => {
+  it('a peer address without /p2p/<id> fails start() with CONFIG_INVALID, and releases the port', async () => {
+    const [probe] = await startNodes(1, vals, () => ({}), 8);
+    const address = probe?.addresses()[0] ?? '';
+    const port = address.split('/')[4];
+    await probe?.stop();
+    const bad = await createNetwork(
+      testNodeOptions(9, vals, {
+        listen: [`/ip4/127.0.0.1/tcp/${port}`],
+        persistentPeers: ['/ip4/127.0.0.1/tcp/1'],
+      }),
+    );
+    await expect(bad.start()).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(bad.isStarted).toBe(false);
+    const good = await createNetwork(testNodeOptions(9, vals, { listen: [`/ip4/127.0.0.1/tcp/${port}`] }));
+    await good.start();
+    expect(good.addresses()[0]).toContain(`/tcp/${port}/`);
+    await good.stop();
   });
 });
