@@ -745,7 +745,13 @@ export class Network {
     const payload = this.successPayload('status', peer, chunk);
     try {
       const status = decodeStatus(payload);
+      this.statusOfPeer.delete(peer);
       this.statusOfPeer.set(peer, status);
+      // remember the most recently asked peers only
+      if (this.statusOfPeer.size > 1_024) {
+        const oldest = this.statusOfPeer.keys().next();
+        if (oldest.done !== true) this.statusOfPeer.delete(oldest.value);
+      }
       return status;
     } catch (err) {
       throw this.invalidResponse('status', peer, 'status: does not decode', err);
