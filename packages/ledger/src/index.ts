@@ -1,9 +1,11 @@
 /**
  * @synod/ledger: the deterministic application the chain runs (accounts,
- * transfers, staking, fees, slashing hooks, app hash, queries by height) and
- * the restart handshake. This module is the package's only public surface.
+ * transfers, staking, fees, slashing and downtime tracking with
+ * @synod/fault-detector's rules, app hash, queries by height) and the restart
+ * handshake. This module is the package's only public surface.
  */
 
+export type { Punishment, SigningInfo } from '@synod/fault-detector';
 export type {
   AppInfo,
   Application,
@@ -22,6 +24,7 @@ export type {
   TxResult,
   ValidatorUpdate,
 } from '@synod/types';
+export { freshSigningInfo, punishDowntime, resetSigningInfo, trackDowntime } from './downtime.js';
 export {
   DEFAULT_MAX_TX_BYTES,
   DEFAULT_MIN_FEE,
@@ -48,8 +51,11 @@ export { type ActiveValidator, emptyLedgerState, LedgerState } from './ledger-st
 export {
   type AccountView,
   type ParamsView,
+  type PunishedView,
   QUERY_PATHS,
   type QueryPath,
+  type SigningInfoView,
+  type SlashingRecordView,
   type UnbondingView,
   type ValidatorSetView,
   type ValidatorView,
@@ -57,24 +63,29 @@ export {
 export {
   type Account,
   EMPTY_ACCOUNT,
+  type EquivocationKind,
+  type InfractionRecord,
   JAIL_FOREVER,
   type LedgerAppParams,
+  type SlashingRecord,
   type UnbondingEntry,
   type ValidatorRecord,
+  type ValidatorSigningInfo,
 } from './records.js';
 export {
   applyPunishment,
-  fractionOfStake,
   jail,
   jailInState,
-  type Punishment,
+  type PunishmentContext,
+  type PunishmentEvent,
   type PunishmentOutcome,
-  punishDowntime,
   punishMisbehavior,
+  punishmentEvent,
   slash,
   slashInState,
   tombstone,
   tombstoneInState,
+  type UnbondingSlash,
   type UnjailProblem,
   unjail,
   unjailProblem,

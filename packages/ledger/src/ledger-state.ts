@@ -2,16 +2,26 @@ import { keyBytes, readU64Number, u64 } from './bytes.js';
 import {
   type Account,
   decodeAccount,
+  decodeInfraction,
+  decodeSigningInfo,
+  decodeSlashingRecord,
   decodeUnbonding,
   decodeValidator,
   EMPTY_ACCOUNT,
+  type EquivocationKind,
   encodeAccount,
+  encodeInfraction,
+  encodeSigningInfo,
+  encodeSlashingRecord,
   encodeUnbonding,
   encodeValidator,
+  type InfractionRecord,
   keys,
+  type SlashingRecord,
   TABLE,
   type UnbondingEntry,
   type ValidatorRecord,
+  type ValidatorSigningInfo,
 } from './records.js';
 import { Overlay, type StateReader } from './state-store.js';
 
@@ -131,6 +141,45 @@ export class LedgerState {
     const k = keys.activeSet(pubKey);
     if (power === 0) this.store.delete(k);
     else this.store.set(k, u64(power));
+  }
+
+  /** The downtime window of the validator at `address` (undefined until it is first tracked). */
+  signingInfo(address: Uint8Array): ValidatorSigningInfo | undefined {
+    const b = this.store.get(keys.signingInfo(address));
+    return b === undefined ? undefined : decodeSigningInfo(b);
+  }
+
+  setSigningInfo(address: Uint8Array, info: ValidatorSigningInfo): void {
+    this.store.set(keys.signingInfo(address), encodeSigningInfo(info));
+  }
+
+  /** The record of a handled equivocation (undefined when it was never punished). */
+  infraction(
+    address: Uint8Array,
+    kind: EquivocationKind,
+    infractionHeight: number,
+  ): InfractionRecord | undefined {
+    const b = this.store.get(keys.infraction(address, kind, infractionHeight));
+    return b === undefined ? undefined : decodeInfraction(b);
+  }
+
+  setInfraction(
+    address: Uint8Array,
+    kind: EquivocationKind,
+    infractionHeight: number,
+    record: InfractionRecord,
+  ): void {
+    this.store.set(keys.infraction(address, kind, infractionHeight), encodeInfraction(record));
+  }
+
+  /** The punishment counters of the validator at `address` (undefined when never punished). */
+  slashingRecord(address: Uint8Array): SlashingRecord | undefined {
+    const b = this.store.get(keys.slashingRecord(address));
+    return b === undefined ? undefined : decodeSlashingRecord(b);
+  }
+
+  setSlashingRecord(address: Uint8Array, record: SlashingRecord): void {
+    this.store.set(keys.slashingRecord(address), encodeSlashingRecord(record));
   }
 
   /** Raw read, for parameters. */

@@ -27,6 +27,7 @@ import {
   type TxResult,
 } from '@synod/types';
 import { equalBytes, keyBytes, keyString, MAX_U64 } from './bytes.js';
+import { trackDowntime } from './downtime.js';
 import { parseLedgerAppState } from './genesis-state.js';
 import { type ActiveValidator, LedgerState } from './ledger-state.js';
 import { answerQuery, encodeQueryValue, type StateSource } from './query.js';
@@ -37,10 +38,12 @@ import {
   keys,
   type LedgerAppParams,
   newValidator,
+  type SlashingRecord,
   type ValidatorRecord,
+  type ValidatorSigningInfo,
 } from './records.js';
 import { SignatureCache } from './signature-cache.js';
-import { punishMisbehavior } from './slashing.js';
+import { type PunishmentEvent, punishMisbehavior, punishmentEvent } from './slashing.js';
 import { SparseMerkleTree } from './sparse-merkle-tree.js';
 import { POWER_REDUCTION, releaseUnbonding, updateValidatorSet } from './staking.js';
 import { type StateChange, StateDb, type StateMeta } from './state-db.js';
@@ -82,9 +85,9 @@ export interface LedgerOptions {
   readonly syncWrites?: boolean;
   /**
    * Runs at the start of every finalizeBlock, after committed misbehaviour is
-   * punished and before the transactions: the place for per-block rules such
-   * as downtime tracking from `decidedLastCommit` (the fault-detector's). It
-   * must be deterministic and change state only through `ctx.state`.
+   * punished and downtime is tracked, before the transactions: the place for
+   * extra per-block rules. It must be deterministic and change state only
+   * through `ctx.state`.
    */
   readonly beginBlock?: (ctx: BeginBlockContext) => void;
 }
@@ -102,6 +105,7 @@ interface Pending {
   readonly timeMs: number;
   readonly changes: readonly [string, Uint8Array | null][];
   readonly appHash: Uint8Array;
+  readonly punishments: readonly PunishmentEvent[];
 }
 
 interface Loaded {
@@ -160,6 +164,7 @@ export class Ledger implements Application {
   private readonly slashCounter;
   private loaded: Loaded | undefined;
   private pending: Pending | undefined;
+  private committedPunishments: readonly PunishmentEvent[] = [];
   private committing = false;
 
   private constructor(private readonly options: LedgerOptions) {
@@ -179,7 +184,8 @@ export class Ledger implements Application {
     });
     this.slashCounter = metrics.counter({
       name: 'synod_ledger_slashes_total',
-      help: 'Validators punished for committed misbehaviour',
+      help: 'Validators punished (slashed and jailed), by reason',
+      labelNames: ['reason'],
     });
   }
 
@@ -390,7 +396,7 @@ export class Ledger implements Application {
     const ctx = this.context(req.height, req.timeMs);
     let gas = 0;
     try {
-      for (const m of req.misbehavior) punishMisbehavior(scratch, m, l.params);
+      for (const m of req.misbehavior) punishMisbehavior(scratch, m, l.params, req.height);
       for (let i = 0; i < req.txs.length; i++) {
         const branch = scratch.branch();
         const out = executeTx(branch, req.txs[i] as Uint8Array, ctx);
@@ -422,18 +428,41 @@ export class Ledger implements Application {
     }
     const block = new LedgerState(this.committed);
     const ctx = this.context(req.height, req.timeMs);
+    const punishments: PunishmentEvent[] = [];
     for (const m of req.misbehavior) {
-      const r = punishMisbehavior(block, m, l.params);
-      if (r.applied) {
-        this.slashCounter.inc();
-        this.logger.warn('validator punished for misbehaviour', {
+      const r = punishMisbehavior(block, m, l.params, req.height);
+      const e = punishmentEvent(r, req.height, m.height);
+      if (e !== undefined) punishments.push(e);
+      else {
+        this.logger.info('misbehaviour not punished', {
           height: req.height,
           kind: m.kind,
-          validator: toHex(m.validatorAddress),
+          validator: m.validatorAddress instanceof Uint8Array ? toHex(m.validatorAddress) : '',
           infractionHeight: m.height,
-          burned: (r.burnedBonded + r.burnedUnbonding).toString(),
+          skipped: r.skipped ?? '',
         });
       }
+    }
+    // Downtime: the commit of the previous block says who signed (there is none at the initial height).
+    const votes = req.decidedLastCommit?.votes;
+    if (req.height > l.app.initialHeight && Array.isArray(votes)) {
+      for (const r of trackDowntime(block, req.decidedLastCommit, req.height, req.timeMs, l.params)) {
+        const e = punishmentEvent(r, req.height);
+        if (e !== undefined) punishments.push(e);
+      }
+    }
+    for (const e of punishments) {
+      this.slashCounter.inc({ reason: e.reason });
+      this.logger.warn('validator punished', {
+        height: e.height,
+        validator: toHex(e.validator),
+        reason: e.reason,
+        slashAmount: e.slashAmount.toString(),
+        burnedUnbonding: e.burnedUnbonding.toString(),
+        jailUntilMs: e.jailUntilMs,
+        tombstoned: e.tombstoned,
+        ...(e.infractionHeight === undefined ? {} : { infractionHeight: e.infractionHeight }),
+      });
     }
     this.options.beginBlock?.({ state: block, request: req, params: l.params });
     const txResults: TxResult[] = [];
@@ -474,7 +503,7 @@ export class Ledger implements Application {
     const validatorUpdates = block.validatorsChanged() ? updateValidatorSet(block, l.params) : [];
     const changes = this.effectiveChanges(block.changes());
     const appHash = this.applyToTree(changes);
-    this.pending = { height: req.height, timeMs: req.timeMs, changes, appHash };
+    this.pending = { height: req.height, timeMs: req.timeMs, changes, appHash, punishments };
     this.logger.debug('block finalized', {
       height: req.height,
       txs: req.txs.length,
@@ -499,6 +528,7 @@ export class Ledger implements Application {
       await this.persist(p.height, p.changes, meta);
       this.loaded = { ...l, meta };
       this.pending = undefined;
+      this.committedPunishments = p.punishments;
       if (floor > l.meta.historyFloor) await this.db.prune(floor);
     } finally {
       this.committing = false;
@@ -560,6 +590,26 @@ export class Ledger implements Application {
   /** The validator set last returned to consensus (committed), by public key. */
   validatorSet(): ActiveValidator[] {
     return new LedgerState(this.committed).activeSet();
+  }
+
+  /** The committed downtime window of the validator at `address` (undefined until it is first tracked). */
+  signingInfo(address: Uint8Array): ValidatorSigningInfo | undefined {
+    return new LedgerState(this.committed).signingInfo(address);
+  }
+
+  /** The committed punishment counters of the validator at `address` (undefined when never punished). */
+  slashingRecord(address: Uint8Array): SlashingRecord | undefined {
+    return new LedgerState(this.committed).slashingRecord(address);
+  }
+
+  /**
+   * The punishments applied by the last committed block, in the order applied
+   * (misbehaviour, then downtime). Memory only: empty after a restart until
+   * the next block; the durable record is `slashingRecord` / the
+   * `slashing/punished` query.
+   */
+  lastPunishments(): readonly PunishmentEvent[] {
+    return this.committedPunishments;
   }
 
   /** Chain parameters (undefined before initChain). */

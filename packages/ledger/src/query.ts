@@ -1,11 +1,15 @@
 import { toHex } from '@synod/crypto';
+import { maxMissedBlocks } from '@synod/fault-detector';
 import { type ConsensusParams, decodeConsensusParams, toJsonValue } from '@synod/types';
 import { compareBytes, concat, readU64Number } from './bytes.js';
 import {
   decodeAccount,
   decodeAppParams,
+  decodeSigningInfo,
+  decodeSlashingRecord,
   decodeUnbonding,
   decodeValidator,
+  type SlashingRecord,
   TABLE,
   type UnbondingEntry,
   type ValidatorRecord,
@@ -73,8 +77,67 @@ export interface ParamsView {
   readonly consensusParams: ConsensusParams;
 }
 
+/** Punishment counters of one validator (JSON; part of the `slashing/*` views). */
+export interface SlashingRecordView {
+  /** Times jailed for downtime. */
+  readonly downtimeJails: number;
+  /** Equivocations punished (double sign, double proposal). */
+  readonly equivocations: number;
+  /** Stake burned over all punishments (bonded and unbonding). */
+  readonly totalBurned: string;
+  readonly last: {
+    /** Height of the block that applied it. */
+    readonly height: number;
+    readonly reason: 'double-sign' | 'double-proposal' | 'downtime';
+    /** Bonded stake burned. */
+    readonly slashAmount: string;
+    /** Jail end set (block time, ms; JAIL_FOREVER for ever). */
+    readonly jailUntilMs: number;
+  } | null;
+}
+
+/**
+ * `value` of a `slashing/signing-info` query (JSON): the validator's downtime
+ * window, its jail status and its punishment counters.
+ */
+export interface SigningInfoView extends SlashingRecordView {
+  readonly address: string;
+  readonly pubKey: string;
+  /** Block at which the current window started (first tracked, or last reset); 0 when never tracked. */
+  readonly startHeight: number;
+  /** Signatures recorded since `startHeight` (the window counts once this reaches `window`). */
+  readonly recordedBlocks: number;
+  /** Misses among the last `window` recorded blocks. */
+  readonly missedBlocks: number;
+  readonly window: number;
+  /** More misses than this in a full window is downtime. */
+  readonly maxMissedBlocks: number;
+  readonly jailed: boolean;
+  readonly jailedUntilMs: number;
+  readonly tombstoned: boolean;
+}
+
+/** `value` of a `slashing/punished` query (JSON): every validator ever punished, by address. */
+export interface PunishedView {
+  readonly validators: readonly (SlashingRecordView & {
+    readonly address: string;
+    readonly pubKey: string;
+    readonly jailed: boolean;
+    readonly jailedUntilMs: number;
+    readonly tombstoned: boolean;
+  })[];
+}
+
 /** The query paths the ledger answers. */
-export const QUERY_PATHS = ['account', 'validator', 'validators', 'unbonding', 'params'] as const;
+export const QUERY_PATHS = [
+  'account',
+  'validator',
+  'validators',
+  'unbonding',
+  'params',
+  'slashing/signing-info',
+  'slashing/punished',
+] as const;
 export type QueryPath = (typeof QUERY_PATHS)[number];
 
 export interface QueryAnswer {
@@ -97,6 +160,47 @@ function validatorView(v: ValidatorRecord, votingPower: number): ValidatorView {
     votingPower,
   };
 }
+
+function slashingRecordView(r: SlashingRecord | undefined): SlashingRecordView {
+  if (r === undefined) return { downtimeJails: 0, equivocations: 0, totalBurned: '0', last: null };
+  return {
+    downtimeJails: r.downtimeJails,
+    equivocations: r.equivocations,
+    totalBurned: r.totalBurned.toString(),
+    last: {
+      height: r.lastHeight,
+      reason: r.lastReason,
+      slashAmount: r.lastSlashAmount.toString(),
+      jailUntilMs: r.lastJailUntilMs,
+    },
+  };
+}
+
+async function slashingRecordOf(src: StateSource, address: Uint8Array): Promise<SlashingRecord | undefined> {
+  const b = await src.get(tag(TABLE.slashingRecord, address));
+  return b === undefined ? undefined : decodeSlashingRecord(b);
+}
+
+/** The validator named by a 32-byte public key or a 20-byte address, or a problem. */
+async function findValidator(
+  src: StateSource,
+  data: Uint8Array,
+  what: string,
+): Promise<ValidatorRecord | QueryAnswer> {
+  let pubKey: Uint8Array | undefined;
+  if (data.length === 32) pubKey = data;
+  else if (data.length === 20) pubKey = await src.get(tag(TABLE.validatorByAddress, data));
+  else
+    return {
+      code: 'QUERY_BAD_DATA',
+      log: `${what} query data must be a 32-byte public key or a 20-byte address`,
+    };
+  const b = pubKey === undefined ? undefined : await src.get(tag(TABLE.validator, pubKey));
+  if (pubKey === undefined || b === undefined) return { code: 'QUERY_NOT_FOUND', log: 'no such validator' };
+  return decodeValidator(pubKey, b);
+}
+
+const isAnswer = (x: ValidatorRecord | QueryAnswer): x is QueryAnswer => 'code' in x;
 
 async function powerOf(src: StateSource, pubKey: Uint8Array): Promise<number> {
   const b = await src.get(tag(TABLE.activeSet, pubKey));
@@ -136,22 +240,55 @@ export async function answerQuery(
       };
     }
     case 'validator': {
-      let pubKey: Uint8Array | undefined;
-      if (data.length === 32) pubKey = data;
-      else if (data.length === 20) pubKey = await src.get(tag(TABLE.validatorByAddress, data));
-      else
-        return {
-          code: 'QUERY_BAD_DATA',
-          log: 'validator query data must be a 32-byte public key or a 20-byte address',
-        };
-      const b = pubKey === undefined ? undefined : await src.get(tag(TABLE.validator, pubKey));
-      if (pubKey === undefined || b === undefined)
-        return { code: 'QUERY_NOT_FOUND', log: 'no such validator' };
-      return {
-        code: 'OK',
-        log: '',
-        value: validatorView(decodeValidator(pubKey, b), await powerOf(src, pubKey)),
+      const v = await findValidator(src, data, 'validator');
+      if (isAnswer(v)) return v;
+      return { code: 'OK', log: '', value: validatorView(v, await powerOf(src, v.pubKey)) };
+    }
+    case 'slashing/signing-info': {
+      const v = await findValidator(src, data, 'slashing/signing-info');
+      if (isAnswer(v)) return v;
+      const cp = await src.get(Uint8Array.of(TABLE.consensusParams));
+      if (cp === undefined) return { code: 'QUERY_NOT_INITIALIZED', log: 'no parameters yet' };
+      const params = decodeConsensusParams(cp);
+      const ib = await src.get(tag(TABLE.signingInfo, v.address));
+      const info = ib === undefined ? undefined : decodeSigningInfo(ib);
+      const view: SigningInfoView = {
+        address: toHex(v.address),
+        pubKey: toHex(v.pubKey),
+        startHeight: info?.startHeight ?? 0,
+        recordedBlocks: info?.recorded ?? 0,
+        missedBlocks: info?.missedCount ?? 0,
+        window: params.slashing.signedBlocksWindow,
+        maxMissedBlocks: maxMissedBlocks(params),
+        jailed: v.jailed,
+        jailedUntilMs: v.jailedUntilMs,
+        tombstoned: v.tombstoned,
+        ...slashingRecordView(await slashingRecordOf(src, v.address)),
       };
+      return { code: 'OK', log: info === undefined ? 'validator not tracked yet' : '', value: view };
+    }
+    case 'slashing/punished': {
+      if (data.length !== 0)
+        return { code: 'QUERY_BAD_DATA', log: 'slashing/punished query data must be empty' };
+      const rows = await src.table(TABLE.slashingRecord);
+      const validators: PunishedView['validators'][number][] = [];
+      for (const r of rows) {
+        const address = r.key.slice(1);
+        const pubKey = await src.get(tag(TABLE.validatorByAddress, address));
+        const vb = pubKey === undefined ? undefined : await src.get(tag(TABLE.validator, pubKey));
+        if (pubKey === undefined || vb === undefined) continue;
+        const v = decodeValidator(pubKey, vb);
+        validators.push({
+          address: toHex(address),
+          pubKey: toHex(pubKey),
+          jailed: v.jailed,
+          jailedUntilMs: v.jailedUntilMs,
+          tombstoned: v.tombstoned,
+          ...slashingRecordView(decodeSlashingRecord(r.value)),
+        });
+      }
+      const view: PunishedView = { validators };
+      return { code: 'OK', log: '', value: view };
     }
     case 'validators': {
       const rows = await src.table(TABLE.activeSet);

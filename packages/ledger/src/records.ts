@@ -1,4 +1,5 @@
 import { addressFromPublicKey } from '@synod/crypto';
+import type { Punishment, SigningInfo } from '@synod/fault-detector';
 import { concat, keyString, Reader, u64, Writer } from './bytes.js';
 
 /**
@@ -22,6 +23,15 @@ export const TABLE = {
   consensusParams: 0x06,
   /** 0x07 → minFee u64 ‖ maxTxBytes u64 ‖ initialHeight u64 ‖ len u8 ‖ chainId */
   appParams: 0x07,
+  /** 0x08 ‖ address(20) → startHeight u64 ‖ recorded u64 ‖ missedCount u64 ‖ missed bitmap (⌈window/8⌉ bytes) */
+  signingInfo: 0x08,
+  /** 0x09 ‖ address(20) ‖ kind u8 ‖ infractionHeight u64 → punishedAt u64 ‖ burned u64: equivocations handled */
+  infraction: 0x09,
+  /**
+   * 0x0a ‖ address(20) → downtimeJails u64 ‖ equivocations u64 ‖ totalBurned u64 ‖ lastHeight u64 ‖
+   * lastReason u8 ‖ lastSlashAmount u64 ‖ lastJailUntilMs u64: who was punished, how often, the last time
+   */
+  slashingRecord: 0x0a,
 } as const;
 
 export type TableName = keyof typeof TABLE;
@@ -51,6 +61,44 @@ export interface ValidatorRecord {
   readonly tombstoned: boolean;
 }
 
+/**
+ * The downtime window of one validator (the fault-detector's `SigningInfo`)
+ * and the height of the block at which tracking (re)started: the first block
+ * that recorded its signature, or the block that reset the window (downtime
+ * jail, unjail).
+ */
+export interface ValidatorSigningInfo extends SigningInfo {
+  readonly startHeight: number;
+}
+
+/** The equivocation kinds a `Misbehavior` names. */
+export type EquivocationKind = 'duplicate-vote' | 'double-proposal';
+
+/** A handled equivocation: the ledger's durable guard against punishing one infraction twice. */
+export interface InfractionRecord {
+  /** Height of the block that applied the punishment. */
+  readonly punishedAtHeight: number;
+  /** Stake burned for it (bonded and unbonding). */
+  readonly burned: bigint;
+}
+
+/** Per-validator punishment counters ("who was punished"). */
+export interface SlashingRecord {
+  /** Times jailed for downtime. */
+  readonly downtimeJails: number;
+  /** Equivocations punished (at most one: the first tombstones). */
+  readonly equivocations: number;
+  /** Stake burned over all punishments (bonded and unbonding). */
+  readonly totalBurned: bigint;
+  /** Height of the block that applied the last punishment. */
+  readonly lastHeight: number;
+  readonly lastReason: Punishment['reason'];
+  /** Bonded stake burned by the last punishment. */
+  readonly lastSlashAmount: bigint;
+  /** Jail end set by the last punishment (block time, ms; JAIL_FOREVER for ever). */
+  readonly lastJailUntilMs: number;
+}
+
 export interface UnbondingEntry {
   readonly validatorPubKey: Uint8Array;
   readonly operator: Uint8Array;
@@ -74,6 +122,11 @@ export interface LedgerAppParams {
 const tagged = (tag: number, ...parts: Uint8Array[]): string =>
   keyString(concat(Uint8Array.of(tag), ...parts));
 
+const EQUIVOCATION_CODE: Readonly<Record<EquivocationKind, number>> = {
+  'duplicate-vote': 1,
+  'double-proposal': 2,
+};
+
 export const keys = {
   account: (address: Uint8Array): string => tagged(TABLE.account, address),
   validator: (pubKey: Uint8Array): string => tagged(TABLE.validator, pubKey),
@@ -83,7 +136,78 @@ export const keys = {
   activeSet: (pubKey: Uint8Array): string => tagged(TABLE.activeSet, pubKey),
   consensusParams: (): string => tagged(TABLE.consensusParams),
   appParams: (): string => tagged(TABLE.appParams),
+  signingInfo: (address: Uint8Array): string => tagged(TABLE.signingInfo, address),
+  infraction: (address: Uint8Array, kind: EquivocationKind, infractionHeight: number): string =>
+    tagged(TABLE.infraction, address, Uint8Array.of(EQUIVOCATION_CODE[kind]), u64(infractionHeight)),
+  slashingRecord: (address: Uint8Array): string => tagged(TABLE.slashingRecord, address),
 };
+
+const REASON_CODE: Readonly<Record<Punishment['reason'], number>> = {
+  'double-sign': 1,
+  'double-proposal': 2,
+  downtime: 3,
+};
+const REASONS: readonly Punishment['reason'][] = ['double-sign', 'double-proposal', 'downtime'];
+
+export function encodeSigningInfo(s: ValidatorSigningInfo): Uint8Array {
+  return new Writer().u64(s.startHeight).u64(s.recorded).u64(s.missedCount).bytes(s.missed).finish();
+}
+
+export function decodeSigningInfo(b: Uint8Array): ValidatorSigningInfo {
+  const r = new Reader(b);
+  const startHeight = r.u64Number();
+  const recorded = r.u64Number();
+  const missedCount = r.u64Number();
+  const missed = r.bytes(b.length - 24);
+  r.end();
+  return { startHeight, recorded, missedCount, missed };
+}
+
+export function encodeInfraction(i: InfractionRecord): Uint8Array {
+  return new Writer().u64(i.punishedAtHeight).u64(i.burned).finish();
+}
+
+export function decodeInfraction(b: Uint8Array): InfractionRecord {
+  const r = new Reader(b);
+  const punishedAtHeight = r.u64Number();
+  const burned = r.u64();
+  r.end();
+  return { punishedAtHeight, burned };
+}
+
+export function encodeSlashingRecord(s: SlashingRecord): Uint8Array {
+  return new Writer()
+    .u64(s.downtimeJails)
+    .u64(s.equivocations)
+    .u64(s.totalBurned)
+    .u64(s.lastHeight)
+    .u8(REASON_CODE[s.lastReason])
+    .u64(s.lastSlashAmount)
+    .u64(s.lastJailUntilMs)
+    .finish();
+}
+
+export function decodeSlashingRecord(b: Uint8Array): SlashingRecord {
+  const r = new Reader(b);
+  const downtimeJails = r.u64Number();
+  const equivocations = r.u64Number();
+  const totalBurned = r.u64();
+  const lastHeight = r.u64Number();
+  const lastReason = REASONS[r.u8() - 1];
+  const lastSlashAmount = r.u64();
+  const lastJailUntilMs = r.u64Number();
+  r.end();
+  if (lastReason === undefined) throw new RangeError('unknown punishment reason');
+  return {
+    downtimeJails,
+    equivocations,
+    totalBurned,
+    lastHeight,
+    lastReason,
+    lastSlashAmount,
+    lastJailUntilMs,
+  };
+}
 
 export function encodeAccount(a: Account): Uint8Array {
   return new Writer().u64(a.balance).u64(a.nonce).finish();

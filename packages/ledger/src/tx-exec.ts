@@ -1,6 +1,7 @@
 import { addressFromPublicKey, toHex, verify } from '@synod/crypto';
 import { type ConsensusParams, decodeTx, isSynodError, type Tx, type TxMsg, txSignBytes } from '@synod/types';
 import { equalBytes } from './bytes.js';
+import { resetSigningInfo } from './downtime.js';
 import type { LedgerState } from './ledger-state.js';
 import { type LedgerAppParams, newValidator } from './records.js';
 import type { SignatureCache } from './signature-cache.js';
@@ -253,6 +254,8 @@ function applyMsg(state: LedgerState, c: CheckedTx, ctx: ExecContext): MsgResult
       const problem = unjailProblem(v, ctx.timeMs);
       if (problem !== undefined) return fail(problem.code, problem.log, c);
       state.setValidator(unjail(v));
+      // Downtime tracking restarts from an empty window.
+      resetSigningInfo(state, v.address, ctx.height, ctx.params);
       return {
         ok: true,
         events: [{ type: 'unjail', attributes: { validator: toHex(msg.validatorPubKey) } }],
