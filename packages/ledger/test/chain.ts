@@ -10,8 +10,10 @@ import {
   evidenceListHash,
   type Genesis,
   type InitChainRequest,
+  makeValidatorSet,
   type TxResult,
   txsRoot,
+  type ValidatorSet,
   type ValidatorUpdate,
   type Vote,
   voteSignBytes,
@@ -152,10 +154,39 @@ export interface BuiltChain {
   readonly updates: readonly (readonly ValidatorUpdate[])[];
 }
 
-/** Runs `plans` on a reference ledger, producing real blocks whose headers carry the app hashes. */
+/**
+ * Who signs each block: the set whose signatures every `lastCommit` carries
+ * (one set for the whole chain; the ledger trusts the commit info it is
+ * given) and whether validator `index` of it signed the block at `height`.
+ * Replays pass `set` to `finalizeRequestFromBlock` so that the ledger tracks
+ * downtime.
+ */
+export interface Signers {
+  readonly set: ValidatorSet;
+  readonly signed: (index: number, height: number) => boolean;
+}
+
+/** The genesis validators of `genesisRequest()` as a validator set. */
+export function genesisValidatorSet(): ValidatorSet {
+  return makeValidatorSet(
+    VALIDATOR_KEYS.map((k, i) => ({
+      address: addressFromPublicKey(k.publicKey),
+      pubKey: k.publicKey,
+      votingPower: 10 + i,
+      proposerPriority: 0n,
+    })),
+  );
+}
+
+/**
+ * Runs `plans` on a reference ledger, producing real blocks whose headers
+ * carry the app hashes. Without `signers` the commits carry no signatures
+ * (and the ledger tracks no downtime).
+ */
 export async function buildChain(
   plans: readonly BlockPlan[],
   req: InitChainRequest = genesisRequest(),
+  signers?: Signers,
 ): Promise<BuiltChain> {
   const ledger = await Ledger.open({ kv: await createMemoryKvStore() });
   const init = await ledger.initChain(req);
@@ -192,14 +223,20 @@ export async function buildChain(
       evidence,
       lastCommit,
     };
-    const res = await ledger.finalizeBlock(finalizeRequestFromBlock(block));
+    const res = await ledger.finalizeBlock(finalizeRequestFromBlock(block, signers?.set));
     await ledger.commit();
     appHashes.push(res.appHash);
     results.push([...res.txResults]);
     updates.push([...res.validatorUpdates]);
     blocks.push(block);
     lastHash = blockHash(block);
-    lastCommit = { height, round: 0, blockHash: lastHash, signatures: [] };
+    const signatures =
+      signers?.set.validators.map((_, index) =>
+        signers.signed(index, height)
+          ? { flag: 'commit' as const, signature: new Uint8Array(64).fill(1) }
+          : { flag: 'absent' as const, signature: new Uint8Array(64) },
+      ) ?? [];
+    lastCommit = { height, round: 0, blockHash: lastHash, signatures };
     commits.push(lastCommit);
   }
   return { genesis: genesisOf(req), blocks, commits, appHashes, results, updates };

@@ -3,21 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyPair } from '@synod/crypto';
 import { createMemoryKvStore, type KvStore, openLevelKvStore } from '@synod/storage';
+import type { InitChainRequest, ValidatorSet } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import { finalizeRequestFromBlock, Ledger, smtRootOf } from '../src/index.js';
-import { buildChain, workload } from './chain.js';
-import { genesisRequest, VALIDATOR_KEYS } from './helpers.js';
+import { buildChain, genesisValidatorSet, type Signers, workload } from './chain.js';
+import { genesisRequest, TEST_PARAMS, VALIDATOR_KEYS } from './helpers.js';
 
 async function replay(
   kv: KvStore,
   chain: Awaited<ReturnType<typeof buildChain>>,
   signatureCacheSize?: number,
+  req: InitChainRequest = genesisRequest(),
+  lastValidators?: ValidatorSet,
 ) {
   const ledger = await Ledger.open(signatureCacheSize === undefined ? { kv } : { kv, signatureCacheSize });
-  const hashes = [(await ledger.initChain(genesisRequest())).appHash];
+  const hashes = [(await ledger.initChain(req)).appHash];
   const codes: string[][] = [];
   for (const block of chain.blocks) {
-    const r = await ledger.finalizeBlock(finalizeRequestFromBlock(block));
+    const r = await ledger.finalizeBlock(finalizeRequestFromBlock(block, lastValidators));
     await ledger.commit();
     hashes.push(r.appHash);
     codes.push(r.txResults.map((t) => t.code));
@@ -68,6 +71,36 @@ describe('determinism', () => {
     const other = await buildChain(workload(8, 10));
     expect(two.appHashes).toEqual(one.appHashes);
     expect(other.appHashes.at(-1)).not.toEqual(one.appHashes.at(-1));
+  });
+
+  it('with signatures in the commits (signing infos and downtime jails in the state) replays give the same hashes', async () => {
+    // A small window so downtime trips within the chain: validator 0 of the set signs one block in three.
+    const req = genesisRequest({
+      consensusParams: { ...TEST_PARAMS, slashing: { ...TEST_PARAMS.slashing, signedBlocksWindow: 10 } },
+    });
+    const signers: Signers = {
+      set: genesisValidatorSet(),
+      signed: (index, height) => (index === 0 ? height % 3 === 0 : index !== 1 || height % 4 !== 0),
+    };
+    const chain = await buildChain(workload(42, 40), req, signers);
+    const a = await replay(await createMemoryKvStore(), chain, undefined, req, signers.set);
+    const dir = await mkdtemp(join(tmpdir(), 'ledger-det-sig-'));
+    try {
+      const level = await openLevelKvStore(dir);
+      const b = await replay(level, chain, 0, req, signers.set);
+      for (const run of [a, b]) expect(run.hashes).toEqual(chain.appHashes);
+      const first = signers.set.validators[0]?.address as Uint8Array;
+      expect(b.ledger.slashingRecord(first)?.downtimeJails).toBeGreaterThanOrEqual(1);
+      expect(
+        b.ledger.signingInfo(signers.set.validators[1]?.address as Uint8Array)?.recorded,
+      ).toBeGreaterThan(0);
+      await level.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // Without the signer list the same blocks give other hashes (the commit info is part of the input).
+    const blind = await replay(await createMemoryKvStore(), chain, undefined, req);
+    expect(blind.hashes.at(-1)).not.toEqual(chain.appHashes.at(-1));
   });
 
   it('the app hash is the sparse Merkle root of the whole persisted state (audit from the store)', async () => {

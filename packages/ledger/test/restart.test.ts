@@ -5,8 +5,15 @@ import { createMemoryKvStore, type NodeStorage, openNodeStorage } from '@synod/s
 import { type Block, isSynodError, SynodError } from '@synod/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { finalizeRequestFromBlock, handshake, Ledger } from '../src/index.js';
-import { arrayBlockStore, type BuiltChain, buildChain, workload } from './chain.js';
-import { addr, genesisRequest, key, queryJson } from './helpers.js';
+import {
+  arrayBlockStore,
+  type BuiltChain,
+  buildChain,
+  genesisValidatorSet,
+  type Signers,
+  workload,
+} from './chain.js';
+import { addr, genesisRequest, key, queryJson, TEST_PARAMS } from './helpers.js';
 
 let dir: string;
 
@@ -99,6 +106,41 @@ describe('restart handshake (LevelDB)', () => {
     expect(res.replayed).toBe(8);
     expect(res.appHash).toEqual(chain.appHashes[8]);
     expect(res.initChain?.appHash).toEqual(chain.appHashes[0]);
+    await storage.close();
+  });
+
+  it('replays downtime tracking when the node passes the signers of each last commit', async () => {
+    const req = genesisRequest({
+      consensusParams: { ...TEST_PARAMS, slashing: { ...TEST_PARAMS.slashing, signedBlocksWindow: 4 } },
+    });
+    const signers: Signers = { set: genesisValidatorSet(), signed: (index) => index !== 2 };
+    const chain = await buildChain(workload(14, 12), req, signers);
+    const toFinalizeRequest = (b: Block) => finalizeRequestFromBlock(b, signers.set);
+    let storage = await openNodeStorage({ dataDir: dir });
+    let ledger = await Ledger.open({ kv: storage.state.appState });
+    await handshake({ app: ledger, blockStore: storage.blocks, genesis: chain.genesis, toFinalizeRequest });
+    await saveBlocks(storage, chain, 12);
+    for (let h = 1; h <= 5; h++) {
+      await ledger.finalizeBlock(toFinalizeRequest(chain.blocks[h - 1] as Block));
+      await ledger.commit();
+    }
+    await storage.close();
+    storage = await openNodeStorage({ dataDir: dir });
+    ledger = await Ledger.open({ kv: storage.state.appState });
+    const res = await handshake({
+      app: ledger,
+      blockStore: storage.blocks,
+      genesis: chain.genesis,
+      toFinalizeRequest,
+    });
+    expect(res).toEqual({ appHeight: 12, appHash: chain.appHashes[12], replayed: 7 });
+    // Validator 2 of the set never signed: jailed for downtime when its first window of 4 filled (block 5).
+    const absent = signers.set.validators[2]?.address as Uint8Array;
+    expect(ledger.slashingRecord(absent)).toMatchObject({
+      downtimeJails: 1,
+      lastHeight: 5,
+      lastReason: 'downtime',
+    });
     await storage.close();
   });
 });
