@@ -102,6 +102,92 @@ describe('downtime window', () => {
   });
 });
 
+describe('rules follow the consensus params', () => {
+  const custom: ConsensusParams = {
+    ...DEFAULT_CONSENSUS_PARAMS,
+    slashing: {
+      doubleSignSlashPpm: 100_000,
+      downtimeSlashPpm: 20_000,
+      signedBlocksWindow: 10,
+      minSignedPerWindowPpm: 700_000,
+      downtimeJailDurationMs: 5_000,
+    },
+  };
+
+  it('fractions, the jail period and the allowed misses are the params', () => {
+    expect(equivocationPunishment('duplicate-vote', 1_000n, custom).slashAmount).toBe(100n);
+    expect(equivocationPunishment('double-proposal', 1_000n, custom).slashAmount).toBe(100n);
+    expect(downtimePunishment(1_000n, 7, custom)).toEqual({
+      reason: 'downtime',
+      slashAmount: 20n,
+      jailUntilMs: 5_007,
+      tombstone: false,
+    });
+    expect(maxMissedBlocks(custom)).toBe(3);
+    expect(maxMissedBlocks(params(7, 500_000))).toBe(3); // at least ceil(3.5) = 4 signed
+    const signs = [false, false, false, true, true, true, true, true, true, true];
+    expect(run(signs, custom).trips).toEqual([]);
+    expect(run([false, false, false, false, ...signs.slice(4)], custom).trips).toEqual([9]);
+  });
+});
+
+describe('downtime window: what the ledger relies on', () => {
+  it('a validator that always signs never trips, whatever the window', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 1_000_000 }), (w, ppm) => {
+        expect(run(Array(300).fill(true), params(w, ppm)).trips).toEqual([]);
+      }),
+    );
+  });
+
+  it('trips exactly when a full window holds more than maxMissedBlocks misses', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.array(fc.boolean(), { maxLength: 120 }),
+        (w, ppm, signs) => {
+          const p = params(w, ppm);
+          const expected = signs.flatMap((_, i) => {
+            const last = signs.slice(Math.max(0, i + 1 - w), i + 1);
+            return i + 1 >= w && last.filter((s) => !s).length > maxMissedBlocks(p) ? [i] : [];
+          });
+          expect(run(signs, p).trips).toEqual(expected);
+        },
+      ),
+    );
+  });
+
+  it('a sliding window trips when the 51st miss enters, not before', () => {
+    const p = params(100, 500_000);
+    // 100 signed, then misses: the 51st miss (index 150) is the first with 51 misses in the window.
+    const r = run([...Array(100).fill(true), ...Array(60).fill(false)], p);
+    expect(r.trips[0]).toBe(150);
+  });
+
+  it('a fresh window (the reset after a downtime jail or an unjail) needs a full window again', () => {
+    const p = params(100, 500_000);
+    const { info, trips } = run(Array(100).fill(false), p);
+    expect(trips).toEqual([99]);
+    expect(info.missedCount).toBe(100);
+    let fresh = newSigningInfo(100);
+    const after: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = recordSignature(fresh, false, p);
+      fresh = r.info;
+      if (r.downtime) after.push(i);
+    }
+    expect(after).toEqual([99]);
+  });
+
+  it('a window of another size restarts the record', () => {
+    const { info } = run(Array(10).fill(false), params(10, 500_000));
+    const r = recordSignature(info, false, params(20, 500_000));
+    expect(r.info).toMatchObject({ recorded: 1, missedCount: 1 });
+    expect(r.info.missed.length).toBe(3);
+  });
+});
+
 describe('conflicting commits alarm', () => {
   const commit = (h: number, block: number) => ({
     height: h,
