@@ -248,8 +248,9 @@ export function testNodeOptions(
       maintenanceIntervalMs: 200,
       pexIntervalMs: 2_000,
       pingIntervalMs: 1_000,
-      pingTimeoutMs: 1_000,
-      dialTimeoutMs: 2_000,
+      // generous: CI runs every package's tests at once on 2 cores
+      pingTimeoutMs: 5_000,
+      dialTimeoutMs: 10_000,
     },
     mesh: { heartbeatIntervalMs: 200 },
     ...overrides,
