@@ -1,0 +1,277 @@
+import { sign, toHex } from '@synod/crypto';
+import {
+  type Block,
+  blockHash,
+  LIMITS,
+  type Proposal,
+  proposalSignBytes,
+  type SignedProposal,
+  type SignedVote,
+  type Vote,
+  voteSignBytes,
+} from '@synod/types';
+import type { SimApplication } from './app.js';
+import { encodeWire } from './codec.js';
+import type { Rng } from './rng.js';
+import type { ByzantineProfile } from './scenario.js';
+import type { SignatureOracle } from './signatures.js';
+
+export type ByzantineAction =
+  | 'silent'
+  | 'equivocate'
+  | 'double-propose'
+  | 'amnesia'
+  | 'invalid-block'
+  | 'invalid-vote'
+  | 'garbage';
+
+export interface ByzantineContext {
+  readonly index: number;
+  readonly n: number;
+  readonly chainId: string;
+  /** The validator's raw key seed: Byzantine validators sign without the double-sign guard. */
+  readonly keySeed: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly address: Uint8Array;
+  readonly rng: Rng;
+  readonly oracle: SignatureOracle;
+  send(to: number, bytes: Uint8Array): void;
+  /** The validator's application (to make blocks other nodes reject). */
+  app(): SimApplication | undefined;
+  action(kind: ByzantineAction, detail: string): void;
+}
+
+const RECENT_MAX = 8;
+
+/**
+ * A Byzantine validator. It runs the production engine like everyone else
+ * (so it takes part in the protocol and knows what honest nodes expect), but
+ * every message its engine sends passes through here first, where the
+ * profile's deviations apply: silence, equivocation, double proposals,
+ * amnesia (forgetting the lock's valid value), invalid blocks and votes for
+ * them, and garbage. It signs with its raw key.
+ */
+export class ByzantineActor {
+  readonly #c: ByzantineContext;
+  readonly #p: ByzantineProfile;
+  /** Blocks this validator made up, by height (other values to vote for). */
+  readonly #madeUp = new Map<number, Block[]>();
+  /** Invalid blocks it made, by height. */
+  readonly #invalid = new Map<number, Uint8Array[]>();
+  /** What its own proposal was replaced by: original hash (hex) → the hash it votes for instead. */
+  readonly #substitute = new Map<string, Uint8Array>();
+  readonly #recent: Uint8Array[] = [];
+
+  constructor(context: ByzantineContext, profile: ByzantineProfile) {
+    this.#c = context;
+    this.#p = profile;
+  }
+
+  get profile(): ByzantineProfile {
+    return this.#p;
+  }
+
+  #signProposal(p: Proposal): SignedProposal {
+    const bytes = proposalSignBytes(this.#c.chainId, p);
+    const signature = sign(this.#c.keySeed, bytes);
+    this.#c.oracle.recordSigned(this.#c.publicKey, bytes, signature);
+    return { proposal: p, signature };
+  }
+
+  #signVote(v: Vote): SignedVote {
+    const bytes = voteSignBytes(this.#c.chainId, v);
+    const signature = sign(this.#c.keySeed, bytes);
+    this.#c.oracle.recordSigned(this.#c.publicKey, bytes, signature);
+    return { vote: v, signature };
+  }
+
+  #peers(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.#c.n; i++) if (i !== this.#c.index) out.push(i);
+    return out;
+  }
+
+  /**
+   * Splits the peers in two non-empty groups (when there are at least two);
+   * some peers may land in both (they receive both versions and can prove
+   * the equivocation).
+   */
+  #split(): [number[], number[]] {
+    const rng = this.#c.rng;
+    const a: number[] = [];
+    const b: number[] = [];
+    const both = rng.chance(0.5) ? 0.3 : 0;
+    for (const p of rng.shuffle(this.#peers())) {
+      if (rng.chance(both)) {
+        a.push(p);
+        b.push(p);
+      } else (rng.chance(0.5) ? a : b).push(p);
+    }
+    if (a.length === 0 && b.length > 1) a.push(b.pop() as number);
+    if (b.length === 0 && a.length > 1) b.push(a.pop() as number);
+    return [a, b];
+  }
+
+  #sendTo(peers: readonly number[], bytes: Uint8Array): void {
+    this.#remember(bytes);
+    for (const p of peers) this.#c.send(p, bytes);
+  }
+
+  #remember(bytes: Uint8Array): void {
+    this.#recent.push(bytes);
+    if (this.#recent.length > RECENT_MAX) this.#recent.shift();
+  }
+
+  #forget(height: number): void {
+    for (const h of this.#madeUp.keys()) if (h < height - 1) this.#madeUp.delete(h);
+    for (const h of this.#invalid.keys()) if (h < height - 1) this.#invalid.delete(h);
+    if (this.#substitute.size > 64) this.#substitute.clear();
+  }
+
+  /** Another valid-looking block of the same height (a later timestamp changes its hash). */
+  #variant(block: Block): Block {
+    const b: Block = {
+      ...block,
+      header: { ...block.header, timeMs: block.header.timeMs + this.#c.rng.int(1, 1000) },
+    };
+    this.#keep(this.#madeUp, block.header.height, b);
+    return b;
+  }
+
+  #keep<T>(map: Map<number, T[]>, height: number, value: T): void {
+    const list = map.get(height) ?? [];
+    list.push(value);
+    map.set(height, list);
+  }
+
+  /** Our engine wants to broadcast a proposal. */
+  onProposal(sp: SignedProposal, block: Block): void {
+    const rng = this.#c.rng;
+    const p = sp.proposal;
+    this.#forget(p.height);
+    this.#maybeGarbage(p.height);
+    if (rng.chance(this.#p.silent)) {
+      this.#c.action('silent', `proposal h=${p.height} r=${p.round} withheld`);
+      return;
+    }
+    let main: { sp: SignedProposal; block: Block } = { sp, block };
+    const app = this.#c.app();
+    if (app !== undefined && rng.chance(this.#p.invalidBlock)) {
+      const bad = app.corrupt(block);
+      const hash = blockHash(bad);
+      this.#keep(this.#invalid, p.height, hash);
+      this.#substitute.set(toHex(p.blockHash), hash);
+      main = { sp: this.#signProposal({ ...p, blockHash: hash }), block: bad };
+      this.#c.action('invalid-block', `proposes an invalid block at h=${p.height} r=${p.round}`);
+    } else if (rng.chance(this.#p.amnesia) && (p.polRound >= 0 || rng.chance(0.5))) {
+      const fresh = this.#variant(block);
+      const hash = blockHash(fresh);
+      this.#substitute.set(toHex(p.blockHash), hash);
+      main = { sp: this.#signProposal({ ...p, polRound: -1, blockHash: hash }), block: fresh };
+      this.#c.action(
+        'amnesia',
+        `proposes a fresh block at h=${p.height} r=${p.round} (polRound ${p.polRound} → -1)`,
+      );
+    }
+    const mainBytes = encodeWire({ kind: 'proposal', proposal: main.sp, block: main.block });
+    if (this.#c.n > 2 && rng.chance(this.#p.doublePropose)) {
+      const other =
+        app !== undefined && rng.chance(0.3) ? app.corrupt(main.block) : this.#variant(main.block);
+      const otherSp = this.#signProposal({
+        ...main.sp.proposal,
+        polRound: rng.chance(0.5) ? main.sp.proposal.polRound : -1,
+        blockHash: blockHash(other),
+      });
+      const [a, b] = this.#split();
+      this.#sendTo(a, mainBytes);
+      this.#sendTo(b, encodeWire({ kind: 'proposal', proposal: otherSp, block: other }));
+      this.#c.action(
+        'double-propose',
+        `two proposals at h=${p.height} r=${p.round} to ${a.length}+${b.length} peers`,
+      );
+      return;
+    }
+    this.#sendTo(this.#peers(), mainBytes);
+  }
+
+  /** Our engine wants to broadcast a vote. */
+  onVote(sv: SignedVote): void {
+    const rng = this.#c.rng;
+    const v = sv.vote;
+    this.#forget(v.height);
+    this.#maybeGarbage(v.height);
+    if (rng.chance(this.#p.silent)) {
+      this.#c.action('silent', `${v.type} h=${v.height} r=${v.round} withheld`);
+      return;
+    }
+    let main: SignedVote = sv;
+    const sub = v.blockHash === null ? undefined : this.#substitute.get(toHex(v.blockHash));
+    if (sub !== undefined) main = this.#signVote({ ...v, blockHash: sub });
+    const invalid = this.#invalid.get(v.height);
+    if (v.type === 'prevote' && invalid !== undefined && rng.chance(this.#p.invalidVote)) {
+      main = this.#signVote({ ...v, blockHash: rng.pick(invalid) });
+      this.#c.action('invalid-vote', `prevotes an invalid block at h=${v.height} r=${v.round}`);
+    }
+    const mainBytes = encodeWire({ kind: 'vote', vote: main });
+    if (this.#c.n > 2 && rng.chance(this.#p.equivocate)) {
+      const current = main.vote.blockHash === null ? 'nil' : toHex(main.vote.blockHash);
+      const options: (Uint8Array | null)[] = [null, rng.bytes(32)];
+      if (v.blockHash !== null) options.push(v.blockHash);
+      for (const b of this.#madeUp.get(v.height) ?? []) options.push(blockHash(b));
+      for (const h of invalid ?? []) options.push(h);
+      const others = options.filter((o) => (o === null ? 'nil' : toHex(o)) !== current);
+      const alt = this.#signVote({ ...main.vote, blockHash: rng.pick(others) });
+      const [a, b] = this.#split();
+      this.#sendTo(a, mainBytes);
+      this.#sendTo(b, encodeWire({ kind: 'vote', vote: alt }));
+      this.#c.action(
+        'equivocate',
+        `two ${v.type}s at h=${v.height} r=${v.round}: ${current.slice(0, 8)} / ${alt.vote.blockHash === null ? 'nil' : toHex(alt.vote.blockHash).slice(0, 8)}`,
+      );
+      return;
+    }
+    this.#sendTo(this.#peers(), mainBytes);
+  }
+
+  #maybeGarbage(height: number): void {
+    const rng = this.#c.rng;
+    if (!rng.chance(this.#p.garbage)) return;
+    const to = rng.pick(this.#peers());
+    if (to === undefined) return;
+    const kind = rng.int(0, 4);
+    let bytes: Uint8Array;
+    let what: string;
+    const recent = this.#recent.length > 0 ? rng.pick(this.#recent) : undefined;
+    if (kind === 0 || recent === undefined) {
+      bytes = rng.bytes(rng.int(0, 300));
+      if (bytes.length > 0) bytes[0] = rng.int(0, 6);
+      what = `${bytes.length} random bytes`;
+    } else if (kind === 1) {
+      bytes = recent.slice();
+      for (let k = rng.int(1, 3); k > 0; k--) {
+        const at = rng.int(0, bytes.length - 1);
+        bytes[at] = (bytes[at] as number) ^ (1 << rng.int(0, 7));
+      }
+      what = 'a bit-flipped message';
+    } else if (kind === 2) {
+      bytes = recent.slice(0, rng.int(0, Math.max(0, recent.length - 1)));
+      what = 'a truncated message';
+    } else if (kind === 3) {
+      // Correctly signed, absurdly far ahead: must be ignored (and not buffered).
+      const vote = this.#signVote({
+        type: rng.chance(0.5) ? 'prevote' : 'precommit',
+        height: height + rng.int(2, 1_000_000),
+        round: rng.int(0, LIMITS.roundMax),
+        blockHash: rng.chance(0.5) ? null : rng.bytes(32),
+        validatorAddress: this.#c.address,
+      });
+      bytes = encodeWire({ kind: 'vote', vote });
+      what = `a signed vote for height ${vote.vote.height}`;
+    } else {
+      bytes = encodeWire({ kind: 'status', height: rng.int(0, 0xffffffff), stuck: rng.int(0, 255) });
+      what = 'a lying status';
+    }
+    this.#c.send(to, bytes);
+    this.#c.action('garbage', `${what} to node ${to}`);
+  }
+}

@@ -1,0 +1,256 @@
+import type { CoreMutation, TimeoutParams } from '@synod/consensus';
+import type { SimApplicationFactory } from './app.js';
+import type { NetworkFaults } from './network.js';
+import type { Rng } from './rng.js';
+
+/** A deliberately broken core variant (passed to the engine), to prove the checkers can fail. */
+export type SimMutation = CoreMutation;
+
+/** What a caller chooses; everything else comes from the seed. */
+export interface SimOptions {
+  /** The seed (an unsigned 32-bit integer): it derives every choice of the run. */
+  readonly seed: number;
+  /** Number of validators, or an inclusive range for the seed to choose from (default 4; 1–100). */
+  readonly validators?: number | readonly [number, number];
+  /** Byzantine validators (default: as many as stay strictly below 1/3 of the power; 0 disables). */
+  readonly byzantine?: number;
+  /** Heights of the safety phase (default 12). */
+  readonly heights?: number;
+  /** Heights every honest node must decide in the liveness phase (default 5). */
+  readonly livenessHeights?: number;
+  /** Crashes, partitions, loss, duplication and delay storms in the safety phase (default true). */
+  readonly faults?: boolean;
+  /** Run a deliberately broken core (see `SimMutation`). */
+  readonly mutation?: SimMutation;
+  /** Fail on known engine issues too, instead of counting them as waived (default false; see README). */
+  readonly strict?: boolean;
+  /** The application (default `createCounterApp()`). */
+  readonly app?: SimApplicationFactory;
+  /** Readable trace lines: keep them in the result (true) or stream them to a callback. */
+  readonly trace?: boolean | ((line: string) => void);
+}
+
+/** How a Byzantine validator misbehaves: the probability of each deviation, per message. */
+export interface ByzantineProfile {
+  /** An own message is not sent at all. */
+  readonly silent: number;
+  /** A vote goes out in two versions (different values), each to a part of the peers. */
+  readonly equivocate: number;
+  /** A proposal goes out in two versions (different blocks), each to a part of the peers. */
+  readonly doublePropose: number;
+  /** A proposal forgets the valid value it must re-propose: a fresh block with polRound −1. */
+  readonly amnesia: number;
+  /** A proposal carries a block the application rejects (and the proposer votes for it). */
+  readonly invalidBlock: number;
+  /** A prevote goes to an invalid block (one this validator made) instead. */
+  readonly invalidVote: number;
+  /** With each broadcast, garbage (random bytes, mangled or absurd messages) goes to a peer. */
+  readonly garbage: number;
+}
+
+/** The fault plan of the safety phase (means of exponential inter-arrival times, in simulated ms). */
+export interface FaultPlan {
+  readonly crashEveryMs: number;
+  readonly downtimeMs: readonly [number, number];
+  /** Share of crashes that strike in the middle of a storage operation (the rest strike between events). */
+  readonly midOperationCrash: number;
+  readonly partitionEveryMs: number;
+  readonly partitionMs: readonly [number, number];
+  readonly stormEveryMs: number;
+  readonly stormMs: readonly [number, number];
+  /** The network during a storm. */
+  readonly storm: NetworkFaults;
+}
+
+/** Every choice of a run, derived from the seed and the options. */
+export interface Scenario {
+  readonly seed: number;
+  readonly validators: number;
+  /** Voting power of each validator, in validator-set (address) order; node i is validator i. */
+  readonly powers: readonly number[];
+  /** Byzantine validators (indices), with their behaviour. */
+  readonly byzantine: ReadonlyMap<number, ByzantineProfile>;
+  readonly heights: number;
+  readonly livenessHeights: number;
+  /** The network outside storms (and in the liveness phase). */
+  readonly calm: NetworkFaults;
+  /** Null when faults are off. */
+  readonly faults: FaultPlan | null;
+  readonly timeouts: TimeoutParams;
+  /** Each node's clock offset from simulated time. */
+  readonly clockOffsetsMs: readonly number[];
+  /** Gossip tick: status and, when stuck, re-sending own messages. */
+  readonly gossipIntervalMs: number;
+  /** Simulated time after which the safety phase ends even without reaching `heights`. */
+  readonly safetyPhaseMaxMs: number;
+  readonly mutation: SimMutation | undefined;
+}
+
+export const VALIDATORS_MAX = 100;
+
+export function validatorRange(v: SimOptions['validators']): readonly [number, number] {
+  const [lo, hi] = v === undefined ? [4, 4] : typeof v === 'number' ? [v, v] : v;
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi > VALIDATORS_MAX || lo > hi) {
+    throw new RangeError(`validators must be within 1..${VALIDATORS_MAX}`);
+  }
+  return [lo, hi];
+}
+
+/** True when `power` is strictly below 1/3 of `total`. */
+export function belowOneThird(power: number, total: number): boolean {
+  return 3 * power < total;
+}
+
+/** The largest number of validators whose total power stays strictly below 1/3 (the smallest ones). */
+export function maxByzantineCount(powers: readonly number[]): number {
+  const total = powers.reduce((a, b) => a + b, 0);
+  const sorted = [...powers].sort((a, b) => a - b);
+  let sum = 0;
+  let k = 0;
+  for (const p of sorted) {
+    if (!belowOneThird(sum + p, total)) break;
+    sum += p;
+    k++;
+  }
+  return k;
+}
+
+function chooseByzantine(rng: Rng, powers: readonly number[], wanted: number): number[] {
+  const total = powers.reduce((a, b) => a + b, 0);
+  const count = Math.min(wanted, maxByzantineCount(powers));
+  if (count === 0) return [];
+  // A random subset of that size that stays below 1/3; else the smallest ones.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pick = rng.shuffle(powers.map((_, i) => i)).slice(0, count);
+    if (
+      belowOneThird(
+        pick.reduce((a, i) => a + (powers[i] as number), 0),
+        total,
+      )
+    )
+      return pick.sort((a, b) => a - b);
+  }
+  return powers
+    .map((p, i) => [p, i] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .slice(0, count)
+    .map(([, i]) => i)
+    .sort((a, b) => a - b);
+}
+
+function chooseProfile(rng: Rng): ByzantineProfile {
+  if (rng.chance(0.15)) {
+    return {
+      silent: 1,
+      equivocate: 0,
+      doublePropose: 0,
+      amnesia: 0,
+      invalidBlock: 0,
+      invalidVote: 0,
+      garbage: 0,
+    };
+  }
+  const level = (p: number): number => (rng.chance(p) ? 0.2 + 0.7 * rng.float() : 0);
+  return {
+    silent: level(0.3) * 0.3,
+    equivocate: level(0.7),
+    doublePropose: level(0.5),
+    amnesia: level(0.5),
+    invalidBlock: level(0.4),
+    invalidVote: level(0.4),
+    garbage: level(0.4) * 0.15,
+  };
+}
+
+/**
+ * Derives the scenario from the seed's scenario stream `rng`. Powers are
+ * drawn for validator-set positions (the caller sorts the keys by address
+ * first), so one seed always gives the same validator set.
+ */
+export function deriveScenario(options: SimOptions, rng: Rng, validators: number): Scenario {
+  const equal = rng.chance(0.5);
+  const powers = Array.from({ length: validators }, () => (equal ? 10 : rng.int(1, 20)));
+  const byzIdx = chooseByzantine(rng, powers, options.byzantine ?? Number.MAX_SAFE_INTEGER);
+  const byzantine = new Map<number, ByzantineProfile>();
+  for (const i of byzIdx) byzantine.set(i, chooseProfile(rng));
+
+  const scale = rng.pick([0.25, 0.5, 1]);
+  const timeouts: TimeoutParams = {
+    proposeMs: Math.round(1000 * scale),
+    proposeDeltaMs: Math.round(500 * scale),
+    prevoteMs: Math.round(500 * scale),
+    prevoteDeltaMs: Math.round(500 * scale),
+    precommitMs: Math.round(500 * scale),
+    precommitDeltaMs: Math.round(500 * scale),
+    capMs: Math.round(30_000 * scale),
+    commitMs: rng.int(20, 100),
+  };
+  const maxDelay = rng.int(5, Math.max(6, Math.round(150 * scale)));
+  const calm: NetworkFaults = { minDelayMs: 1, maxDelayMs: maxDelay, lossRate: 0, duplicateRate: 0 };
+  const roundMs = timeouts.proposeMs + timeouts.prevoteMs + timeouts.precommitMs;
+  const faultsOn = options.faults ?? true;
+  const faults: FaultPlan | null = faultsOn
+    ? {
+        crashEveryMs: rng.int(2, 12) * roundMs,
+        downtimeMs: [roundMs / 4, rng.int(1, 6) * roundMs],
+        midOperationCrash: rng.float(),
+        partitionEveryMs: rng.int(2, 16) * roundMs,
+        partitionMs: [roundMs / 2, rng.int(2, 8) * roundMs],
+        stormEveryMs: rng.int(1, 10) * roundMs,
+        stormMs: [roundMs / 4, rng.int(1, 5) * roundMs],
+        storm: {
+          minDelayMs: 1,
+          maxDelayMs: rng.int(maxDelay, Math.max(maxDelay, Math.round(2 * roundMs))),
+          lossRate: rng.chance(0.7) ? 0.4 * rng.float() : 0,
+          duplicateRate: rng.chance(0.5) ? 0.3 * rng.float() : 0,
+        },
+      }
+    : null;
+  const heights = options.heights ?? 12;
+  return {
+    seed: options.seed >>> 0,
+    validators,
+    powers,
+    byzantine,
+    heights,
+    livenessHeights: options.livenessHeights ?? 5,
+    calm,
+    faults,
+    timeouts,
+    clockOffsetsMs: Array.from({ length: validators }, () => rng.int(0, 50)),
+    gossipIntervalMs: Math.max(100, Math.round(roundMs / 2)),
+    safetyPhaseMaxMs: heights * 6 * roundMs,
+    mutation: options.mutation,
+  };
+}
+
+/** One line describing a scenario (printed at the start of a run). */
+export function describeScenario(s: Scenario): string {
+  const byz = [...s.byzantine.entries()].map(([i, p]) => `${i}:${profileName(p)}`).join(',');
+  const f = s.faults;
+  return [
+    `validators=${s.validators}`,
+    `powers=${s.powers.join(',')}`,
+    `byzantine=${byz === '' ? 'none' : byz}`,
+    `heights=${s.heights}+${s.livenessHeights}`,
+    `timeouts=${s.timeouts.proposeMs}/${s.timeouts.prevoteMs}/${s.timeouts.precommitMs}ms commit=${s.timeouts.commitMs}ms`,
+    `delay=${s.calm.minDelayMs}-${s.calm.maxDelayMs}ms`,
+    f === null
+      ? 'faults=off'
+      : `faults=crash/${Math.round(f.crashEveryMs)}ms partition/${Math.round(f.partitionEveryMs)}ms storm/${Math.round(f.stormEveryMs)}ms(loss=${f.storm.lossRate.toFixed(2)},dup=${f.storm.duplicateRate.toFixed(2)},delay<=${f.storm.maxDelayMs}ms)`,
+    ...(s.mutation === undefined ? [] : [`mutation=${s.mutation}`]),
+  ].join(' ');
+}
+
+export function profileName(p: ByzantineProfile): string {
+  if (p.silent >= 1) return 'silent';
+  const parts: string[] = [];
+  if (p.equivocate > 0) parts.push('equivocate');
+  if (p.doublePropose > 0) parts.push('double-propose');
+  if (p.amnesia > 0) parts.push('amnesia');
+  if (p.invalidBlock > 0) parts.push('invalid-block');
+  if (p.invalidVote > 0) parts.push('invalid-vote');
+  if (p.garbage > 0) parts.push('garbage');
+  if (p.silent > 0) parts.push('lossy');
+  return parts.length === 0 ? 'honest-acting' : parts.join('+');
+}

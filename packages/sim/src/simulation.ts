@@ -1,0 +1,586 @@
+import { addressFromPublicKey, keyPairFromSeed, toHex } from '@synod/crypto';
+import {
+  type ConsensusParams,
+  compareBytes,
+  DEFAULT_CONSENSUS_PARAMS,
+  makeValidatorSet,
+  type ValidatorSet,
+} from '@synod/types';
+import { createCounterApp, type SimAppGenesis } from './app.js';
+import type { ByzantineAction } from './byzantine.js';
+import { Checkers, type SimFailure } from './checkers.js';
+import { EventQueue } from './event-queue.js';
+import { SimNetwork } from './network.js';
+import { GENESIS_TIME_MS, type SimCounters, SimNode, type SimWorld, TAG } from './node.js';
+import { Rng } from './rng.js';
+import {
+  deriveScenario,
+  describeScenario,
+  type Scenario,
+  type SimOptions,
+  validatorRange,
+} from './scenario.js';
+import { SignatureOracle } from './signatures.js';
+import { Trace } from './trace.js';
+
+export const SIM_CHAIN_ID = 'synod-sim';
+
+/** Counts of one run. */
+export interface SimStats {
+  /** Heights decided (by at least one node). */
+  readonly heights: number;
+  /** Sum over decided heights of the decision round (0 when every height decided in round 0). */
+  readonly extraRounds: number;
+  readonly maxRound: number;
+  readonly messagesSent: number;
+  readonly messagesDelivered: number;
+  readonly messagesDropped: number;
+  /** Messages that failed decoding or the gossip checks on arrival. */
+  readonly messagesRejected: number;
+  readonly crashes: number;
+  readonly restarts: number;
+  readonly partitions: number;
+  readonly storms: number;
+  readonly catchUps: number;
+  readonly regossips: number;
+  /** Block syncs (a node behind took decided blocks with their commits and restarted consensus). */
+  readonly syncs: number;
+  readonly byzantineActions: Readonly<Record<ByzantineAction, number>>;
+  readonly evidenceReports: number;
+  /** Distinct infractions (validator, height, round, type) reported by honest nodes. */
+  readonly infractions: number;
+  /** Known engine issues seen but not failed on (see `SimOptions.strict`). */
+  readonly waived: number;
+  readonly events: number;
+  readonly simulatedMs: number;
+  /** When the liveness phase began (simulated ms). */
+  readonly livenessStartMs: number;
+  /** Signatures verified with Ed25519 (the rest came from the shared cache). */
+  readonly signaturesVerified: number;
+}
+
+export interface SimNodeState {
+  readonly index: number;
+  readonly honest: boolean;
+  readonly up: boolean;
+  readonly decided: number;
+  /** The application's state hash (hex), when the node is up. */
+  readonly stateHash: string | undefined;
+}
+
+export interface SimFinalState {
+  /** Highest decided height. */
+  readonly height: number;
+  /** Hash over the decided chain's block hashes. */
+  readonly chainHash: string;
+  readonly nodes: readonly SimNodeState[];
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly scenario: Scenario;
+  /** The derived options, one line (printed at the start of a run). */
+  readonly description: string;
+  readonly ok: boolean;
+  readonly failure: SimFailure | undefined;
+  /** Fingerprint of everything that happened: the same seed and options give the same hash. */
+  readonly traceHash: string;
+  readonly finalState: SimFinalState;
+  readonly stats: SimStats;
+  /** Readable trace lines, when asked for with `trace: true`. */
+  readonly trace: readonly string[] | undefined;
+}
+
+const settle = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+function exponential(rng: Rng, mean: number): number {
+  return Math.max(1, Math.round(-mean * Math.log(1 - rng.float())));
+}
+
+function between(rng: Rng, range: readonly [number, number]): number {
+  return rng.int(Math.round(range[0]), Math.max(Math.round(range[0]), Math.round(range[1])));
+}
+
+/**
+ * Runs one simulation: N production engines over a simulated network,
+ * clock and storage, all derived from `options.seed`. A safety phase with
+ * Byzantine validators and faults, then a liveness phase (network healed,
+ * crashed nodes restarted) in which every honest node must decide
+ * `livenessHeights` more heights within a bound derived from the timeouts.
+ * Checkers run at every state change; the first failure ends the run.
+ */
+export async function runSimulation(options: SimOptions): Promise<SimResult> {
+  const sim = new Simulation(options);
+  return sim.run();
+}
+
+class Simulation {
+  readonly #scenario: Scenario;
+  readonly #queue = new EventQueue();
+  readonly #network: SimNetwork<Uint8Array>;
+  readonly #trace: Trace;
+  readonly #checkers: Checkers;
+  readonly #oracle = new SignatureOracle();
+  readonly #nodes: SimNode[];
+  readonly #faultRng: Rng;
+  readonly #counters: SimCounters;
+  readonly #genesis: ValidatorSet;
+  #phase: 'safety' | 'liveness' = 'safety';
+  #events = 0;
+  #livenessStartMs = -1;
+  #livenessTarget = 0;
+  #livenessDeadlineMs = 0;
+  #reached = 0;
+  /** (node, height) pairs decided in the current event, flattened. */
+  #decisions: number[] = [];
+
+  constructor(options: SimOptions) {
+    const seed = options.seed >>> 0;
+    const master = new Rng(seed);
+    const scenarioRng = master.fork();
+    const keyRng = master.fork();
+    const netRng = master.fork();
+    this.#faultRng = master.fork();
+    const nodeRng = master.fork();
+
+    const [lo, hi] = validatorRange(options.validators);
+    const n = scenarioRng.int(lo, hi);
+    const keys = Array.from({ length: n }, () => {
+      const kp = keyPairFromSeed(keyRng.bytes(32));
+      return { seed: kp.seed, publicKey: kp.publicKey, address: addressFromPublicKey(kp.publicKey) };
+    }).sort((a, b) => compareBytes(a.address, b.address));
+    const scenario = deriveScenario(options, scenarioRng, n);
+    this.#scenario = scenario;
+    this.#genesis = makeValidatorSet(
+      keys.map((k, i) => ({
+        address: k.address,
+        pubKey: k.publicKey,
+        votingPower: scenario.powers[i] as number,
+        proposerPriority: 0n,
+      })),
+    );
+    const params: ConsensusParams = { ...DEFAULT_CONSENSUS_PARAMS, timeouts: scenario.timeouts };
+    const trace = options.trace;
+    this.#trace = new Trace({
+      keepLines: trace === true,
+      ...(typeof trace === 'function' ? { onLine: trace } : {}),
+    });
+    this.#network = new SimNetwork<Uint8Array>(n, this.#queue, netRng, scenario.calm);
+    const factory = options.app ?? createCounterApp();
+    const appGenesis: SimAppGenesis = {
+      chainId: SIM_CHAIN_ID,
+      validatorSet: this.#genesis,
+      params,
+      verify: this.#oracle.verify,
+      seed,
+    };
+    this.#checkers = new Checkers({
+      chainId: SIM_CHAIN_ID,
+      validators: this.#genesis,
+      honest: keys.map((_, i) => !scenario.byzantine.has(i)),
+      params,
+      verify: this.#oracle.verify,
+      strict: options.strict === true,
+      reference: factory.createNode(appGenesis).open(),
+      now: () => this.#queue.now,
+    });
+    this.#counters = {
+      messagesSent: 0,
+      messagesRejected: 0,
+      crashes: 0,
+      restarts: 0,
+      partitions: 0,
+      storms: 0,
+      catchUps: 0,
+      regossips: 0,
+      syncs: 0,
+      byzantineActions: {
+        silent: 0,
+        equivocate: 0,
+        'double-propose': 0,
+        amnesia: 0,
+        'invalid-block': 0,
+        'invalid-vote': 0,
+        garbage: 0,
+      },
+    };
+    const world: SimWorld = {
+      queue: this.#queue,
+      network: this.#network,
+      chainId: SIM_CHAIN_ID,
+      params,
+      genesis: this.#genesis,
+      scenario,
+      oracle: this.#oracle,
+      checkers: this.#checkers,
+      trace: this.#trace,
+      counters: this.#counters,
+      byzantineAddresses: [...scenario.byzantine.keys()].map((i) =>
+        Buffer.from((keys[i] as { address: Uint8Array }).address),
+      ),
+      nowMs: () => GENESIS_TIME_MS + this.#queue.now,
+      onKilled: (node) => this.#onKilled(node),
+      onDecided: (node, height) => this.#onDecided(node, height),
+    };
+    this.#nodes = keys.map(
+      (k, i) =>
+        new SimNode(world, i, k, factory.createNode(appGenesis), nodeRng.fork(), scenario.byzantine.get(i)),
+    );
+  }
+
+  async run(): Promise<SimResult> {
+    const s = this.#scenario;
+    const trace = this.#trace;
+    const description = describeScenario(s);
+    trace.record(s.seed, s.validators);
+    if (trace.verbose) trace.line(`seed=${s.seed} ${description}`);
+    try {
+      for (const node of this.#nodes) await node.start();
+      for (const node of this.#nodes) this.#scheduleTicks(node);
+      if (s.faults !== null) {
+        this.#scheduleCrash();
+        this.#schedulePartition();
+        this.#scheduleStorm();
+      }
+      await this.#loop();
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.#checkers.fail('crash', 'crash', `exception: ${e.message}`);
+      if (trace.verbose && e.stack !== undefined) trace.line(e.stack);
+    }
+    const failure = this.#checkers.failure;
+    if (trace.verbose) {
+      trace.line(
+        failure === undefined
+          ? `${stampOf(this.#queue.now)} pass: every honest node reached height ${this.#livenessTarget}`
+          : `${stampOf(failure.atMs)} FAIL ${failure.class} (${failure.check}): ${failure.reason}`,
+      );
+    }
+    return {
+      seed: s.seed,
+      scenario: s,
+      description,
+      ok: failure === undefined,
+      failure,
+      traceHash: trace.hash(),
+      finalState: this.#finalState(),
+      stats: this.#stats(),
+      trace: trace.lines,
+    };
+  }
+
+  async #loop(): Promise<void> {
+    const q = this.#queue;
+    const s = this.#scenario;
+    for (;;) {
+      if (this.#checkers.failure !== undefined) return;
+      if (this.#phase === 'safety' && (this.#checkers.height >= s.heights || q.now >= s.safetyPhaseMaxMs)) {
+        this.#beginLiveness();
+        await this.#drain();
+        continue;
+      }
+      if (this.#phase === 'liveness') {
+        if (this.#reached >= this.#honestCount()) return;
+        if (q.now > this.#livenessDeadlineMs) {
+          this.#failLiveness();
+          return;
+        }
+      }
+      const first = q.peek();
+      if (first === undefined) {
+        this.#checkers.fail('crash', 'crash', 'no events left');
+        return;
+      }
+      const t = first.at;
+      let pending = false;
+      for (;;) {
+        const ev = q.peek();
+        if (ev === undefined || ev.at !== t) break;
+        if (ev.barrier && pending) {
+          await this.#drain();
+          pending = false;
+          continue;
+        }
+        q.step();
+        this.#events++;
+        pending = true;
+        if (ev.barrier) {
+          await this.#drain();
+          pending = false;
+        }
+      }
+      if (pending) await this.#drain();
+    }
+  }
+
+  /** Lets every asynchronous consequence of the events run, then runs the after-event checks. */
+  async #drain(): Promise<void> {
+    await settle();
+    const d = this.#decisions;
+    if (d.length === 0) return;
+    this.#decisions = [];
+    for (let i = 0; i < d.length; i += 2) this.#checkers.evidenceDue(d[i] as number, d[i + 1] as number);
+  }
+
+  #honestCount(): number {
+    return this.#scenario.validators - this.#scenario.byzantine.size;
+  }
+
+  #honestNodes(): SimNode[] {
+    return this.#nodes.filter((n) => n.honest);
+  }
+
+  #spawn(work: Promise<void>, what: string): void {
+    work.catch((err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.#checkers.fail('crash', 'crash', `${what}: ${e.message}`);
+    });
+  }
+
+  // ------------------------------------------------------------------ gossip ticks
+
+  #scheduleTicks(node: SimNode): void {
+    const every = this.#scenario.gossipIntervalMs;
+    const tick = (): void => {
+      node.tick();
+      this.#queue.schedule(every, tick);
+    };
+    this.#queue.schedule(this.#faultRng.int(1, every), tick);
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  #scheduleCrash(): void {
+    const f = this.#scenario.faults;
+    if (f === null) return;
+    const rng = this.#faultRng;
+    this.#queue.schedule(
+      exponential(rng, f.crashEveryMs),
+      () => {
+        if (this.#phase !== 'safety') return;
+        const candidates = this.#honestNodes().filter((n) => n.alive && !n.armed);
+        if (candidates.length > 0) {
+          const node = rng.pick(candidates);
+          if (rng.chance(f.midOperationCrash)) {
+            const countdown = rng.int(0, 6);
+            const applyFirst = rng.chance(0.5);
+            node.armCrash(countdown, applyFirst);
+            this.#trace.record(TAG.crash, node.index, countdown, applyFirst ? 1 : 0);
+            if (this.#trace.verbose) {
+              this.#trace.line(
+                `${stampOf(this.#queue.now)} crash point armed on node ${node.index}: storage operation +${countdown}, ${applyFirst ? 'after' : 'before'} the write`,
+              );
+            }
+          } else node.kill('power cut');
+        }
+        this.#scheduleCrash();
+      },
+      true,
+    );
+  }
+
+  #onKilled(node: SimNode): void {
+    const f = this.#scenario.faults;
+    const downtime = f === null || this.#phase !== 'safety' ? 1 : between(this.#faultRng, f.downtimeMs);
+    this.#queue.schedule(downtime, () => this.#restart(node), true);
+  }
+
+  #restart(node: SimNode): void {
+    if (node.alive) return;
+    this.#counters.restarts++;
+    this.#trace.record(TAG.restart, node.index, node.decided);
+    if (this.#trace.verbose) {
+      this.#trace.line(
+        `${stampOf(this.#queue.now)} restart node ${node.index} from height ${node.decided + 1} (WAL replay)`,
+      );
+    }
+    this.#spawn(node.start(), `restarting node ${node.index}`);
+  }
+
+  #schedulePartition(): void {
+    const f = this.#scenario.faults;
+    if (f === null) return;
+    const rng = this.#faultRng;
+    this.#queue.schedule(
+      exponential(rng, f.partitionEveryMs),
+      () => {
+        if (this.#phase !== 'safety') return;
+        if (!this.#network.partitioned) {
+          const n = this.#scenario.validators;
+          let groups: number[][];
+          if (n < 2) groups = [[0]];
+          else if (rng.chance(0.4)) {
+            const alone = rng.int(0, n - 1);
+            groups = [[alone], [...Array(n).keys()].filter((i) => i !== alone)];
+          } else {
+            const a: number[] = [];
+            const b: number[] = [];
+            for (const i of rng.shuffle([...Array(n).keys()])) (rng.chance(0.5) ? a : b).push(i);
+            if (a.length === 0) a.push(b.pop() as number);
+            if (b.length === 0) b.push(a.pop() as number);
+            groups = [a.sort((x, y) => x - y), b.sort((x, y) => x - y)];
+          }
+          this.#network.partition(groups);
+          this.#counters.partitions++;
+          this.#trace.record(TAG.partition, ...groups.map((g) => g.length));
+          if (this.#trace.verbose) {
+            this.#trace.line(
+              `${stampOf(this.#queue.now)} partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`,
+            );
+          }
+          this.#queue.schedule(
+            between(rng, f.partitionMs),
+            () => {
+              if (this.#phase !== 'safety' || !this.#network.partitioned) return;
+              this.#network.heal();
+              this.#trace.record(TAG.heal);
+              if (this.#trace.verbose) this.#trace.line(`${stampOf(this.#queue.now)} partition healed`);
+            },
+            true,
+          );
+        }
+        this.#schedulePartition();
+      },
+      true,
+    );
+  }
+
+  #scheduleStorm(): void {
+    const f = this.#scenario.faults;
+    if (f === null) return;
+    const rng = this.#faultRng;
+    this.#queue.schedule(exponential(rng, f.stormEveryMs), () => {
+      if (this.#phase !== 'safety') return;
+      this.#network.setFaults(f.storm);
+      this.#counters.storms++;
+      this.#trace.record(TAG.storm);
+      if (this.#trace.verbose) {
+        this.#trace.line(
+          `${stampOf(this.#queue.now)} network storm: loss ${f.storm.lossRate.toFixed(2)}, duplication ${f.storm.duplicateRate.toFixed(2)}, delay up to ${f.storm.maxDelayMs}ms`,
+        );
+      }
+      this.#queue.schedule(between(rng, f.stormMs), () => {
+        if (this.#phase !== 'safety') return;
+        this.#network.setFaults(this.#scenario.calm);
+        this.#trace.record(TAG.calm);
+        if (this.#trace.verbose) this.#trace.line(`${stampOf(this.#queue.now)} network calm`);
+        this.#scheduleStorm();
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ liveness
+
+  #beginLiveness(): void {
+    const s = this.#scenario;
+    const now = this.#queue.now;
+    this.#phase = 'liveness';
+    this.#livenessStartMs = now;
+    this.#network.heal();
+    this.#network.setFaults(s.calm);
+    const honest = this.#honestNodes();
+    for (const node of honest) node.disarm();
+    for (const node of honest) if (!node.alive) this.#queue.schedule(1, () => this.#restart(node), true);
+    const heights = honest.map((n) => n.decided);
+    const top = Math.max(...heights);
+    const lag = top - Math.min(...heights);
+    this.#livenessTarget = top + s.livenessHeights;
+    this.#reached = honest.filter((n) => n.decided >= this.#livenessTarget).length;
+    const t = s.timeouts;
+    // A height needs at most (2B + 3) rounds once the network is calm (B Byzantine proposers
+    // in a row, round synchronisation), each at most the three capped timeouts.
+    const rounds = 2 * s.byzantine.size + 3;
+    const perHeightMs = t.commitMs + rounds * 3 * t.capMs + 4 * s.calm.maxDelayMs;
+    const catchUpMs = Math.ceil(lag / 16 + 1) * (3 * s.gossipIntervalMs + 4 * s.calm.maxDelayMs);
+    const boundMs = catchUpMs + (s.livenessHeights + 1) * perHeightMs + 2 * s.gossipIntervalMs;
+    this.#livenessDeadlineMs = now + boundMs;
+    this.#trace.record(TAG.phase, this.#livenessTarget, boundMs);
+    if (this.#trace.verbose) {
+      this.#trace.line(
+        `${stampOf(now)} liveness phase: faults off, network healed, crashed nodes restart; every honest node must reach height ${this.#livenessTarget} within ${boundMs}ms (heights now ${heights.join(',')})`,
+      );
+    }
+  }
+
+  #onDecided(node: SimNode, height: number): void {
+    this.#decisions.push(node.index, height);
+    if (this.#phase === 'liveness' && node.honest && height === this.#livenessTarget) this.#reached++;
+  }
+
+  #failLiveness(): void {
+    const behind = this.#honestNodes()
+      .filter((n) => n.decided < this.#livenessTarget)
+      .map((n) => {
+        const p = n.position();
+        return `node ${n.index} decided ${n.decided}${p === undefined ? ' (down)' : ` (at h=${p.height} r=${p.round})`}`;
+      });
+    this.#checkers.fail(
+      'liveness',
+      'liveness',
+      `height ${this.#livenessTarget} not reached within ${this.#livenessDeadlineMs - this.#livenessStartMs}ms of the liveness phase: ${behind.join(', ')}`,
+    );
+  }
+
+  // ------------------------------------------------------------------ results
+
+  #finalState(): SimFinalState {
+    const chain = new Trace();
+    const height = this.#checkers.height;
+    for (let h = 1; h <= height; h++)
+      chain.mix(parseInt((this.#checkers.decidedHash(h) ?? '0').slice(0, 12), 16));
+    return {
+      height,
+      chainHash: chain.hash(),
+      nodes: this.#nodes.map((n) => {
+        const app = n.application;
+        return {
+          index: n.index,
+          honest: n.honest,
+          up: n.alive,
+          decided: n.decided,
+          stateHash: app === undefined ? undefined : toHex(app.stateHash()),
+        };
+      }),
+    };
+  }
+
+  #stats(): SimStats {
+    const c = this.#checkers;
+    let extraRounds = 0;
+    let maxRound = 0;
+    for (let h = 1; h <= c.height; h++) {
+      const r = c.decidedRound(h) ?? 0;
+      extraRounds += r;
+      if (r > maxRound) maxRound = r;
+    }
+    const k = this.#counters;
+    return {
+      heights: c.height,
+      extraRounds,
+      maxRound,
+      messagesSent: k.messagesSent,
+      messagesDelivered: this.#network.delivered,
+      messagesDropped: this.#network.dropped,
+      messagesRejected: k.messagesRejected,
+      crashes: k.crashes,
+      restarts: k.restarts,
+      partitions: k.partitions,
+      storms: k.storms,
+      catchUps: k.catchUps,
+      regossips: k.regossips,
+      syncs: k.syncs,
+      byzantineActions: { ...k.byzantineActions },
+      evidenceReports: c.evidenceReports,
+      infractions: c.infractions.size,
+      waived: c.waived,
+      events: this.#events,
+      simulatedMs: this.#queue.now,
+      livenessStartMs: this.#livenessStartMs,
+      signaturesVerified: this.#oracle.verified,
+    };
+  }
+}
+
+function stampOf(ms: number): string {
+  return `t=${String(ms).padStart(7)}`;
+}
