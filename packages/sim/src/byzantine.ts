@@ -1,4 +1,4 @@
-import { sign, toHex } from '@synod/crypto';
+import { toHex } from '@synod/crypto';
 import {
   type Block,
   blockHash,
@@ -72,16 +72,20 @@ export class ByzantineActor {
   }
 
   #signProposal(p: Proposal): SignedProposal {
-    const bytes = proposalSignBytes(this.#c.chainId, p);
-    const signature = sign(this.#c.keySeed, bytes);
-    this.#c.oracle.recordSigned(this.#c.publicKey, bytes, signature);
+    const signature = this.#c.oracle.sign(
+      this.#c.keySeed,
+      this.#c.publicKey,
+      proposalSignBytes(this.#c.chainId, p),
+    );
     return { proposal: p, signature };
   }
 
   #signVote(v: Vote): SignedVote {
-    const bytes = voteSignBytes(this.#c.chainId, v);
-    const signature = sign(this.#c.keySeed, bytes);
-    this.#c.oracle.recordSigned(this.#c.publicKey, bytes, signature);
+    const signature = this.#c.oracle.sign(
+      this.#c.keySeed,
+      this.#c.publicKey,
+      voteSignBytes(this.#c.chainId, v),
+    );
     return { vote: v, signature };
   }
 

@@ -6,7 +6,7 @@ import {
   decodeWalEntry,
   type WalEntry,
 } from '@synod/consensus';
-import { addressFromPublicKey, sign, toHex } from '@synod/crypto';
+import { addressFromPublicKey, toHex } from '@synod/crypto';
 import { createSigner, MemoryConsensusWal, MemorySignerStateStore } from '@synod/storage';
 import {
   type Block,
@@ -37,6 +37,7 @@ import type { SimNetwork } from './network.js';
 import type { Rng } from './rng.js';
 import type { ByzantineProfile, Scenario } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
+import { createSimSigner } from './sim-signer.js';
 import type { Trace } from './trace.js';
 
 /** Trace record tags (mixed into the run's hash). */
@@ -118,14 +119,11 @@ interface Life {
   readonly app: SimApplication;
   crashPoint: CrashPoint | undefined;
   /**
-   * Consensus messages (own and received) of heights not yet decided, by
-   * content, with their height and round: re-sent when the node is stuck, as
-   * gossip does (every message a correct node has is eventually everyone's).
+   * Consensus messages (own and received) of heights not yet decided, with
+   * their height and round: re-sent when the node is stuck, as gossip does
+   * (every message a correct node has is eventually everyone's).
    */
-  readonly relay: Map<
-    string,
-    { readonly bytes: Uint8Array; readonly height: number; readonly round: number }
-  >;
+  readonly relay: Map<Uint8Array, { readonly height: number; readonly round: number }>;
   /** Blocks received for heights not yet decided, by hash. */
   readonly blocks: Map<string, Block>;
   lastTick: string;
@@ -237,6 +235,13 @@ export class SimNode {
   position(): { readonly height: number; readonly round: number } | undefined {
     const st = this.#life?.engine?.status();
     return st === undefined ? undefined : { height: st.height, round: st.round };
+  }
+
+  /** The engine's valid value (hex) and round — what it re-proposes, with that round's proof-of-lock. */
+  validValue(): { readonly height: number; readonly value: string; readonly round: number } | undefined {
+    const st = this.#life?.engine?.status();
+    if (st === undefined || st.validValue === null) return undefined;
+    return { height: st.height, value: st.validValue, round: st.validRound };
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -374,8 +379,11 @@ export class SimNode {
       load: () => disk.load(),
       save: (state: LastSignState) => this.#op(life, () => disk.save(state)),
     };
-    const inner = await createSigner(this.#keySeed, store);
     const { oracle, checkers } = this.#w;
+    const inner =
+      oracle.scheme === 'ed25519'
+        ? await createSigner(this.#keySeed, store)
+        : await createSimSigner(this.#keySeed, this.publicKey, store, oracle);
     return {
       publicKey: inner.publicKey,
       address: inner.address,
@@ -395,11 +403,7 @@ export class SimNode {
     return {
       publicKey: this.publicKey,
       address: this.address,
-      sign: async (request) => {
-        const signature = sign(this.#keySeed, request.signBytes);
-        oracle.recordSigned(this.publicKey, request.signBytes, signature);
-        return signature;
-      },
+      sign: async (request) => oracle.sign(this.#keySeed, this.publicKey, request.signBytes),
     };
   }
 
@@ -721,10 +725,13 @@ export class SimNode {
     for (let i = 0; i < n; i++) if (i !== this.index) peers.push(i);
     const fanout = this.#rng.shuffle(peers).slice(0, REGOSSIP_FANOUT);
     let any = false;
-    for (const at of life.relay.values()) {
-      const bytes = at.bytes;
-      // [IGNORE] other heights and rounds; [REJECT] never forward what does not verify.
-      if (at.height !== height || !rounds.has(at.round) || !this.#verifies(bytes)) continue;
+    const sent = new Set<string>();
+    for (const [bytes, at] of life.relay) {
+      // [IGNORE] other heights and rounds, copies; [REJECT] never forward what does not verify.
+      if (at.height !== height || !rounds.has(at.round)) continue;
+      const key = fingerprint(bytes);
+      if (sent.has(key) || !this.#verifies(bytes)) continue;
+      sent.add(key);
       w.trace.bytes(bytes);
       for (const to of fanout) this.#send(to, bytes);
       any = true;
@@ -851,11 +858,10 @@ export class SimNode {
   }
 }
 
-/** Keeps a consensus message for re-gossip, once per content. */
+/** Keeps a consensus message for re-gossip. */
 function relay(life: Life, bytes: Uint8Array, m: WireMessage, height: number, round: number): void {
   if (!decoded.has(bytes)) decoded.set(bytes, m);
-  const key = fingerprint(bytes);
-  if (!life.relay.has(key)) life.relay.set(key, { bytes, height, round });
+  life.relay.set(bytes, { height, round });
 }
 
 /** A 64-bit content hash of `bytes` (two murmur-style lanes), as a string key. */

@@ -2,6 +2,7 @@ import type { CoreMutation, TimeoutParams } from '@synod/consensus';
 import type { SimApplicationFactory } from './app.js';
 import type { NetworkFaults } from './network.js';
 import type { Rng } from './rng.js';
+import type { SignatureScheme } from './signatures.js';
 
 /** A deliberately broken core variant (passed to the engine), to prove the checkers can fail. */
 export type SimMutation = CoreMutation;
@@ -24,6 +25,8 @@ export interface SimOptions {
   readonly mutation?: SimMutation;
   /** Fail on known engine issues too, instead of counting them as waived (default false; see README). */
   readonly strict?: boolean;
+  /** Real Ed25519 (default) or the keyed-hash stand-in, for speed (see `SignatureScheme`). */
+  readonly signatures?: SignatureScheme;
   /** The application (default `createCounterApp()`). */
   readonly app?: SimApplicationFactory;
   /** Readable trace lines: keep them in the result (true) or stream them to a callback. */
@@ -189,15 +192,18 @@ export function deriveScenario(options: SimOptions, rng: Rng, validators: number
   const calm: NetworkFaults = { minDelayMs: 1, maxDelayMs: maxDelay, lossRate: 0, duplicateRate: 0 };
   const roundMs = timeouts.proposeMs + timeouts.prevoteMs + timeouts.precommitMs;
   const faultsOn = options.faults ?? true;
+  // Faults come at the pace of heights (a calm height takes about a commit wait and three hops),
+  // and last up to a few rounds, so that they strike in every phase of a height.
+  const heightMs = timeouts.commitMs + 2 * maxDelay + 10;
   const faults: FaultPlan | null = faultsOn
     ? {
-        crashEveryMs: rng.int(2, 12) * roundMs,
-        downtimeMs: [roundMs / 4, rng.int(1, 6) * roundMs],
+        crashEveryMs: rng.int(1, 8) * heightMs,
+        downtimeMs: [heightMs, rng.int(1, 4) * roundMs],
         midOperationCrash: rng.float(),
-        partitionEveryMs: rng.int(2, 16) * roundMs,
-        partitionMs: [roundMs / 2, rng.int(2, 8) * roundMs],
-        stormEveryMs: rng.int(1, 10) * roundMs,
-        stormMs: [roundMs / 4, rng.int(1, 5) * roundMs],
+        partitionEveryMs: rng.int(2, 10) * heightMs,
+        partitionMs: [heightMs, rng.int(1, 4) * roundMs],
+        stormEveryMs: rng.int(1, 8) * heightMs,
+        stormMs: [heightMs, rng.int(1, 3) * roundMs],
         storm: {
           minDelayMs: 1,
           maxDelayMs: rng.int(maxDelay, Math.max(maxDelay, Math.round(2 * roundMs))),

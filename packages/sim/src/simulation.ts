@@ -91,7 +91,7 @@ export interface SimResult {
   readonly trace: readonly string[] | undefined;
 }
 
-const settle = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+const settle = (): Promise<void> => new Promise<void>((resolve) => process.nextTick(resolve));
 
 function exponential(rng: Rng, mean: number): number {
   return Math.max(1, Math.round(-mean * Math.log(1 - rng.float())));
@@ -120,7 +120,7 @@ class Simulation {
   readonly #network: SimNetwork<Uint8Array>;
   readonly #trace: Trace;
   readonly #checkers: Checkers;
-  readonly #oracle = new SignatureOracle();
+  readonly #oracle: SignatureOracle;
   readonly #nodes: SimNode[];
   readonly #faultRng: Rng;
   readonly #counters: SimCounters;
@@ -136,6 +136,7 @@ class Simulation {
 
   constructor(options: SimOptions) {
     const seed = options.seed >>> 0;
+    this.#oracle = new SignatureOracle(options.signatures ?? 'ed25519');
     const master = new Rng(seed);
     const scenarioRng = master.fork();
     const keyRng = master.fork();
@@ -149,6 +150,7 @@ class Simulation {
       const kp = keyPairFromSeed(keyRng.bytes(32));
       return { seed: kp.seed, publicKey: kp.publicKey, address: addressFromPublicKey(kp.publicKey) };
     }).sort((a, b) => compareBytes(a.address, b.address));
+    for (const k of keys) this.#oracle.register(k.publicKey, k.seed);
     const scenario = deriveScenario(options, scenarioRng, n);
     this.#scenario = scenario;
     this.#genesis = makeValidatorSet(
@@ -181,6 +183,7 @@ class Simulation {
       params,
       verify: this.#oracle.verify,
       strict: options.strict === true,
+      signaturesChecked: this.#oracle.scheme === 'ed25519',
       reference: factory.createNode(appGenesis).open(),
       now: () => this.#queue.now,
     });
@@ -514,11 +517,43 @@ class Simulation {
         const p = n.position();
         return `node ${n.index} decided ${n.decided}${p === undefined ? ' (down)' : ` (at h=${p.height} r=${p.round})`}`;
       });
+    const diagnosis = this.#diagnoseStall();
     this.#checkers.fail(
       'liveness',
       'liveness',
-      `height ${this.#livenessTarget} not reached within ${this.#livenessDeadlineMs - this.#livenessStartMs}ms of the liveness phase: ${behind.join(', ')}`,
+      `height ${this.#livenessTarget} not reached within ${this.#livenessDeadlineMs - this.#livenessStartMs}ms of the liveness phase: ${behind.join(', ')}${diagnosis === undefined ? '' : `; diagnosis: ${diagnosis}`}`,
     );
+  }
+
+  /**
+   * Recognises the known engine issue behind a stall (see README, "Known
+   * engine issues"): an honest node's valid value (what it re-proposes, with
+   * the proof-of-lock of its round) rests on a Byzantine validator's prevote,
+   * and another honest node also got that validator's other prevote of the
+   * round, and may have counted it first. The vote keeper never
+   * counts a second, different vote, so that node can never see the
+   * proof-of-lock (the paper counts both), and without the Byzantine
+   * validator's help the height cannot be decided.
+   */
+  #diagnoseStall(): string | undefined {
+    const honest = this.#honestNodes();
+    const short = (v: string): string => v.slice(0, 8);
+    for (const l of honest) {
+      const lock = l.validValue();
+      if (lock === undefined) continue;
+      const mine = this.#checkers.prevotesSeen(l.index, lock.height, lock.round);
+      for (const [b, values] of mine) {
+        if (!values.has(lock.value)) continue;
+        for (const o of honest) {
+          if (o === l || o.position()?.height !== lock.height) continue;
+          const theirs = this.#checkers.prevotesSeen(o.index, lock.height, lock.round).get(b);
+          const other = [...(theirs ?? [])].find((v) => v !== lock.value);
+          if (other === undefined) continue;
+          return `probably the known engine issue: node ${l.index} re-proposes ${short(lock.value)} with the proof-of-lock of round ${lock.round}, which holds Byzantine validator ${b}'s prevote for it; node ${o.index} also got ${b}'s other prevote of that round (${other === 'nil' ? 'nil' : short(other)}) and the vote keeper counts only a validator's first vote, so if that one came first node ${o.index} can never see the proof-of-lock`;
+        }
+      }
+    }
+    return undefined;
   }
 
   // ------------------------------------------------------------------ results
