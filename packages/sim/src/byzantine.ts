@@ -1,3 +1,4 @@
+import { ProposerSchedule } from '@synod/consensus';
 import { toHex } from '@synod/crypto';
 import {
   type Block,
@@ -23,6 +24,9 @@ export type ByzantineAction =
   | 'amnesia'
   | 'invalid-block'
   | 'invalid-vote'
+  | 'back-all'
+  | 'fork-propose'
+  | 'split-locks'
   | 'garbage';
 
 export interface ByzantineContext {
@@ -38,6 +42,9 @@ export interface ByzantineContext {
   send(to: number, bytes: Uint8Array): void;
   /** The validator's application (to make blocks other nodes reject). */
   app(): SimApplication | undefined;
+  /** Heights its node has decided, and the decided block of one. */
+  decided(): number;
+  decidedBlock(height: number): Block | undefined;
   action(kind: ByzantineAction, detail: string): void;
 }
 
@@ -61,6 +68,15 @@ export class ByzantineActor {
   /** What its own proposal was replaced by: original hash (hex) → the hash it votes for instead. */
   readonly #substitute = new Map<string, Uint8Array>();
   readonly #recent: Uint8Array[] = [];
+  /** Proposals already backed (back-all), by height/round/hash. */
+  readonly #backed = new Set<string>();
+  /** (height/round) where a fork proposal was considered. */
+  readonly #forks = new Set<string>();
+  #schedule: { readonly height: number; readonly schedule: ProposerSchedule } | undefined;
+  /** The lock-split attack in progress. */
+  #lockSplit:
+    | { readonly height: number; readonly round: number; readonly excluded: number; readonly decider: number }
+    | undefined;
 
   constructor(context: ByzantineContext, profile: ByzantineProfile) {
     this.#c = context;
@@ -158,6 +174,10 @@ export class ByzantineActor {
       this.#c.action('silent', `proposal h=${p.height} r=${p.round} withheld`);
       return;
     }
+    if (this.#c.n >= 4 && rng.chance(this.#p.splitLocks)) {
+      this.#splitLocks(sp, block);
+      return;
+    }
     let main: { sp: SignedProposal; block: Block } = { sp, block };
     const app = this.#c.app();
     if (app !== undefined && rng.chance(this.#p.invalidBlock)) {
@@ -208,6 +228,17 @@ export class ByzantineActor {
       this.#c.action('silent', `${v.type} h=${v.height} r=${v.round} withheld`);
       return;
     }
+    const split = this.#lockSplit;
+    if (split !== undefined && split.height === v.height && split.round === v.round && v.blockHash !== null) {
+      // Lock split: the prevote reaches everyone but the excluded peer, the precommit only the decider.
+      const nil = encodeWire({ kind: 'vote', vote: this.#signVote({ ...v, blockHash: null }) });
+      const real = encodeWire({ kind: 'vote', vote: sv });
+      for (const p of this.#peers()) {
+        const gets = v.type === 'prevote' ? p !== split.excluded : p === split.decider;
+        this.#sendTo([p], gets ? real : nil);
+      }
+      return;
+    }
     let main: SignedVote = sv;
     const sub = v.blockHash === null ? undefined : this.#substitute.get(toHex(v.blockHash));
     if (sub !== undefined) main = this.#signVote({ ...v, blockHash: sub });
@@ -235,6 +266,94 @@ export class ByzantineActor {
       return;
     }
     this.#sendTo(this.#peers(), mainBytes);
+  }
+
+  /**
+   * A peer's message of (height, round) arrived. When our node has already
+   * decided that height (the peer has not) and we are that round's proposer,
+   * propose a fork: another block of that height, with polRound −1, and back
+   * it. Correct validators locked on the decided block must not prevote it.
+   */
+  onPeerMessage(height: number, round: number): void {
+    if (this.#p.backAll === 0 || height !== this.#c.decided()) return;
+    // Peers at `round` move to the next one soon: be ready for both.
+    this.#fork(height, round);
+    this.#fork(height, round + 1);
+  }
+
+  #fork(height: number, round: number): void {
+    const key = `${height}/${round}`;
+    if (this.#forks.has(key)) return;
+    this.#forks.add(key);
+    if (this.#forks.size > 256) this.#forks.clear();
+    const set = this.#c.app()?.validatorSetAt(height);
+    const base = this.#c.decidedBlock(height);
+    if (set === undefined || base === undefined || round > 10_000) return;
+    if (this.#schedule?.height !== height)
+      this.#schedule = { height, schedule: new ProposerSchedule(set.validators) };
+    if (this.#schedule.schedule.proposer(round) !== this.#c.index || !this.#c.rng.chance(this.#p.backAll))
+      return;
+    const fork = this.#variant(base);
+    const sp = this.#signProposal({
+      height,
+      round,
+      polRound: -1,
+      blockHash: blockHash(fork),
+      timestampMs: fork.header.timeMs,
+      proposerAddress: this.#c.address,
+    });
+    this.#sendTo(this.#peers(), encodeWire({ kind: 'proposal', proposal: sp, block: fork }));
+    this.#c.action('fork-propose', `proposes another block at decided height ${height} r=${round}`);
+    this.onPeerProposal(sp, true);
+  }
+
+  /**
+   * The lock-split attack, as proposer of (h, r): the proposal reaches all
+   * peers but one (who will prevote nil); our prevote for it reaches the
+   * same peers (the excluded one gets nil), so the others lock on it; our
+   * precommit reaches one peer only, which may decide alone while the others
+   * stay locked and undecided. A core that does not respect its lock (L22)
+   * then decides another block in a later round (with `backAll`'s help).
+   */
+  #splitLocks(sp: SignedProposal, block: Block): void {
+    const p = sp.proposal;
+    const peers = this.#c.rng.shuffle(this.#peers());
+    const excluded = peers[0] as number;
+    const decider = peers[1] as number;
+    this.#lockSplit = { height: p.height, round: p.round, excluded, decider };
+    this.#sendTo(
+      peers.filter((x) => x !== excluded),
+      encodeWire({ kind: 'proposal', proposal: sp, block }),
+    );
+    this.#c.action(
+      'split-locks',
+      `proposal h=${p.height} r=${p.round} withheld from node ${excluded}, precommit only to node ${decider}`,
+    );
+  }
+
+  /** A peer's proposal arrived (before our engine sees it). */
+  onPeerProposal(sp: SignedProposal, always = false): void {
+    const rng = this.#c.rng;
+    if (!always && !rng.chance(this.#p.backAll)) return;
+    const p = sp.proposal;
+    const key = `${p.height}/${p.round}/${toHex(p.blockHash)}`;
+    if (this.#backed.has(key)) return;
+    this.#backed.add(key);
+    if (this.#backed.size > 256) this.#backed.clear();
+    for (const type of ['prevote', 'precommit'] as const) {
+      const vote = this.#signVote({
+        type,
+        height: p.height,
+        round: p.round,
+        blockHash: p.blockHash,
+        validatorAddress: this.#c.address,
+      });
+      this.#sendTo(this.#peers(), encodeWire({ kind: 'vote', vote }));
+    }
+    this.#c.action(
+      'back-all',
+      `prevotes and precommits ${toHex(p.blockHash).slice(0, 8)} at h=${p.height} r=${p.round}`,
+    );
   }
 
   #maybeGarbage(height: number): void {

@@ -203,6 +203,8 @@ export class SimNode {
               oracle: world.oracle,
               send: (to, bytes) => this.#send(to, bytes),
               app: () => this.#life?.app,
+              decided: () => this.disk.blocks.height(),
+              decidedBlock: (h) => this.disk.blocks.block(h),
               action: (kind, detail) => {
                 world.counters.byzantineActions[kind]++;
                 world.trace.record(TAG.byzantine, index);
@@ -544,6 +546,8 @@ export class SimNode {
       case 'proposal': {
         const h = m.proposal.proposal.height;
         if (h > life.peerHeight) life.peerHeight = h;
+        this.byzantine?.onPeerProposal(m.proposal);
+        this.byzantine?.onPeerMessage(h, m.proposal.proposal.round);
         if (h > this.decided) {
           life.blocks.set(toHex(m.proposal.proposal.blockHash), m.block);
           relay(life, bytes, m, h, m.proposal.proposal.round);
@@ -553,6 +557,7 @@ export class SimNode {
       }
       case 'vote': {
         const h = m.vote.vote.height;
+        this.byzantine?.onPeerMessage(h, m.vote.vote.round);
         if (h > this.decided) {
           if (h > life.peerHeight && h < this.decided + 1000) life.peerHeight = h;
           if (h <= this.decided + 2) relay(life, bytes, m, h, m.vote.vote.round);

@@ -19,6 +19,8 @@ export interface SimOptions {
   readonly heights?: number;
   /** Heights every honest node must decide in the liveness phase (default 5). */
   readonly livenessHeights?: number;
+  /** Every Byzantine validator behaves so (default: a profile drawn from the seed for each). */
+  readonly byzantineProfile?: ByzantineProfile;
   /** Crashes, partitions, loss, duplication and delay storms in the safety phase (default true). */
   readonly faults?: boolean;
   /** Run a deliberately broken core (see `SimMutation`). */
@@ -47,6 +49,19 @@ export interface ByzantineProfile {
   readonly invalidBlock: number;
   /** A prevote goes to an invalid block (one this validator made) instead. */
   readonly invalidVote: number;
+  /**
+   * On a proposal from a peer (any round, even of a height it already
+   * decided), prevote and precommit it to everyone at once: it backs every
+   * value, to help any fork. And when it is the proposer of a round that
+   * peers still play at a height it already decided, it proposes another
+   * block there (polRound −1) and backs it.
+   */
+  readonly backAll: number;
+  /**
+   * As proposer: withhold the proposal from one peer, prevote it to the
+   * others only, and precommit it to a single peer (see ByzantineActor).
+   */
+  readonly splitLocks: number;
   /** With each broadcast, garbage (random bytes, mangled or absurd messages) goes to a peer. */
   readonly garbage: number;
 }
@@ -150,6 +165,8 @@ function chooseProfile(rng: Rng): ByzantineProfile {
       amnesia: 0,
       invalidBlock: 0,
       invalidVote: 0,
+      backAll: 0,
+      splitLocks: 0,
       garbage: 0,
     };
   }
@@ -161,6 +178,8 @@ function chooseProfile(rng: Rng): ByzantineProfile {
     amnesia: level(0.5),
     invalidBlock: level(0.4),
     invalidVote: level(0.4),
+    backAll: level(0.6),
+    splitLocks: level(0.4),
     garbage: level(0.4) * 0.15,
   };
 }
@@ -175,7 +194,10 @@ export function deriveScenario(options: SimOptions, rng: Rng, validators: number
   const powers = Array.from({ length: validators }, () => (equal ? 10 : rng.int(1, 20)));
   const byzIdx = chooseByzantine(rng, powers, options.byzantine ?? Number.MAX_SAFE_INTEGER);
   const byzantine = new Map<number, ByzantineProfile>();
-  for (const i of byzIdx) byzantine.set(i, chooseProfile(rng));
+  for (const i of byzIdx) {
+    const drawn = chooseProfile(rng);
+    byzantine.set(i, options.byzantineProfile ?? drawn);
+  }
 
   const scale = rng.pick([0.25, 0.5, 1]);
   const timeouts: TimeoutParams = {
@@ -194,16 +216,17 @@ export function deriveScenario(options: SimOptions, rng: Rng, validators: number
   const faultsOn = options.faults ?? true;
   // Faults come at the pace of heights (a calm height takes about a commit wait and three hops),
   // and last up to a few rounds, so that they strike in every phase of a height.
-  const heightMs = timeouts.commitMs + 2 * maxDelay + 10;
+  // Some seeds are hostile: faults come several times as often.
+  const heightMs = (timeouts.commitMs + 2 * maxDelay + 10) / rng.pick([1, 1, 1, 2, 3]);
   const faults: FaultPlan | null = faultsOn
     ? {
-        crashEveryMs: rng.int(1, 8) * heightMs,
-        downtimeMs: [heightMs, rng.int(1, 4) * roundMs],
+        crashEveryMs: rng.int(4, 30) * heightMs,
+        downtimeMs: [heightMs, rng.int(1, 3) * roundMs],
         midOperationCrash: rng.float(),
-        partitionEveryMs: rng.int(2, 10) * heightMs,
-        partitionMs: [heightMs, rng.int(1, 4) * roundMs],
-        stormEveryMs: rng.int(1, 8) * heightMs,
-        stormMs: [heightMs, rng.int(1, 3) * roundMs],
+        partitionEveryMs: rng.int(6, 30) * heightMs,
+        partitionMs: [heightMs, rng.int(1, 3) * roundMs],
+        stormEveryMs: rng.int(4, 20) * heightMs,
+        stormMs: [heightMs, rng.int(1, 2) * roundMs],
         storm: {
           minDelayMs: 1,
           maxDelayMs: rng.int(maxDelay, Math.max(maxDelay, Math.round(2 * roundMs))),
@@ -225,7 +248,7 @@ export function deriveScenario(options: SimOptions, rng: Rng, validators: number
     timeouts,
     clockOffsetsMs: Array.from({ length: validators }, () => rng.int(0, 50)),
     gossipIntervalMs: Math.max(100, Math.round(roundMs / 2)),
-    safetyPhaseMaxMs: heights * 6 * roundMs,
+    safetyPhaseMaxMs: heights * 10 * roundMs,
     mutation: options.mutation,
   };
 }
@@ -256,6 +279,8 @@ export function profileName(p: ByzantineProfile): string {
   if (p.amnesia > 0) parts.push('amnesia');
   if (p.invalidBlock > 0) parts.push('invalid-block');
   if (p.invalidVote > 0) parts.push('invalid-vote');
+  if (p.backAll > 0) parts.push('back-all');
+  if (p.splitLocks > 0) parts.push('split-locks');
   if (p.garbage > 0) parts.push('garbage');
   if (p.silent > 0) parts.push('lossy');
   return parts.length === 0 ? 'honest-acting' : parts.join('+');

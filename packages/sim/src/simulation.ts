@@ -55,6 +55,8 @@ export interface SimStats {
   readonly simulatedMs: number;
   /** When the liveness phase began (simulated ms). */
   readonly livenessStartMs: number;
+  /** Heights decided in the safety phase. */
+  readonly safetyHeights: number;
   /** Signatures verified with Ed25519 (the rest came from the shared cache). */
   readonly signaturesVerified: number;
 }
@@ -128,6 +130,7 @@ class Simulation {
   #phase: 'safety' | 'liveness' = 'safety';
   #events = 0;
   #livenessStartMs = -1;
+  #safetyHeights = 0;
   #livenessTarget = 0;
   #livenessDeadlineMs = 0;
   #reached = 0;
@@ -204,6 +207,9 @@ class Simulation {
         amnesia: 0,
         'invalid-block': 0,
         'invalid-vote': 0,
+        'back-all': 0,
+        'fork-propose': 0,
+        'split-locks': 0,
         garbage: 0,
       },
     };
@@ -479,6 +485,7 @@ class Simulation {
     const now = this.#queue.now;
     this.#phase = 'liveness';
     this.#livenessStartMs = now;
+    this.#safetyHeights = this.#checkers.height;
     this.#network.heal();
     this.#network.setFaults(s.calm);
     const honest = this.#honestNodes();
@@ -611,6 +618,7 @@ class Simulation {
       events: this.#events,
       simulatedMs: this.#queue.now,
       livenessStartMs: this.#livenessStartMs,
+      safetyHeights: this.#safetyHeights,
       signaturesVerified: this.#oracle.verified,
     };
   }
