@@ -142,7 +142,9 @@ export class ConsensusCore<S> {
     if (last === undefined || v.type !== 'precommit' || v.height !== last.height || v.round !== last.round)
       return;
     if (!Number.isInteger(v.validator) || v.validator < 0 || v.validator >= last.precommits.length) return;
-    if (last.precommits[v.validator] === undefined) {
+    const existing = last.precommits[v.validator];
+    // An equivocator's precommit for the decided block replaces its other one.
+    if (existing === undefined || (existing.valueId !== last.valueId && v.valueId === last.valueId)) {
       last.precommits[v.validator] = { valueId: v.valueId, signed: v.signed };
     }
   }

@@ -118,7 +118,14 @@ export class ConsensusEngine {
   /** Signatures of our own messages recorded in the WAL (replay), by (height, round, step). */
   private ownSignatures = new Map<string, Uint8Array>();
   /** Misbehaviour of the current height, reported once the height is decided (evidence carries the block time). */
+  /**
+   * Evidence of the current height, waiting for its block time (evidence
+   * carries the time of the block at its own height, which is known once
+   * the height is decided).
+   */
   private pendingEvidence: ((timeMs: number) => Evidence)[] = [];
+  /** The height decided last and its block time (evidence seen after the decision uses it). */
+  private decided: { height: number; timeMs: number } | undefined;
   private future: FutureMessage[] = [];
   private readonly timers = new Set<() => void>();
   private deferredValue: { height: number; round: number } | undefined;
@@ -541,7 +548,7 @@ export class ConsensusEngine {
           break;
         case 'duplicate-vote':
         case 'double-proposal':
-          this.noteEvidence(e);
+          await this.noteEvidence(e);
           break;
       }
     }
@@ -705,6 +712,7 @@ export class ConsensusEngine {
     this.metrics.committed.inc();
     this.log.info('committed block', { height: e.height, round: e.round, hash: e.valueId });
     const timeMs = known.block.header.timeMs;
+    this.decided = { height: e.height, timeMs };
     const evidence = this.pendingEvidence;
     this.pendingEvidence = [];
     for (const make of evidence) await this.o.evidence?.report(make(timeMs));
@@ -765,7 +773,9 @@ export class ConsensusEngine {
     return { height: votes.height, round: votes.round, blockHash: fromHex(votes.valueId), signatures };
   }
 
-  private noteEvidence(e: Extract<Effect, { kind: 'duplicate-vote' | 'double-proposal' }>): void {
+  private async noteEvidence(
+    e: Extract<Effect, { kind: 'duplicate-vote' | 'double-proposal' }>,
+  ): Promise<void> {
     const validator = this.set.validators[e.validator];
     if (validator === undefined) return;
     const validatorPower = validator.votingPower;
@@ -778,24 +788,30 @@ export class ConsensusEngine {
       validator: e.validator,
     });
     const { first, second } = e;
+    let make: ((timeMs: number) => Evidence) | undefined;
     if (e.kind === 'duplicate-vote' && isSignedVote(first) && isSignedVote(second)) {
-      this.pendingEvidence.push((timeMs) => ({
+      make = (timeMs) => ({
         kind: 'duplicate-vote',
         voteA: first,
         voteB: second,
         validatorPower,
         totalVotingPower: total,
         timeMs,
-      }));
+      });
     } else if (e.kind === 'double-proposal' && !isSignedVote(first) && !isSignedVote(second)) {
-      this.pendingEvidence.push((timeMs) => ({
+      make = (timeMs) => ({
         kind: 'double-proposal',
         proposalA: first,
         proposalB: second,
         validatorPower,
         totalVotingPower: total,
         timeMs,
-      }));
+      });
     }
+    if (make === undefined) return;
+    // Seen after its height was decided (late votes still reach the decided height): its block
+    // time is known, report now. Otherwise it waits for the decision (step 6).
+    if (this.decided?.height === e.height) await this.o.evidence?.report(make(this.decided.timeMs));
+    else this.pendingEvidence.push(make);
   }
 }

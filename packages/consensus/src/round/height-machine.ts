@@ -206,9 +206,8 @@ export class HeightMachine<S> {
           second: v.signed,
         });
       }
-      return;
-    }
-    if (result.status !== 'added' || this.decision !== null) return;
+    } else if (result.status !== 'added') return;
+    if (this.decision !== null) return;
     this.onThresholds(result.thresholds);
     this.settle();
   }
@@ -240,7 +239,7 @@ export class HeightMachine<S> {
       height: this.height,
       round,
       valueId,
-      precommits: this.keeper.votes(round, 'precommit'),
+      precommits: this.keeper.votesFor(round, 'precommit', valueId),
     };
   }
 

@@ -42,18 +42,30 @@ export type AddVoteResult<S> =
   /** The same vote again: ignored. */
   | { readonly status: 'duplicate' }
   /**
-   * A second, different vote for the same (round, type): not counted. `first`
-   * is the vote that counts; `report` is true the first time this validator
-   * equivocates in this (round, type).
+   * A second, different vote of one validator for the same (round, type): the
+   * validator equivocated. `first` is its first vote (the one that counts for
+   * "any" thresholds and is returned by `vote()`); `report` is true the first
+   * time this validator equivocates in this (round, type). The vote still
+   * counts toward its own value (the paper counts 2f+1 ⟨PREVOTE, h, r, id(v)⟩
+   * messages, whoever else they conflict with), so `thresholds` may hold a
+   * `quorum-value` it crossed.
    */
-  | { readonly status: 'conflict'; readonly first: KeptVote<S>; readonly report: boolean }
+  | {
+      readonly status: 'conflict';
+      readonly first: KeptVote<S>;
+      readonly report: boolean;
+      readonly thresholds: readonly Threshold[];
+    }
   | { readonly status: 'unknown-validator' };
 
 const NONE: readonly Threshold[] = Object.freeze([]);
 
 class Tally<S> {
+  /** Each validator's first vote: counts toward "any" and toward its value. */
   readonly votes: (KeptVote<S> | undefined)[];
   readonly conflicted: Uint8Array;
+  /** Equivocators' further votes, one per distinct value: each counts toward its value only. */
+  readonly extra = new Map<number, KeptVote<S>[]>();
   readonly byValue = new Map<ValueId | null, number>();
   readonly fired = new Set<ValueId | null>();
   total = 0;
@@ -78,9 +90,24 @@ class RoundVotes<S> {
 }
 
 /**
- * The votes of one height. Counts each validator once per (round, type),
- * fires each threshold once, and turns a second, conflicting vote into a
- * `conflict` result (duplicate-vote evidence, upstream) without counting it.
+ * The votes of one height. Counts each validator once per (round, type) toward
+ * "any" thresholds and once per value toward that value's threshold, fires
+ * each threshold once, and turns a second, conflicting vote into a `conflict`
+ * result (duplicate-vote evidence, upstream).
+ *
+ * Why an equivocator's second vote still counts for its value: the paper's
+ * rules (L28, L36, L44, L49) ask for 2f+1 messages ⟨PREVOTE/PRECOMMIT, h, r,
+ * id(v)⟩. If a node kept only the first vote it happened to receive, a
+ * validator that prevoted both v and nil could make two honest nodes disagree
+ * for ever on whether a proof-of-lock for v exists — a liveness failure the
+ * simulator found (CometBFT avoids it by tracking per-block votes after
+ * peers' "maj23" claims). Safety is unaffected: quorum intersection already
+ * assumes Byzantine validators vote for anything.
+ *
+ * Memory: one entry per distinct signed message received in the height, the
+ * same bound as the round dimension (a Byzantine validator can sign votes for
+ * any number of rounds). The per-peer rate limits of the network layer bound
+ * both; the state is dropped when the height ends.
  */
 export class VoteKeeper<S> {
   readonly thresholds: PowerThresholds;
@@ -146,29 +173,48 @@ export class VoteKeeper<S> {
     const r = this.round(round);
     const t = type === 'prevote' ? r.prevote : r.precommit;
     const existing = t.votes[validator];
+    const power = this.powers[validator] as number;
     if (existing !== undefined) {
       if (existing.valueId === valueId) return { status: 'duplicate' };
+      let more = t.extra.get(validator);
+      if (more?.some((k) => k.valueId === valueId)) return { status: 'duplicate' };
       const report = t.conflicted[validator] === 0;
       t.conflicted[validator] = 1;
-      return { status: 'conflict', first: existing, report };
+      if (more === undefined) {
+        more = [];
+        t.extra.set(validator, more);
+      }
+      more.push({ valueId, signed });
+      const out: Threshold[] = [];
+      this.countValue(t, type, round, valueId, power, out);
+      return { status: 'conflict', first: existing, report, thresholds: out };
     }
     t.votes[validator] = { valueId, signed };
-    const power = this.powers[validator] as number;
-    const valuePower = (t.byValue.get(valueId) ?? 0) + power;
-    t.byValue.set(valueId, valuePower);
-    t.total += power;
     const out: Threshold[] = [];
-    const q = this.thresholds.quorum;
-    if (valuePower >= q && !t.fired.has(valueId)) {
-      t.fired.add(valueId);
-      out.push({ kind: 'quorum-value', type, round, valueId });
-    }
-    if (t.total >= q && !t.firedAny) {
+    this.countValue(t, type, round, valueId, power, out);
+    t.total += power;
+    if (t.total >= this.thresholds.quorum && !t.firedAny) {
       t.firedAny = true;
       out.push({ kind: 'quorum-any', type, round });
     }
     this.markSender(r, round, validator, out);
     return { status: 'added', thresholds: out };
+  }
+
+  private countValue(
+    t: Tally<S>,
+    type: VoteType,
+    round: number,
+    valueId: ValueId | null,
+    power: number,
+    out: Threshold[],
+  ): void {
+    const valuePower = (t.byValue.get(valueId) ?? 0) + power;
+    t.byValue.set(valueId, valuePower);
+    if (valuePower >= this.thresholds.quorum && !t.fired.has(valueId)) {
+      t.fired.add(valueId);
+      out.push({ kind: 'quorum-value', type, round, valueId });
+    }
   }
 
   /** Power of the (round, type) votes for `valueId` (null = nil). */
@@ -210,6 +256,24 @@ export class VoteKeeper<S> {
     const r = this.rounds.get(round);
     if (r === undefined) return new Array<KeptVote<S> | undefined>(this.powers.length);
     return [...(type === 'prevote' ? r.prevote : r.precommit).votes];
+  }
+
+  /**
+   * One slot per validator for a commit of `valueId` in (round, type): its
+   * vote for `valueId` if it sent one (an equivocator's later vote included),
+   * else its first vote.
+   */
+  votesFor(round: number, type: VoteType, valueId: ValueId | null): (KeptVote<S> | undefined)[] {
+    const r = this.rounds.get(round);
+    if (r === undefined) return new Array<KeptVote<S> | undefined>(this.powers.length);
+    const t = type === 'prevote' ? r.prevote : r.precommit;
+    const out = [...t.votes];
+    for (const [validator, more] of t.extra) {
+      if (out[validator]?.valueId === valueId) continue;
+      const match = more.find((k) => k.valueId === valueId);
+      if (match !== undefined) out[validator] = match;
+    }
+    return out;
   }
 
   /** Rounds that hold at least one message. */

@@ -43,7 +43,7 @@ const key = (t: Threshold): string =>
       : `v/${t.type}/${t.round}/${t.valueId}`;
 
 describe('VoteKeeper', () => {
-  it('counts each validator once per (round, type); fires each threshold once, exactly when crossed', () => {
+  it('counts each validator once per (round, type) for "any" and once per value for that value; fires each threshold once, exactly when crossed', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 10 }),
@@ -51,48 +51,64 @@ describe('VoteKeeper', () => {
         (powers, votes) => {
           const keeper = new VoteKeeper<number>(powers);
           const { quorum, oneThird, total } = keeper.thresholds;
-          const first = new Map<string, (typeof VALUES)[number]>(); // validator/round/type → counted value
+          const first = new Map<string, (typeof VALUES)[number]>(); // validator/round/type → first value
+          const all = new Set<string>(); // validator/round/type/value: every distinct vote
           const fired = new Set<string>();
           const sent = new Map<number, Set<number>>();
           votes.forEach((v, i) => {
             const r = keeper.addVote(v.type, v.round, v.validator, v.value, i);
             const slot = `${v.validator}/${v.round}/${v.type}`;
+            const voteKey = `${slot}/${v.value}`;
             if (v.validator >= powers.length) {
               expect(r.status).toBe('unknown-validator');
               return;
             }
-            if (first.has(slot)) {
-              expect(r.status).toBe(first.get(slot) === v.value ? 'duplicate' : 'conflict');
+            if (all.has(voteKey)) {
+              expect(r.status).toBe('duplicate');
               return;
             }
-            expect(r.status).toBe('added');
-            if (r.status !== 'added') return;
-            first.set(slot, v.value);
+            all.add(voteKey);
+            if (first.has(slot)) {
+              expect(r.status).toBe('conflict');
+            } else {
+              expect(r.status).toBe('added');
+              first.set(slot, v.value);
+            }
+            if (r.status !== 'added' && r.status !== 'conflict') return;
             const senders = sent.get(v.round) ?? new Set<number>();
             sent.set(v.round, senders.add(v.validator));
             for (const t of r.thresholds) {
               expect(fired.has(key(t)), `fired twice: ${key(t)}`).toBe(false);
               fired.add(key(t));
             }
-            // What should have fired by now, recomputed from the first votes only.
-            const power = (type: VoteType, value: (typeof VALUES)[number] | '*') => {
+            // What should have fired by now, recomputed from the model.
+            const valuePower = (type: VoteType, value: (typeof VALUES)[number]) => {
               let p = 0;
-              for (const [s, val] of first) {
-                const [vi, ro, ty] = s.split('/');
-                if (Number(ro) === v.round && ty === type && (value === '*' || val === value))
+              for (const k of all) {
+                const [vi, ro, ty, val] = k.split('/');
+                if (Number(ro) === v.round && ty === type && val === String(value))
                   p += powers[Number(vi)] as number;
+              }
+              return p;
+            };
+            const anyPower = (type: VoteType) => {
+              let p = 0;
+              for (const s of first.keys()) {
+                const [vi, ro, ty] = s.split('/');
+                if (Number(ro) === v.round && ty === type) p += powers[Number(vi)] as number;
               }
               return p;
             };
             for (const value of VALUES) {
               const k = `v/${v.type}/${v.round}/${value}`;
-              expect(fired.has(k), k).toBe(power(v.type, value) >= quorum);
-              if (fired.has(k)) expect(3 * power(v.type, value) > 2 * total).toBe(true);
+              expect(fired.has(k), k).toBe(valuePower(v.type, value) >= quorum);
+              if (fired.has(k)) expect(3 * valuePower(v.type, value) > 2 * total).toBe(true);
             }
-            expect(fired.has(`any/${v.type}/${v.round}`)).toBe(power(v.type, '*') >= quorum);
+            expect(fired.has(`any/${v.type}/${v.round}`)).toBe(anyPower(v.type) >= quorum);
             const senderPower = [...senders].reduce((a, s) => a + (powers[s] as number), 0);
             expect(fired.has(`skip/${v.round}`)).toBe(senderPower >= oneThird);
-            expect(keeper.powerFor(v.round, v.type, v.value)).toBe(power(v.type, v.value));
+            expect(keeper.powerFor(v.round, v.type, v.value)).toBe(valuePower(v.type, v.value));
+            expect(keeper.powerAny(v.round, v.type)).toBe(anyPower(v.type));
           });
         },
       ),
@@ -100,7 +116,7 @@ describe('VoteKeeper', () => {
     );
   });
 
-  it('reports a conflict once per validator and (round, type), with the counted vote', () => {
+  it('reports a conflict once per validator and (round, type); the conflicting vote still counts for its value', () => {
     const k = new VoteKeeper<string>([1, 1, 1, 1]);
     expect(k.addVote('prevote', 0, 2, 'A', 'a')).toEqual({
       status: 'added',
@@ -111,14 +127,41 @@ describe('VoteKeeper', () => {
       status: 'conflict',
       first: { valueId: 'A', signed: 'a' },
       report: true,
+      thresholds: [],
     });
+    expect(k.addVote('prevote', 0, 2, null, 'nil2')).toEqual({ status: 'duplicate' });
     expect(k.addVote('prevote', 0, 2, 'B', 'b')).toMatchObject({ status: 'conflict', report: false });
     expect(k.addVote('precommit', 0, 2, 'B', 'b')).toMatchObject({ status: 'added' });
     expect(k.powerFor(0, 'prevote', 'A')).toBe(1);
-    expect(k.powerFor(0, 'prevote', null)).toBe(0);
+    expect(k.powerFor(0, 'prevote', null)).toBe(1);
+    expect(k.powerFor(0, 'prevote', 'B')).toBe(1);
+    expect(k.powerAny(0, 'prevote')).toBe(1);
     expect(k.vote(0, 'prevote', 2)).toEqual({ valueId: 'A', signed: 'a' });
     expect(k.votes(0, 'precommit')[2]).toEqual({ valueId: 'B', signed: 'b' });
     expect(k.roundsSeen()).toEqual([0]);
+  });
+
+  it("an equivocator's second vote completes a value quorum that its first vote did not join", () => {
+    // The case the simulator found: validator 3 prevotes nil to this node and B to the others.
+    const k = new VoteKeeper<string>([1, 1, 1, 1]);
+    expect(k.addVote('prevote', 5, 3, null, '3-nil').status).toBe('added');
+    expect(k.addVote('prevote', 5, 0, 'B', '0-B').status).toBe('added');
+    expect(k.addVote('prevote', 5, 1, 'B', '1-B')).toEqual({
+      status: 'added',
+      thresholds: [{ kind: 'quorum-any', type: 'prevote', round: 5 }],
+    });
+    expect(k.hasQuorumFor(5, 'prevote', 'B')).toBe(false);
+    expect(k.addVote('prevote', 5, 3, 'B', '3-B')).toEqual({
+      status: 'conflict',
+      first: { valueId: null, signed: '3-nil' },
+      report: true,
+      thresholds: [{ kind: 'quorum-value', type: 'prevote', round: 5, valueId: 'B' }],
+    });
+    expect(k.hasQuorumFor(5, 'prevote', 'B')).toBe(true);
+    expect(k.powerAny(5, 'prevote')).toBe(3);
+    // A commit of B takes the equivocator's vote for B, not its first vote.
+    expect(k.votesFor(5, 'prevote', 'B').map((v) => v?.signed)).toEqual(['0-B', '1-B', undefined, '3-B']);
+    expect(k.votesFor(5, 'prevote', 'C').map((v) => v?.signed)).toEqual(['0-B', '1-B', undefined, '3-nil']);
   });
 
   it('a proposal sender counts toward the round skip, once', () => {
