@@ -6,7 +6,6 @@ import {
   type Commit,
   type ConsensusParams,
   type Evidence,
-  evidenceHeight,
   evidenceValidator,
   proposalSignBytes,
   type SignRequest,
@@ -54,11 +53,6 @@ export interface CheckerContext {
    * checked with `verify` (evidenceProblem checks Ed25519).
    */
   readonly signaturesChecked?: boolean;
-  /**
-   * Fail on known engine issues too (see README, "Known engine issues"); by
-   * default they are counted in `waived` instead.
-   */
-  readonly strict?: boolean;
   /** The reference application: it executes the decided chain, once, and judges validity. */
   readonly reference: SimApplication;
   /** Simulated time, for failure records. */
@@ -123,8 +117,6 @@ export class Checkers {
   readonly #addressHex: string[];
   /** Evidence reports, and distinct infractions reported. */
   evidenceReports = 0;
-  /** Known engine issues seen and not failed on (non-strict runs). */
-  waived = 0;
   readonly infractions = new Set<string>();
 
   constructor(ctx: CheckerContext) {
@@ -256,18 +248,6 @@ export class Checkers {
     if (e.values.size === 2 && e.due === undefined) e.due = decided >= m.height ? m.height + 1 : m.height;
   }
 
-  /** The values of the prevotes of (height, round) that entered node `node`'s engine, by validator (Byzantine ones only). */
-  prevotesSeen(node: number, height: number, round: number): Map<number, ReadonlySet<string>> {
-    const out = new Map<number, ReadonlySet<string>>();
-    for (const [key, e] of this.#seen[node] ?? []) {
-      const [kind, addr, h, r, step] = key.split('/');
-      if (kind === 'dv' && step === 'prevote' && Number(h) === height && Number(r) === round) {
-        out.set(this.#addressHex.indexOf(addr ?? ''), e.values);
-      }
-    }
-    return out;
-  }
-
   /** Node `node` lost its memory (crash): what it saw is gone, except what its WAL replays (`onSeen` again). */
   onCrash(node: number): void {
     this.#seen[node]?.clear();
@@ -306,15 +286,6 @@ export class Checkers {
       this.#signaturesOk(ev)
     ) {
       // The fast scheme's signatures are not Ed25519: checked with the simulator's verifier instead.
-    } else if (
-      problem?.code === 'WRONG_TIME' &&
-      this.#ctx.strict !== true &&
-      ev.timeMs === this.#canonical[evidenceHeight(ev)]?.timeMs &&
-      this.#signaturesOk(ev)
-    ) {
-      // Known engine issue: an equivocation seen after the height was decided is reported at the
-      // next decision, carrying that block's time instead of its own height's.
-      this.waived++;
     } else if (problem !== undefined) {
       this.#safety(
         'evidence-invalid',

@@ -1,163 +1,21 @@
 import '@synod/polyfills';
-import { type SimOptions, VALIDATORS_MAX } from './scenario.js';
-import { runSimulation, type SimResult } from './simulation.js';
-
-const USAGE = `usage:
-  pnpm sim --seed S [options]            replay one seed with a readable trace
-  pnpm sim --seeds N [--from S] [options] run N seeds (default from 1): one line per failure
-options:
-  --validators N | A-B   validators, or a range the seed chooses from (default 4, at most ${VALIDATORS_MAX})
-  --byzantine B          Byzantine validators (default: as many as stay below 1/3 of the power; 0: none)
-  --heights H            heights of the safety phase (default 12)
-  --liveness K           heights every honest node must decide in the liveness phase (default 5)
-  --no-faults            no crashes, partitions, loss, duplication or delay storms
-  --signatures fast      keyed-hash signatures instead of Ed25519 (faster; see README)
-  --strict               fail on known engine issues too (see README)
-  --mutation M           run a deliberately broken core (ignore-lock-l22)
-  --quiet                single seed: summary only, no trace`;
-
-interface Cli {
-  readonly seed: number | undefined;
-  readonly seeds: number | undefined;
-  readonly from: number;
-  readonly quiet: boolean;
-  /** The options, as flags, for the replay command. */
-  readonly flags: readonly string[];
-  readonly options: Omit<SimOptions, 'seed'>;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function int(value: string | undefined, name: string, min = 0, max = 0xffffffff): number {
-  const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n < min || n > max)
-    fail(`${name} needs an integer in ${min}..${max}`);
-  return n;
-}
-
-export function parseArgs(argv: readonly string[]): Cli {
-  let seed: number | undefined;
-  let seeds: number | undefined;
-  let from = 1;
-  let quiet = false;
-  const flags: string[] = [];
-  const o: {
-    validators?: number | [number, number];
-    byzantine?: number;
-    heights?: number;
-    livenessHeights?: number;
-    faults?: boolean;
-    signatures?: 'ed25519' | 'fast';
-    strict?: boolean;
-    mutation?: 'ignore-lock-l22';
-  } = {};
-  const args = argv.filter((a) => a !== '--');
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const next = (): string | undefined => args[++i];
-    switch (a) {
-      case '--seed':
-        seed = int(next(), '--seed');
-        break;
-      case '--seeds':
-        seeds = int(next(), '--seeds', 1);
-        break;
-      case '--from':
-        from = int(next(), '--from');
-        break;
-      case '--validators': {
-        const v = next() ?? '';
-        const m = /^(\d+)(?:-(\d+))?$/.exec(v);
-        if (m === null) fail('--validators needs N or A-B');
-        const lo = int(m[1], '--validators', 1, VALIDATORS_MAX);
-        const hi = m[2] === undefined ? lo : int(m[2], '--validators', lo, VALIDATORS_MAX);
-        o.validators = lo === hi ? lo : [lo, hi];
-        flags.push(a, v);
-        break;
-      }
-      case '--byzantine': {
-        const v = next();
-        o.byzantine = int(v, '--byzantine', 0, VALIDATORS_MAX);
-        flags.push(a, String(v));
-        break;
-      }
-      case '--heights': {
-        const v = next();
-        o.heights = int(v, '--heights', 1, 1_000_000);
-        flags.push(a, String(v));
-        break;
-      }
-      case '--liveness': {
-        const v = next();
-        o.livenessHeights = int(v, '--liveness', 1, 1_000_000);
-        flags.push(a, String(v));
-        break;
-      }
-      case '--no-faults':
-        o.faults = false;
-        flags.push(a);
-        break;
-      case '--signatures': {
-        const v = next();
-        if (v !== 'fast' && v !== 'ed25519') fail('--signatures is ed25519 or fast');
-        o.signatures = v;
-        flags.push(a, v);
-        break;
-      }
-      case '--strict':
-        o.strict = true;
-        flags.push(a);
-        break;
-      case '--mutation': {
-        const v = next();
-        if (v !== 'ignore-lock-l22') fail('--mutation: the only mutation is ignore-lock-l22');
-        o.mutation = v;
-        flags.push(a, v);
-        break;
-      }
-      case '--quiet':
-        quiet = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        fail(`unknown argument ${a}`);
-    }
-  }
-  if ((seed === undefined) === (seeds === undefined)) fail('give either --seed S or --seeds N');
-  return { seed, seeds, from, quiet, flags, options: o };
-}
-
-export function replayCommand(seed: number, flags: readonly string[]): string {
-  return ['pnpm sim --seed', String(seed), ...flags].join(' ');
-}
-
-export function summary(r: SimResult, wallMs: number): string[] {
-  const s = r.stats;
-  const byz = Object.entries(s.byzantineActions)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ');
-  return [
-    `result: ${r.ok ? 'PASS' : `FAIL ${r.failure?.class} (${r.failure?.check}): ${r.failure?.reason}`}`,
-    `trace hash ${r.traceHash}, chain hash ${r.finalState.chainHash}`,
-    `heights ${s.heights} (rounds beyond the first: ${s.extraRounds}, highest decision round ${s.maxRound}), simulated ${(s.simulatedMs / 1000).toFixed(1)}s, events ${s.events}`,
-    `messages sent ${s.messagesSent}, delivered ${s.messagesDelivered}, dropped ${s.messagesDropped}, rejected on arrival ${s.messagesRejected}`,
-    `crashes ${s.crashes}, restarts ${s.restarts}, partitions ${s.partitions}, storms ${s.storms}, block syncs ${s.syncs}, catch-ups ${s.catchUps}, re-gossips ${s.regossips}`,
-    `byzantine actions: ${byz === '' ? 'none' : byz}`,
-    `evidence reports ${s.evidenceReports}, infractions ${s.infractions}${s.waived > 0 ? `, known engine issues waived ${s.waived}` : ''}`,
-    `signatures verified ${s.signaturesVerified} (the rest from the shared cache), wall ${wallMs.toFixed(0)}ms`,
-  ];
-}
+import { type Cli, parseArgs, replayCommand, summary, USAGE, UsageError } from './cli-args.js';
+import { runSimulation } from './simulation.js';
 
 async function main(): Promise<void> {
-  const cli = parseArgs(process.argv.slice(2));
+  let cli: Cli;
+  try {
+    cli = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };

@@ -239,13 +239,6 @@ export class SimNode {
     return st === undefined ? undefined : { height: st.height, round: st.round };
   }
 
-  /** The engine's valid value (hex) and round — what it re-proposes, with that round's proof-of-lock. */
-  validValue(): { readonly height: number; readonly value: string; readonly round: number } | undefined {
-    const st = this.#life?.engine?.status();
-    if (st === undefined || st.validValue === null) return undefined;
-    return { height: st.height, value: st.validValue, round: st.validRound };
-  }
-
   // ------------------------------------------------------------------ lifecycle
 
   /** Starts an incarnation over the disk: handshake, signer, engine, WAL replay. */

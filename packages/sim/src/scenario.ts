@@ -25,8 +25,6 @@ export interface SimOptions {
   readonly faults?: boolean;
   /** Run a deliberately broken core (see `SimMutation`). */
   readonly mutation?: SimMutation;
-  /** Fail on known engine issues too, instead of counting them as waived (default false; see README). */
-  readonly strict?: boolean;
   /** Real Ed25519 (default) or the keyed-hash stand-in, for speed (see `SignatureScheme`). */
   readonly signatures?: SignatureScheme;
   /** The application (default `createCounterApp()`). */

@@ -49,8 +49,6 @@ export interface SimStats {
   readonly evidenceReports: number;
   /** Distinct infractions (validator, height, round, type) reported by honest nodes. */
   readonly infractions: number;
-  /** Known engine issues seen but not failed on (see `SimOptions.strict`). */
-  readonly waived: number;
   readonly events: number;
   readonly simulatedMs: number;
   /** When the liveness phase began (simulated ms). */
@@ -185,7 +183,6 @@ class Simulation {
       honest: keys.map((_, i) => !scenario.byzantine.has(i)),
       params,
       verify: this.#oracle.verify,
-      strict: options.strict === true,
       signaturesChecked: this.#oracle.scheme === 'ed25519',
       reference: factory.createNode(appGenesis).open(),
       now: () => this.#queue.now,
@@ -524,43 +521,11 @@ class Simulation {
         const p = n.position();
         return `node ${n.index} decided ${n.decided}${p === undefined ? ' (down)' : ` (at h=${p.height} r=${p.round})`}`;
       });
-    const diagnosis = this.#diagnoseStall();
     this.#checkers.fail(
       'liveness',
       'liveness',
-      `height ${this.#livenessTarget} not reached within ${this.#livenessDeadlineMs - this.#livenessStartMs}ms of the liveness phase: ${behind.join(', ')}${diagnosis === undefined ? '' : `; diagnosis: ${diagnosis}`}`,
+      `height ${this.#livenessTarget} not reached within ${this.#livenessDeadlineMs - this.#livenessStartMs}ms of the liveness phase: ${behind.join(', ')}`,
     );
-  }
-
-  /**
-   * Recognises the known engine issue behind a stall (see README, "Known
-   * engine issues"): an honest node's valid value (what it re-proposes, with
-   * the proof-of-lock of its round) rests on a Byzantine validator's prevote,
-   * and another honest node also got that validator's other prevote of the
-   * round, and may have counted it first. The vote keeper never
-   * counts a second, different vote, so that node can never see the
-   * proof-of-lock (the paper counts both), and without the Byzantine
-   * validator's help the height cannot be decided.
-   */
-  #diagnoseStall(): string | undefined {
-    const honest = this.#honestNodes();
-    const short = (v: string): string => v.slice(0, 8);
-    for (const l of honest) {
-      const lock = l.validValue();
-      if (lock === undefined) continue;
-      const mine = this.#checkers.prevotesSeen(l.index, lock.height, lock.round);
-      for (const [b, values] of mine) {
-        if (!values.has(lock.value)) continue;
-        for (const o of honest) {
-          if (o === l || o.position()?.height !== lock.height) continue;
-          const theirs = this.#checkers.prevotesSeen(o.index, lock.height, lock.round).get(b);
-          const other = [...(theirs ?? [])].find((v) => v !== lock.value);
-          if (other === undefined) continue;
-          return `probably the known engine issue: node ${l.index} re-proposes ${short(lock.value)} with the proof-of-lock of round ${lock.round}, which holds Byzantine validator ${b}'s prevote for it; node ${o.index} also got ${b}'s other prevote of that round (${other === 'nil' ? 'nil' : short(other)}) and the vote keeper counts only a validator's first vote, so if that one came first node ${o.index} can never see the proof-of-lock`;
-        }
-      }
-    }
-    return undefined;
   }
 
   // ------------------------------------------------------------------ results
@@ -614,7 +579,6 @@ class Simulation {
       byzantineActions: { ...k.byzantineActions },
       evidenceReports: c.evidenceReports,
       infractions: c.infractions.size,
-      waived: c.waived,
       events: this.#events,
       simulatedMs: this.#queue.now,
       livenessStartMs: this.#livenessStartMs,

@@ -28,7 +28,7 @@ export interface Fixture {
 }
 
 /** Four validators (power 10), a counter app and checkers; validator 3 is Byzantine. */
-export function fixture(options: { strict?: boolean } = {}): Fixture {
+export function fixture(): Fixture {
   const keys = [1, 2, 3, 4]
     .map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)))
     .map((k) => ({ ...k, address: addressFromPublicKey(k.publicKey) }));
@@ -55,7 +55,6 @@ export function fixture(options: { strict?: boolean } = {}): Fixture {
     honest: [true, true, true, false],
     params: DEFAULT_CONSENSUS_PARAMS,
     verify: oracle.verify,
-    strict: options.strict ?? false,
     reference: factory.createNode(genesis).open(),
     now: () => 0,
   });

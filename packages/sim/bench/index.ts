@@ -1,0 +1,70 @@
+/**
+ * Simulated heights per second: whole runs (safety and liveness phases) of
+ * the production engines, for 4, 10 and 100 validators, faults off and on,
+ * with real Ed25519 signatures and with the fast stand-in. Every run is also
+ * checked: a failing run is reported (it still counts its heights).
+ */
+import '@synod/polyfills';
+import { runSimulation, type SimOptions } from '../src/index.js';
+
+interface Case {
+  readonly name: string;
+  readonly options: Omit<SimOptions, 'seed'>;
+  readonly seeds: number;
+}
+
+const quick = process.argv.includes('--quick');
+const cases: Case[] = [];
+for (const signatures of ['ed25519', 'fast'] as const) {
+  cases.push(
+    {
+      name: `4 validators, no faults, no Byzantine, ${signatures}`,
+      options: { validators: 4, byzantine: 0, faults: false, heights: quick ? 100 : 400, signatures },
+      seeds: 3,
+    },
+    {
+      name: `4 validators, Byzantine + faults, ${signatures}`,
+      options: { validators: 4, signatures },
+      seeds: quick ? 10 : 40,
+    },
+    {
+      name: `10 validators, no faults, no Byzantine, ${signatures}`,
+      options: { validators: 10, byzantine: 0, faults: false, heights: quick ? 30 : 100, signatures },
+      seeds: 2,
+    },
+    {
+      name: `10 validators, Byzantine + faults, ${signatures}`,
+      options: { validators: 10, heights: 8, signatures },
+      seeds: quick ? 3 : 10,
+    },
+    {
+      name: `100 validators, no faults, no Byzantine, ${signatures}`,
+      options: {
+        validators: 100,
+        byzantine: 0,
+        faults: false,
+        heights: quick ? 3 : 10,
+        livenessHeights: 2,
+        signatures,
+      },
+      seeds: 1,
+    },
+  );
+}
+
+const pad = (s: string, n: number): string => s.padEnd(n);
+console.log(`${pad('case', 56)} ${pad('heights/s', 10)} ${pad('heights', 8)} ${pad('wall', 8)} failed`);
+for (const c of cases) {
+  let heights = 0;
+  let failed = 0;
+  const t = performance.now();
+  for (let seed = 1; seed <= c.seeds; seed++) {
+    const r = await runSimulation({ ...c.options, seed });
+    heights += r.stats.heights;
+    if (!r.ok) failed++;
+  }
+  const ms = performance.now() - t;
+  console.log(
+    `${pad(c.name, 56)} ${pad((heights / (ms / 1000)).toFixed(0), 10)} ${pad(String(heights), 8)} ${pad(`${(ms / 1000).toFixed(1)}s`, 8)} ${failed}`,
+  );
+}
