@@ -18,6 +18,8 @@ export { ConsensusCore, type ConsensusCoreOptions } from './core.js';
 export { ConsensusEngine, type EngineSignedMessage, type EngineStatus } from './engine/engine.js';
 export type {
   BuildBlockRequest,
+  CommitMonitor,
+  ConflictingCommits,
   ConsensusApplication,
   ConsensusBlockStore,
   ConsensusEngineOptions,

@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   'P2P_INVALID_MESSAGE',
   'P2P_TIMEOUT',
   'P2P_PEER_BANNED',
+  // security
+  'SECURITY_CONFLICTING_COMMITS',
   // generic
   'INTERNAL',
 ] as const;

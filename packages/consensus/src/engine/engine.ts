@@ -52,7 +52,7 @@ import { ROUND_LOOKAHEAD_MAX } from '../round/height-machine.js';
 import { commitTimeoutMs } from '../timeouts.js';
 import type { CommitVotes, CoreEffect, CoreInput, CoreState, ValueId } from '../types.js';
 import { decodeWalEntry, encodeWalEntry, type WalEntry } from '../wal-records.js';
-import type { ConsensusEngineOptions } from './ports.js';
+import type { ConflictingCommits, ConsensusEngineOptions } from './ports.js';
 
 /** What the core stores as a message's signed payload. */
 export type EngineSignedMessage = SignedVote | SignedProposal;
@@ -79,12 +79,17 @@ interface EngineMetrics {
   readonly committed: Counter;
   readonly equivocations: Counter;
   readonly signerRefusals: Counter;
+  readonly securityAlerts: Counter;
 }
 
 /** A snapshot for status pages and tests. */
 export interface EngineStatus extends CoreState {
-  /** Set when the engine stopped itself because a port failed unsafely. */
+  /** Set when the engine stopped itself because a port failed unsafely, or on a security alert. */
   readonly halted: string | undefined;
+  /** Two valid commits for different blocks at one height were seen: more than 1/3 of the power is Byzantine. */
+  readonly securityAlert:
+    | { readonly height: number; readonly blockA: string; readonly blockB: string }
+    | undefined;
 }
 
 const signKey = (height: number, round: number, step: SignStep): string => `${height}/${round}/${step}`;
@@ -97,6 +102,7 @@ export class ConsensusEngine {
   private readonly metrics: EngineMetrics;
   private queue: Promise<void> = Promise.resolve();
   private haltError: Error | undefined;
+  private alert: ConflictingCommits | undefined;
   private stopped = false;
   private started = false;
   private replaying = false;
@@ -117,7 +123,6 @@ export class ConsensusEngine {
   private ownProposals = new Map<string, Proposal>();
   /** Signatures of our own messages recorded in the WAL (replay), by (height, round, step). */
   private ownSignatures = new Map<string, Uint8Array>();
-  /** Misbehaviour of the current height, reported once the height is decided (evidence carries the block time). */
   /**
    * Evidence of the current height, waiting for its block time (evidence
    * carries the time of the block at its own height, which is known once
@@ -175,6 +180,10 @@ export class ConsensusEngine {
         name: 'synod_consensus_signer_refusals_total',
         help: 'Own messages the signer refused (double-sign guard)',
       }),
+      securityAlerts: m.counter({
+        name: 'synod_consensus_security_alerts_total',
+        help: 'Conflicting commits seen (more than 1/3 of the power Byzantine); the engine halts',
+      }),
     };
   }
 
@@ -222,11 +231,57 @@ export class ConsensusEngine {
   status(): EngineStatus | undefined {
     const st = this.core.state();
     if (st === undefined) return undefined;
-    return { ...st, halted: this.haltError?.message };
+    const a = this.alert;
+    return {
+      ...st,
+      halted: this.haltError?.message,
+      securityAlert:
+        a === undefined
+          ? undefined
+          : { height: a.height, blockA: toHex(a.commitA.blockHash), blockB: toHex(a.commitB.blockHash) },
+    };
   }
 
   get halted(): Error | undefined {
     return this.haltError;
+  }
+
+  /** The security alert, once raised (both commits: keep them as evidence). */
+  get securityAlert(): ConflictingCommits | undefined {
+    return this.alert;
+  }
+
+  /**
+   * A commit seen outside this engine's own decisions (block sync, gossip, a
+   * block's last commit). The caller must have verified it against the
+   * validator set of its height (`commitProblem` from @synod/types): a
+   * conflicting commit halts the node. Processed even when the engine is
+   * halted for another reason, so the alert is never missed.
+   */
+  observeCommit(commit: Commit): void {
+    this.checkCommit(commit);
+  }
+
+  private checkCommit(commit: Commit): void {
+    const alert = this.o.commitMonitor?.observe(commit);
+    if (alert === undefined || this.alert !== undefined) return;
+    this.alert = alert;
+    this.metrics.securityAlerts.inc();
+    this.log.error(
+      'SECURITY ALERT: two valid commits for different blocks at one height; block production stopped',
+      {
+        height: alert.height,
+        blockA: toHex(alert.commitA.blockHash),
+        blockB: toHex(alert.commitB.blockHash),
+      },
+    );
+    this.o.onSecurityAlert?.(alert);
+    this.halt(
+      new SynodError(
+        'SECURITY_CONFLICTING_COMMITS',
+        `conflicting commits at height ${alert.height}: more than 1/3 of the voting power is Byzantine`,
+      ),
+    );
   }
 
   // ------------------------------------------------------------------ queue
@@ -707,6 +762,8 @@ export class ConsensusEngine {
       throw new SynodError('INTERNAL', `height ${e.height} is already in the block store`);
     }
     await this.o.blockStore.saveBlock(known.block, commit);
+    this.checkCommit(commit);
+    if (this.alert !== undefined) return; // halted: the block is kept, nothing more is produced
     const result = await this.o.application.finalizeBlock(known.block, commit);
     await this.o.wal.writeEndHeight(e.height);
     this.metrics.committed.inc();

@@ -78,6 +78,23 @@ export interface EvidenceSink {
   report(evidence: Evidence): void | Promise<void>;
 }
 
+/** Two valid commits for different blocks at one height: proof that more than 1/3 of the power is Byzantine. */
+export interface ConflictingCommits {
+  readonly kind: 'conflicting-commits';
+  readonly height: number;
+  readonly commitA: Commit;
+  readonly commitB: Commit;
+}
+
+/**
+ * Watches verified commits (structurally @synod/fault-detector's
+ * `ConflictingCommitDetector`): returns the alert when a commit conflicts with
+ * one seen before at its height.
+ */
+export interface CommitMonitor {
+  observe(commit: Commit): ConflictingCommits | undefined;
+}
+
 export interface ConsensusEngineOptions {
   readonly chainId: string;
   /** The validator's signer, or null for a node that only follows. */
@@ -103,6 +120,15 @@ export interface ConsensusEngineOptions {
   readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
   /** Called once if the engine halts (a port failed in a way that makes going on unsafe). */
   readonly onHalt?: (error: Error) => void;
+  /**
+   * Sees every commit the engine decides and every verified commit given to
+   * `observeCommit` (sync, gossip). On a conflict the engine raises the
+   * security alert: it stops producing blocks (halts with
+   * SECURITY_CONFLICTING_COMMITS), logs the alert, shows it in `status()`,
+   * and hands both commits to `onSecurityAlert` to be kept as evidence.
+   */
+  readonly commitMonitor?: CommitMonitor;
+  readonly onSecurityAlert?: (alert: ConflictingCommits) => void;
   /**
    * Testing only: run a deliberately broken core (see `CoreMutation`), so the
    * simulator can prove its safety checkers catch a real bug. Never set in a node.

@@ -2,6 +2,7 @@ import { type KeyPair, sign } from '@synod/crypto';
 import {
   type Block,
   blockHash,
+  type Commit,
   commitProblem,
   EMPTY_COMMIT,
   isSynodError,
@@ -13,7 +14,12 @@ import {
   voteSignBytes,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { ConsensusEngine, decodeWalEntry } from '../../src/index.js';
+import {
+  type CommitMonitor,
+  type ConflictingCommits,
+  ConsensusEngine,
+  decodeWalEntry,
+} from '../../src/index.js';
 import {
   CHAIN_ID,
   EventLog,
@@ -52,7 +58,14 @@ interface Node {
 
 function node(
   self: number | null,
-  reuse?: { wal?: MemoryWal; stateStore?: MemoryStateStore; log?: EventLog; metrics?: RecordingMetrics },
+  reuse?: {
+    wal?: MemoryWal;
+    stateStore?: MemoryStateStore;
+    log?: EventLog;
+    metrics?: RecordingMetrics;
+    monitor?: CommitMonitor;
+    alerts?: ConflictingCommits[];
+  },
 ): Node {
   const log = reuse?.log ?? new EventLog();
   const wal = reuse?.wal ?? new MemoryWal(log);
@@ -77,6 +90,8 @@ function node(
     evidence,
     onHalt: (e) => halts.push(e),
     ...(reuse?.metrics ? { metrics: reuse.metrics } : {}),
+    ...(reuse?.monitor ? { commitMonitor: reuse.monitor } : {}),
+    ...(reuse?.alerts ? { onSecurityAlert: (a: ConflictingCommits) => reuse.alerts?.push(a) } : {}),
   });
   const settle = async () => {
     for (let i = 0; i < 5; i++) {
@@ -124,6 +139,36 @@ function signedProposal(
     proposerAddress: (set.validators[index] as ValidatorSet['validators'][number]).address,
   };
   return { proposal, signature: sign(key(index), proposalSignBytes(CHAIN_ID, proposal)) };
+}
+
+/** A commit of `block` at (height, round) signed by `signers`. */
+function commitOf(block: Block, height: number, round: number, signers: number[]): Commit {
+  return {
+    height,
+    round,
+    blockHash: blockHash(block),
+    signatures: set.validators.map((_, i) =>
+      signers.includes(i)
+        ? { flag: 'commit' as const, signature: signedVote(i, 'precommit', height, round, block).signature }
+        : { flag: 'absent' as const, signature: new Uint8Array(64) },
+    ),
+  };
+}
+
+/** The monitor the node wires in (the same rule as @synod/fault-detector's ConflictingCommitDetector). */
+function monitor(): CommitMonitor {
+  const seen = new Map<number, Commit>();
+  return {
+    observe(commit) {
+      const prior = seen.get(commit.height);
+      if (prior === undefined) {
+        seen.set(commit.height, commit);
+        return undefined;
+      }
+      if (Buffer.compare(prior.blockHash, commit.blockHash) === 0) return undefined;
+      return { kind: 'conflicting-commits', height: commit.height, commitA: prior, commitB: commit };
+    },
+  };
 }
 
 /** Proposer of (h, r) with four validators of equal power. */
@@ -431,6 +476,76 @@ describe('ConsensusEngine', () => {
         (e) => e.timeMs === a.header.timeMs && e.totalVotingPower === 40 && e.validatorPower === 10,
       ),
     ).toBe(true);
+  });
+
+  it('a valid commit for another block at a decided height raises the security alert: halt, status, both commits kept', async () => {
+    const alerts: ConflictingCommits[] = [];
+    const n = node(3, { monitor: monitor(), alerts });
+    await n.engine.start();
+    const a = makeBlock(1, 'A');
+    const b = makeBlock(1, 'B');
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, a));
+    expect(n.store.blocks.map((x) => label(x.block))).toEqual(['A']);
+    expect(n.engine.status()?.securityAlert).toBeUndefined();
+    // More than 1/3 equivocated: a second quorum signed B at height 1 (seen through sync, say).
+    const other = commitOf(b, 1, 1, [0, 1, 2]);
+    expect(commitProblem(CHAIN_ID, set, other, { height: 1, blockHash: blockHash(b) })).toBeUndefined();
+    n.engine.observeCommit(other);
+    expect(alerts).toHaveLength(1);
+    expect(Buffer.from(alerts[0]?.commitA.blockHash ?? []).equals(blockHash(a))).toBe(true);
+    expect(alerts[0]?.commitB).toBe(other);
+    expect(n.engine.status()?.securityAlert).toEqual({
+      height: 1,
+      blockA: Buffer.from(blockHash(a)).toString('hex'),
+      blockB: Buffer.from(blockHash(b)).toString('hex'),
+    });
+    const halted = n.engine.halted;
+    expect(halted !== undefined && isSynodError(halted) && halted.code).toBe('SECURITY_CONFLICTING_COMMITS');
+    expect(n.halts).toHaveLength(1);
+    // Block production stopped: the commit timeout does not start height 2, nothing more is sent.
+    const sent = n.network.lines().length;
+    n.clock.advance(PARAMS.timeouts.commitMs * 10);
+    await n.settle();
+    await n.engine.receiveProposal(signedProposal(1, 2, 0, makeBlock(2, 'C')), makeBlock(2, 'C'));
+    expect(n.network.lines()).toHaveLength(sent);
+    expect(n.engine.status()?.height).toBe(1);
+    // The alert is raised once.
+    n.engine.observeCommit(commitOf(makeBlock(1, 'D'), 1, 2, [0, 1, 2]));
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('deciding a block when another commit for that height was already seen raises the alert before finalizing', async () => {
+    const alerts: ConflictingCommits[] = [];
+    const n = node(3, { monitor: monitor(), alerts });
+    await n.engine.start();
+    const a = makeBlock(1, 'A');
+    const b = makeBlock(1, 'B');
+    n.engine.observeCommit(commitOf(b, 1, 0, [0, 1, 2]));
+    expect(n.engine.halted).toBeUndefined();
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, a));
+    expect(alerts.map((x) => x.height)).toEqual([1]);
+    expect(n.store.blocks).toHaveLength(1); // the decided block and its commit are kept
+    expect(n.app.finalized).toHaveLength(0);
+    expect(n.engine.status()?.halted).toContain('conflicting commits at height 1');
+  });
+
+  it('the same commit seen again, or a commit for the same block, raises nothing', async () => {
+    const alerts: ConflictingCommits[] = [];
+    const n = node(3, { monitor: monitor(), alerts });
+    await n.engine.start();
+    const a = makeBlock(1, 'A');
+    n.engine.observeCommit(commitOf(a, 1, 0, [0, 1, 2]));
+    n.engine.observeCommit(commitOf(a, 1, 3, [1, 2, 3]));
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, a));
+    expect(alerts).toEqual([]);
+    expect(n.app.finalized).toHaveLength(1);
+    expect(n.engine.halted).toBeUndefined();
   });
 
   it('buffers messages of the next height during the commit wait and processes them when it starts', async () => {
