@@ -85,50 +85,52 @@ const KIND_BY_TAG: readonly (WalEntryKind | undefined)[] = [
 const ROUND_STEPS: readonly RoundStep[] = ['propose', 'prevote', 'precommit'];
 const SIGN_STEPS: readonly SignStep[] = ['proposal', 'prevote', 'precommit'];
 
+/** Writes into one growing buffer (records are small; blocks are copied once). */
 class Writer {
-  private readonly parts: Uint8Array[] = [];
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
   private size = 0;
 
-  private push(b: Uint8Array): void {
-    this.parts.push(b);
-    this.size += b.length;
+  private reserve(n: number): number {
+    const at = this.size;
+    if (at + n > this.buf.length) {
+      const next = new Uint8Array(Math.max(this.buf.length * 2, at + n));
+      next.set(this.buf.subarray(0, at));
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    }
+    this.size = at + n;
+    return at;
   }
 
   u8(n: number): this {
-    this.push(Uint8Array.of(n));
+    this.buf[this.reserve(1)] = n;
     return this;
   }
 
   u32(n: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, n);
-    this.push(b);
+    this.view.setUint32(this.reserve(4), n);
     return this;
   }
 
   u64(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0)
       throw new SynodError('ENCODE_INVALID_VALUE', `WAL record: bad number ${n}`);
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, BigInt(n));
-    this.push(b);
+    const at = this.reserve(8);
+    this.view.setUint32(at, Math.floor(n / 2 ** 32));
+    this.view.setUint32(at + 4, n >>> 0);
     return this;
   }
 
   bytes(data: Uint8Array): this {
     this.u32(data.length);
-    this.push(data);
+    const at = this.reserve(data.length); // may grow (replace) the buffer: reserve first
+    this.buf.set(data, at);
     return this;
   }
 
   finish(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return this.buf.slice(0, this.size);
   }
 }
 

@@ -191,9 +191,23 @@ export function decodeBlock(bytes: Uint8Array, maxBytes: number = LIMITS.blockBy
   };
 }
 
+/**
+ * Hashes of header objects already hashed. Headers are immutable values (every
+ * field readonly; a changed header is a new object), so the hash of an object
+ * never changes; the cache lets the many places that identify a block by its
+ * hash (engine, stores, gossip validation) pay for one encoding and one
+ * SHA-256 per block object. Callers get a copy.
+ */
+const headerHashes = new WeakMap<Header, BlockHash>();
+
 /** The block hash: SHA-256 of the canonical header encoding. */
 export function headerHash(h: Header): BlockHash {
-  return sha256(encodeHeader(h));
+  let hash = headerHashes.get(h);
+  if (hash === undefined) {
+    hash = sha256(encodeHeader(h));
+    headerHashes.set(h, hash);
+  }
+  return hash.slice();
 }
 
 export function blockHash(b: Block): BlockHash {
