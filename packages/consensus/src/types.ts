@@ -1,11 +1,13 @@
 /**
- * The pure core's vocabulary. It depends on nothing else in Synod: values are
+ * The pure core's vocabulary. It depends on nothing else in Synod but the
+ * timeout parameters' type from @synod/types (type-only): values are
  * opaque ids (the engine uses the hex of the block hash), validators are
  * indices into the height's validator set, and signed messages are an opaque
  * payload `S` that the core only stores and hands back (duplicate-vote
  * evidence, the commit of a decision).
  */
 
+import type { TimeoutParams } from '@synod/types';
 import type { PriorityValidator } from './proposer/priority.js';
 
 /** Identifies a proposed value (block) within a height. */
@@ -22,17 +24,8 @@ export interface WeightedValidatorSet {
   readonly validators: readonly PriorityValidator[];
 }
 
-/** Round timeouts (structurally `ConsensusParams['timeouts']` of @synod/types). */
-export interface TimeoutParams {
-  readonly proposeMs: number;
-  readonly proposeDeltaMs: number;
-  readonly prevoteMs: number;
-  readonly prevoteDeltaMs: number;
-  readonly precommitMs: number;
-  readonly precommitDeltaMs: number;
-  readonly capMs: number;
-  readonly commitMs: number;
-}
+/** Round timeouts: `ConsensusParams['timeouts']` of @synod/types. */
+export type { TimeoutParams };
 
 /**
  * Inputs of the core. The node's own proposal and votes are inputs too: the

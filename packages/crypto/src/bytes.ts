@@ -1,4 +1,4 @@
-/** Byte helpers: type guard, hex, constant-time comparison. */
+/** Byte helpers shared by every package: type guard, hex, concatenation, ordering, constant-time comparison. */
 
 import { timingSafeEqual } from 'node:crypto';
 
@@ -51,6 +51,29 @@ export function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   out.set(Buffer.from(hex, 'hex'));
   return out;
+}
+
+/** The bytes of `parts`, one after another, in a fresh array. */
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Bytewise (lexicographic) order, LevelDB's default: negative, zero or positive. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 
 export { ADDRESS_LENGTH, addressFromPublicKey } from './address.js';
-export { bytesEqual, fromHex, isBytes, toHex } from './bytes.js';
+export { bytesEqual, compareBytes, concatBytes, fromHex, isBytes, toHex } from './bytes.js';
 export {
   clearKeyObjectCache,
   generateKeyPair,

@@ -4,6 +4,10 @@
  * so string order is byte order).
  */
 
+import { concatBytes } from '@synod/crypto';
+
+export { compareBytes, concatBytes as concat } from '@synod/crypto';
+
 const U64_MAX = (1n << 64n) - 1n;
 
 /** Largest value a u64 field holds. */
@@ -25,31 +29,15 @@ export function readU64Number(b: Uint8Array, offset: number): number {
   return Number(v);
 }
 
-export function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
+/**
+ * Equality that returns at the first difference: for state keys and hashes,
+ * which are public. (@synod/crypto's `bytesEqual` is the constant-time one,
+ * for secrets; it costs a native call per comparison.)
+ */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
 
 /** The latin1 string of `b` (a Map key that sorts like the bytes). */
@@ -85,7 +73,7 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return concat(...this.parts);
+    return concatBytes(...this.parts);
   }
 }
 

@@ -1,4 +1,7 @@
-/** Small byte helpers shared by the stores. */
+/** Small byte helpers of the stores (the general ones live in @synod/crypto). */
+import { fromHex as strictFromHex } from '@synod/crypto';
+
+export { compareBytes, concatBytes, toHex } from '@synod/crypto';
 
 /** A plain Uint8Array view of `b` (no copy); turns a Node Buffer into a Uint8Array. */
 export function asView(b: Uint8Array): Uint8Array {
@@ -8,28 +11,6 @@ export function asView(b: Uint8Array): Uint8Array {
 /** A fresh copy of `b`. */
 export function copyBytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b);
-}
-
-export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
-/** Bytewise comparison (LevelDB's default order). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
 
 export function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
@@ -53,12 +34,11 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return undefined;
 }
 
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
 /** Parses lowercase or uppercase hex; returns undefined for anything else. */
 export function fromHex(s: string): Uint8Array | undefined {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) return undefined;
-  return asView(Buffer.from(s, 'hex'));
+  try {
+    return strictFromHex(s);
+  } catch {
+    return undefined;
+  }
 }

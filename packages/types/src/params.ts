@@ -9,20 +9,23 @@ import { ConsensusParamsSsz } from './schema.js';
  * stored by height. Fractions are integer parts per million (ppm) so that every
  * node computes the same result without floating point.
  */
+/** Round timeouts: base + round × delta per step, capped, and the wait after a decision. */
+export interface TimeoutParams {
+  /** Propose timeout of round 0; each round adds `proposeDeltaMs`. */
+  readonly proposeMs: number;
+  readonly proposeDeltaMs: number;
+  readonly prevoteMs: number;
+  readonly prevoteDeltaMs: number;
+  readonly precommitMs: number;
+  readonly precommitDeltaMs: number;
+  /** No round timeout exceeds this. */
+  readonly capMs: number;
+  /** Wait after a decision before starting the next height. */
+  readonly commitMs: number;
+}
+
 export interface ConsensusParams {
-  readonly timeouts: {
-    /** Propose timeout of round 0; each round adds `proposeDeltaMs`. */
-    readonly proposeMs: number;
-    readonly proposeDeltaMs: number;
-    readonly prevoteMs: number;
-    readonly prevoteDeltaMs: number;
-    readonly precommitMs: number;
-    readonly precommitDeltaMs: number;
-    /** No round timeout exceeds this. */
-    readonly capMs: number;
-    /** Wait after a decision before starting the next height. */
-    readonly commitMs: number;
-  };
+  readonly timeouts: TimeoutParams;
   readonly block: {
     readonly maxBytes: number;
     readonly maxGas: number;
