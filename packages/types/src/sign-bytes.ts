@@ -1,9 +1,9 @@
 import { assertChainId } from './chain-id.js';
 import { sszEncode, utf8Encode } from './codec.js';
 import { type Proposal, proposalToSsz } from './proposal.js';
-import { ProposalSsz, TxBodySsz, VoteSsz } from './schema.js';
+import { ProposalSsz, TxBodySsz } from './schema.js';
 import { type TxBody, txBodyToSsz } from './tx.js';
-import { type Vote, voteToSsz } from './vote.js';
+import { encodeVote, type Vote } from './vote.js';
 
 /**
  * Sign bytes are domain-separated by message type and chain id:
@@ -52,7 +52,7 @@ export function signBytes(domain: SignDomain, chainId: string, body: Uint8Array)
 }
 
 export function voteSignBytes(chainId: string, vote: Vote): Uint8Array {
-  return signBytes(vote.type, chainId, sszEncode(VoteSsz, voteToSsz(vote), 'vote'));
+  return signBytes(vote.type, chainId, encodeVote(vote));
 }
 
 export function proposalSignBytes(chainId: string, proposal: Proposal): Uint8Array {

@@ -1,13 +1,4 @@
-import {
-  checkDecodedUint,
-  checkLength,
-  checkUint,
-  invalid,
-  isZero,
-  sszDecode,
-  sszEncode,
-  ZERO_HASH,
-} from './codec.js';
+import { checkDecodedUint, checkLength, checkUint, invalid, isZero, sszDecode, ZERO_HASH } from './codec.js';
 import { LIMITS } from './limits.js';
 import { SignedVoteSsz, VoteSsz } from './schema.js';
 
@@ -70,8 +61,34 @@ export function voteFromSsz(s: VoteValue): Vote {
   };
 }
 
+/** Encoded size of a Vote (SSZ fixed-size container). */
+export const VOTE_BYTES = 65;
+/** Encoded size of a SignedVote. */
+export const SIGNED_VOTE_BYTES = VOTE_BYTES + 64;
+
+/**
+ * Writes the SSZ encoding of `v` at `out[at..at+65)`: type u8 ‖ height u64 LE ‖
+ * round u32 LE ‖ blockHash (32, zeros for nil) ‖ validatorAddress (20). Votes
+ * are the most frequent message (every vote's sign bytes are built to verify
+ * it), so this fixed layout is written directly instead of through the
+ * generic SSZ serializer; the tests check it is byte-for-byte
+ * `VoteSsz.serialize`.
+ */
+function writeVote(out: Uint8Array, at: number, v: Vote): void {
+  const s = voteToSsz(v); // the same checks, the same typed errors
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[at] = s.type;
+  view.setUint32(at + 1, s.height % 0x1_0000_0000, true);
+  view.setUint32(at + 5, Math.floor(s.height / 0x1_0000_0000), true);
+  view.setUint32(at + 9, s.round, true);
+  out.set(s.blockHash, at + 13);
+  out.set(s.validatorAddress, at + 45);
+}
+
 export function encodeVote(v: Vote): Uint8Array {
-  return sszEncode(VoteSsz, voteToSsz(v), 'vote');
+  const out = new Uint8Array(VOTE_BYTES);
+  writeVote(out, 0, v);
+  return out;
 }
 
 export function decodeVote(bytes: Uint8Array): Vote {
@@ -80,7 +97,10 @@ export function decodeVote(bytes: Uint8Array): Vote {
 
 export function encodeSignedVote(sv: SignedVote): Uint8Array {
   checkLength(sv.signature, 64, 'signedVote.signature');
-  return sszEncode(SignedVoteSsz, { vote: voteToSsz(sv.vote), signature: sv.signature }, 'signedVote');
+  const out = new Uint8Array(SIGNED_VOTE_BYTES);
+  writeVote(out, 0, sv.vote);
+  out.set(sv.signature, VOTE_BYTES);
+  return out;
 }
 
 export function decodeSignedVote(bytes: Uint8Array): SignedVote {
