@@ -1,4 +1,4 @@
-import { verify } from '@synod/crypto';
+import { verify as cryptoVerify } from '@synod/crypto';
 import {
   type ConsensusParams,
   type Evidence,
@@ -24,6 +24,12 @@ export interface EvidenceContext {
   validatorSetAt(height: number): ValidatorSet | undefined;
   /** Block time of a committed height, or undefined if unknown. */
   blockTimeAt(height: number): number | undefined;
+  /**
+   * The Ed25519 (ZIP-215) signature check (default: @synod/crypto's `verify`).
+   * It must be that check, answered however is fastest: the simulator shares
+   * one cache of verified signatures between all its nodes.
+   */
+  readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 /** Why evidence was refused: bounded codes, safe as metric labels. */
@@ -86,6 +92,7 @@ export function evidenceProblem(ev: Evidence, ctx: EvidenceContext): EvidencePro
   if (ev.validatorPower !== validator.votingPower || ev.totalVotingPower !== totalVotingPower(set)) {
     return { code: 'WRONG_POWER', reason: 'recorded voting power does not match the validator set' };
   }
+  const verify = ctx.verifySignature ?? cryptoVerify;
   const ok =
     ev.kind === 'duplicate-vote'
       ? verify(validator.pubKey, voteSignBytes(ctx.chainId, ev.voteA.vote), ev.voteA.signature) &&

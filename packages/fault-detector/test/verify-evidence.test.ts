@@ -37,6 +37,24 @@ describe('evidence verification', () => {
     expect(evidenceProblem(otherChain, context())?.code).toBe('BAD_SIGNATURE');
   });
 
+  it('checks signatures with the context verifier when one is given', () => {
+    const ev = duplicateVote(0);
+    if (ev.kind !== 'duplicate-vote') throw new Error('kind');
+    const asked: Uint8Array[] = [];
+    const refuse = (_pk: Uint8Array, _msg: Uint8Array, sig: Uint8Array): boolean => {
+      asked.push(sig);
+      return false;
+    };
+    expect(evidenceProblem(ev, { ...context(), verifySignature: refuse })?.code).toBe('BAD_SIGNATURE');
+    expect(asked).toEqual([ev.voteA.signature]);
+    // A verifier that trusts the (forged) signatures: only the signature check is delegated.
+    const forged = { ...ev, voteB: { ...ev.voteB, signature: new Uint8Array(64) } };
+    expect(evidenceProblem(forged, { ...context(), verifySignature: () => true })).toBeUndefined();
+    expect(
+      evidenceProblem({ ...forged, timeMs: 1 }, { ...context(), verifySignature: () => true })?.code,
+    ).toBe('WRONG_TIME');
+  });
+
   it('refuses an accused who was not a validator at that height', () => {
     const ev = duplicateVote(0);
     const ctx = { ...context(), validatorSetAt: () => ({ validators: [] }) };

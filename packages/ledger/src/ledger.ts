@@ -1,4 +1,4 @@
-import { addressFromPublicKey, toHex } from '@synod/crypto';
+import { addressFromPublicKey, toHex, verify } from '@synod/crypto';
 import type { KvStore } from '@synod/storage';
 import {
   type AppInfo,
@@ -81,6 +81,13 @@ export interface LedgerOptions {
   readonly maxNonceAhead?: number;
   /** Verified-signature cache entries (default 100,000; 0 disables). */
   readonly signatureCacheSize?: number;
+  /**
+   * The Ed25519 check of transaction signatures (default: @synod/crypto's
+   * `verify`, ZIP-215). It must be that check, answered however is fastest:
+   * the simulator runs many ledgers in one process and shares one cache of
+   * verified signatures between them.
+   */
+  readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
   /** fsync each commit (default true). */
   readonly syncWrites?: boolean;
   /**
@@ -246,7 +253,14 @@ export class Ledger implements Application {
 
   private context(height: number, timeMs: number): ExecContext {
     const l = this.need();
-    return { app: l.app, params: l.params, height, timeMs, signatures: this.signatures };
+    return {
+      app: l.app,
+      params: l.params,
+      height,
+      timeMs,
+      signatures: this.signatures,
+      verify: this.options.verifySignature ?? verify,
+    };
   }
 
   // ---------------------------------------------------------------------------

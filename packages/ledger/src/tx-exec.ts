@@ -1,4 +1,4 @@
-import { addressFromPublicKey, toHex, verify } from '@synod/crypto';
+import { addressFromPublicKey, toHex } from '@synod/crypto';
 import { type ConsensusParams, decodeTx, isSynodError, type Tx, type TxMsg, txSignBytes } from '@synod/types';
 import { equalBytes } from './bytes.js';
 import { resetSigningInfo } from './downtime.js';
@@ -36,6 +36,8 @@ export interface ExecContext {
   /** Block time (for checkTx: the last block's time). */
   readonly timeMs: number;
   readonly signatures: SignatureCache;
+  /** The Ed25519 (ZIP-215) check of transaction signatures (`LedgerOptions.verifySignature`). */
+  readonly verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 export interface TxEvent {
@@ -126,7 +128,7 @@ export function checkStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
     return fail('TX_INVALID_AMOUNT', `${body.msg.kind} amount must be positive`, checked);
   }
   const valid = ctx.signatures.check(bytes, () =>
-    verify(body.sender, txSignBytes(body.chainId, body), tx.signature),
+    ctx.verify(body.sender, txSignBytes(body.chainId, body), tx.signature),
   );
   if (!valid) return fail('TX_BAD_SIGNATURE', 'signature does not verify for the sender key', checked);
   return { ok: true, checked };

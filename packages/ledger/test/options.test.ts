@@ -107,4 +107,32 @@ describe('options and edges', () => {
     expect(m.counts.get('synod_ledger_txs_total{"code":"TX_INSUFFICIENT_FUNDS","stage":"failed"}')).toBe(1);
     expect(m.gauges.get('synod_ledger_height')).toBe(1);
   });
+
+  it('verifySignature replaces the Ed25519 check of transaction signatures (and only answers it)', async () => {
+    const calls: Uint8Array[] = [];
+    const refuse = (_pk: Uint8Array, message: Uint8Array): boolean => {
+      calls.push(message);
+      return false;
+    };
+    const { ledger } = await openLedger({ verifySignature: refuse });
+    const tx = transfer(alice, addr(bob), 1n, { nonce: 0 });
+    expect((await ledger.checkTx(tx, 'new')).code).toBe('TX_BAD_SIGNATURE');
+    const res = await runBlock(ledger, [tx]);
+    expect(res.txResults[0]?.code).toBe('TX_BAD_SIGNATURE');
+    expect(calls.length).toBe(2);
+    // The default is the real check: the same transaction is valid.
+    const { ledger: real } = await openLedger();
+    expect((await runBlock(real, [tx])).txResults[0]?.code).toBe('OK');
+    // A verifier that says yes is trusted: an answer is cached, and reused in finalizeBlock.
+    let asked = 0;
+    const { ledger: counted } = await openLedger({
+      verifySignature: () => {
+        asked++;
+        return true;
+      },
+    });
+    expect((await counted.checkTx(tx, 'new')).code).toBe('OK');
+    expect((await runBlock(counted, [tx])).txResults[0]?.code).toBe('OK');
+    expect(asked).toBe(1);
+  });
 });
