@@ -1,4 +1,4 @@
-import { addressFromPublicKey, merkleRoot } from '@synod/crypto';
+import { addressFromPublicKey, compareBytes, merkleRoot } from '@synod/crypto';
 import {
   bytesEqual,
   checkDecodedUint,
@@ -34,14 +34,8 @@ const I64_MAX = (1n << 63n) - 1n;
  */
 export const MAX_TOTAL_VOTING_POWER = Math.floor(Number.MAX_SAFE_INTEGER / 8);
 
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
+/** Bytewise order (validators sort by address): @synod/crypto's, re-exported for this package's users. */
+export { compareBytes };
 
 /** Checks the structural rules of a validator set; throws ENCODE_INVALID_VALUE / DECODE_INVALID_VALUE. */
 export function validateValidatorSet(set: ValidatorSet, decoding = false): void {

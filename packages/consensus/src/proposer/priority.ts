@@ -8,6 +8,8 @@
  * arrays; nothing is mutated in place.
  */
 
+import { compareBytes } from '@synod/crypto';
+
 /** The part of a validator proposer selection needs (structurally a @synod/types Validator). */
 export interface PriorityValidator {
   readonly address: Uint8Array;
@@ -38,14 +40,8 @@ export function safeSubClip(a: bigint, b: bigint): bigint {
   return s > INT64_MAX ? INT64_MAX : s < INT64_MIN ? INT64_MIN : s;
 }
 
-export function compareAddresses(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
+/** Validators are ordered by address, bytewise (ties in proposer priority break on it). */
+export const compareAddresses: (a: Uint8Array, b: Uint8Array) => number = compareBytes;
 
 export function totalPower(validators: readonly PriorityValidator[]): bigint {
   let t = 0n;
