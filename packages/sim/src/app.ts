@@ -1,5 +1,6 @@
 import { advanceValidatorSet, type ConsensusApplication, type FinalizeBlockResult } from '@synod/consensus';
 import { sha256 } from '@synod/crypto';
+import type { AddEvidenceResult } from '@synod/fault-detector';
 import {
   type Block,
   blockDataProblem,
@@ -9,6 +10,7 @@ import {
   type ConsensusParams,
   commitHash,
   consensusParamsHash,
+  type Evidence,
   evidenceListHash,
   txsRoot,
   type ValidatorSet,
@@ -23,41 +25,107 @@ import type { VerifyFn } from './signatures.js';
 /** What every node's application starts from. */
 export interface SimAppGenesis {
   readonly chainId: string;
+  /** Block time of the genesis (ms since the epoch); blocks start after it. */
+  readonly genesisTimeMs: number;
   /** The validator set of the initial height (1). */
   readonly validatorSet: ValidatorSet;
   readonly params: ConsensusParams;
-  /** The shared signature check (commits in blocks are checked with it). */
+  /** The shared signature check of consensus signatures (commits in blocks, evidence). */
   readonly verify: VerifyFn;
   /** Seeds the pseudo-random transactions proposers put in blocks. */
   readonly seed: number;
 }
 
+/** One punishment an application applied (the ledger's `PunishmentEvent`). */
+export interface SimPunishment {
+  /** Height of the block that applied it. */
+  readonly height: number;
+  /** The validator's address. */
+  readonly validator: Uint8Array;
+  readonly reason: 'double-sign' | 'double-proposal' | 'downtime';
+  /** Bonded stake burned. */
+  readonly slashAmount: bigint;
+  /** Jailed until this block time (ms); Number.MAX_SAFE_INTEGER for ever. */
+  readonly jailUntilMs: number;
+  readonly tombstoned: boolean;
+  /** Height of the equivocation (undefined for downtime). */
+  readonly infractionHeight: number | undefined;
+}
+
+/** A validator's standing in the application's state, after its last finalized block. */
+export interface SimValidatorStatus {
+  readonly bondedStake: bigint;
+  readonly jailed: boolean;
+  /** Jailed with no way back (jail end "for ever"). */
+  readonly jailedForever: boolean;
+  readonly tombstoned: boolean;
+  readonly downtimeJails: number;
+  readonly equivocations: number;
+  /** Stake burned over all punishments. */
+  readonly totalBurned: bigint;
+}
+
+/** The slashing state of an application that punishes validators (the ledger). */
+export interface SimSlashing {
+  /** Standing of the validator with `address` (undefined when the application does not know it). */
+  status(address: Uint8Array): SimValidatorStatus | undefined;
+  /** The punishments applied by the last finalized block, in order (memory only). */
+  lastPunishments(): readonly SimPunishment[];
+  /**
+   * Every punished validator with its counters and jail status, as the
+   * application answers it for `height` (a query at a past height): equal on
+   * every node that executed the same chain.
+   */
+  punishedAt(height: number): Promise<string>;
+}
+
+/**
+ * A node's evidence pool (@synod/fault-detector's EvidencePool), verifying
+ * against the chain as the node's application knows it. Memory only: a new
+ * incarnation starts with an empty pending set (peers gossip it again).
+ */
+export interface SimEvidencePool {
+  /** Verifies `evidence` at the application's height and keeps it pending. */
+  add(evidence: Evidence): AddEvidenceResult;
+  /** Pending evidence, oldest first (what a proposer would include, without the byte limit). */
+  pending(): readonly Evidence[];
+  readonly pendingCount: number;
+}
+
 /**
  * One node's application, as the simulator runs it: the consensus port plus
- * what the simulator needs to restart a node and compare final states. A
- * later issue plugs @synod/ledger in behind this interface.
+ * what the simulator needs to restart a node and compare final states.
  */
 export interface SimApplication extends ConsensusApplication {
   /** The last finalized height (0 before the first block). */
   height(): number;
-  /** The validator set that decides `height`: known from height() − 1 to height() + 1. */
+  /**
+   * The validator set that decides `height`: known for every height from 1 to
+   * height() + 1 (the ledger application knows height() + 2 as well).
+   */
   validatorSetAt(height: number): ValidatorSet | undefined;
   /** Why `block` is not valid at the next height, or undefined when it is (validateBlock's reason). */
-  blockProblem(block: Block): string | undefined;
+  blockProblem(block: Block): Promise<string | undefined>;
   /** Digest of the application state after the last finalized block. */
   stateHash(): Uint8Array;
   /** A well-formed block of the same height that validateBlock rejects (what a Byzantine proposer sends). */
   corrupt(block: Block): Block;
+  /** The node's evidence pool, when the application takes evidence in blocks. */
+  readonly evidence?: SimEvidencePool;
+  /** The application's slashing state, when it punishes validators. */
+  readonly slashing?: SimSlashing;
 }
 
 /** A node's application storage: it survives crashes; `open()` runs the application over it. */
 export interface SimAppStorage {
-  open(): SimApplication;
+  open(): Promise<SimApplication>;
 }
 
 /** A kind of application: creates the storage of each node. */
 export interface SimApplicationFactory {
   readonly name: string;
+  /** The application jails validators for downtime (the scenario then keeps commit waits above network delays). */
+  readonly punishes?: boolean;
   createNode(genesis: SimAppGenesis): SimAppStorage;
 }
 
@@ -71,8 +139,8 @@ interface CounterState {
   readonly lastBlockTimeMs: number;
   readonly counter: number;
   readonly appHash: Uint8Array;
-  /** Validator sets by height, for height − 1 .. height + 1. */
-  readonly sets: ReadonlyMap<number, ValidatorSet>;
+  /** Validator sets by height (index), 1 .. height + 1: only ever appended to. */
+  readonly sets: ValidatorSet[];
 }
 
 function u64(n: number): Uint8Array {
@@ -101,7 +169,8 @@ function addAmount(tx: Uint8Array): number | undefined {
 
 /**
  * A small deterministic application: blocks carry 0–4 pseudo-random "add n"
- * transactions; the state is a counter and a hash chain over it. It checks
+ * transactions; the state is a counter and a hash chain over it. It takes no
+ * evidence (reports only go to the checkers) and punishes no one. It checks
  * everything a real application checks in a header (height, parent hash,
  * time, transaction root, validator and params hashes, app hash, proposer,
  * and the last commit's signatures and quorum), so consensus is exercised
@@ -118,7 +187,7 @@ export function createCounterApp(): SimApplicationFactory {
         lastBlockTimeMs: 0,
         counter: 0,
         appHash: ZERO_HASH,
-        sets: new Map([[1, genesis.validatorSet]]),
+        sets: [genesis.validatorSet, genesis.validatorSet],
       };
       const valsHash = validatorSetHash(genesis.validatorSet);
       const paramsHash = consensusParamsHash(genesis.params);
@@ -130,7 +199,7 @@ export function createCounterApp(): SimApplicationFactory {
         const c = block.lastCommit;
         if (h === 1)
           return c.height === 0 && c.signatures.length === 0 ? undefined : 'first block has a commit';
-        const set = state.sets.get(h - 1);
+        const set = state.sets[h - 1];
         if (set === undefined) return 'validator set of the last height unknown';
         const issue = commitIssue(chainId, set, c, verify, { height: h - 1, blockHash: state.lastBlockHash });
         return issue === undefined ? undefined : `last commit: ${issue}`;
@@ -147,10 +216,10 @@ export function createCounterApp(): SimApplicationFactory {
         if (!bytesEqual(hd.consensusParamsHash, paramsHash)) return 'wrong consensus params hash';
         if (!bytesEqual(hd.appHash, state.appHash)) return 'wrong app hash';
         if (!bytesEqual(hd.lastResultsHash, ZERO_HASH)) return 'wrong results hash';
-        const set = state.sets.get(hd.height);
+        const set = state.sets[hd.height];
         if (set === undefined || validatorIndex(set, hd.proposerAddress) < 0)
           return 'proposer is not a validator';
-        if (block.evidence.length > 0) return 'unexpected evidence';
+        if (block.evidence.length > 0) return 'the counter application takes no evidence';
         const data = blockDataProblem(block);
         if (data !== undefined) return data;
         for (const tx of block.txs) {
@@ -162,9 +231,9 @@ export function createCounterApp(): SimApplicationFactory {
 
       const app: SimApplication = {
         height: () => state.height,
-        validatorSetAt: (h) => state.sets.get(h),
+        validatorSetAt: (h) => (h >= 1 ? state.sets[h] : undefined),
         stateHash: () => state.appHash,
-        blockProblem,
+        blockProblem: async (block) => blockProblem(block),
 
         async buildBlock(request) {
           const h = request.height;
@@ -208,16 +277,15 @@ export function createCounterApp(): SimApplicationFactory {
         async finalizeBlock(block: Block, _commit: Commit): Promise<FinalizeBlockResult> {
           const h = block.header.height;
           if (h !== state.height + 1) throw new Error(`finalize height ${h}, expected ${state.height + 1}`);
-          const set = state.sets.get(h);
+          const set = state.sets[h];
           if (set === undefined) throw new Error(`no validator set for height ${h}`);
           let counter = state.counter;
           for (const tx of block.txs) counter = (counter + (addAmount(tx) ?? 0)) % 2 ** 48;
           const hash = blockHash(block);
           const next: ValidatorSet = { validators: advanceValidatorSet(set.validators) };
-          const sets = new Map<number, ValidatorSet>();
-          for (const [k, v] of state.sets) if (k >= h) sets.set(k, v);
-          sets.set(h + 1, next);
-          // One assignment: the application's commit is atomic.
+          const sets = state.sets;
+          sets[h + 1] = next;
+          // One assignment (with the append above, in the same synchronous step): the commit is atomic.
           state = {
             height: h,
             lastBlockHash: hash,
@@ -234,7 +302,7 @@ export function createCounterApp(): SimApplicationFactory {
           return { ...block, header: { ...block.header, txsRoot: txsRoot(txs) }, txs };
         },
       };
-      return { open: () => app };
+      return { open: async () => app };
     },
   };
 }

@@ -3,6 +3,8 @@ import { toHex } from '@synod/crypto';
 import {
   type Block,
   blockHash,
+  type Evidence,
+  encodeEvidence,
   LIMITS,
   type Proposal,
   proposalSignBytes,
@@ -12,7 +14,7 @@ import {
   voteSignBytes,
 } from '@synod/types';
 import type { SimApplication } from './app.js';
-import { encodeWire } from './codec.js';
+import { encodeWire, WIRE_TAG } from './codec.js';
 import type { Rng } from './rng.js';
 import type { ByzantineProfile } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
@@ -27,7 +29,8 @@ export type ByzantineAction =
   | 'back-all'
   | 'fork-propose'
   | 'split-locks'
-  | 'garbage';
+  | 'garbage'
+  | 'bad-evidence';
 
 export interface ByzantineContext {
   readonly index: number;
@@ -162,6 +165,15 @@ export class ByzantineActor {
     const list = map.get(height) ?? [];
     list.push(value);
     map.set(height, list);
+  }
+
+  /**
+   * Whether to answer a peer's catch-up request (a decided block and its
+   * commit, which holds our own precommit): withheld as often as our own
+   * messages, so a silent validator's signature never reaches a commit.
+   */
+  helpsCatchUp(): boolean {
+    return !this.#c.rng.chance(this.#p.silent);
   }
 
   /** Our engine wants to broadcast a proposal. */
@@ -356,11 +368,92 @@ export class ByzantineActor {
     );
   }
 
+  /**
+   * Evidence that must not convince anyone, to peer `to`: forged signatures
+   * (against any validator, honest ones included), a height nobody has
+   * decided, a "conflict" of one vote with itself, a real pending item with
+   * its recorded time or power changed, or bytes that do not decode.
+   */
+  #badEvidence(to: number, height: number): void {
+    const rng = this.#c.rng;
+    const app = this.#c.app();
+    const decided = this.#c.decided();
+    const set = decided >= 1 ? app?.validatorSetAt(decided) : undefined;
+    const block = this.#c.decidedBlock(decided);
+    const kind = rng.int(0, 4);
+    let ev: Evidence | undefined;
+    let what: string;
+    const pending = app?.evidence?.pending() ?? [];
+    if (kind === 3 && pending.length > 0) {
+      const real = rng.pick(pending);
+      ev = rng.chance(0.5)
+        ? { ...real, timeMs: real.timeMs + rng.int(1, 1000) }
+        : { ...real, validatorPower: real.validatorPower + 1 };
+      what = 'a real evidence item with its time or power changed';
+    } else if (kind === 2) {
+      const vote = this.#signVote({
+        type: 'prevote',
+        height: Math.max(1, decided),
+        round: 0,
+        blockHash: null,
+        validatorAddress: this.#c.address,
+      });
+      ev = {
+        kind: 'duplicate-vote',
+        voteA: vote,
+        voteB: vote,
+        validatorPower: 1,
+        totalVotingPower: 1,
+        timeMs: block?.header.timeMs ?? 0,
+      };
+      what = 'one vote twice, as a duplicate';
+    } else if ((kind === 0 || kind === 1 || kind === 3) && set !== undefined && set.validators.length > 0) {
+      const accused = rng.pick(set.validators);
+      const h = kind === 1 ? decided + rng.int(1, 50) : decided;
+      const vote = (blockHash: Uint8Array | null) => ({
+        vote: {
+          type: 'precommit' as const,
+          height: h,
+          round: 0,
+          blockHash,
+          validatorAddress: accused.address,
+        },
+        signature: rng.bytes(64),
+      });
+      ev = {
+        kind: 'duplicate-vote',
+        voteA: vote(null),
+        voteB: vote(rng.bytes(32)),
+        validatorPower: accused.votingPower,
+        totalVotingPower: set.validators.reduce((a, v) => a + v.votingPower, 0),
+        timeMs: block?.header.timeMs ?? 0,
+      };
+      what =
+        kind === 1
+          ? `forged evidence from height ${h}, not decided yet`
+          : 'forged evidence (random signatures)';
+    } else what = 'undecodable evidence';
+    let bytes: Uint8Array;
+    if (ev === undefined) {
+      bytes = rng.bytes(rng.int(1, 400));
+      bytes[0] = WIRE_TAG.evidence;
+    } else bytes = encodeWire({ kind: 'evidence', evidence: ev });
+    this.#c.send(to, bytes);
+    this.#c.action(
+      'bad-evidence',
+      `${what} to node ${to} (${ev === undefined ? bytes.length : encodeEvidence(ev).length} bytes, h=${height})`,
+    );
+  }
+
   #maybeGarbage(height: number): void {
     const rng = this.#c.rng;
     if (!rng.chance(this.#p.garbage)) return;
     const to = rng.pick(this.#peers());
     if (to === undefined) return;
+    if (this.#c.app()?.evidence !== undefined && rng.chance(0.25)) {
+      this.#badEvidence(to, height);
+      return;
+    }
     const kind = rng.int(0, 4);
     let bytes: Uint8Array;
     let what: string;

@@ -1,11 +1,20 @@
 import { toHex } from '@synod/crypto';
-import { evidenceProblem, infractionKey } from '@synod/fault-detector';
+import {
+  type AddEvidenceResult,
+  evidenceProblem,
+  infractionKey,
+  maxMissedBlocks,
+  newSigningInfo,
+  recordSignature,
+  type SigningInfo,
+} from '@synod/fault-detector';
 import {
   type Block,
   blockHash,
   type Commit,
   type ConsensusParams,
   type Evidence,
+  evidenceHeight,
   evidenceValidator,
   proposalSignBytes,
   type SignRequest,
@@ -13,7 +22,7 @@ import {
   validatorIndex,
   voteSignBytes,
 } from '@synod/types';
-import type { SimApplication } from './app.js';
+import type { SimApplication, SimPunishment } from './app.js';
 import { commitIssue } from './commit-check.js';
 import type { VerifyFn } from './signatures.js';
 
@@ -28,8 +37,11 @@ export type CheckName =
   | 'evidence-missing'
   | 'evidence-invalid'
   | 'honest-accused'
+  | 'honest-punished'
+  | 'punishment'
   | 'state'
   | 'liveness'
+  | 'evidence-stuck'
   | 'crash';
 
 export interface SimFailure {
@@ -42,10 +54,16 @@ export interface SimFailure {
 
 export interface CheckerContext {
   readonly chainId: string;
-  /** The validator set (members and powers never change in the simulator; priorities do not matter here). */
-  readonly validators: ValidatorSet;
-  /** honest[i]: validator i (in set order) is honest. */
+  /**
+   * The genesis validators' addresses: validator i is node i (genesis set
+   * order). The set of each height is the reference application's
+   * (`validatorSetAt`): with the ledger it changes as validators are jailed.
+   */
+  readonly addresses: readonly Uint8Array[];
+  /** honest[i]: validator (node) i is honest. */
   readonly honest: readonly boolean[];
+  /** silent[i]: validator i is Byzantine and never sends a message of its own. */
+  readonly silent?: readonly boolean[];
   readonly params: ConsensusParams;
   readonly verify: VerifyFn;
   /**
@@ -86,6 +104,36 @@ interface SeenEntry {
   due: number | undefined;
 }
 
+/** A node at the end of a run, for the final checks. */
+export interface FinalNode {
+  readonly index: number;
+  readonly honest: boolean;
+  readonly up: boolean;
+  readonly app: SimApplication | undefined;
+}
+
+/** A punishment the reference application applied, with the validator's index. */
+export interface AppliedPunishment extends SimPunishment {
+  readonly index: number;
+}
+
+/** What the chain did to validators (from the reference application, i.e. the decided chain). */
+export interface PunishmentStats {
+  /** Evidence items in decided blocks. */
+  readonly evidenceCommitted: number;
+  /** Punishments applied, by reason. */
+  readonly doubleSign: number;
+  readonly doubleProposal: number;
+  readonly downtime: number;
+  /** Validators jailed / tombstoned at the end of the run. */
+  readonly jailed: number;
+  readonly tombstoned: number;
+  /** Infractions honest nodes saw whose evidence was lost with the crashes of every node that held it. */
+  readonly evidenceLost: number;
+  /** The longest run of consecutive decided commits an honest validator was absent from. */
+  readonly honestMissStreak: number;
+}
+
 /**
  * The safety checkers. They are called synchronously at the state change
  * they judge (a decision, a signature, an evidence report, a message entering
@@ -95,7 +143,7 @@ interface SeenEntry {
  * - agreement: no two nodes decide different blocks at one height;
  * - validity: every decided block is valid for the reference application at
  *   the decided chain (so it extends the previous decided block) and comes
- *   with a commit of more than 2/3 of the power;
+ *   with a commit of more than 2/3 of the power of its height's validator set;
  * - double-sign: no honest validator signs two different messages for one
  *   (height, round, step), across crashes;
  * - evidence-missing: when both messages of an equivocation by a validator
@@ -104,7 +152,15 @@ interface SeenEntry {
  *   one, when it saw the second message after deciding);
  * - honest-accused / evidence-invalid: every reported evidence names a
  *   Byzantine validator and verifies (@synod/fault-detector's evidenceProblem);
- * - state: nodes at one height hold the same application state.
+ *   no honest node's evidence pool accepts evidence against an honest
+ *   validator, and no decided block carries any;
+ * - state: nodes at one height hold the same application state;
+ * - with an application that punishes (the ledger), at every decided block:
+ *   honest-punished: no honest validator is ever punished for equivocation,
+ *   nor for downtime (see `#downtimeMirror`); punishment: the ledger's
+ *   downtime decisions are exactly those of @synod/fault-detector's rule
+ *   replayed over the decided commits; and at the end of the run
+ *   (`finalCheck`), on every honest node that is up, see there.
  */
 export class Checkers {
   readonly #ctx: CheckerContext;
@@ -115,17 +171,41 @@ export class Checkers {
   readonly #seen: Map<string, SeenEntry>[];
   readonly #reported: Set<string>[];
   readonly #addressHex: string[];
+  readonly #indexOf = new Map<string, number>();
   /** Evidence reports, and distinct infractions reported. */
   evidenceReports = 0;
   readonly infractions = new Set<string>();
+  /** Infractions honest nodes saw (their engine reported it, or their pool accepted it), with the accused. */
+  readonly #seenInfractions = new Map<string, number>();
+  /** Honest nodes whose evidence pool holds each infraction (a crash empties a pool). */
+  readonly #holders = new Map<string, Set<number>>();
+  /** Nodes that held an infraction and crashed (for the reason given when evidence is lost). */
+  readonly #lostBy = new Map<string, Set<number>>();
+  /** Infractions committed in decided blocks: accused and the height of the block. */
+  readonly #committed = new Map<string, { readonly accused: number; readonly height: number }>();
+  #evidenceCommitted = 0;
+  #lastEvidenceHeight = 0;
+  readonly #punishments: AppliedPunishment[] = [];
+  /** The downtime window of each validator, replayed from the decided commits (`#downtimeMirror`). */
+  readonly #windows: (SigningInfo | undefined)[];
+  readonly #missStreak: number[];
+  #honestMissStreak = 0;
+  #evidenceLost = 0;
+  /** What the final checks accepted, and why (printed with the result). */
+  readonly notes: string[] = [];
 
   constructor(ctx: CheckerContext) {
     this.#ctx = ctx;
-    const n = ctx.validators.validators.length;
+    const n = ctx.addresses.length;
     this.#decided = new Array<number>(n).fill(0);
     this.#seen = Array.from({ length: n }, () => new Map());
     this.#reported = Array.from({ length: n }, () => new Set());
-    this.#addressHex = ctx.validators.validators.map((v) => toHex(v.address));
+    this.#addressHex = ctx.addresses.map((a) => toHex(a));
+    this.#addressHex.forEach((a, i) => {
+      this.#indexOf.set(a, i);
+    });
+    this.#windows = new Array<SigningInfo | undefined>(n).fill(undefined);
+    this.#missStreak = new Array<number>(n).fill(0);
   }
 
   get failure(): SimFailure | undefined {
@@ -147,6 +227,21 @@ export class Checkers {
     return this.#canonical[height - 1]?.round;
   }
 
+  /** Height of the last decided block that carried evidence (0 when none did). */
+  get lastEvidenceHeight(): number {
+    return this.#lastEvidenceHeight;
+  }
+
+  /** The punishments the decided chain applied, in order. */
+  get punishments(): readonly AppliedPunishment[] {
+    return this.#punishments;
+  }
+
+  /** Node index of the validator with `address`, or −1. */
+  indexOf(address: Uint8Array): number {
+    return this.#indexOf.get(toHex(address)) ?? -1;
+  }
+
   fail(cls: FailureClass, check: CheckName, reason: string): void {
     if (this.#failure === undefined) this.#failure = { class: cls, check, reason, atMs: this.#ctx.now() };
   }
@@ -163,7 +258,13 @@ export class Checkers {
     const before = this.#decided[node] ?? 0;
     if (h !== before + 1) this.#safety('validity', `node ${node} decided height ${h} after ${before}`);
     this.#decided[node] = h;
-    const issue = commitIssue(this.#ctx.chainId, this.#ctx.validators, commit, this.#ctx.verify, {
+    const ref = this.#ctx.reference;
+    const set = ref.validatorSetAt(h);
+    if (set === undefined) {
+      this.#safety('validity', `node ${node} decided height ${h}, whose validator set is not known`);
+      return;
+    }
+    const issue = commitIssue(this.#ctx.chainId, set, commit, this.#ctx.verify, {
       height: h,
       blockHash: hash,
     });
@@ -183,21 +284,131 @@ export class Checkers {
       this.#safety('validity', `height ${h} decided before height ${this.#canonical.length + 1}`);
       return;
     }
-    const ref = this.#ctx.reference;
-    const problem = ref.blockProblem(block);
-    if (problem !== undefined) {
-      this.#safety('validity', `node ${node} decided an invalid block at height ${h}: ${problem}`);
-      return;
-    }
     const entry: CanonicalBlock = {
       hash: hex,
       timeMs: block.header.timeMs,
       round: commit.round,
       stateHash: '',
     };
+    // Claimed before the first await: another node's decision of h in the same event is not canonical.
     this.#canonical.push(entry);
+    const problem = await ref.blockProblem(block);
+    if (problem !== undefined) {
+      this.#safety('validity', `node ${node} decided an invalid block at height ${h}: ${problem}`);
+      return;
+    }
+    const slashing = ref.slashing;
+    const lastSet = h >= 2 ? ref.validatorSetAt(h - 1) : undefined;
+    const jailedBefore = new Set<number>();
+    if (slashing !== undefined && lastSet !== undefined) {
+      for (const v of lastSet.validators)
+        if (slashing.status(v.address)?.jailed === true) jailedBefore.add(this.indexOf(v.address));
+    }
     await ref.finalizeBlock(block, commit);
     entry.stateHash = toHex(ref.stateHash());
+    if (slashing !== undefined) this.#afterBlock(block, lastSet, jailedBefore, slashing.lastPunishments());
+  }
+
+  /** The decided chain's block `block` was executed by the reference application, which applied `punishments`. */
+  #afterBlock(
+    block: Block,
+    lastSet: ValidatorSet | undefined,
+    jailedBefore: ReadonlySet<number>,
+    punishments: readonly SimPunishment[],
+  ): void {
+    const h = block.header.height;
+    for (const ev of block.evidence) {
+      const accused = this.indexOf(evidenceValidator(ev));
+      this.#evidenceCommitted++;
+      this.#lastEvidenceHeight = h;
+      this.#committed.set(infractionKey(ev), { accused, height: h });
+      if (this.#ctx.honest[accused] === true)
+        this.#safety(
+          'honest-accused',
+          `the block decided at height ${h} carries ${ev.kind} evidence against honest validator ${accused}`,
+        );
+    }
+    const tombstonedNow = new Set<number>();
+    const downtimeNow = new Set<number>();
+    for (const p of punishments) {
+      const index = this.indexOf(p.validator);
+      this.#punishments.push({ ...p, index });
+      if (p.reason === 'downtime') downtimeNow.add(index);
+      else {
+        tombstonedNow.add(index);
+        if (this.#ctx.honest[index] === true)
+          this.#safety(
+            'honest-punished',
+            `honest validator ${index} was punished for ${p.reason} at height ${h}`,
+          );
+      }
+    }
+    this.#downtimeMirror(block, lastSet, jailedBefore, tombstonedNow, downtimeNow);
+  }
+
+  /**
+   * Replays @synod/fault-detector's downtime rule (`recordSignature`) over
+   * the decided chain, as the ledger must apply it: block h records, for
+   * every validator of the set of h − 1 that is not jailed (jailed before the
+   * block, or tombstoned by its evidence), whether it signed the commit of
+   * h − 1 (`block.lastCommit`); a tripped window is a downtime punishment in
+   * that block and restarts the window. The ledger must punish exactly those
+   * (`punishment` otherwise). An honest validator punished for downtime is a
+   * failure (`honest-punished`): the simulator's consensus params
+   * (`SIM_SLASHING`) are chosen so that an honest validator cannot miss a
+   * whole window — an honest node is out only while the fault plan runs (the
+   * safety phase) and while it catches up, which takes far fewer heights than
+   * the window — so one that does shows a bug (e.g. votes of an up node that
+   * never reach the commits).
+   */
+  #downtimeMirror(
+    block: Block,
+    lastSet: ValidatorSet | undefined,
+    jailedBefore: ReadonlySet<number>,
+    tombstonedNow: ReadonlySet<number>,
+    downtimeNow: ReadonlySet<number>,
+  ): void {
+    const h = block.header.height;
+    const params = this.#ctx.params;
+    const tripped = new Set<number>();
+    if (h >= 2 && lastSet !== undefined) {
+      lastSet.validators.forEach((v, k) => {
+        const i = this.indexOf(v.address);
+        if (i < 0 || jailedBefore.has(i) || tombstonedNow.has(i)) return;
+        const signed = block.lastCommit.signatures[k]?.flag === 'commit';
+        const streak = signed ? 0 : (this.#missStreak[i] as number) + 1;
+        this.#missStreak[i] = streak;
+        if (this.#ctx.honest[i] === true && streak > this.#honestMissStreak) this.#honestMissStreak = streak;
+        const info = this.#windows[i] ?? newSigningInfo(params.slashing.signedBlocksWindow);
+        const r = recordSignature(info, signed, params);
+        if (r.downtime) {
+          tripped.add(i);
+          this.#windows[i] = newSigningInfo(params.slashing.signedBlocksWindow);
+          this.#missStreak[i] = 0;
+        } else this.#windows[i] = r.info;
+      });
+    }
+    for (const i of tripped) {
+      if (!downtimeNow.has(i)) {
+        this.#safety(
+          'punishment',
+          `validator ${i} missed more than ${maxMissedBlocks(params)} of the last ${params.slashing.signedBlocksWindow} commits at height ${h}, and the ledger did not punish it for downtime`,
+        );
+      }
+    }
+    for (const i of downtimeNow) {
+      if (!tripped.has(i)) {
+        this.#safety(
+          'punishment',
+          `the ledger punished validator ${i} for downtime at height ${h}, but the decided commits do not show it down`,
+        );
+      } else if (this.#ctx.honest[i] === true) {
+        this.#safety(
+          'honest-punished',
+          `honest validator ${i} was jailed for downtime at height ${h}: absent from ${params.slashing.signedBlocksWindow - maxMissedBlocks(params) > 0 ? 'more than ' : ''}${maxMissedBlocks(params)} of the last ${params.slashing.signedBlocksWindow} decided commits`,
+        );
+      }
+    }
   }
 
   /** Node `node`'s application is at `height` with state `stateHash`: it must match the reference's. */
@@ -248,9 +459,31 @@ export class Checkers {
     if (e.values.size === 2 && e.due === undefined) e.due = decided >= m.height ? m.height + 1 : m.height;
   }
 
-  /** Node `node` lost its memory (crash): what it saw is gone, except what its WAL replays (`onSeen` again). */
-  onCrash(node: number): void {
+  /**
+   * Node `node` lost its memory: what it saw is gone, except what its WAL
+   * replays (`onSeen` again); with `poolLost` (a crash, not a consensus
+   * restart for block sync) its evidence pool is gone as well.
+   */
+  onCrash(node: number, poolLost = true): void {
     this.#seen[node]?.clear();
+    if (!poolLost) return;
+    for (const [key, holders] of this.#holders) {
+      if (!holders.delete(node)) continue;
+      let lost = this.#lostBy.get(key);
+      if (lost === undefined) {
+        lost = new Set();
+        this.#lostBy.set(key, lost);
+      }
+      lost.add(node);
+    }
+  }
+
+  /** The accused's index, or a failure when the evidence names no validator of the run. */
+  #accused(node: number, ev: Evidence, what: string): number {
+    const accused = this.indexOf(evidenceValidator(ev));
+    if (accused < 0)
+      this.#safety('evidence-invalid', `node ${node} ${what} evidence against a non-validator`);
+    return accused;
   }
 
   /** Evidence reported by node `node`'s engine. */
@@ -259,11 +492,8 @@ export class Checkers {
     const key = infractionKey(ev);
     this.#reported[node]?.add(key);
     this.infractions.add(key);
-    const accused = validatorIndex(this.#ctx.validators, evidenceValidator(ev));
-    if (accused < 0) {
-      this.#safety('evidence-invalid', `node ${node} reported evidence against a non-validator`);
-      return;
-    }
+    const accused = this.#accused(node, ev, 'reported');
+    if (accused < 0) return;
     if (this.#ctx.honest[accused] === true) {
       this.#safety(
         'honest-accused',
@@ -271,13 +501,15 @@ export class Checkers {
       );
       return;
     }
+    this.#seenInfractions.set(key, accused);
     const top = this.#canonical[this.#canonical.length - 1];
+    const ref = this.#ctx.reference;
     const problem = evidenceProblem(ev, {
       chainId: this.#ctx.chainId,
       height: this.#canonical.length,
       timeMs: top?.timeMs ?? 0,
       params: this.#ctx.params,
-      validatorSetAt: (h) => (h >= 1 && h <= this.#canonical.length ? this.#ctx.validators : undefined),
+      validatorSetAt: (h) => (h >= 1 && h <= this.#canonical.length ? ref.validatorSetAt(h) : undefined),
       blockTimeAt: (h) => this.#canonical[h - 1]?.timeMs,
     });
     if (
@@ -294,8 +526,37 @@ export class Checkers {
     }
   }
 
+  /**
+   * Honest node `node`'s evidence pool answered `result` for `ev` (from its
+   * engine or from gossip): it must never accept evidence against an honest
+   * validator. Accepted evidence is an infraction the node saw, held in its
+   * (memory-only) pool.
+   */
+  onPoolAdd(node: number, ev: Evidence, result: AddEvidenceResult): void {
+    if (result.status === 'invalid') return;
+    const accused = this.#accused(node, ev, 'accepted');
+    if (accused < 0) return;
+    if (this.#ctx.honest[accused] === true) {
+      this.#safety(
+        'honest-accused',
+        `node ${node}'s evidence pool accepted ${ev.kind} evidence against honest validator ${accused}`,
+      );
+      return;
+    }
+    const key = infractionKey(ev);
+    this.#seenInfractions.set(key, accused);
+    if (result.status === 'committed') return;
+    let holders = this.#holders.get(key);
+    if (holders === undefined) {
+      holders = new Set();
+      this.#holders.set(key, holders);
+    }
+    holders.add(node);
+  }
+
   #signaturesOk(ev: Evidence): boolean {
-    const v = this.#ctx.validators.validators[validatorIndex(this.#ctx.validators, evidenceValidator(ev))];
+    const set = this.#ctx.reference.validatorSetAt(evidenceHeight(ev));
+    const v = set?.validators[validatorIndex(set, evidenceValidator(ev))];
     if (v === undefined) return false;
     const { chainId, verify } = this.#ctx;
     return ev.kind === 'duplicate-vote'
@@ -333,5 +594,186 @@ export class Checkers {
   #validatorOf(key: string): number {
     const addr = key.split('/')[1];
     return this.#addressHex.indexOf(addr ?? '');
+  }
+
+  /** What the decided chain did to validators (the reference application's view, at the end). */
+  punishmentStats(): PunishmentStats {
+    const count = (r: SimPunishment['reason']): number =>
+      this.#punishments.filter((p) => p.reason === r).length;
+    const slashing = this.#ctx.reference.slashing;
+    let jailed = 0;
+    let tombstoned = 0;
+    for (const a of this.#ctx.addresses) {
+      const st = slashing?.status(a);
+      if (st?.jailed === true) jailed++;
+      if (st?.tombstoned === true) tombstoned++;
+    }
+    return {
+      evidenceCommitted: this.#evidenceCommitted,
+      doubleSign: count('double-sign'),
+      doubleProposal: count('double-proposal'),
+      downtime: count('downtime'),
+      jailed,
+      tombstoned,
+      evidenceLost: this.#evidenceLost,
+      honestMissStreak: this.#honestMissStreak,
+    };
+  }
+
+  /**
+   * The end-of-run checks (after the liveness phase), with an application
+   * that punishes, on every honest node that is up (H* = the lowest height
+   * among them; "node height" = the height that node's application reached):
+   *
+   * 1. every such node's record of punished validators at H* (the ledger's
+   *    `slashing/punished` query at that height) equals the reference's;
+   * 2. every validator accused by evidence committed in a decided block at or
+   *    below the node's height is slashed (stake burned, an equivocation
+   *    counted), jailed for ever and tombstoned on that node, and is not in
+   *    the validator set two heights after the block that punished it (nor
+   *    is a validator jailed for downtime);
+   * 3. every infraction an honest node saw (its engine reported it or its
+   *    pool accepted it) is committed in a decided block at or below every
+   *    such node's height, so the validator is punished by 2 — or it was
+   *    lost: it is in no such node's pool, and every honest node that ever
+   *    held it crashed (its pool is memory) before a block carried it; the
+   *    run's notes name those nodes. Pending evidence in an up node's pool at
+   *    the end is a failure (`evidence-stuck`): the liveness phase goes on
+   *    until every up honest pool is empty and every up honest node has
+   *    executed the last block that carried evidence;
+   * 4. every silent Byzantine validator (it sends nothing) is jailed for
+   *    downtime on every such node whose height is past the first full window
+   *    (signedBlocksWindow + 1); the run's liveness phase is long enough for
+   *    that, and a note says so when it is not;
+   * 5. no honest validator is tombstoned, counted as an equivocator, or
+   *    jailed for downtime on any such node.
+   */
+  async finalCheck(nodes: readonly FinalNode[]): Promise<void> {
+    const ref = this.#ctx.reference;
+    const refSlashing = ref.slashing;
+    if (refSlashing === undefined || this.#failure !== undefined) return;
+    const live: { readonly index: number; readonly app: SimApplication }[] = [];
+    for (const n of nodes)
+      if (n.honest && n.up && n.app?.slashing !== undefined) live.push({ index: n.index, app: n.app });
+    if (live.length === 0) return;
+    const fail = (check: CheckName, reason: string): void => this.#safety(check, reason);
+    const address = (i: number): Uint8Array => this.#ctx.addresses[i] as Uint8Array;
+    const hStar = Math.min(...live.map((n) => n.app.height()));
+    // 1. Every honest node agrees on who was punished, and how.
+    const want = await refSlashing.punishedAt(hStar);
+    for (const n of live) {
+      const got = await (n.app.slashing as NonNullable<SimApplication['slashing']>).punishedAt(hStar);
+      if (got !== want)
+        fail(
+          'punishment',
+          `node ${n.index}'s punishment records at height ${hStar} differ from the decided chain's`,
+        );
+    }
+    // 2. Committed evidence: the accused is slashed, jailed for ever and tombstoned.
+    for (const n of live) {
+      const slashing = n.app.slashing as NonNullable<SimApplication['slashing']>;
+      for (const [key, c] of this.#committed) {
+        if (c.height > n.app.height()) continue;
+        const st = slashing.status(address(c.accused));
+        if (
+          st === undefined ||
+          !st.tombstoned ||
+          !st.jailedForever ||
+          st.equivocations < 1 ||
+          st.totalBurned <= 0n
+        ) {
+          fail(
+            'punishment',
+            `validator ${c.accused}'s equivocation (${key.split('/').slice(2).join(' ')}) was committed at height ${c.height}, but on node ${n.index} it is not slashed, jailed for ever and tombstoned`,
+          );
+        }
+      }
+    }
+    for (const p of this.#punishments) {
+      const set = ref.validatorSetAt(p.height + 2);
+      if (set !== undefined && validatorIndex(set, p.validator) >= 0)
+        fail(
+          'punishment',
+          `validator ${p.index}, punished (${p.reason}) at height ${p.height}, is still in the validator set of height ${p.height + 2}`,
+        );
+    }
+    // 3. Every infraction honest nodes saw made it on chain, or was lost with every pool that held it.
+    const lostValidators = new Map<number, string[]>();
+    for (const [key, accused] of this.#seenInfractions) {
+      const c = this.#committed.get(key);
+      if (c !== undefined) {
+        const behind = live.filter((n) => n.app.height() < c.height).map((n) => n.index);
+        if (behind.length > 0)
+          fail(
+            'evidence-stuck',
+            `the evidence of ${key} was committed at height ${c.height}, above the height of nodes ${behind.join(',')}`,
+          );
+        continue;
+      }
+      const holding = live.filter(
+        (n) => n.app.evidence?.pending().some((ev) => infractionKey(ev) === key) === true,
+      );
+      if (holding.length > 0) {
+        fail(
+          'evidence-stuck',
+          `the evidence of ${key} is still pending in the pools of nodes ${holding.map((n) => n.index).join(',')}`,
+        );
+        continue;
+      }
+      const holders = this.#holders.get(key);
+      if (holders !== undefined && holders.size > 0) {
+        fail(
+          'punishment',
+          `the evidence of ${key} left the pools of nodes ${[...holders].join(',')} without being committed`,
+        );
+        continue;
+      }
+      const lostBy = [...(this.#lostBy.get(key) ?? [])].sort((a, b) => a - b);
+      this.#evidenceLost++;
+      const reasons = lostValidators.get(accused) ?? [];
+      reasons.push(
+        `${key.split('/').slice(2).join(' ')} (held only by node${lostBy.length === 1 ? '' : 's'} ${lostBy.join(',')}, crashed before a block carried it)`,
+      );
+      lostValidators.set(accused, reasons);
+    }
+    for (const [accused, reasons] of lostValidators) {
+      const punished = this.#punishments.some((p) => p.index === accused && p.reason !== 'downtime');
+      this.notes.push(
+        `validator ${accused}: evidence lost for ${reasons.join('; ')}${punished ? '; punished for another infraction' : '; not punished for it'}`,
+      );
+    }
+    // 4. Silent Byzantine validators are jailed for downtime once a full window has passed.
+    const window = this.#ctx.params.slashing.signedBlocksWindow;
+    this.#ctx.silent?.forEach((silent, i) => {
+      if (!silent) return;
+      for (const n of live) {
+        if (n.app.height() < window + 1) {
+          this.notes.push(
+            `silent validator ${i}: node ${n.index} ended at height ${n.app.height()}, before the first full downtime window (height ${window + 1})`,
+          );
+          continue;
+        }
+        const st = n.app.slashing?.status(address(i));
+        if (st === undefined || !st.jailed || st.downtimeJails < 1)
+          fail(
+            'punishment',
+            `silent validator ${i} is not jailed for downtime on node ${n.index} at height ${n.app.height()}`,
+          );
+      }
+    });
+    // 5. No honest validator punished.
+    this.#ctx.honest.forEach((honest, i) => {
+      if (!honest) return;
+      for (const n of live) {
+        const st = n.app.slashing?.status(address(i));
+        if (st === undefined)
+          fail('honest-punished', `honest validator ${i} is unknown to node ${n.index}'s application`);
+        else if (st.tombstoned || st.equivocations > 0 || st.downtimeJails > 0 || st.jailed)
+          fail(
+            'honest-punished',
+            `honest validator ${i} is punished on node ${n.index} (equivocations ${st.equivocations}, downtime jails ${st.downtimeJails})`,
+          );
+      }
+    });
   }
 }

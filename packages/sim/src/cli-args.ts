@@ -10,6 +10,7 @@ options:
   --heights H            heights of the safety phase (default 12)
   --liveness K           heights every honest node must decide in the liveness phase (default 5)
   --no-faults            no crashes, partitions, loss, duplication or delay storms
+  --app ledger|counter   the application (default ledger: evidence in blocks, slashing, jails)
   --signatures fast      keyed-hash signatures instead of Ed25519 (faster; see README)
   --mutation M           run a deliberately broken core (ignore-lock-l22)
   --quiet                single seed: summary only, no trace`;
@@ -56,6 +57,7 @@ export function parseArgs(argv: readonly string[]): Cli {
     faults?: boolean;
     signatures?: 'ed25519' | 'fast';
     mutation?: 'ignore-lock-l22';
+    app?: 'ledger' | 'counter';
   } = {};
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -110,6 +112,13 @@ export function parseArgs(argv: readonly string[]): Cli {
         flags.push(a, v);
         break;
       }
+      case '--app': {
+        const v = next();
+        if (v !== 'ledger' && v !== 'counter') fail('--app is ledger or counter');
+        o.app = v;
+        flags.push(a, v);
+        break;
+      }
       case '--mutation': {
         const v = next();
         if (v !== 'ignore-lock-l22') fail('--mutation: the only mutation is ignore-lock-l22');
@@ -136,6 +145,46 @@ export function replayCommand(seed: number, flags: readonly string[]): string {
   return ['pnpm sim --seed', String(seed), ...flags].join(' ');
 }
 
+/** Punishments of one run or of many: evidence committed, slashes by reason, jails, tombstones. */
+export interface PunishmentTotals {
+  evidenceCommitted: number;
+  doubleSign: number;
+  doubleProposal: number;
+  downtime: number;
+  jailed: number;
+  tombstoned: number;
+  evidenceLost: number;
+}
+
+export function emptyTotals(): PunishmentTotals {
+  return {
+    evidenceCommitted: 0,
+    doubleSign: 0,
+    doubleProposal: 0,
+    downtime: 0,
+    jailed: 0,
+    tombstoned: 0,
+    evidenceLost: 0,
+  };
+}
+
+export function addTotals(t: PunishmentTotals, r: SimResult): void {
+  const p = r.stats.punishments;
+  t.evidenceCommitted += p.evidenceCommitted;
+  t.doubleSign += p.doubleSign;
+  t.doubleProposal += p.doubleProposal;
+  t.downtime += p.downtime;
+  t.jailed += p.jailed;
+  t.tombstoned += p.tombstoned;
+  t.evidenceLost += p.evidenceLost;
+}
+
+/** "evidence committed 7, slashed 2 (double-sign 1, double-proposal 1, downtime 0), jailed 2, tombstoned 2". */
+export function punishmentLine(t: PunishmentTotals): string {
+  const slashed = t.doubleSign + t.doubleProposal + t.downtime;
+  return `evidence committed ${t.evidenceCommitted}, slashed ${slashed} (double-sign ${t.doubleSign}, double-proposal ${t.doubleProposal}, downtime ${t.downtime}), jailed ${t.jailed}, tombstoned ${t.tombstoned}${t.evidenceLost > 0 ? `, evidence lost with crashed nodes ${t.evidenceLost}` : ''}`;
+}
+
 export function summary(r: SimResult, wallMs: number): string[] {
   const s = r.stats;
   const byz = Object.entries(s.byzantineActions)
@@ -149,7 +198,13 @@ export function summary(r: SimResult, wallMs: number): string[] {
     `messages sent ${s.messagesSent}, delivered ${s.messagesDelivered}, dropped ${s.messagesDropped}, rejected on arrival ${s.messagesRejected}`,
     `crashes ${s.crashes}, restarts ${s.restarts}, partitions ${s.partitions}, storms ${s.storms}, block syncs ${s.syncs}, catch-ups ${s.catchUps}, re-gossips ${s.regossips}`,
     `byzantine actions: ${byz === '' ? 'none' : byz}`,
-    `evidence reports ${s.evidenceReports}, infractions ${s.infractions}`,
+    `evidence reports ${s.evidenceReports}, infractions ${s.infractions}, gossiped ${s.evidenceGossip}, refused by honest pools ${s.evidenceRefused}`,
+    (() => {
+      const t = emptyTotals();
+      addTotals(t, r);
+      return punishmentLine(t);
+    })(),
+    ...r.notes.map((n) => `note: ${n}`),
     `signatures verified ${s.signaturesVerified} (the rest from the shared cache), wall ${wallMs.toFixed(0)}ms`,
   ];
 }

@@ -1,5 +1,15 @@
 import '@synod/polyfills';
-import { type Cli, parseArgs, replayCommand, summary, USAGE, UsageError } from './cli-args.js';
+import {
+  addTotals,
+  type Cli,
+  emptyTotals,
+  parseArgs,
+  punishmentLine,
+  replayCommand,
+  summary,
+  USAGE,
+  UsageError,
+} from './cli-args.js';
 import { runSimulation } from './simulation.js';
 
 async function main(): Promise<void> {
@@ -37,10 +47,12 @@ async function main(): Promise<void> {
   const t = performance.now();
   let failed = 0;
   let heights = 0;
+  const totals = emptyTotals();
   for (let i = 0; i < count; i++) {
     const seed = (cli.from + i) >>> 0;
     const r = await runSimulation({ ...cli.options, seed });
     heights += r.stats.heights;
+    addTotals(totals, r);
     if (!r.ok) {
       failed++;
       const f = r.failure;
@@ -54,6 +66,7 @@ async function main(): Promise<void> {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const secs = (performance.now() - t) / 1000;
   out(`${count} seeds in ${secs.toFixed(1)}s (${heights} heights, ${(heights / secs).toFixed(0)} heights/s)`);
+  out(`punishments over all seeds: ${punishmentLine(totals)}`);
   out(`${count - failed} passed, ${failed} failed`);
   process.exitCode = failed > 0 ? 1 : 0;
 }

@@ -6,10 +6,13 @@ import {
   type Commit,
   decodeBlock,
   decodeCommit,
+  decodeEvidence,
   decodeSignedProposal,
   decodeSignedVote,
+  type Evidence,
   encodeBlock,
   encodeCommit,
+  encodeEvidence,
   encodeSignedProposal,
   encodeSignedVote,
   type SignedProposal,
@@ -28,6 +31,7 @@ import {
  *     0x05 status     u32 height ‖ u8 stuck         (the height the sender decides, and for how many
  *                                                    gossip ticks it has not moved: asks for catch-up)
  *     0x06 commit     u32 length ‖ SSZ(Block) ‖ SSZ(Commit)   (block sync: a decided block and its commit)
+ *     0x07 evidence   SSZ(Evidence)                 (evidence gossip: the pool verifies it, not the wire)
  */
 export type WireMessage =
   | { readonly kind: 'proposal'; readonly proposal: SignedProposal; readonly block: Block }
@@ -35,13 +39,24 @@ export type WireMessage =
   | { readonly kind: 'block'; readonly block: Block }
   | { readonly kind: 'get-block'; readonly hash: Uint8Array }
   | { readonly kind: 'status'; readonly height: number; readonly stuck: number }
-  | { readonly kind: 'commit'; readonly block: Block; readonly commit: Commit };
+  | { readonly kind: 'commit'; readonly block: Block; readonly commit: Commit }
+  | { readonly kind: 'evidence'; readonly evidence: Evidence };
 
-export const WIRE_TAG = { proposal: 1, vote: 2, block: 3, 'get-block': 4, status: 5, commit: 6 } as const;
+export const WIRE_TAG = {
+  proposal: 1,
+  vote: 2,
+  block: 3,
+  'get-block': 4,
+  status: 5,
+  commit: 6,
+  evidence: 7,
+} as const;
 
 /** Largest message accepted (blocks here are small; a real node uses its block size limit). */
 export const WIRE_BYTES_MAX = 1 << 20;
 const SIGNED_PROPOSAL_BYTES_MAX = 512;
+/** One evidence item is two signed votes or proposals and three numbers (well under 1 KiB). */
+export const EVIDENCE_BYTES_MAX = 2048;
 
 function tagged(tag: number, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + body.length);
@@ -85,6 +100,8 @@ export function encodeWire(m: WireMessage): Uint8Array {
       out.set(c, 5 + b.length);
       return out;
     }
+    case 'evidence':
+      return tagged(WIRE_TAG.evidence, encodeEvidence(m.evidence));
   }
 }
 
@@ -149,6 +166,10 @@ export function decodeWire(bytes: Uint8Array, chainId: string): WireMessage {
         throw new WireError('commit does not match the block');
       return { kind: 'commit', block, commit };
     }
+    case WIRE_TAG.evidence:
+      // [REJECT] oversized or undecodable; whether it proves anything is the evidence pool's to check.
+      if (body.length > EVIDENCE_BYTES_MAX) throw new WireError('evidence too large');
+      return { kind: 'evidence', evidence: decodeEvidence(body) };
     default:
       throw new WireError(`unknown tag ${bytes[0]}`);
   }

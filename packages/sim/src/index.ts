@@ -8,20 +8,28 @@ export {
   type SimApplication,
   type SimApplicationFactory,
   type SimAppStorage,
+  type SimEvidencePool,
+  type SimPunishment,
+  type SimSlashing,
+  type SimValidatorStatus,
   TX_POISON,
 } from './app.js';
 export { SimBlockStore } from './block-store.js';
 export type { ByzantineAction } from './byzantine.js';
 export {
+  type AppliedPunishment,
   type CheckerContext,
   Checkers,
   type CheckName,
   type FailureClass,
+  type FinalNode,
+  type PunishmentStats,
   type SeenMessage,
   type SimFailure,
 } from './checkers.js';
 export { decodeWire, encodeWire, WireError, type WireMessage } from './codec.js';
 export { EventQueue, type SimEvent } from './event-queue.js';
+export { createLedgerApp, resultsHash, SIM_ACCOUNTS, SIM_MIN_FEE } from './ledger-app.js';
 export { CALM_NETWORK, type NetworkFaults, SimNetwork } from './network.js';
 export { Rng } from './rng.js';
 export {
@@ -36,11 +44,17 @@ export {
 } from './scenario.js';
 export { SignatureOracle, type VerifyFn } from './signatures.js';
 export {
+  applicationOf,
+  DOWNTIME_WINDOW_MARGIN,
+  type PunishedValidator,
   runSimulation,
   SIM_CHAIN_ID,
+  SIM_EVIDENCE,
   type SimFinalState,
   type SimNodeState,
   type SimResult,
   type SimStats,
+  simConsensusParams,
+  simSlashing,
 } from './simulation.js';
 export { Trace } from './trace.js';

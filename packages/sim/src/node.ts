@@ -16,13 +16,14 @@ import {
   type ConsensusParams,
   type ConsensusWal,
   EMPTY_COMMIT,
+  type Evidence,
+  evidenceValidator,
   type LastSignState,
   proposalSignBytes,
   type SignedProposal,
   type SignedVote,
   type Signer,
   type SignerStateStore,
-  type ValidatorSet,
   validatorIndex,
   voteSignBytes,
 } from '@synod/types';
@@ -58,6 +59,7 @@ export const TAG = {
   phase: 14,
   status: 15,
   sync: 16,
+  pool: 17,
 } as const;
 
 /** Counters of a run (all deterministic). */
@@ -71,6 +73,10 @@ export interface SimCounters {
   catchUps: number;
   regossips: number;
   syncs: number;
+  /** Evidence messages sent (first broadcasts, relays and re-gossip). */
+  evidenceGossip: number;
+  /** Evidence honest nodes' pools refused (garbage, or not verifiable yet). */
+  evidenceRefused: number;
   byzantineActions: Record<ByzantineAction, number>;
 }
 
@@ -80,7 +86,6 @@ export interface SimWorld {
   readonly network: SimNetwork<Uint8Array>;
   readonly chainId: string;
   readonly params: ConsensusParams;
-  readonly genesis: ValidatorSet;
   readonly scenario: Scenario;
   readonly oracle: SignatureOracle;
   readonly checkers: Checkers;
@@ -88,6 +93,8 @@ export interface SimWorld {
   readonly counters: SimCounters;
   /** Addresses of the Byzantine validators (a cheap pre-filter for the WAL tap). */
   readonly byzantineAddresses: readonly Buffer[];
+  /** Node (= genesis validator) index of an address, or −1: validators keep their index when the set changes. */
+  indexOf(address: Uint8Array): number;
   /** Wall-clock-free time of the simulated world: genesis time + simulated ms. */
   nowMs(): number;
   /** A node died (crash or crash point hit). */
@@ -142,9 +149,17 @@ const REGOSSIP_FANOUT = 4;
 /** Block sync answers at most this many heights at once. */
 const SYNC_BATCH = 16;
 
+/** Peers an honest node sends its pending evidence to, per gossip tick (and relays new evidence to). */
+const EVIDENCE_FANOUT = 2;
+/** Most pending evidence items re-gossiped per tick. */
+const EVIDENCE_REGOSSIP_MAX = 8;
+
 export const GENESIS_TIME_MS = 1_700_000_000_000;
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+
+/** How an evidence pool answered, as a trace number. */
+const POOL_STATUS = { added: 1, duplicate: 2, committed: 3, invalid: 4 } as const;
 
 /** Decoded messages by their bytes: a broadcast is one array sent to every peer, decoded once. */
 const decoded = new WeakMap<Uint8Array, WireMessage | null>();
@@ -241,15 +256,19 @@ export class SimNode {
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Starts an incarnation over the disk: handshake, signer, engine, WAL replay. */
-  async start(): Promise<void> {
+  /**
+   * Starts an incarnation over the disk: handshake, signer, engine, WAL
+   * replay. `app` keeps the running application (a consensus restart after
+   * block sync, not a crash: its memory, e.g. the evidence pool, survives).
+   */
+  async start(app?: SimApplication): Promise<void> {
     const w = this.#w;
-    const app = this.disk.app.open();
+    const application = app ?? (await this.disk.app.open());
     const life: Life = {
       id: ++this.#lives,
       alive: true,
       engine: undefined,
-      app,
+      app: application,
       crashPoint: undefined,
       relay: new Map(),
       blocks: new Map(),
@@ -262,12 +281,12 @@ export class SimNode {
     this.#life = life;
     // Handshake: a crash between saving a block and finalizing it leaves the application behind.
     const store = this.disk.blocks;
-    while (app.height() < store.height()) {
-      const h = app.height() + 1;
-      await app.finalizeBlock(store.block(h) as Block, store.commit(h) as Commit);
+    while (application.height() < store.height()) {
+      const h = application.height() + 1;
+      await application.finalizeBlock(store.block(h) as Block, store.commit(h) as Commit);
     }
     const height = store.height() + 1;
-    const validatorSet = app.validatorSetAt(height);
+    const validatorSet = application.validatorSetAt(height);
     if (validatorSet === undefined)
       throw new Error(`node ${this.index}: no validator set for height ${height}`);
     const signer = this.honest ? await this.#guardedSigner(life) : this.#rawSigner();
@@ -286,12 +305,7 @@ export class SimNode {
           if (!life.alive) return;
           w.trace.record(TAG.evidence, this.index, ev.kind === 'duplicate-vote' ? 1 : 2);
           if (w.trace.verbose) {
-            const v = validatorIndex(
-              w.genesis,
-              ev.kind === 'duplicate-vote'
-                ? ev.voteA.vote.validatorAddress
-                : ev.proposalA.proposal.proposerAddress,
-            );
+            const v = w.indexOf(evidenceValidator(ev));
             const at =
               ev.kind === 'duplicate-vote'
                 ? `h=${ev.voteA.vote.height} r=${ev.voteA.vote.round} ${ev.voteA.vote.type}`
@@ -301,6 +315,7 @@ export class SimNode {
             );
           }
           if (this.honest) w.checkers.onEvidence(this.index, ev);
+          this.#addEvidence(life, ev, undefined);
         },
       },
       verifySignature: w.oracle.verify,
@@ -570,16 +585,67 @@ export class SimNode {
       }
       case 'status':
         if (m.height > life.peerHeight && m.height < this.decided + 1000) life.peerHeight = m.height;
-        this.#catchUp(from, m.height, m.stuck);
+        this.#catchUp(life, from, m.height, m.stuck);
         return;
       case 'commit': {
         const h = m.block.header.height;
         if (h <= this.decided || h > this.decided + 4 * SYNC_BATCH) return;
         life.synced.set(h, { block: m.block, commit: m.commit });
-        if (!life.syncing && h === this.decided + 1) void this.#sync(life);
+        if (!life.syncing && h === this.decided + 1) {
+          this.#sync(life).catch((err: unknown) => {
+            w.checkers.fail('crash', 'crash', `node ${this.index} block sync: ${(err as Error).message}`);
+          });
+        }
         return;
       }
+      case 'evidence':
+        this.#addEvidence(life, m.evidence, from);
+        return;
     }
+  }
+
+  /**
+   * Evidence from our engine (`from` undefined) or from peer `from` goes to
+   * our pool, which verifies it against our chain. An honest node gossips
+   * what its pool newly accepts: its own reports to every peer, evidence
+   * from a peer to a few others (and everyone re-gossips pending evidence on
+   * its ticks). A Byzantine node keeps what it has to itself.
+   */
+  #addEvidence(life: Life, ev: Evidence, from: number | undefined): void {
+    const pool = life.app.evidence;
+    if (pool === undefined || !life.alive) return;
+    const w = this.#w;
+    const result = pool.add(ev);
+    w.trace.record(TAG.pool, this.index, from ?? -1, POOL_STATUS[result.status]);
+    if (!this.honest) return;
+    w.checkers.onPoolAdd(this.index, ev, result);
+    if (result.status === 'invalid') {
+      w.counters.evidenceRefused++;
+      if (w.trace.verbose && from !== undefined) {
+        w.trace.line(
+          `${stamp(w)} evidence from node ${from} refused by node ${this.index}: ${result.problem.code} (${result.problem.reason})`,
+        );
+      }
+      return;
+    }
+    if (result.status !== 'added') return;
+    const bytes = encodeWire({ kind: 'evidence', evidence: ev });
+    if (from === undefined) {
+      w.counters.evidenceGossip += w.scenario.validators - 1;
+      this.#broadcast(bytes);
+      return;
+    }
+    for (const to of this.#fanout(EVIDENCE_FANOUT, from)) {
+      w.counters.evidenceGossip++;
+      this.#send(to, bytes);
+    }
+  }
+
+  /** Up to `k` random peers (other than ourselves and `except`). */
+  #fanout(k: number, except = -1): number[] {
+    const peers: number[] = [];
+    for (let i = 0; i < this.#w.scenario.validators; i++) if (i !== this.index && i !== except) peers.push(i);
+    return this.#rng.shuffle(peers).slice(0, k);
   }
 
   /**
@@ -595,24 +661,31 @@ export class SimNode {
     const first = this.decided + 1;
     const item = life.synced.get(first);
     const engine = life.engine;
-    if (item === undefined || engine === undefined || !life.alive) return;
-    const st = engine.status();
-    if (st === undefined || st.decision !== null || st.height !== first) return;
-    if (!this.#verifySynced(life.app, item.block, item.commit)) {
-      life.synced.delete(first);
+    if (item === undefined || engine === undefined || !life.alive || life.syncing) return;
+    const undecided = (): boolean => {
+      const st = engine.status();
+      return life.alive && this.decided + 1 === first && st?.decision === null && st.height === first;
+    };
+    if (!undecided()) return;
+    life.syncing = true;
+    const valid = await this.#verifySynced(life.app, item.block, item.commit);
+    // The engine may have decided the height while the block was being checked.
+    if (!valid || !undecided()) {
+      if (!valid) life.synced.delete(first);
+      life.syncing = false;
       return;
     }
-    life.syncing = true;
     // Consensus stops: its memory of this height is gone (its WAL is not replayed: the height is decided).
     life.alive = false;
     w.network.attach(this.index, undefined);
     void engine.stop();
-    w.checkers.onCrash(this.index);
+    w.checkers.onCrash(this.index, false);
     const store = this.disk.blocks;
     let h = first;
     for (;;) {
       const next = life.synced.get(h);
-      if (next === undefined || (h > first && !this.#verifySynced(life.app, next.block, next.commit))) break;
+      if (next === undefined || (h > first && !(await this.#verifySynced(life.app, next.block, next.commit))))
+        break;
       const hash = blockHash(next.block);
       const hex = toHex(hash);
       store.save(next.block, next.commit, hex);
@@ -629,10 +702,10 @@ export class SimNode {
         `${stamp(w)} sync node ${this.index} heights ${first}..${h - 1} (block sync, consensus restarts)`,
       );
     }
-    await this.start();
+    await this.start(life.app);
   }
 
-  #verifySynced(app: SimApplication, block: Block, commit: Commit): boolean {
+  async #verifySynced(app: SimApplication, block: Block, commit: Commit): Promise<boolean> {
     const h = block.header.height;
     const set = app.validatorSetAt(h);
     if (set === undefined || app.height() !== h - 1) return false;
@@ -642,23 +715,27 @@ export class SimNode {
       undefined
     )
       return false;
-    return app.blockProblem(block) === undefined;
+    return (await app.blockProblem(block)) === undefined;
   }
 
   /**
    * A peer says it is deciding `height` (and has been stuck for `stuck`
-   * ticks): if we decided it, help. First with the block and its commit's
-   * precommits, so that its engine decides by itself; when it stays stuck,
-   * with block sync (blocks and commits, up to SYNC_BATCH heights).
+   * ticks): if we decided it, help. When it is one height behind, with the
+   * block and its commit's precommits, so that its engine decides by itself;
+   * when it stays stuck, or is further behind, with block sync (blocks and
+   * commits, up to SYNC_BATCH heights).
    */
-  #catchUp(to: number, height: number, stuck: number): void {
+  #catchUp(life: Life, to: number, height: number, stuck: number): void {
     const store = this.disk.blocks;
     if (height < 1 || height > store.height()) return;
+    if (this.byzantine?.helpsCatchUp() === false) return;
     // Only a few of the peers that can help answer (each with probability 3 / (n − 1)).
     const n = this.#w.scenario.validators;
     if (n > 4 && !this.#rng.chance(3 / (n - 1))) return;
     this.#w.counters.catchUps++;
-    if (stuck >= 2) {
+    // Block sync when the peer is stuck, or two or more heights behind (deciding one height at a
+    // time, a node that fell behind may never catch up with a chain that runs as fast as it does).
+    if (stuck >= 2 || store.height() >= height + 1) {
       const last = Math.min(store.height(), height + SYNC_BATCH - 1);
       for (let h = height; h <= last; h++) {
         this.#send(
@@ -671,7 +748,7 @@ export class SimNode {
     const block = store.block(height) as Block;
     const commit = store.commit(height) as Commit;
     this.#send(to, encodeWire({ kind: 'block', block }));
-    const validators = this.#w.genesis.validators;
+    const validators = life.app.validatorSetAt(height)?.validators ?? [];
     commit.signatures.forEach((cs, i) => {
       const v = validators[i];
       if (cs.flag === 'absent' || v === undefined) return;
@@ -705,6 +782,26 @@ export class SimNode {
     // Stuck: gossip again, backing off (after 1, 2, 4, 8, … ticks without progress).
     if (life.stuck > 0 && (life.stuck & (life.stuck - 1)) === 0) this.#regossip(life, height);
     life.lastTick = now;
+    this.#regossipEvidence(life);
+  }
+
+  /**
+   * Pending evidence goes to a few random peers on every tick, as evidence
+   * gossip does (a peer that was down, or behind when it first arrived, gets
+   * it this way; a restarted node's pool starts empty).
+   */
+  #regossipEvidence(life: Life): void {
+    const pending = life.app.evidence?.pending();
+    if (pending === undefined || pending.length === 0) return;
+    const w = this.#w;
+    const peers = this.#fanout(EVIDENCE_FANOUT);
+    for (const ev of pending.slice(0, EVIDENCE_REGOSSIP_MAX)) {
+      const bytes = encodeWire({ kind: 'evidence', evidence: ev });
+      for (const to of peers) {
+        w.counters.evidenceGossip++;
+        this.#send(to, bytes);
+      }
+    }
   }
 
   /**
@@ -728,7 +825,7 @@ export class SimNode {
       // [IGNORE] other heights and rounds, copies; [REJECT] never forward what does not verify.
       if (at.height !== height || !rounds.has(at.round)) continue;
       const key = fingerprint(bytes);
-      if (sent.has(key) || !this.#verifies(bytes)) continue;
+      if (sent.has(key) || !this.#verifies(life, bytes)) continue;
       sent.add(key);
       w.trace.bytes(bytes);
       for (const to of fanout) this.#send(to, bytes);
@@ -738,11 +835,14 @@ export class SimNode {
   }
 
   /** A received consensus message's signature verifies under its validator's key. */
-  #verifies(bytes: Uint8Array): boolean {
+  #verifies(life: Life, bytes: Uint8Array): boolean {
     const m = decoded.get(bytes);
     const w = this.#w;
     if (m === undefined || m === null) return false;
-    const set = w.genesis;
+    const height =
+      m.kind === 'vote' ? m.vote.vote.height : m.kind === 'proposal' ? m.proposal.proposal.height : 0;
+    const set = life.app.validatorSetAt(height);
+    if (set === undefined) return false;
     if (m.kind === 'vote') {
       const v = set.validators[validatorIndex(set, m.vote.vote.validatorAddress)];
       return (
@@ -827,13 +927,13 @@ export class SimNode {
 
   #seen(e: WalEntry, height: number): void {
     let m: SeenMessage | undefined;
-    const genesis = this.#w.genesis;
+    const w = this.#w;
     if (e.kind === 'vote') {
       const v = e.vote.vote;
       if (v.height !== height) return;
       m = {
         kind: 'vote',
-        validator: validatorIndex(genesis, v.validatorAddress),
+        validator: w.indexOf(v.validatorAddress),
         height: v.height,
         round: v.round,
         step: v.type,
@@ -844,7 +944,7 @@ export class SimNode {
       if (p.height !== height) return;
       m = {
         kind: 'proposal',
-        validator: validatorIndex(genesis, p.proposerAddress),
+        validator: w.indexOf(p.proposerAddress),
         height: p.height,
         round: p.round,
         step: 'proposal',
@@ -852,7 +952,7 @@ export class SimNode {
       };
     }
     if (m === undefined || m.validator < 0) return;
-    this.#w.checkers.onSeen(this.index, m, this.decided);
+    w.checkers.onSeen(this.index, m, this.decided);
   }
 }
 

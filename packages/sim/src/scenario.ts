@@ -27,8 +27,12 @@ export interface SimOptions {
   readonly mutation?: SimMutation;
   /** Real Ed25519 (default) or the keyed-hash stand-in, for speed (see `SignatureScheme`). */
   readonly signatures?: SignatureScheme;
-  /** The application (default `createCounterApp()`). */
-  readonly app?: SimApplicationFactory;
+  /**
+   * The application every node runs: 'ledger' (default: @synod/ledger, with
+   * evidence in blocks, slashing and downtime jails), 'counter' (a small
+   * counter, faster, no evidence in blocks), or any factory.
+   */
+  readonly app?: 'ledger' | 'counter' | SimApplicationFactory;
   /** Readable trace lines: keep them in the result (true) or stream them to a callback. */
   readonly trace?: boolean | ((line: string) => void);
 }
@@ -186,8 +190,22 @@ function chooseProfile(rng: Rng): ByzantineProfile {
  * Derives the scenario from the seed's scenario stream `rng`. Powers are
  * drawn for validator-set positions (the caller sorts the keys by address
  * first), so one seed always gives the same validator set.
+ *
+ * With `punishes` (an application that jails validators for downtime), the
+ * commit wait is at least twice the calm network's largest delay, as a
+ * chain that punishes downtime must configure it: a validator that is up and
+ * in step then always gets its precommit into the next block's last commit
+ * (the proposer builds that block a commit wait after its decision, and the
+ * validator's precommit is at most two hops behind the decision). With a
+ * shorter wait, a correct but distant validator can miss every commit while
+ * the others run ahead, and be jailed for it.
  */
-export function deriveScenario(options: SimOptions, rng: Rng, validators: number): Scenario {
+export function deriveScenario(
+  options: SimOptions,
+  rng: Rng,
+  validators: number,
+  punishes = false,
+): Scenario {
   const equal = rng.chance(0.5);
   const powers = Array.from({ length: validators }, () => (equal ? 10 : rng.int(1, 20)));
   const byzIdx = chooseByzantine(rng, powers, options.byzantine ?? Number.MAX_SAFE_INTEGER);
@@ -198,7 +216,7 @@ export function deriveScenario(options: SimOptions, rng: Rng, validators: number
   }
 
   const scale = rng.pick([0.25, 0.5, 1]);
-  const timeouts: TimeoutParams = {
+  let timeouts: TimeoutParams = {
     proposeMs: Math.round(1000 * scale),
     proposeDeltaMs: Math.round(500 * scale),
     prevoteMs: Math.round(500 * scale),
@@ -209,6 +227,7 @@ export function deriveScenario(options: SimOptions, rng: Rng, validators: number
     commitMs: rng.int(20, 100),
   };
   const maxDelay = rng.int(5, Math.max(6, Math.round(150 * scale)));
+  if (punishes) timeouts = { ...timeouts, commitMs: timeouts.commitMs + 2 * maxDelay };
   const calm: NetworkFaults = { minDelayMs: 1, maxDelayMs: maxDelay, lossRate: 0, duplicateRate: 0 };
   const roundMs = timeouts.proposeMs + timeouts.prevoteMs + timeouts.precommitMs;
   const faultsOn = options.faults ?? true;

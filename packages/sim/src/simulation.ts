@@ -4,12 +4,21 @@ import {
   compareBytes,
   DEFAULT_CONSENSUS_PARAMS,
   makeValidatorSet,
+  PPM,
+  type TimeoutParams,
   type ValidatorSet,
 } from '@synod/types';
-import { createCounterApp, type SimAppGenesis } from './app.js';
+import {
+  createCounterApp,
+  type SimAppGenesis,
+  type SimApplication,
+  type SimApplicationFactory,
+  type SimSlashing,
+} from './app.js';
 import type { ByzantineAction } from './byzantine.js';
-import { Checkers, type SimFailure } from './checkers.js';
+import { type AppliedPunishment, Checkers, type PunishmentStats, type SimFailure } from './checkers.js';
 import { EventQueue } from './event-queue.js';
+import { createLedgerApp } from './ledger-app.js';
 import { SimNetwork } from './network.js';
 import { GENESIS_TIME_MS, type SimCounters, SimNode, type SimWorld, TAG } from './node.js';
 import { Rng } from './rng.js';
@@ -24,6 +33,67 @@ import { SignatureOracle } from './signatures.js';
 import { Trace } from './trace.js';
 
 export const SIM_CHAIN_ID = 'synod-sim';
+
+/**
+ * Heights an honest node may need, after the safety phase, to be back in the
+ * decided commits (restart, catch up): the downtime window is the safety
+ * phase's heights plus this. Measured (`SimStats.punishments.honestMissStreak`):
+ * over seeds 1–500 with 12 safety heights, no honest validator was absent
+ * from more than 10 decided commits in a row.
+ */
+export const DOWNTIME_WINDOW_MARGIN = 12;
+
+/**
+ * The simulated chain's slashing params: the defaults' amounts (5%, jail for
+ * ever and tombstone for equivocation; 1% and a jail for downtime), with a
+ * downtime window short enough to be seen in a run: a validator absent from
+ * every one of `signedBlocksWindow` decided commits in a row is slashed and
+ * jailed (minSignedPerWindowPpm makes one signature per window the bar), and
+ * the jail outlasts any run. The window is `safetyHeights +
+ * DOWNTIME_WINDOW_MARGIN`: an honest node misses commits only while the
+ * fault plan keeps it down or cut off (the safety phase, at most
+ * `safetyHeights` heights) and while it catches up in the liveness phase, so
+ * it cannot miss a whole window; a validator that stays silent misses every
+ * one and is jailed at height window + 1 (the liveness phase runs at least
+ * to window + 3, when it is out of the set).
+ */
+export function simSlashing(safetyHeights: number): ConsensusParams['slashing'] {
+  const window = safetyHeights + DOWNTIME_WINDOW_MARGIN;
+  return {
+    doubleSignSlashPpm: DEFAULT_CONSENSUS_PARAMS.slashing.doubleSignSlashPpm,
+    downtimeSlashPpm: DEFAULT_CONSENSUS_PARAMS.slashing.downtimeSlashPpm,
+    signedBlocksWindow: window,
+    minSignedPerWindowPpm: Math.floor(PPM / window),
+    downtimeJailDurationMs: 24 * 3600 * 1000,
+  };
+}
+
+/**
+ * Evidence: never expires within a run (the defaults' ages: 100,000 blocks
+ * and 48 hours); at most 2 KiB per block (six items), so a burst of evidence
+ * takes several blocks.
+ */
+export const SIM_EVIDENCE: ConsensusParams['evidence'] = {
+  ...DEFAULT_CONSENSUS_PARAMS.evidence,
+  maxBytes: 2048,
+};
+
+/** The consensus params of a simulated chain: the scenario's timeouts, evidence and slashing as above. */
+export function simConsensusParams(timeouts: TimeoutParams, safetyHeights = 12): ConsensusParams {
+  return {
+    ...DEFAULT_CONSENSUS_PARAMS,
+    timeouts,
+    evidence: SIM_EVIDENCE,
+    slashing: simSlashing(safetyHeights),
+  };
+}
+
+/** The application of `options.app` (default: the ledger). */
+export function applicationOf(app: SimOptions['app']): SimApplicationFactory {
+  if (app === undefined || app === 'ledger') return createLedgerApp();
+  if (app === 'counter') return createCounterApp();
+  return app;
+}
 
 /** Counts of one run. */
 export interface SimStats {
@@ -57,6 +127,11 @@ export interface SimStats {
   readonly safetyHeights: number;
   /** Signatures verified with Ed25519 (the rest came from the shared cache). */
   readonly signaturesVerified: number;
+  /** Evidence messages sent between nodes, and evidence honest pools refused. */
+  readonly evidenceGossip: number;
+  readonly evidenceRefused: number;
+  /** What the decided chain did to validators (zeros with an application that does not punish). */
+  readonly punishments: PunishmentStats;
 }
 
 export interface SimNodeState {
@@ -66,6 +141,23 @@ export interface SimNodeState {
   readonly decided: number;
   /** The application's state hash (hex), when the node is up. */
   readonly stateHash: string | undefined;
+  /**
+   * The validators the node's application has punished (jailed, or with a
+   * punishment on record), in validator order, when the node is up and its
+   * application punishes: what that node believes about everyone.
+   */
+  readonly punished: readonly PunishedValidator[] | undefined;
+}
+
+/** A validator's punishment record in one node's application. */
+export interface PunishedValidator {
+  /** The validator (= node) index. */
+  readonly validator: number;
+  readonly equivocations: number;
+  readonly downtimeJails: number;
+  readonly jailed: boolean;
+  readonly tombstoned: boolean;
+  readonly totalBurned: bigint;
 }
 
 export interface SimFinalState {
@@ -89,6 +181,10 @@ export interface SimResult {
   readonly stats: SimStats;
   /** Readable trace lines, when asked for with `trace: true`. */
   readonly trace: readonly string[] | undefined;
+  /** The punishments the decided chain applied, in order (validator = node index). */
+  readonly punishments: readonly AppliedPunishment[];
+  /** What the end-of-run checks accepted, and why (e.g. evidence lost with crashed nodes). */
+  readonly notes: readonly string[];
 }
 
 const settle = (): Promise<void> => new Promise<void>((resolve) => process.nextTick(resolve));
@@ -110,8 +206,67 @@ function between(rng: Rng, range: readonly [number, number]): number {
  * Checkers run at every state change; the first failure ends the run.
  */
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
-  const sim = new Simulation(options);
-  return sim.run();
+  const setup = prepare(options);
+  const reference = await setup.factory.createNode(setup.appGenesis).open();
+  return new Simulation(options, setup, reference).run();
+}
+
+interface Keys {
+  readonly seed: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly address: Uint8Array;
+}
+
+/** Everything a run derives from its options before anything runs. */
+interface Setup {
+  readonly oracle: SignatureOracle;
+  readonly scenario: Scenario;
+  readonly keys: readonly Keys[];
+  readonly genesis: ValidatorSet;
+  readonly params: ConsensusParams;
+  readonly factory: SimApplicationFactory;
+  readonly appGenesis: SimAppGenesis;
+  readonly netRng: Rng;
+  readonly faultRng: Rng;
+  readonly nodeRng: Rng;
+}
+
+function prepare(options: SimOptions): Setup {
+  const seed = options.seed >>> 0;
+  const oracle = new SignatureOracle(options.signatures ?? 'ed25519');
+  const master = new Rng(seed);
+  const scenarioRng = master.fork();
+  const keyRng = master.fork();
+  const netRng = master.fork();
+  const faultRng = master.fork();
+  const nodeRng = master.fork();
+  const [lo, hi] = validatorRange(options.validators);
+  const n = scenarioRng.int(lo, hi);
+  const keys = Array.from({ length: n }, () => {
+    const kp = keyPairFromSeed(keyRng.bytes(32));
+    return { seed: kp.seed, publicKey: kp.publicKey, address: addressFromPublicKey(kp.publicKey) };
+  }).sort((a, b) => compareBytes(a.address, b.address));
+  for (const k of keys) oracle.register(k.publicKey, k.seed);
+  const factory = applicationOf(options.app);
+  const scenario = deriveScenario(options, scenarioRng, n, factory.punishes === true);
+  const genesis = makeValidatorSet(
+    keys.map((k, i) => ({
+      address: k.address,
+      pubKey: k.publicKey,
+      votingPower: scenario.powers[i] as number,
+      proposerPriority: 0n,
+    })),
+  );
+  const params = simConsensusParams(scenario.timeouts, scenario.heights);
+  const appGenesis: SimAppGenesis = {
+    chainId: SIM_CHAIN_ID,
+    genesisTimeMs: GENESIS_TIME_MS,
+    validatorSet: genesis,
+    params,
+    verify: oracle.verify,
+    seed,
+  };
+  return { oracle, scenario, keys, genesis, params, factory, appGenesis, netRng, faultRng, nodeRng };
 }
 
 class Simulation {
@@ -124,67 +279,46 @@ class Simulation {
   readonly #nodes: SimNode[];
   readonly #faultRng: Rng;
   readonly #counters: SimCounters;
-  readonly #genesis: ValidatorSet;
+  readonly #params: ConsensusParams;
+  readonly #punishes: boolean;
+  readonly #addresses: readonly Uint8Array[];
   #phase: 'safety' | 'liveness' = 'safety';
   #events = 0;
   #livenessStartMs = -1;
   #safetyHeights = 0;
   #livenessTarget = 0;
   #livenessDeadlineMs = 0;
+  #livenessBoundMs = 0;
   #reached = 0;
+  /** When every honest node had reached the target: from then on, the run waits for pending evidence. */
+  #settleDeadlineMs: number | undefined;
   /** (node, height) pairs decided in the current event, flattened. */
   #decisions: number[] = [];
 
-  constructor(options: SimOptions) {
-    const seed = options.seed >>> 0;
-    this.#oracle = new SignatureOracle(options.signatures ?? 'ed25519');
-    const master = new Rng(seed);
-    const scenarioRng = master.fork();
-    const keyRng = master.fork();
-    const netRng = master.fork();
-    this.#faultRng = master.fork();
-    const nodeRng = master.fork();
-
-    const [lo, hi] = validatorRange(options.validators);
-    const n = scenarioRng.int(lo, hi);
-    const keys = Array.from({ length: n }, () => {
-      const kp = keyPairFromSeed(keyRng.bytes(32));
-      return { seed: kp.seed, publicKey: kp.publicKey, address: addressFromPublicKey(kp.publicKey) };
-    }).sort((a, b) => compareBytes(a.address, b.address));
-    for (const k of keys) this.#oracle.register(k.publicKey, k.seed);
-    const scenario = deriveScenario(options, scenarioRng, n);
+  constructor(options: SimOptions, setup: Setup, reference: SimApplication) {
+    const { scenario, keys, params, factory, appGenesis } = setup;
+    this.#oracle = setup.oracle;
     this.#scenario = scenario;
-    this.#genesis = makeValidatorSet(
-      keys.map((k, i) => ({
-        address: k.address,
-        pubKey: k.publicKey,
-        votingPower: scenario.powers[i] as number,
-        proposerPriority: 0n,
-      })),
-    );
-    const params: ConsensusParams = { ...DEFAULT_CONSENSUS_PARAMS, timeouts: scenario.timeouts };
+    this.#faultRng = setup.faultRng;
+    this.#params = params;
+    this.#punishes = reference.slashing !== undefined;
+    this.#addresses = keys.map((k) => k.address);
+    const n = keys.length;
     const trace = options.trace;
     this.#trace = new Trace({
       keepLines: trace === true,
       ...(typeof trace === 'function' ? { onLine: trace } : {}),
     });
-    this.#network = new SimNetwork<Uint8Array>(n, this.#queue, netRng, scenario.calm);
-    const factory = options.app ?? createCounterApp();
-    const appGenesis: SimAppGenesis = {
-      chainId: SIM_CHAIN_ID,
-      validatorSet: this.#genesis,
-      params,
-      verify: this.#oracle.verify,
-      seed,
-    };
+    this.#network = new SimNetwork<Uint8Array>(n, this.#queue, setup.netRng, scenario.calm);
     this.#checkers = new Checkers({
       chainId: SIM_CHAIN_ID,
-      validators: this.#genesis,
+      addresses: keys.map((k) => k.address),
       honest: keys.map((_, i) => !scenario.byzantine.has(i)),
+      silent: keys.map((_, i) => (scenario.byzantine.get(i)?.silent ?? 0) >= 1),
       params,
       verify: this.#oracle.verify,
       signaturesChecked: this.#oracle.scheme === 'ed25519',
-      reference: factory.createNode(appGenesis).open(),
+      reference,
       now: () => this.#queue.now,
     });
     this.#counters = {
@@ -197,6 +331,8 @@ class Simulation {
       catchUps: 0,
       regossips: 0,
       syncs: 0,
+      evidenceGossip: 0,
+      evidenceRefused: 0,
       byzantineActions: {
         silent: 0,
         equivocate: 0,
@@ -208,29 +344,36 @@ class Simulation {
         'fork-propose': 0,
         'split-locks': 0,
         garbage: 0,
+        'bad-evidence': 0,
       },
     };
+    const checkers = this.#checkers;
     const world: SimWorld = {
       queue: this.#queue,
       network: this.#network,
       chainId: SIM_CHAIN_ID,
       params,
-      genesis: this.#genesis,
       scenario,
       oracle: this.#oracle,
-      checkers: this.#checkers,
+      checkers,
       trace: this.#trace,
       counters: this.#counters,
-      byzantineAddresses: [...scenario.byzantine.keys()].map((i) =>
-        Buffer.from((keys[i] as { address: Uint8Array }).address),
-      ),
+      byzantineAddresses: [...scenario.byzantine.keys()].map((i) => Buffer.from((keys[i] as Keys).address)),
+      indexOf: (address) => checkers.indexOf(address),
       nowMs: () => GENESIS_TIME_MS + this.#queue.now,
       onKilled: (node) => this.#onKilled(node),
       onDecided: (node, height) => this.#onDecided(node, height),
     };
     this.#nodes = keys.map(
       (k, i) =>
-        new SimNode(world, i, k, factory.createNode(appGenesis), nodeRng.fork(), scenario.byzantine.get(i)),
+        new SimNode(
+          world,
+          i,
+          k,
+          factory.createNode(appGenesis),
+          setup.nodeRng.fork(),
+          scenario.byzantine.get(i),
+        ),
     );
   }
 
@@ -249,6 +392,11 @@ class Simulation {
         this.#scheduleStorm();
       }
       await this.#loop();
+      if (this.#checkers.failure === undefined) {
+        await this.#checkers.finalCheck(
+          this.#nodes.map((n) => ({ index: n.index, honest: n.honest, up: n.alive, app: n.application })),
+        );
+      }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       this.#checkers.fail('crash', 'crash', `exception: ${e.message}`);
@@ -256,9 +404,10 @@ class Simulation {
     }
     const failure = this.#checkers.failure;
     if (trace.verbose) {
+      for (const note of this.#checkers.notes) trace.line(`${stampOf(this.#queue.now)} note: ${note}`);
       trace.line(
         failure === undefined
-          ? `${stampOf(this.#queue.now)} pass: every honest node reached height ${this.#livenessTarget}`
+          ? `${stampOf(this.#queue.now)} pass: every honest node reached height ${this.#livenessTarget}${this.#punishes ? ', no evidence pending, punishments checked on every honest node' : ''}`
           : `${stampOf(failure.atMs)} FAIL ${failure.class} (${failure.check}): ${failure.reason}`,
       );
     }
@@ -272,6 +421,8 @@ class Simulation {
       finalState: this.#finalState(),
       stats: this.#stats(),
       trace: trace.lines,
+      punishments: [...this.#checkers.punishments],
+      notes: [...this.#checkers.notes],
     };
   }
 
@@ -286,8 +437,17 @@ class Simulation {
         continue;
       }
       if (this.#phase === 'liveness') {
-        if (this.#reached >= this.#honestCount()) return;
-        if (q.now > this.#livenessDeadlineMs) {
+        if (this.#reached >= this.#honestCount()) {
+          // Then until no honest node that is up holds pending evidence (it must reach a block).
+          if (this.#evidenceSettled()) return;
+          if (this.#settleDeadlineMs === undefined) {
+            this.#settleDeadlineMs = q.now + this.#livenessBoundMs;
+            this.#trace.record(TAG.phase, this.#settleDeadlineMs);
+          } else if (q.now > this.#settleDeadlineMs) {
+            this.#failSettle();
+            return;
+          }
+        } else if (q.now > this.#livenessDeadlineMs) {
           this.#failLiveness();
           return;
         }
@@ -491,7 +651,11 @@ class Simulation {
     const heights = honest.map((n) => n.decided);
     const top = Math.max(...heights);
     const lag = top - Math.min(...heights);
-    this.#livenessTarget = top + s.livenessHeights;
+    // With an application that punishes: at least past the first downtime window, and two more
+    // heights (a validator jailed there leaves the set at H + 2).
+    const horizon = this.#punishes ? this.#params.slashing.signedBlocksWindow + 3 : 0;
+    const extra = Math.max(s.livenessHeights, horizon - top);
+    this.#livenessTarget = top + extra;
     this.#reached = honest.filter((n) => n.decided >= this.#livenessTarget).length;
     const t = s.timeouts;
     // A height needs at most (2B + 3) rounds once the network is calm (B Byzantine proposers
@@ -499,8 +663,9 @@ class Simulation {
     const rounds = 2 * s.byzantine.size + 3;
     const perHeightMs = t.commitMs + rounds * 3 * t.capMs + 4 * s.calm.maxDelayMs;
     const catchUpMs = Math.ceil(lag / 16 + 1) * (3 * s.gossipIntervalMs + 4 * s.calm.maxDelayMs);
-    const boundMs = catchUpMs + (s.livenessHeights + 1) * perHeightMs + 2 * s.gossipIntervalMs;
+    const boundMs = catchUpMs + (extra + 1) * perHeightMs + 2 * s.gossipIntervalMs;
     this.#livenessDeadlineMs = now + boundMs;
+    this.#livenessBoundMs = (s.livenessHeights + 1) * perHeightMs + 4 * s.gossipIntervalMs;
     this.#trace.record(TAG.phase, this.#livenessTarget, boundMs);
     if (this.#trace.verbose) {
       this.#trace.line(
@@ -512,6 +677,37 @@ class Simulation {
   #onDecided(node: SimNode, height: number): void {
     this.#decisions.push(node.index, height);
     if (this.#phase === 'liveness' && node.honest && height === this.#livenessTarget) this.#reached++;
+  }
+
+  /**
+   * No honest node that is up holds evidence its pool has not seen committed,
+   * and every one of them has executed the last block that carried evidence
+   * (so each applied every punishment the chain decided).
+   */
+  #evidenceSettled(): boolean {
+    const last = this.#checkers.lastEvidenceHeight;
+    for (const n of this.#nodes) {
+      if (!n.honest || !n.alive) continue;
+      const app = n.application;
+      if ((app?.evidence?.pendingCount ?? 0) > 0 || (app?.height() ?? 0) < last) return false;
+    }
+    return true;
+  }
+
+  #failSettle(): void {
+    const last = this.#checkers.lastEvidenceHeight;
+    const holding = this.#honestNodes()
+      .filter(
+        (n) =>
+          n.alive &&
+          ((n.application?.evidence?.pendingCount ?? 0) > 0 || (n.application?.height() ?? 0) < last),
+      )
+      .map((n) => `node ${n.index} (${n.application?.evidence?.pendingCount} pending, decided ${n.decided})`);
+    this.#checkers.fail(
+      'liveness',
+      'evidence-stuck',
+      `pending evidence not committed (or its block not executed by every honest node) within ${this.#livenessBoundMs}ms after every honest node reached height ${this.#livenessTarget}: ${holding.join(', ') || `last evidence at height ${this.#checkers.lastEvidenceHeight}`}`,
+    );
   }
 
   #failLiveness(): void {
@@ -546,9 +742,21 @@ class Simulation {
           up: n.alive,
           decided: n.decided,
           stateHash: app === undefined ? undefined : toHex(app.stateHash()),
+          punished: app?.slashing === undefined ? undefined : this.#punishedIn(app.slashing),
         };
       }),
     };
+  }
+
+  #punishedIn(slashing: SimSlashing): PunishedValidator[] {
+    const out: PunishedValidator[] = [];
+    this.#addresses.forEach((address, validator) => {
+      const st = slashing.status(address);
+      if (st === undefined || (!st.jailed && st.equivocations === 0 && st.downtimeJails === 0)) return;
+      const { equivocations, downtimeJails, jailed, tombstoned, totalBurned } = st;
+      out.push({ validator, equivocations, downtimeJails, jailed, tombstoned, totalBurned });
+    });
+    return out;
   }
 
   #stats(): SimStats {
@@ -584,6 +792,9 @@ class Simulation {
       livenessStartMs: this.#livenessStartMs,
       safetyHeights: this.#safetyHeights,
       signaturesVerified: this.#oracle.verified,
+      evidenceGossip: k.evidenceGossip,
+      evidenceRefused: k.evidenceRefused,
+      punishments: c.punishmentStats(),
     };
   }
 }

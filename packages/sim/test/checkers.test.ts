@@ -6,7 +6,7 @@ import { firstBlock, fixture } from './helpers.js';
 
 describe('checkers', () => {
   it('accept one block decided by every node', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     for (const node of [0, 1, 2]) await f.checkers.onDecide(node, b, f.commit(b, [0, 1, 2]));
     expect(f.checkers.failure).toBeUndefined();
@@ -14,7 +14,7 @@ describe('checkers', () => {
   });
 
   it('agreement: two nodes deciding different blocks at one height is a safety failure', async () => {
-    const f = fixture();
+    const f = await fixture();
     const a = await firstBlock(f, 0);
     const b = await firstBlock(f, 1);
     await f.checkers.onDecide(0, a, f.commit(a, [0, 1, 3]));
@@ -24,7 +24,7 @@ describe('checkers', () => {
   });
 
   it('validity: a decision without a quorum commit fails', async () => {
-    const f = fixture();
+    const f = await fixture();
     const a = await firstBlock(f, 0);
     await f.checkers.onDecide(0, a, f.commit(a, [0, 1]));
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'validity' });
@@ -32,15 +32,15 @@ describe('checkers', () => {
   });
 
   it('validity: a block the application rejects fails', async () => {
-    const f = fixture();
-    const bad = f.app().corrupt(await firstBlock(f, 0));
+    const f = await fixture();
+    const bad = (await f.app()).corrupt(await firstBlock(f, 0));
     await f.checkers.onDecide(0, bad, f.commit(bad, [0, 1, 2]));
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'validity' });
     expect(f.checkers.failure?.reason).toContain('poisoned');
   });
 
-  it('double-sign: an honest validator signing two different prevotes for one round fails', () => {
-    const f = fixture();
+  it('double-sign: an honest validator signing two different prevotes for one round fails', async () => {
+    const f = await fixture();
     const base = { height: 3, round: 1, step: 'prevote' as const };
     f.checkers.onHonestSign(0, { ...base, signBytes: Uint8Array.of(1, 2, 3) });
     f.checkers.onHonestSign(0, { ...base, signBytes: Uint8Array.of(1, 2, 3) });
@@ -50,7 +50,7 @@ describe('checkers', () => {
   });
 
   const vote = (
-    f: ReturnType<typeof fixture>,
+    f: Awaited<ReturnType<typeof fixture>>,
     validator: number,
     blockHash: Uint8Array | null,
   ): SignedVote => {
@@ -64,7 +64,7 @@ describe('checkers', () => {
   };
 
   it('evidence-missing: an equivocation a node saw must be reported by its decision', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
     f.checkers.onSeen(0, { ...seen, value: toHex(new Uint8Array(32).fill(1)) }, 0);
@@ -75,7 +75,7 @@ describe('checkers', () => {
   });
 
   it('evidence-missing: reported evidence discharges the obligation', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     const x = vote(f, 3, new Uint8Array(32).fill(1));
     const y = vote(f, 3, null);
@@ -98,7 +98,7 @@ describe('checkers', () => {
   });
 
   it('a crash forgets what the node saw (its WAL replay tells again)', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
     f.checkers.onSeen(0, { ...seen, value: 'aa' }, 0);
@@ -110,7 +110,7 @@ describe('checkers', () => {
   });
 
   it('honest-accused: evidence naming an honest validator fails', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
     f.checkers.onEvidence(1, {
@@ -125,7 +125,7 @@ describe('checkers', () => {
   });
 
   it('evidence-invalid: evidence with a forged signature fails', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
     const forged = vote(f, 3, null);
@@ -141,7 +141,7 @@ describe('checkers', () => {
   });
 
   it('state: a node whose application state differs from the reference fails', async () => {
-    const f = fixture();
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
     f.checkers.checkState(0, 1, new Uint8Array(32));
@@ -149,7 +149,7 @@ describe('checkers', () => {
   });
 
   it('keep the first failure', async () => {
-    const f = fixture();
+    const f = await fixture();
     f.checkers.fail('liveness', 'liveness', 'first');
     f.checkers.fail('safety', 'agreement', 'second');
     expect(f.checkers.failure?.reason).toBe('first');

@@ -4,7 +4,7 @@ import { firstBlock, fixture } from './helpers.js';
 
 describe('wire codec', () => {
   it('round-trips every message kind', async () => {
-    const f = fixture();
+    const f = await fixture();
     const block = await firstBlock(f, 0);
     const commit = f.commit(block, [0, 1, 2]);
     const v = f.set.validators[0];
@@ -36,7 +36,7 @@ describe('wire codec', () => {
   });
 
   it('rejects garbage by throwing, never otherwise: random bytes, bit flips, truncations', async () => {
-    const f = fixture();
+    const f = await fixture();
     const block = await firstBlock(f, 0);
     const good = encodeWire({ kind: 'commit', block, commit: f.commit(block, [0, 1, 2]) });
     const rng = new Rng(42);
@@ -62,7 +62,7 @@ describe('wire codec', () => {
   });
 
   it('rejects a block of another chain and a proposal whose block is not its own', async () => {
-    const f = fixture();
+    const f = await fixture();
     const block = await firstBlock(f, 0);
     const other = await firstBlock(f, 1);
     expect(() => decodeWire(encodeWire({ kind: 'block', block }), 'another-chain')).toThrow(/another chain/);

@@ -3,32 +3,43 @@ import {
   type Block,
   blockHash,
   type Commit,
-  DEFAULT_CONSENSUS_PARAMS,
   EMPTY_COMMIT,
   makeValidatorSet,
   type ValidatorSet,
   voteSignBytes,
 } from '@synod/types';
 import {
+  applicationOf,
   Checkers,
-  createCounterApp,
   SIM_CHAIN_ID,
   SignatureOracle,
+  type SimAppGenesis,
   type SimApplication,
+  type SimAppStorage,
+  simConsensusParams,
 } from '../src/index.js';
+
+export const GENESIS_MS = 1_700_000_000_000;
 
 export interface Fixture {
   readonly set: ValidatorSet;
   readonly seeds: readonly Uint8Array[];
   readonly oracle: SignatureOracle;
-  readonly app: () => SimApplication;
+  readonly genesis: SimAppGenesis;
+  /** A fresh node's application (each call: a new node). */
+  readonly app: () => Promise<SimApplication>;
+  /** A fresh node's storage (open it again to restart the node). */
+  readonly storage: () => SimAppStorage;
   readonly checkers: Checkers;
   /** A commit of `block` signed by the validators `by` (set indices). */
   commit(block: Block, by: readonly number[], round?: number): Commit;
 }
 
-/** Four validators (power 10), a counter app and checkers; validator 3 is Byzantine. */
-export function fixture(): Fixture {
+/**
+ * Four validators (power 10), an application (the counter by default) and
+ * checkers whose reference runs it; validator 3 is Byzantine.
+ */
+export async function fixture(app: 'counter' | 'ledger' = 'counter'): Promise<Fixture> {
   const keys = [1, 2, 3, 4]
     .map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)))
     .map((k) => ({ ...k, address: addressFromPublicKey(k.publicKey) }));
@@ -41,21 +52,32 @@ export function fixture(): Fixture {
     return k.seed;
   });
   const oracle = new SignatureOracle();
-  const factory = createCounterApp();
-  const genesis = {
+  const factory = applicationOf(app);
+  const params = simConsensusParams({
+    proposeMs: 1000,
+    proposeDeltaMs: 500,
+    prevoteMs: 500,
+    prevoteDeltaMs: 500,
+    precommitMs: 500,
+    precommitDeltaMs: 500,
+    capMs: 30_000,
+    commitMs: 100,
+  });
+  const genesis: SimAppGenesis = {
     chainId: SIM_CHAIN_ID,
+    genesisTimeMs: GENESIS_MS,
     validatorSet: set,
-    params: DEFAULT_CONSENSUS_PARAMS,
+    params,
     verify: oracle.verify,
     seed: 7,
   };
   const checkers = new Checkers({
     chainId: SIM_CHAIN_ID,
-    validators: set,
+    addresses: set.validators.map((v) => v.address),
     honest: [true, true, true, false],
-    params: DEFAULT_CONSENSUS_PARAMS,
+    params,
     verify: oracle.verify,
-    reference: factory.createNode(genesis).open(),
+    reference: await factory.createNode(genesis).open(),
     now: () => 0,
   });
   const commit = (block: Block, by: readonly number[], round = 0): Commit => {
@@ -77,14 +99,28 @@ export function fixture(): Fixture {
       }),
     };
   };
-  return { set, seeds, oracle, app: () => factory.createNode(genesis).open(), checkers, commit };
+  return {
+    set,
+    seeds,
+    oracle,
+    genesis,
+    app: () => factory.createNode(genesis).open(),
+    storage: () => factory.createNode(genesis),
+    checkers,
+    commit,
+  };
 }
 
 /** Block 1 as built by validator `proposer` of the fixture (different proposers give different blocks). */
-export async function firstBlock(f: Fixture, proposer: number, timeMs = 1_700_000_000_000): Promise<Block> {
+export async function firstBlock(f: Fixture, proposer: number, timeMs = GENESIS_MS + 1000): Promise<Block> {
   const v = f.set.validators[proposer];
   if (v === undefined) throw new Error('no such validator');
-  return f
-    .app()
-    .buildBlock({ height: 1, round: 0, proposerAddress: v.address, lastCommit: EMPTY_COMMIT, timeMs });
+  const app = await f.app();
+  return app.buildBlock({
+    height: 1,
+    round: 0,
+    proposerAddress: v.address,
+    lastCommit: EMPTY_COMMIT,
+    timeMs,
+  });
 }
