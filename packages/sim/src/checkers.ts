@@ -75,6 +75,8 @@ export interface CheckerContext {
   readonly reference: SimApplication;
   /** Simulated time, for failure records. */
   now(): number;
+  /** Readable trace lines (what the decided chain did to validators), when a trace is wanted. */
+  readonly log?: (line: string) => void;
 }
 
 /** A consensus message of a validator, as a node's engine accepted it (see `Checkers.onSeen`). */
@@ -102,6 +104,12 @@ interface SeenEntry {
   readonly values: Set<string>;
   /** Height whose decision must come with the evidence (set once two different values were seen). */
   due: number | undefined;
+}
+
+/** An infraction key (`dv/addr/h/r/type`, `dp/addr/h/r`) as `h=H r=R type` for messages. */
+function infractionLabel(key: string): string {
+  const [kind, , h, r, type] = key.split('/');
+  return `h=${h} r=${r} ${kind === 'dp' ? 'proposal' : type}`;
 }
 
 /** A node at the end of a run, for the final checks. */
@@ -322,6 +330,9 @@ export class Checkers {
       this.#evidenceCommitted++;
       this.#lastEvidenceHeight = h;
       this.#committed.set(infractionKey(ev), { accused, height: h });
+      this.#ctx.log?.(
+        `block ${h} carries ${ev.kind} evidence against validator ${accused} (${infractionLabel(infractionKey(ev))})`,
+      );
       if (this.#ctx.honest[accused] === true)
         this.#safety(
           'honest-accused',
@@ -333,6 +344,9 @@ export class Checkers {
     for (const p of punishments) {
       const index = this.indexOf(p.validator);
       this.#punishments.push({ ...p, index });
+      this.#ctx.log?.(
+        `block ${h} punishes validator ${index} for ${p.reason}: ${p.slashAmount} slashed, ${p.tombstoned ? 'jailed for ever, tombstoned' : `jailed until ${p.jailUntilMs}`}; out of the set from height ${h + 2}`,
+      );
       if (p.reason === 'downtime') downtimeNow.add(index);
       else {
         tombstonedNow.add(index);
@@ -581,7 +595,7 @@ export class Checkers {
         if (!reported.has(key)) {
           this.#safety(
             'evidence-missing',
-            `node ${node} saw an equivocation (${key.split('/').slice(2).join(' ')}) of validator ${this.#validatorOf(key)} and did not report it by height ${height}`,
+            `node ${node} saw an equivocation (${infractionLabel(key)}) of validator ${this.#validatorOf(key)} and did not report it by height ${height}`,
           );
         }
         seen.delete(key);
@@ -684,7 +698,7 @@ export class Checkers {
         ) {
           fail(
             'punishment',
-            `validator ${c.accused}'s equivocation (${key.split('/').slice(2).join(' ')}) was committed at height ${c.height}, but on node ${n.index} it is not slashed, jailed for ever and tombstoned`,
+            `validator ${c.accused}'s equivocation (${infractionLabel(key)}) was committed at height ${c.height}, but on node ${n.index} it is not slashed, jailed for ever and tombstoned`,
           );
         }
       }
@@ -706,7 +720,7 @@ export class Checkers {
         if (behind.length > 0)
           fail(
             'evidence-stuck',
-            `the evidence of ${key} was committed at height ${c.height}, above the height of nodes ${behind.join(',')}`,
+            `validator ${accused}'s evidence (${infractionLabel(key)}) was committed at height ${c.height}, above the height of nodes ${behind.join(',')}`,
           );
         continue;
       }
@@ -716,7 +730,7 @@ export class Checkers {
       if (holding.length > 0) {
         fail(
           'evidence-stuck',
-          `the evidence of ${key} is still pending in the pools of nodes ${holding.map((n) => n.index).join(',')}`,
+          `validator ${accused}'s evidence (${infractionLabel(key)}) is still pending in the pools of nodes ${holding.map((n) => n.index).join(',')}`,
         );
         continue;
       }
@@ -724,15 +738,22 @@ export class Checkers {
       if (holders !== undefined && holders.size > 0) {
         fail(
           'punishment',
-          `the evidence of ${key} left the pools of nodes ${[...holders].join(',')} without being committed`,
+          `validator ${accused}'s evidence (${infractionLabel(key)}) left the pools of nodes ${[...holders].join(',')} without being committed`,
         );
         continue;
       }
       const lostBy = [...(this.#lostBy.get(key) ?? [])].sort((a, b) => a - b);
+      if (lostBy.length === 0) {
+        fail(
+          'punishment',
+          `validator ${accused}'s evidence (${infractionLabel(key)}) was reported, but no honest pool ever held it`,
+        );
+        continue;
+      }
       this.#evidenceLost++;
       const reasons = lostValidators.get(accused) ?? [];
       reasons.push(
-        `${key.split('/').slice(2).join(' ')} (held only by node${lostBy.length === 1 ? '' : 's'} ${lostBy.join(',')}, crashed before a block carried it)`,
+        `${infractionLabel(key)} (held only by node${lostBy.length === 1 ? '' : 's'} ${lostBy.join(',')}, crashed before a block carried it)`,
       );
       lostValidators.set(accused, reasons);
     }

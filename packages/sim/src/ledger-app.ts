@@ -184,6 +184,18 @@ export function resultsHash(results: readonly TxResult[]): Uint8Array {
   );
 }
 
+/** Validator set hashes, once per set (sets are never changed once recorded). */
+const setHashes = new WeakMap<ValidatorSet, Uint8Array>();
+
+function setHash(set: ValidatorSet): Uint8Array {
+  let h = setHashes.get(set);
+  if (h === undefined) {
+    h = validatorSetHash(set);
+    setHashes.set(set, h);
+  }
+  return h;
+}
+
 /** A logger that keeps the ledger's last proposal-rejection reason (and drops everything else). */
 function reasonLogger(sink: { reason: string }): Logger {
   const logger: Logger = {
@@ -377,8 +389,8 @@ class LedgerSimApp implements SimApplication {
     if (!bytesEqual(hd.lastBlockHash, c.lastBlockHash)) return 'wrong parent hash';
     if (hd.timeMs <= (c.times[c.height] as number)) return 'time does not increase';
     const set = c.sets[h] as ValidatorSet;
-    if (!bytesEqual(hd.validatorsHash, validatorSetHash(set))) return 'wrong validators hash';
-    if (!bytesEqual(hd.nextValidatorsHash, validatorSetHash(c.sets[h + 1] as ValidatorSet)))
+    if (!bytesEqual(hd.validatorsHash, setHash(set))) return 'wrong validators hash';
+    if (!bytesEqual(hd.nextValidatorsHash, setHash(c.sets[h + 1] as ValidatorSet)))
       return 'wrong next validators hash';
     if (!bytesEqual(hd.consensusParamsHash, this.#paramsHash)) return 'wrong consensus params hash';
     if (!bytesEqual(hd.appHash, c.appHash)) return 'wrong app hash';
@@ -465,8 +477,8 @@ class LedgerSimApp implements SimApplication {
         timeMs: h.timeMs,
         lastBlockHash: c.lastBlockHash,
         txsRoot: txsRoot(txs),
-        validatorsHash: validatorSetHash(c.sets[h.height] as ValidatorSet),
-        nextValidatorsHash: validatorSetHash(c.sets[h.height + 1] as ValidatorSet),
+        validatorsHash: setHash(c.sets[h.height] as ValidatorSet),
+        nextValidatorsHash: setHash(c.sets[h.height + 1] as ValidatorSet),
         consensusParamsHash: this.#paramsHash,
         appHash: h.appHash,
         lastResultsHash: c.lastResultsHash,

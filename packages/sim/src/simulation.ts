@@ -320,6 +320,9 @@ class Simulation {
       signaturesChecked: this.#oracle.scheme === 'ed25519',
       reference,
       now: () => this.#queue.now,
+      ...(this.#trace.verbose
+        ? { log: (line: string) => this.#trace.line(`${stampOf(this.#queue.now)} ${line}`) }
+        : {}),
     });
     this.#counters = {
       messagesSent: 0,

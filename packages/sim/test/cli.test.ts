@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, replayCommand, UsageError } from '../src/cli-args.js';
+import {
+  addTotals,
+  emptyTotals,
+  parseArgs,
+  punishmentLine,
+  replayCommand,
+  UsageError,
+} from '../src/cli-args.js';
+import { runSimulation } from '../src/index.js';
 
 describe('CLI arguments', () => {
   it('one seed, with options kept for the replay command', () => {
@@ -33,5 +41,26 @@ describe('CLI arguments', () => {
     expect(() => parseArgs(['--seed', '1', '--validators', '101'])).toThrow(UsageError);
     expect(() => parseArgs(['--seed', '1', '--mutation', 'other'])).toThrow(UsageError);
     expect(() => parseArgs(['--seed', '1', '--frobnicate'])).toThrow(UsageError);
+    expect(() => parseArgs(['--seed', '1', '--app', 'bank'])).toThrow(UsageError);
+  });
+
+  it('--app chooses the application, and the replay command keeps it', () => {
+    const cli = parseArgs(['--seed', '3', '--app', 'counter']);
+    expect(cli.options).toEqual({ app: 'counter' });
+    expect(replayCommand(3, cli.flags)).toBe('pnpm sim --seed 3 --app counter');
+  });
+
+  it('punishment totals add up over runs and print in one line', async () => {
+    const t = emptyTotals();
+    expect(punishmentLine(t)).toBe(
+      'evidence committed 0, slashed 0 (double-sign 0, double-proposal 0, downtime 0), jailed 0, tombstoned 0',
+    );
+    const r = await runSimulation({ seed: 1, faults: false, heights: 4 });
+    addTotals(t, r);
+    addTotals(t, r);
+    const p = r.stats.punishments;
+    expect(t.evidenceCommitted).toBe(2 * p.evidenceCommitted);
+    expect(t.doubleSign + t.doubleProposal + t.downtime).toBe(2 * r.punishments.length);
+    expect(punishmentLine(t)).toContain(`jailed ${2 * p.jailed}, tombstoned ${2 * p.tombstoned}`);
   });
 });

@@ -29,7 +29,7 @@ describe('scenario', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('the fault model is exercised: every Byzantine action, crashes, partitions, storms, syncs, evidence', async () => {
+  it('the fault model is exercised: every Byzantine action, crashes, partitions, storms, syncs, evidence, punishments', async () => {
     const actions: Record<string, number> = {};
     const totals = {
       crashes: 0,
@@ -39,6 +39,9 @@ describe('scenario', () => {
       rejected: 0,
       infractions: 0,
       restarts: 0,
+      evidenceRefused: 0,
+      evidenceCommitted: 0,
+      slashed: 0,
     };
     for (let seed = 1; seed <= 30; seed++) {
       const r = await runSimulation({ seed, signatures: 'fast' });
@@ -50,6 +53,9 @@ describe('scenario', () => {
       totals.syncs += r.stats.syncs;
       totals.rejected += r.stats.messagesRejected;
       totals.infractions += r.stats.infractions;
+      totals.evidenceRefused += r.stats.evidenceRefused;
+      totals.evidenceCommitted += r.stats.punishments.evidenceCommitted;
+      totals.slashed += r.punishments.length;
     }
     for (const [k, n] of Object.entries(actions)) expect(n, k).toBeGreaterThan(0);
     for (const [k, n] of Object.entries(totals)) expect(n, k).toBeGreaterThan(0);
