@@ -112,6 +112,11 @@ function infractionLabel(key: string): string {
   return `h=${h} r=${r} ${kind === 'dp' ? 'proposal' : type}`;
 }
 
+/** A validator set as a string: members, powers and proposer priorities, in order. */
+function setKey(set: ValidatorSet): string {
+  return set.validators.map((v) => `${toHex(v.address)}:${v.votingPower}:${v.proposerPriority}`).join(',');
+}
+
 /** A node at the end of a run, for the final checks. */
 export interface FinalNode {
   readonly index: number;
@@ -419,7 +424,7 @@ export class Checkers {
       } else if (this.#ctx.honest[i] === true) {
         this.#safety(
           'honest-punished',
-          `honest validator ${i} was jailed for downtime at height ${h}: absent from ${params.slashing.signedBlocksWindow - maxMissedBlocks(params) > 0 ? 'more than ' : ''}${maxMissedBlocks(params)} of the last ${params.slashing.signedBlocksWindow} decided commits`,
+          `honest validator ${i} was jailed for downtime at height ${h}: absent from more than ${maxMissedBlocks(params)} of the last ${params.slashing.signedBlocksWindow} decided commits`,
         );
       }
     }
@@ -434,6 +439,18 @@ export class Checkers {
         'state',
         `node ${node}'s application state at height ${height} differs from the reference`,
       );
+    }
+  }
+
+  /**
+   * Node `node`'s application returned `set` as the validator set of
+   * `height` (`FinalizeBlockResult.nextValidatorSet`): members, powers and
+   * proposer priorities must be the reference's for that height.
+   */
+  checkNextSet(node: number, height: number, set: ValidatorSet): void {
+    const want = this.#ctx.reference.validatorSetAt(height);
+    if (want !== undefined && setKey(want) !== setKey(set)) {
+      this.#safety('state', `node ${node}'s validator set for height ${height} differs from the reference's`);
     }
   }
 

@@ -235,6 +235,10 @@ function reasonLogger(sink: { reason: string }): Logger {
  * - A crash keeps the ledger's committed state and the chain record; the
  *   ledger's caches and the evidence pool are memory and are rebuilt (the
  *   pool's committed set from the recorded evidence of every height).
+ *
+ * Shortcuts: only transfers are generated (no bond, unbond or unjail), so the
+ * validator set only ever shrinks and a jailed validator stays out; the chain
+ * record is this object's, not @synod/storage's StateStore.
  */
 export function createLedgerApp(): SimApplicationFactory {
   return {

@@ -455,7 +455,10 @@ export class SimNode {
       finalizeBlock: (block, commit) =>
         this.#op(life, async () => {
           const result = await app.finalizeBlock(block, commit);
-          if (this.honest) w.checkers.checkState(this.index, app.height(), app.stateHash());
+          if (this.honest) {
+            w.checkers.checkState(this.index, app.height(), app.stateHash());
+            w.checkers.checkNextSet(this.index, app.height() + 1, result.nextValidatorSet);
+          }
           return result;
         }),
     };

@@ -148,6 +148,22 @@ describe('checkers', () => {
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
   });
 
+  it("state: a node whose next validator set differs from the reference's (members, powers or priorities) fails", async () => {
+    const f = await fixture('ledger');
+    const b = await firstBlock(f, 0);
+    await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
+    const node = await f.app();
+    const result = await node.finalizeBlock(b, f.commit(b, [0, 1, 2]));
+    f.checkers.checkNextSet(0, 2, result.nextValidatorSet);
+    expect(f.checkers.failure).toBeUndefined();
+    const [first, ...rest] = result.nextValidatorSet.validators;
+    if (first === undefined) throw new Error('empty set');
+    f.checkers.checkNextSet(0, 2, {
+      validators: [{ ...first, proposerPriority: first.proposerPriority + 1n }, ...rest],
+    });
+    expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
+  });
+
   it('keep the first failure', async () => {
     const f = await fixture();
     f.checkers.fail('liveness', 'liveness', 'first');
