@@ -1,5 +1,5 @@
 import { advanceValidatorSet, type ConsensusApplication, type FinalizeBlockResult } from '@synod/consensus';
-import { sha256 } from '@synod/crypto';
+import { concatBytes, sha256 } from '@synod/crypto';
 import type { AddEvidenceResult } from '@synod/fault-detector';
 import {
   type Block,
@@ -9,6 +9,7 @@ import {
   type Commit,
   type ConsensusParams,
   commitHash,
+  commitProblem,
   consensusParamsHash,
   type Evidence,
   evidenceListHash,
@@ -18,7 +19,6 @@ import {
   validatorSetHash,
   ZERO_HASH,
 } from '@synod/types';
-import { commitIssue } from './commit-check.js';
 import { Rng } from './rng.js';
 import type { VerifyFn } from './signatures.js';
 
@@ -149,18 +149,6 @@ function u64(n: number): Uint8Array {
   return b;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** The amount of an add transaction, or undefined when `tx` is not one. */
 function addAmount(tx: Uint8Array): number | undefined {
   if (tx.length < 5 || tx.length > 64 || tx[0] !== TX_ADD) return undefined;
@@ -201,7 +189,11 @@ export function createCounterApp(): SimApplicationFactory {
           return c.height === 0 && c.signatures.length === 0 ? undefined : 'first block has a commit';
         const set = state.sets[h - 1];
         if (set === undefined) return 'validator set of the last height unknown';
-        const issue = commitIssue(chainId, set, c, verify, { height: h - 1, blockHash: state.lastBlockHash });
+        const issue = commitProblem(chainId, set, c, {
+          height: h - 1,
+          blockHash: state.lastBlockHash,
+          verifySignature: verify,
+        });
         return issue === undefined ? undefined : `last commit: ${issue}`;
       };
 
@@ -291,7 +283,7 @@ export function createCounterApp(): SimApplicationFactory {
             lastBlockHash: hash,
             lastBlockTimeMs: block.header.timeMs,
             counter,
-            appHash: sha256(concat([state.appHash, u64(counter), hash])),
+            appHash: sha256(concatBytes(state.appHash, u64(counter), hash)),
             sets,
           };
           return { nextValidatorSet: next };

@@ -13,6 +13,7 @@ import {
   blockHash,
   type Commit,
   type ConsensusParams,
+  commitProblem,
   type Evidence,
   evidenceHeight,
   evidenceValidator,
@@ -23,7 +24,6 @@ import {
   voteSignBytes,
 } from '@synod/types';
 import type { SimApplication, SimPunishment } from './app.js';
-import { commitIssue } from './commit-check.js';
 import type { VerifyFn } from './signatures.js';
 
 /** How a run failed: a checker (safety), the liveness bound (liveness), or an exception / honest halt (crash). */
@@ -277,7 +277,8 @@ export class Checkers {
       this.#safety('validity', `node ${node} decided height ${h}, whose validator set is not known`);
       return;
     }
-    const issue = commitIssue(this.#ctx.chainId, set, commit, this.#ctx.verify, {
+    const issue = commitProblem(this.#ctx.chainId, set, commit, {
+      verifySignature: this.#ctx.verify,
       height: h,
       blockHash: hash,
     });

@@ -18,6 +18,7 @@ import {
   blockHash,
   type Commit,
   commitHash,
+  commitProblem,
   consensusParamsHash,
   decodeTx,
   type Evidence,
@@ -44,7 +45,6 @@ import type {
   SimSlashing,
   SimValidatorStatus,
 } from './app.js';
-import { commitIssue } from './commit-check.js';
 import { Rng } from './rng.js';
 import { SignatureOracle } from './signatures.js';
 
@@ -377,7 +377,8 @@ class LedgerSimApp implements SimApplication {
     if (h === 1) return c.height === 0 && c.signatures.length === 0 ? undefined : 'first block has a commit';
     const set = this.#chain.sets[h - 1];
     if (set === undefined) return 'validator set of the last height unknown';
-    const issue = commitIssue(this.#g.chainId, set, c, this.#g.verify, {
+    const issue = commitProblem(this.#g.chainId, set, c, {
+      verifySignature: this.#g.verify,
       height: h - 1,
       blockHash: this.#chain.lastBlockHash,
     });

@@ -15,6 +15,7 @@ import {
   type Commit,
   type ConsensusParams,
   type ConsensusWal,
+  commitProblem,
   EMPTY_COMMIT,
   type Evidence,
   evidenceValidator,
@@ -32,7 +33,6 @@ import { SimBlockStore } from './block-store.js';
 import { type ByzantineAction, ByzantineActor } from './byzantine.js';
 import type { Checkers, SeenMessage } from './checkers.js';
 import { decodeWire, encodeWire, type WireMessage } from './codec.js';
-import { commitIssue } from './commit-check.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNetwork } from './network.js';
 import type { Rng } from './rng.js';
@@ -714,8 +714,11 @@ export class SimNode {
     if (set === undefined || app.height() !== h - 1) return false;
     const w = this.#w;
     if (
-      commitIssue(w.chainId, set, commit, w.oracle.verify, { height: h, blockHash: blockHash(block) }) !==
-      undefined
+      commitProblem(w.chainId, set, commit, {
+        height: h,
+        blockHash: blockHash(block),
+        verifySignature: w.oracle.verify,
+      }) !== undefined
     )
       return false;
     return (await app.blockProblem(block)) === undefined;

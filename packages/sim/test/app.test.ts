@@ -47,7 +47,7 @@ describe('counter application', () => {
       lastCommit: f.commit(b1, [0, 1]),
       timeMs: 0,
     });
-    expect(await app.blockProblem(noQuorum)).toMatch(/no quorum/);
+    expect(await app.blockProblem(noQuorum)).toMatch(/does not have more than 2\/3/);
     const noCommit = await app.buildBlock({
       height: 2,
       round: 0,

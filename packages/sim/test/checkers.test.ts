@@ -28,7 +28,7 @@ describe('checkers', () => {
     const a = await firstBlock(f, 0);
     await f.checkers.onDecide(0, a, f.commit(a, [0, 1]));
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'validity' });
-    expect(f.checkers.failure?.reason).toContain('no quorum');
+    expect(f.checkers.failure?.reason).toContain('does not have more than 2/3');
   });
 
   it('validity: a block the application rejects fails', async () => {

@@ -18,6 +18,8 @@ export interface VerifyCommitOptions {
   /** Expected height and block hash (e.g. from the header being synced). */
   readonly height?: number;
   readonly blockHash?: Uint8Array;
+  /** Signature check (default: @synod/crypto's `verify`); a caller with a verified-signature cache passes its own. */
+  readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export function commitProblem(
   if (commit.signatures.length !== set.validators.length) {
     return `commit has ${commit.signatures.length} signatures for ${set.validators.length} validators`;
   }
+  const check = options.verifySignature ?? verify;
   let power = 0;
   for (let i = 0; i < commit.signatures.length; i++) {
     const cs = commit.signatures[i] as Commit['signatures'][number];
@@ -53,7 +56,7 @@ export function commitProblem(
       blockHash: cs.flag === 'commit' ? commit.blockHash : null,
       validatorAddress: v.address,
     });
-    if (!verify(v.pubKey, msg, cs.signature)) return `invalid signature of validator ${i}`;
+    if (!check(v.pubKey, msg, cs.signature)) return `invalid signature of validator ${i}`;
     if (cs.flag === 'commit') power += v.votingPower;
   }
   if (!isQuorum(power, totalVotingPower(set)))
