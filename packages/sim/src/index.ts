@@ -37,6 +37,7 @@ export {
   describeScenario,
   type FaultPlan,
   maxByzantineCount,
+  NO_DEVIATIONS,
   type Scenario,
   type SimMutation,
   type SimOptions,

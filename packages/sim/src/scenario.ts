@@ -158,20 +158,21 @@ function chooseByzantine(rng: Rng, powers: readonly number[], wanted: number): n
     .sort((a, b) => a - b);
 }
 
+/** A profile with no deviation at all: spread it and set the ones a test wants. */
+export const NO_DEVIATIONS: ByzantineProfile = Object.freeze({
+  silent: 0,
+  equivocate: 0,
+  doublePropose: 0,
+  amnesia: 0,
+  invalidBlock: 0,
+  invalidVote: 0,
+  backAll: 0,
+  splitLocks: 0,
+  garbage: 0,
+});
+
 function chooseProfile(rng: Rng): ByzantineProfile {
-  if (rng.chance(0.15)) {
-    return {
-      silent: 1,
-      equivocate: 0,
-      doublePropose: 0,
-      amnesia: 0,
-      invalidBlock: 0,
-      invalidVote: 0,
-      backAll: 0,
-      splitLocks: 0,
-      garbage: 0,
-    };
-  }
+  if (rng.chance(0.15)) return { ...NO_DEVIATIONS, silent: 1 };
   const level = (p: number): number => (rng.chance(p) ? 0.2 + 0.7 * rng.float() : 0);
   return {
     silent: level(0.3) * 0.3,

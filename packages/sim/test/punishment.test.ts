@@ -1,18 +1,6 @@
 import { POWER_REDUCTION } from '@synod/ledger';
 import { describe, expect, it } from 'vitest';
-import { type ByzantineProfile, runSimulation, type SimOptions, type SimResult } from '../src/index.js';
-
-const NONE: ByzantineProfile = {
-  silent: 0,
-  equivocate: 0,
-  doublePropose: 0,
-  amnesia: 0,
-  invalidBlock: 0,
-  invalidVote: 0,
-  backAll: 0,
-  splitLocks: 0,
-  garbage: 0,
-};
+import { NO_DEVIATIONS, runSimulation, type SimOptions, type SimResult } from '../src/index.js';
 
 function byzantineOf(r: SimResult): number[] {
   return [...r.scenario.byzantine.keys()].sort((a, b) => a - b);
@@ -54,7 +42,11 @@ describe('punishments through the chain (ledger application)', () => {
   const base: Omit<SimOptions, 'seed'> = { validators: 7, byzantine: 2, heights: 6, faults: false };
 
   it('validators that equivocate are slashed 5%, jailed for ever and tombstoned on every honest node', async () => {
-    const r = await runSimulation({ ...base, seed: 1, byzantineProfile: { ...NONE, equivocate: 0.5 } });
+    const r = await runSimulation({
+      ...base,
+      seed: 1,
+      byzantineProfile: { ...NO_DEVIATIONS, equivocate: 0.5 },
+    });
     const byz = byzantineOf(r);
     expect(byz).toHaveLength(2);
     expectPunished(
@@ -84,7 +76,7 @@ describe('punishments through the chain (ledger application)', () => {
       byzantine: 1,
       heights: 6,
       faults: false,
-      byzantineProfile: { ...NONE, doublePropose: 1 },
+      byzantineProfile: { ...NO_DEVIATIONS, doublePropose: 1 },
     });
     const byz = byzantineOf(r);
     expect(byz).toHaveLength(1);
@@ -109,7 +101,7 @@ describe('punishments through the chain (ledger application)', () => {
       byzantine: 1,
       heights: 6,
       faults: false,
-      byzantineProfile: { ...NONE, silent: 1 },
+      byzantineProfile: { ...NO_DEVIATIONS, silent: 1 },
     });
     const byz = byzantineOf(r);
     expect(byz).toHaveLength(1);
