@@ -65,18 +65,20 @@ function tagged(tag: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
+/** `tag ‖ u32 length(first) ‖ first ‖ second`: a message of two parts. */
+function taggedPair(tag: number, first: Uint8Array, second: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + first.length + second.length);
+  out[0] = tag;
+  new DataView(out.buffer).setUint32(1, first.length);
+  out.set(first, 5);
+  out.set(second, 5 + first.length);
+  return out;
+}
+
 export function encodeWire(m: WireMessage): Uint8Array {
   switch (m.kind) {
-    case 'proposal': {
-      const sp = encodeSignedProposal(m.proposal);
-      const b = encodeBlock(m.block);
-      const out = new Uint8Array(5 + sp.length + b.length);
-      out[0] = WIRE_TAG.proposal;
-      new DataView(out.buffer).setUint32(1, sp.length);
-      out.set(sp, 5);
-      out.set(b, 5 + sp.length);
-      return out;
-    }
+    case 'proposal':
+      return taggedPair(WIRE_TAG.proposal, encodeSignedProposal(m.proposal), encodeBlock(m.block));
     case 'vote':
       return tagged(WIRE_TAG.vote, encodeSignedVote(m.vote));
     case 'block':
@@ -90,16 +92,8 @@ export function encodeWire(m: WireMessage): Uint8Array {
       out[5] = Math.min(255, Math.max(0, m.stuck));
       return out;
     }
-    case 'commit': {
-      const b = encodeBlock(m.block);
-      const c = encodeCommit(m.commit);
-      const out = new Uint8Array(5 + b.length + c.length);
-      out[0] = WIRE_TAG.commit;
-      new DataView(out.buffer).setUint32(1, b.length);
-      out.set(b, 5);
-      out.set(c, 5 + b.length);
-      return out;
-    }
+    case 'commit':
+      return taggedPair(WIRE_TAG.commit, encodeBlock(m.block), encodeCommit(m.commit));
     case 'evidence':
       return tagged(WIRE_TAG.evidence, encodeEvidence(m.evidence));
   }
