@@ -1,4 +1,5 @@
 import { type KeyPair, sign } from '@synod/crypto';
+import { ConflictingCommitDetector } from '@synod/fault-detector';
 import {
   type Block,
   blockHash,
@@ -152,22 +153,6 @@ function commitOf(block: Block, height: number, round: number, signers: number[]
         ? { flag: 'commit' as const, signature: signedVote(i, 'precommit', height, round, block).signature }
         : { flag: 'absent' as const, signature: new Uint8Array(64) },
     ),
-  };
-}
-
-/** The monitor the node wires in (the same rule as @synod/fault-detector's ConflictingCommitDetector). */
-function monitor(): CommitMonitor {
-  const seen = new Map<number, Commit>();
-  return {
-    observe(commit) {
-      const prior = seen.get(commit.height);
-      if (prior === undefined) {
-        seen.set(commit.height, commit);
-        return undefined;
-      }
-      if (Buffer.compare(prior.blockHash, commit.blockHash) === 0) return undefined;
-      return { kind: 'conflicting-commits', height: commit.height, commitA: prior, commitB: commit };
-    },
   };
 }
 
@@ -480,7 +465,7 @@ describe('ConsensusEngine', () => {
 
   it('a valid commit for another block at a decided height raises the security alert: halt, status, both commits kept', async () => {
     const alerts: ConflictingCommits[] = [];
-    const n = node(3, { monitor: monitor(), alerts });
+    const n = node(3, { monitor: new ConflictingCommitDetector(), alerts });
     await n.engine.start();
     const a = makeBlock(1, 'A');
     const b = makeBlock(1, 'B');
@@ -518,7 +503,7 @@ describe('ConsensusEngine', () => {
 
   it('deciding a block when another commit for that height was already seen raises the alert before finalizing', async () => {
     const alerts: ConflictingCommits[] = [];
-    const n = node(3, { monitor: monitor(), alerts });
+    const n = node(3, { monitor: new ConflictingCommitDetector(), alerts });
     await n.engine.start();
     const a = makeBlock(1, 'A');
     const b = makeBlock(1, 'B');
@@ -535,7 +520,7 @@ describe('ConsensusEngine', () => {
 
   it('the same commit seen again, or a commit for the same block, raises nothing', async () => {
     const alerts: ConflictingCommits[] = [];
-    const n = node(3, { monitor: monitor(), alerts });
+    const n = node(3, { monitor: new ConflictingCommitDetector(), alerts });
     await n.engine.start();
     const a = makeBlock(1, 'A');
     n.engine.observeCommit(commitOf(a, 1, 0, [0, 1, 2]));
@@ -546,6 +531,47 @@ describe('ConsensusEngine', () => {
     expect(alerts).toEqual([]);
     expect(n.app.finalized).toHaveLength(1);
     expect(n.engine.halted).toBeUndefined();
+  });
+
+  it('two honest engines forked by more than 1/3 Byzantine power each raise the alert on seeing the other commit', async () => {
+    // Validators 0 and 3 are Byzantine (20 of 40: more than 1/3); 0 proposes at (1, 0).
+    // It proposes X to engine 1 and Y to engine 2, and both back each side; the honest
+    // engines never hear each other (a partition), so each decides its own block.
+    const alerts1: ConflictingCommits[] = [];
+    const alerts2: ConflictingCommits[] = [];
+    const n1 = node(1, { monitor: new ConflictingCommitDetector(), alerts: alerts1 });
+    const n2 = node(2, { monitor: new ConflictingCommitDetector(), alerts: alerts2 });
+    const x = makeBlock(1, 'X');
+    const y = makeBlock(1, 'Y');
+    for (const [n, block] of [
+      [n1, x],
+      [n2, y],
+    ] as const) {
+      await n.engine.start();
+      await n.engine.receiveProposal(signedProposal(0, 1, 0, block), block);
+      for (const b of [0, 3]) await n.engine.receiveVote(signedVote(b, 'prevote', 1, 0, block));
+      for (const b of [0, 3]) await n.engine.receiveVote(signedVote(b, 'precommit', 1, 0, block));
+      expect(n.store.blocks.map((s) => label(s.block))).toEqual([label(block)]);
+    }
+    const c1 = n1.store.blocks[0]?.commit as Commit;
+    const c2 = n2.store.blocks[0]?.commit as Commit;
+    // Both commits are valid: the fork is real.
+    expect(commitProblem(CHAIN_ID, set, c1, { height: 1, blockHash: blockHash(x) })).toBeUndefined();
+    expect(commitProblem(CHAIN_ID, set, c2, { height: 1, blockHash: blockHash(y) })).toBeUndefined();
+    // The partition heals and each sees the other's commit (sync, a block's last commit).
+    n1.engine.observeCommit(c2);
+    n2.engine.observeCommit(c1);
+    const sameBlock = (a: Uint8Array, b: Block) => Buffer.from(a).equals(blockHash(b));
+    expect(alerts1.map((a) => [a.height, sameBlock(a.commitA.blockHash, x), a.commitB === c2])).toEqual([
+      [1, true, true],
+    ]);
+    expect(alerts2.map((a) => [a.height, sameBlock(a.commitA.blockHash, y), a.commitB === c1])).toEqual([
+      [1, true, true],
+    ]);
+    for (const n of [n1, n2]) {
+      expect(n.engine.status()?.securityAlert?.height).toBe(1);
+      expect(n.engine.halted?.message).toContain('more than 1/3 of the voting power is Byzantine');
+    }
   });
 
   it('buffers messages of the next height during the commit wait and processes them when it starts', async () => {
