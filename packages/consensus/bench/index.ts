@@ -2,7 +2,9 @@
  * `pnpm bench`: votes per second through the vote keeper and through the pure
  * core (no signature checks), for 4, 10 and 100 validators.
  */
+
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_CONSENSUS_PARAMS } from '@synod/types';
 import {
   ConsensusCore,
   type CoreInput,
@@ -12,16 +14,7 @@ import {
   type WeightedValidatorSet,
 } from '../src/index.js';
 
-const TIMEOUTS: TimeoutParams = {
-  proposeMs: 1000,
-  proposeDeltaMs: 500,
-  prevoteMs: 500,
-  prevoteDeltaMs: 500,
-  precommitMs: 500,
-  precommitDeltaMs: 500,
-  capMs: 30_000,
-  commitMs: 100,
-};
+const TIMEOUTS: TimeoutParams = DEFAULT_CONSENSUS_PARAMS.timeouts;
 const BUDGET_MS = 600;
 
 function addr(i: number): Uint8Array {

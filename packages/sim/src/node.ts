@@ -38,7 +38,6 @@ import type { SimNetwork } from './network.js';
 import type { Rng } from './rng.js';
 import type { ByzantineProfile, Scenario } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
-import { createSimSigner } from './sim-signer.js';
 import type { Trace } from './trace.js';
 
 /** Trace record tags (mixed into the run's hash). */
@@ -390,10 +389,8 @@ export class SimNode {
       save: (state: LastSignState) => this.#op(life, () => disk.save(state)),
     };
     const { oracle, checkers } = this.#w;
-    const inner =
-      oracle.scheme === 'ed25519'
-        ? await createSigner(this.#keySeed, store)
-        : await createSimSigner(this.#keySeed, this.publicKey, store, oracle);
+    // The production signer; with the fast scheme it signs with the simulator's stand-in.
+    const inner = await createSigner(this.#keySeed, store, oracle.scheme === 'ed25519' ? undefined : oracle);
     return {
       publicKey: inner.publicKey,
       address: inner.address,

@@ -3,6 +3,7 @@ import {
   type Block,
   blockHash,
   type Commit,
+  DEFAULT_CONSENSUS_PARAMS,
   EMPTY_COMMIT,
   makeValidatorSet,
   type ValidatorSet,
@@ -53,16 +54,7 @@ export async function fixture(app: 'counter' | 'ledger' = 'counter'): Promise<Fi
   });
   const oracle = new SignatureOracle();
   const factory = applicationOf(app);
-  const params = simConsensusParams({
-    proposeMs: 1000,
-    proposeDeltaMs: 500,
-    prevoteMs: 500,
-    prevoteDeltaMs: 500,
-    precommitMs: 500,
-    precommitDeltaMs: 500,
-    capMs: 30_000,
-    commitMs: 100,
-  });
+  const params = simConsensusParams(DEFAULT_CONSENSUS_PARAMS.timeouts);
   const genesis: SimAppGenesis = {
     chainId: SIM_CHAIN_ID,
     genesisTimeMs: GENESIS_MS,

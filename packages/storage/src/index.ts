@@ -21,7 +21,7 @@ export {
   MemorySignerStateStore,
   SIGNER_STATE_VERSION,
 } from './signer/signer-state-file.js';
-export { createSigner, ValidatorSigner } from './signer/validator-signer.js';
+export { createSigner, type SignerScheme, ValidatorSigner } from './signer/validator-signer.js';
 export { StateBatch, type StateInfo, StateStore, type StateStoreOptions } from './state-store.js';
 export {
   FileConsensusWal,

@@ -2,6 +2,7 @@
  * The interaction-script runner: the contract is ../shared/docs/interaction-scripts.md.
  * `renderScript(text)` returns exactly what the `interact` command prints.
  */
+import { DEFAULT_CONSENSUS_PARAMS } from '@synod/types';
 import {
   advanceValidatorSet,
   ConsensusCore,
@@ -21,16 +22,7 @@ interface ScriptPayload {
   readonly line: string;
 }
 
-const TIMEOUTS: TimeoutParams = {
-  proposeMs: 1000,
-  proposeDeltaMs: 500,
-  prevoteMs: 500,
-  prevoteDeltaMs: 500,
-  precommitMs: 500,
-  precommitDeltaMs: 500,
-  capMs: 30_000,
-  commitMs: 0,
-};
+const TIMEOUTS: TimeoutParams = { ...DEFAULT_CONSENSUS_PARAMS.timeouts, commitMs: 0 };
 
 class ScriptError extends Error {}
 

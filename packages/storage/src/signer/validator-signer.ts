@@ -26,6 +26,22 @@ function checkRequest(r: SignRequest): void {
 }
 
 /**
+ * How a signer makes and checks signatures. The default is Ed25519
+ * (@synod/crypto); the simulator passes its fast keyed-hash stand-in, so it
+ * runs this very signer (guard, persistence order, refusal after a failed
+ * write) whatever the scheme.
+ */
+export interface SignerScheme {
+  sign(seed: Uint8Array, publicKey: Uint8Array, message: Uint8Array): Uint8Array;
+  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+}
+
+const ED25519: SignerScheme = {
+  sign: (seed, _publicKey, message) => sign(seed, message),
+  verify,
+};
+
+/**
  * The consensus signer: Ed25519 over the request's bytes, guarded by
  * `checkSignRequest` against the last-sign state, which is persisted (through
  * the `SignerStateStore`) before a signature is returned. Requests are handled
@@ -37,6 +53,7 @@ export class ValidatorSigner implements Signer {
   readonly address: Uint8Array;
   private readonly seed: Uint8Array;
   private readonly store: SignerStateStore;
+  private readonly scheme: SignerScheme;
   private last: LastSignState | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private broken: SynodError | undefined;
@@ -45,9 +62,11 @@ export class ValidatorSigner implements Signer {
     seed: Uint8Array,
     publicKey: Uint8Array,
     store: SignerStateStore,
+    scheme: SignerScheme,
     last?: LastSignState,
   ) {
     this.seed = seed;
+    this.scheme = scheme;
     this.publicKey = publicKey;
     this.address = addressFromPublicKey(publicKey);
     this.store = store;
@@ -55,14 +74,18 @@ export class ValidatorSigner implements Signer {
   }
 
   /** See `createSigner`. */
-  static async create(keySeed: Uint8Array, store: SignerStateStore): Promise<ValidatorSigner> {
+  static async create(
+    keySeed: Uint8Array,
+    store: SignerStateStore,
+    scheme: SignerScheme = ED25519,
+  ): Promise<ValidatorSigner> {
     if (!(keySeed instanceof Uint8Array) || keySeed.length !== 32) {
       throw new SynodError('KEY_FILE_INVALID', 'the validator key seed must be 32 bytes');
     }
     const seed = new Uint8Array(keySeed);
     const { publicKey } = keyPairFromSeed(seed);
     const last = await store.load();
-    if (last !== undefined && !verify(publicKey, last.signBytes, last.signature)) {
+    if (last !== undefined && !scheme.verify(publicKey, last.signBytes, last.signature)) {
       throw new SynodError(
         'SIGNER_KEY_MISMATCH',
         `the signer state (h=${last.height} r=${last.round} ${last.step}) holds a signature that is not this ` +
@@ -70,7 +93,7 @@ export class ValidatorSigner implements Signer {
         { details: { height: last.height, round: last.round, step: last.step } },
       );
     }
-    return new ValidatorSigner(seed, publicKey, store, last);
+    return new ValidatorSigner(seed, publicKey, store, scheme, last);
   }
 
   /** The last-sign state as of the last completed request. */
@@ -90,7 +113,7 @@ export class ValidatorSigner implements Signer {
     const decision = checkSignRequest(this.last, request);
     if (decision.action === 'reuse') return new Uint8Array(decision.signature);
     const signBytes = new Uint8Array(request.signBytes);
-    const signature = sign(this.seed, signBytes);
+    const signature = this.scheme.sign(this.seed, this.publicKey, signBytes);
     const state: LastSignState = {
       height: request.height,
       round: request.round,
@@ -119,7 +142,13 @@ export class ValidatorSigner implements Signer {
  * lives in `stateStore` (a `FileSignerStateStore` on a node,
  * `MemorySignerStateStore` in tests and the simulator). Rejects with
  * `SIGNER_KEY_MISMATCH` when the stored state was signed by another key.
+ * `scheme` replaces Ed25519 (the simulator's fast stand-in); a node never
+ * passes one.
  */
-export function createSigner(keySeed: Uint8Array, stateStore: SignerStateStore): Promise<ValidatorSigner> {
-  return ValidatorSigner.create(keySeed, stateStore);
+export function createSigner(
+  keySeed: Uint8Array,
+  stateStore: SignerStateStore,
+  scheme?: SignerScheme,
+): Promise<ValidatorSigner> {
+  return ValidatorSigner.create(keySeed, stateStore, scheme);
 }

@@ -30,6 +30,25 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('ValidatorSigner', () => {
+  it('signs and checks its stored state with a given scheme instead of Ed25519, under the same guard', async () => {
+    // A toy scheme: the signature is 64 bytes of (seed[0] + message length).
+    const scheme = {
+      sign: (s: Uint8Array, _pk: Uint8Array, m: Uint8Array) =>
+        new Uint8Array(64).fill((s[0] as number) + m.length),
+      verify: (_pk: Uint8Array, m: Uint8Array, sig: Uint8Array) => sig[0] === 7 + m.length,
+    };
+    const store = new MemorySignerStateStore();
+    const signer = await createSigner(seed, store, scheme);
+    const r = req(2, 0, 'prevote');
+    const sig = await signer.sign(r);
+    expect(sig).toEqual(new Uint8Array(64).fill(7 + r.signBytes.length));
+    expect(verify(signer.publicKey, r.signBytes, sig)).toBe(false);
+    expect(await codeOf(signer.sign(req(2, 0, 'prevote', 'other')))).toBe('SIGNER_DOUBLE_SIGN');
+    // The stored state is checked with the scheme: the same key loads it, Ed25519 does not accept it.
+    expect((await createSigner(seed, store, scheme)).lastSignState()?.signature).toEqual(sig);
+    expect(await codeOf(createSigner(seed, store))).toBe('SIGNER_KEY_MISMATCH');
+  });
+
   it('signs with the validator key and persists the state before returning', async () => {
     const store = new MemorySignerStateStore();
     const signer = await createSigner(seed, store);
