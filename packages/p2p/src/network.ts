@@ -776,8 +776,11 @@ export class Network {
 
   /**
    * Fetches a block by hash from a peer (or up to `requestAttempts` peers).
-   * Returns undefined when the peers asked do not have it; throws RequestError
-   * when none could be asked or all failed.
+   * A block is returned only when its header hashes to `hash` and its body
+   * matches its header (`blockDataProblem`); a peer that answers otherwise is
+   * penalised and the next peer is asked. Returns undefined when the peers
+   * asked do not have it; throws RequestError when none could be asked or all
+   * failed.
    */
   async requestBlockByHash(hash: Uint8Array, options: { peer?: string } = {}): Promise<Block | undefined> {
     if (hash.length !== 32) throw new RangeError('requestBlockByHash: hash must be 32 bytes');
@@ -809,6 +812,11 @@ export class Network {
         }
         if (!bytesEqual(blockHash(block), hash))
           throw this.invalidResponse('block-by-hash', peer, 'block-by-hash: wrong block');
+        // the header hashes right, but the body must match the header too: a block whose
+        // txs, evidence or last commit differ from its header is never returned for that hash
+        const problem = blockDataProblem(block);
+        if (problem !== undefined)
+          throw this.invalidResponse('block-by-hash', peer, `block-by-hash: ${problem}`);
         return block;
       } catch (err) {
         if (err instanceof RequestError && err.failure === 'unavailable') unavailable = true;
