@@ -19,6 +19,9 @@
  * - getValue() (L18) is asynchronous: `request-value` now, the proposal (L19)
  *   when the `value` input answers, if the node is still in that round's
  *   propose step.
+ * - L21 schedules the propose timeout for everyone, the proposer included
+ *   (as CometBFT does): a value that never arrives or a proposal the signer
+ *   refuses ends, through L57, in a nil prevote instead of a stuck round.
  * - A non-validator runs the same machine but never broadcasts.
  */
 
@@ -307,6 +310,12 @@ export class HeightMachine<S> {
     this.polkaSeen = false;
     this.precommitTimeoutScheduled = false;
     this.awaitingValue = -1;
+    // L21, for everyone, the proposer included (a deviation from the paper, as in CometBFT): our
+    // getValue() is asynchronous and may fail, and the signer may refuse our proposal; neither may
+    // keep us in this round's propose step for ever (L57 then prevotes nil). Scheduled first, before
+    // our own proposal can move us on to prevote.
+    this.line(21);
+    this.scheduleTimeout('propose');
     this.line(14);
     if (this.schedule.proposer(round) === this.selfIndex) {
       // L14: if proposer(h_p, round_p) = p
@@ -325,10 +334,8 @@ export class HeightMachine<S> {
         // L19 runs in onValue, when the value arrives.
       }
     } else {
-      // L20: else — L21: schedule OnTimeoutPropose(h_p, round_p) after timeoutPropose(round_p)
+      // L20: else — L21: schedule OnTimeoutPropose(h_p, round_p) after timeoutPropose(round_p) (done above)
       this.line(20);
-      this.line(21);
-      this.scheduleTimeout('propose');
     }
   }
 

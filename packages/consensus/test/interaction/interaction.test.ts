@@ -47,6 +47,7 @@ describe('interaction scripts (re-rendered and compared; `vitest -u` rewrites th
     expect(output).toBe(
       [
         'init n=4 self=0',
+        '> schedule-timeout propose h=1 r=0',
         '> request-value h=1 r=0',
         'prevote r=0 from=9 value=A',
         '> error: from=9 is not a validator (n=4)',

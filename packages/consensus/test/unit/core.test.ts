@@ -192,6 +192,7 @@ describe('ConsensusCore', () => {
   it('ignores malformed proposals (polRound not below round) and values for another round', () => {
     const c = core(0);
     expect(c.step({ kind: 'start-height', height: 1, validatorSet: set })).toEqual([
+      { kind: 'schedule-timeout', step: 'propose', height: 1, round: 0, durationMs: 3000 },
       { kind: 'request-value', height: 1, round: 0 },
     ]);
     expect(c.step({ kind: 'value', height: 1, round: 1, valueId: 'X' })).toEqual([]);
@@ -211,11 +212,35 @@ describe('ConsensusCore', () => {
     ).toEqual([]);
   });
 
+  it('the proposer schedules the propose timeout too; if its value never arrives it prevotes nil (L57)', () => {
+    const c = core(0);
+    expect(c.step({ kind: 'start-height', height: 1, validatorSet: set })).toEqual([
+      { kind: 'schedule-timeout', step: 'propose', height: 1, round: 0, durationMs: 3000 },
+      { kind: 'request-value', height: 1, round: 0 },
+    ]);
+    // buildBlock failed (or the signer refused our proposal): nothing arrives, the timer fires.
+    expect(c.step({ kind: 'timeout', step: 'propose', height: 1, round: 0 })).toEqual([
+      { kind: 'broadcast-vote', type: 'prevote', height: 1, round: 0, valueId: null },
+    ]);
+    expect(c.state()).toMatchObject({ round: 0, step: 'prevote' });
+    // A value that arrives after the timeout is not proposed any more.
+    expect(c.step({ kind: 'value', height: 1, round: 0, valueId: 'A' })).toEqual([]);
+    // Starting at a later round it proposes (round 4: proposer 0 again), the timer is scheduled too.
+    const d = core(0);
+    expect(d.step({ kind: 'start-height', height: 1, validatorSet: set, round: 4 })[0]).toEqual({
+      kind: 'schedule-timeout',
+      step: 'propose',
+      height: 1,
+      round: 4,
+      durationMs: 4000,
+    });
+  });
+
   it('reports the paper lines it runs', () => {
     const lines: number[] = [];
     const c = core(3, (l) => lines.push(l));
     c.step({ kind: 'start-height', height: 1, validatorSet: set });
-    expect(lines).toEqual([11, 12, 13, 14, 20, 21]);
+    expect(lines).toEqual([11, 12, 13, 21, 14, 20]);
     lines.length = 0;
     c.step({ kind: 'timeout', step: 'propose', height: 1, round: 0 });
     expect(lines).toEqual([57, 58, 59, 60]);
