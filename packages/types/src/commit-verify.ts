@@ -1,18 +1,9 @@
 import { verify } from '@synod/crypto';
 import type { Commit } from './block.js';
 import { bytesEqual } from './codec.js';
+import { hasTwoThirdsMajority } from './quorum.js';
 import { voteSignBytes } from './sign-bytes.js';
-import { totalVotingPower, type Validator, type ValidatorSet } from './validator.js';
-
-/** Power strictly greater than 2/3 of `total` (integer math, no floats). */
-export function isQuorum(power: number, total: number): boolean {
-  return power * 3 > total * 2;
-}
-
-/** Power strictly greater than 1/3 of `total`. */
-export function isOneThird(power: number, total: number): boolean {
-  return power * 3 > total;
-}
+import type { Validator, ValidatorSet } from './validator.js';
 
 export interface VerifyCommitOptions {
   /** Expected height and block hash (e.g. from the header being synced). */
@@ -44,7 +35,10 @@ export function commitProblem(
     return `commit has ${commit.signatures.length} signatures for ${set.validators.length} validators`;
   }
   const check = options.verifySignature ?? verify;
-  let power = 0;
+  // Sums in bigint: exact for any set, whatever its total.
+  let power = 0n;
+  let total = 0n;
+  for (const v of set.validators) total += BigInt(v.votingPower);
   for (let i = 0; i < commit.signatures.length; i++) {
     const cs = commit.signatures[i] as Commit['signatures'][number];
     if (cs.flag === 'absent') continue;
@@ -57,9 +51,8 @@ export function commitProblem(
       validatorAddress: v.address,
     });
     if (!check(v.pubKey, msg, cs.signature)) return `invalid signature of validator ${i}`;
-    if (cs.flag === 'commit') power += v.votingPower;
+    if (cs.flag === 'commit') power += BigInt(v.votingPower);
   }
-  if (!isQuorum(power, totalVotingPower(set)))
-    return 'commit does not have more than 2/3 of the voting power';
+  if (!hasTwoThirdsMajority(power, total)) return 'commit does not have more than 2/3 of the voting power';
   return undefined;
 }

@@ -12,6 +12,7 @@ export * from './observability.js';
 export * from './params.js';
 export * from './ports.js';
 export * from './proposal.js';
+export * from './quorum.js';
 export * from './sign-bytes.js';
 export * from './sign-guard.js';
 export * from './tx.js';
