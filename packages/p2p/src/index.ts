@@ -26,6 +26,7 @@ export {
   type RequestTimeouts,
 } from './limits.js';
 export {
+  type BlockRangeOptions,
   type BlockRangeResponse,
   createNetwork,
   type GossipHandler,

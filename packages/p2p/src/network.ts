@@ -13,6 +13,7 @@ import {
   blockHash,
   bytesEqual,
   type Clock,
+  commitProblem,
   DecodeError,
   decodeBlock,
   type Evidence,
@@ -27,6 +28,7 @@ import {
   type SignedProposal,
   type SignedVote,
   SynodError,
+  type ValidatorSet,
 } from '@synod/types';
 import { createLibp2p } from 'libp2p';
 import { wallClock } from './clock.js';
@@ -144,6 +146,18 @@ export interface Received<T> {
 }
 
 export type GossipHandler<T> = (received: Received<T>) => void | Promise<void>;
+
+/** How `requestBlockRange` verifies what it receives, and whom it asks. */
+export interface BlockRangeOptions {
+  /**
+   * The validator set that decides `height` (the one its commit must carry
+   * more than 2/3 of), or undefined when the caller does not know it yet: the
+   * request then stops before that height.
+   */
+  readonly validatorSetAt: (height: number) => ValidatorSet | undefined | Promise<ValidatorSet | undefined>;
+  /** Ask this peer only. */
+  readonly peer?: string;
+}
 
 /** A batch of a block-range request and the peer that served it. */
 export interface BlockRangeResponse {
@@ -829,20 +843,31 @@ export class Network {
 
   /**
    * Fetches consecutive blocks with their commits, from `from` up to `to`
-   * (inclusive), from one peer. The answer may stop early (size limits): ask
-   * again from the next height, or use `downloadBlocks`. Checks that the
-   * blocks are the requested heights, chained by hash, consistent with their
-   * headers and each commit is for its block; commit signatures are for the
-   * caller (sync) to verify against the validator set it trusts.
+   * (inclusive), from one peer (or up to `requestAttempts` peers). Every block
+   * returned is verified: the requested height of this chain, chained by hash
+   * to the one before, its body consistent with its header
+   * (`blockDataProblem`), and its commit for it and signed by more than 2/3 of
+   * `validatorSetAt(height)` (`commitProblem`). A peer whose answer breaks any
+   * of these is penalised and the next peer is asked.
+   *
+   * Only heights whose validator set the caller knows are asked for: the
+   * answer stops before the first height for which `validatorSetAt` returns
+   * undefined (RangeError when that is `from` itself). It may also stop early
+   * at the server's size limits: ask again from the next height, or use
+   * `downloadBlocks`.
    */
-  async requestBlockRange(
-    from: number,
-    to: number,
-    options: { peer?: string } = {},
-  ): Promise<BlockRangeResponse> {
+  async requestBlockRange(from: number, to: number, options: BlockRangeOptions): Promise<BlockRangeResponse> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) {
       throw new RangeError(`requestBlockRange: bad range [${from}, ${to}]`);
     }
+    const sets = await this.knownValidatorSets(
+      from,
+      Math.min(to, from + this.limits.rangeBlocksMax - 1),
+      options.validatorSetAt,
+    );
+    if (sets.length === 0)
+      throw new RangeError(`requestBlockRange: the validator set of height ${from} is unknown`);
+    const last = from + sets.length - 1;
     const targets = this.targets(options.peer, from).slice(0, this.options.requestAttempts ?? 3);
     let lastError: unknown = new RequestError(
       'no-peers',
@@ -854,12 +879,17 @@ export class Network {
     for (const target of targets) {
       const peer = target.toString();
       try {
-        const chunks = await this.request('block-range', target, encodeBlockRangeRequest({ from, to }), {
-          chunkBytesMax,
-          chunksMax: this.limits.rangeBlocksMax,
-          totalBytesMax: this.limits.rangeResponseBytesMax + chunkBytesMax,
-        });
-        const items = this.checkRange(peer, from, to, chunks);
+        const chunks = await this.request(
+          'block-range',
+          target,
+          encodeBlockRangeRequest({ from, to: last }),
+          {
+            chunkBytesMax,
+            chunksMax: this.limits.rangeBlocksMax,
+            totalBytesMax: this.limits.rangeResponseBytesMax + chunkBytesMax,
+          },
+        );
+        const items = this.checkRange(peer, from, last, chunks, sets);
         return { peer, items };
       } catch (err) {
         lastError = err;
@@ -868,14 +898,36 @@ export class Network {
     throw lastError;
   }
 
+  /** The validator sets of `from`, `from + 1`, … up to `to`, stopping before the first unknown one. */
+  private async knownValidatorSets(
+    from: number,
+    to: number,
+    validatorSetAt: BlockRangeOptions['validatorSetAt'],
+  ): Promise<ValidatorSet[]> {
+    const sets: ValidatorSet[] = [];
+    for (let h = from; h <= to; h++) {
+      const set = await validatorSetAt(h);
+      if (set === undefined) break;
+      sets.push(set);
+    }
+    return sets;
+  }
+
+  /**
+   * Checks a range answer: cheap checks of every item first (decoding, height,
+   * chain id, hash links, header against body, commit for its block), then the
+   * commit signatures of each height against `sets[height - from]`.
+   */
   private checkRange(
     peer: string,
     from: number,
     to: number,
     chunks: readonly ResponseChunk[],
+    sets: readonly ValidatorSet[],
   ): BlockWithCommit[] {
     const id = protocolId(this.chainId, 'block-range');
     const items: BlockWithCommit[] = [];
+    const hashes: Uint8Array[] = [];
     let parent: Uint8Array | undefined;
     for (const chunk of chunks) {
       if (chunk.result !== 'SUCCESS') {
@@ -914,20 +966,37 @@ export class Network {
         throw this.invalidResponse('block-range', peer, `block-range: block ${height}: ${problem}`);
       parent = hash;
       items.push(item);
+      hashes.push(hash);
     }
     if (items.length === 0)
       throw new RequestError('unavailable', id, peer, `block-range: ${peer} has no block ${from}`);
+    for (const [i, { commit }] of items.entries()) {
+      const height = from + i;
+      const set = sets[i];
+      // checked above: no more items than heights asked, and a set for every height asked
+      if (set === undefined) throw new SynodError('INTERNAL', `block-range: no validator set for ${height}`);
+      const problem = commitProblem(this.chainId, set, commit, { height, blockHash: hashes[i] });
+      if (problem !== undefined)
+        throw this.invalidResponse('block-range', peer, `block-range: commit of block ${height}: ${problem}`);
+    }
     return items;
   }
 
-  /** Downloads blocks `from`..`to` in batches (any peers), yielding each batch in order. */
+  /**
+   * Downloads blocks `from`..`to` in batches (any peers), yielding each batch
+   * in order, every block verified as `requestBlockRange` does. The next batch
+   * is asked for only when the caller pulls it, so a `validatorSetAt` that
+   * learns the sets from the blocks it applies is asked about each height
+   * after the blocks before it were yielded.
+   */
   async *downloadBlocks(
     from: number,
     to: number,
+    options: Pick<BlockRangeOptions, 'validatorSetAt'>,
   ): AsyncGenerator<readonly BlockWithCommit[], void, undefined> {
     let next = from;
     while (next <= to) {
-      const { items } = await this.requestBlockRange(next, to);
+      const { items } = await this.requestBlockRange(next, to, { validatorSetAt: options.validatorSetAt });
       next += items.length;
       yield items;
     }

@@ -1,4 +1,4 @@
-import type { Block } from '@synod/types';
+import type { Block, ValidatorSet } from '@synod/types';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BlockWithCommit, createNetwork, type Network, type RequestProvider } from '../../src/index.js';
 import {
@@ -13,6 +13,7 @@ import {
 } from '../fixtures.js';
 
 const vals = makeValidators(4);
+const validatorSetAt = (): ValidatorSet => vals.set;
 
 describe('peer exchange and the peer limit', () => {
   let nodes: Network[] = [];
@@ -99,7 +100,9 @@ describe('delinquent peers', () => {
     await client.dial(healthy.addresses()[0] ?? '');
 
     for (let i = 0; i < 2; i++) {
-      await expect(client.requestBlockRange(1, 5, { peer: slow.peerId })).rejects.toMatchObject({
+      await expect(
+        client.requestBlockRange(1, 5, { peer: slow.peerId, validatorSetAt }),
+      ).rejects.toMatchObject({
         failure: 'timeout',
       });
     }
@@ -107,11 +110,11 @@ describe('delinquent peers', () => {
     expect(client.isDelinquent(healthy.peerId)).toBe(false);
     // without a chosen peer, the healthy one is asked first, every time
     for (let i = 0; i < 5; i++) {
-      expect((await client.requestBlockRange(1, 5)).peer).toBe(healthy.peerId);
+      expect((await client.requestBlockRange(1, 5, { validatorSetAt })).peer).toBe(healthy.peerId);
     }
     // it answers again: one success and it is back
     stalled = false;
-    await client.requestBlockRange(1, 5, { peer: slow.peerId });
+    await client.requestBlockRange(1, 5, { peer: slow.peerId, validatorSetAt });
     expect(client.isDelinquent(slow.peerId)).toBe(false);
   });
 });

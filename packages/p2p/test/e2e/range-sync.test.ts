@@ -1,9 +1,10 @@
-import { blockHash, bytesEqual, encodeBlock, encodeCommit } from '@synod/types';
+import { blockHash, bytesEqual, encodeBlock, encodeCommit, type ValidatorSet } from '@synod/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BlockWithCommit, type Network, RequestError } from '../../src/index.js';
 import { chainProvider, connectAll, makeChain, makeValidators, startNodes, stopAll } from '../fixtures.js';
 
 const vals = makeValidators(4);
+const validatorSetAt = (): ValidatorSet => vals.set;
 const CHAIN_LENGTH = 1_000;
 const SMALL_RESPONSE_BYTES = 40_000;
 
@@ -60,6 +61,7 @@ describe('block sync over the range protocol', () => {
     while (next <= CHAIN_LENGTH) {
       const { peer, items: batch } = await client.requestBlockRange(next, CHAIN_LENGTH, {
         peer: server.peerId,
+        validatorSetAt,
       });
       expect(peer).toBe(server.peerId);
       batches.push(batch.length);
@@ -78,7 +80,10 @@ describe('block sync over the range protocol', () => {
     const batches: number[] = [];
     let next = 1;
     while (next <= CHAIN_LENGTH) {
-      const { items: batch } = await client.requestBlockRange(next, CHAIN_LENGTH, { peer: small.peerId });
+      const { items: batch } = await client.requestBlockRange(next, CHAIN_LENGTH, {
+        peer: small.peerId,
+        validatorSetAt,
+      });
       batches.push(batch.length);
       items.push(...batch);
       next += batch.length;
@@ -96,7 +101,8 @@ describe('block sync over the range protocol', () => {
     // keep the liar out of this one; it has its own test below
     client.ban(liar.peerId, 'test', 60_000);
     try {
-      for await (const batch of client.downloadBlocks(1, CHAIN_LENGTH)) items.push(...batch);
+      for await (const batch of client.downloadBlocks(1, CHAIN_LENGTH, { validatorSetAt }))
+        items.push(...batch);
     } finally {
       client.unban(liar.peerId);
     }
@@ -113,7 +119,9 @@ describe('block sync over the range protocol', () => {
     expect(
       await client.requestBlockByHash(new Uint8Array(32).fill(0xee), { peer: server.peerId }),
     ).toBeUndefined();
-    await expect(client.requestBlockRange(1_001, 1_005, { peer: server.peerId })).rejects.toMatchObject({
+    await expect(
+      client.requestBlockRange(1_001, 1_005, { peer: server.peerId, validatorSetAt }),
+    ).rejects.toMatchObject({
       failure: 'unavailable',
     });
   });
@@ -122,7 +130,9 @@ describe('block sync over the range protocol', () => {
     const [, client, , liar] = nodes;
     if (client === undefined || liar === undefined) throw new Error('setup');
     await client.dial(liar.addresses()[0] ?? '');
-    const err = await client.requestBlockRange(1, 20, { peer: liar.peerId }).catch((e: unknown) => e);
+    const err = await client
+      .requestBlockRange(1, 20, { peer: liar.peerId, validatorSetAt })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RequestError);
     expect((err as RequestError).failure).toBe('invalid-response');
     expect(client.penaltyPoints(liar.peerId)).toBeGreaterThan(9);
