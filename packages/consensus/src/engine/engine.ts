@@ -23,6 +23,7 @@
 import { verify as cryptoVerify, fromHex, toHex } from '@synod/crypto';
 import {
   type Block,
+  blockDataProblem,
   blockHash,
   bytesEqual,
   type Commit,
@@ -32,6 +33,7 @@ import {
   type Evidence,
   type Gauge,
   isSynodError,
+  LIMITS,
   type Logger,
   noopLogger,
   noopMetrics,
@@ -65,10 +67,32 @@ type Effect = CoreEffect<EngineSignedMessage>;
 
 const ZERO_SIGNATURE = new Uint8Array(64);
 const FUTURE_MESSAGES_MAX = 10_000;
+/**
+ * Next-height messages kept per validator (by address): an honest validator
+ * sends one proposal per round it proposes and two votes per round, and only
+ * a few rounds pass during our commit wait. One validator cannot fill the
+ * buffer and crowd out the others' round-0 messages.
+ */
+const FUTURE_VOTES_PER_VALIDATOR = 32;
+const FUTURE_PROPOSALS_PER_VALIDATOR = 2;
+/** First delay before retrying a failed block fetch or a validation that threw; doubles per attempt. */
+const RETRY_BASE_MS = 250;
+/** Longest delay between two attempts. */
+const RETRY_MAX_MS = 8_000;
+
+/** Delay before retry number `attempt` (0-based): RETRY_BASE_MS · 2^attempt, at most RETRY_MAX_MS. */
+function retryDelayMs(attempt: number): number {
+  return Math.min(RETRY_BASE_MS * 2 ** Math.min(attempt, 30), RETRY_MAX_MS);
+}
 
 type FutureMessage =
-  | { readonly kind: 'vote'; readonly vote: SignedVote }
-  | { readonly kind: 'proposal'; readonly proposal: SignedProposal; readonly block: Block | undefined };
+  | { readonly kind: 'vote'; readonly vote: SignedVote; readonly verifiedKey: Uint8Array }
+  | {
+      readonly kind: 'proposal';
+      readonly proposal: SignedProposal;
+      readonly block: Block | undefined;
+      readonly verifiedKey: Uint8Array;
+    };
 
 interface EngineMetrics {
   readonly height: Gauge;
@@ -94,6 +118,10 @@ export interface EngineStatus extends CoreState {
 
 const signKey = (height: number, round: number, step: SignStep): string => `${height}/${round}/${step}`;
 
+/** Identifies a vote within its height: type, round, validator (index or 0 when keyed by address), value. */
+const voteKey = (v: Vote, validator: number): string =>
+  `${v.type === 'prevote' ? 'v' : 'c'}/${v.round}/${validator}/${v.blockHash === null ? 'nil' : toHex(v.blockHash)}`;
+
 export class ConsensusEngine {
   private readonly o: ConsensusEngineOptions;
   private readonly log: Logger;
@@ -115,8 +143,28 @@ export class ConsensusEngine {
   private savedLastCommit: Commit;
   private next: { height: number; set: ValidatorSet } | undefined;
 
-  /** Blocks of the current height, validated, by value id (hex block hash). */
+  /**
+   * Blocks of the current height with the application's verdict, by value id
+   * (hex block hash). Only real verdicts: a validation that threw is retried
+   * (`unvalidated`), never cached as "invalid".
+   */
   private blocks = new Map<ValueId, { readonly block: Block; readonly valid: boolean }>();
+  /** Value ids whose verdict the core has (it came with a proposal, a block input or our own value). */
+  private delivered = new Set<ValueId>();
+  /** Value ids the core asked for (`request-block`) and does not have: fetched, with retries, until they arrive. */
+  private wanted = new Set<ValueId>();
+  /** Blocks whose validation threw (a transient fault), retried with backoff. */
+  private unvalidated = new Map<ValueId, Block>();
+  /** Verified proposals of the round's proposer taken this height, by round: their value ids (at most two). */
+  private proposalsSeen = new Map<number, ValueId[]>();
+  /** Value ids of the proposals taken this height (a block for one of them is taken when it arrives alone). */
+  private proposedValues = new Set<ValueId>();
+  /** Votes taken this height (`type/round/validator/value`). */
+  private votesSeen = new Set<string>();
+  /** Precommits of the previous height's decision round taken since it was decided. */
+  private lastVotesSeen = new Set<string>();
+  /** Timers of the current height's retries (cancelled when the height is decided). */
+  private readonly retryTimers = new Set<() => void>();
   /** Sign bytes of our own messages already in the WAL, by (height, round, step). */
   private ownIntents = new Map<string, Uint8Array>();
   /** Our own proposals already in the WAL, by `${height}/${round}` (replay keeps their timestamps). */
@@ -129,9 +177,12 @@ export class ConsensusEngine {
    * the height is decided).
    */
   private pendingEvidence: ((timeMs: number) => Evidence)[] = [];
-  /** The height decided last and its block time (evidence seen after the decision uses it). */
-  private decided: { height: number; timeMs: number } | undefined;
+  /** The height decided last, its round and block time (evidence seen after the decision uses it). */
+  private decided: { height: number; round: number; timeMs: number } | undefined;
   private future: FutureMessage[] = [];
+  /** Next-height messages buffered, per validator (hex address), and their identities (a repeat is not buffered twice). */
+  private futureCounts = new Map<string, { votes: number; proposals: number }>();
+  private futureSeen = new Set<string>();
   private readonly timers = new Set<() => void>();
   private deferredValue: { height: number; round: number } | undefined;
   private deferredBlocks: ValueId[] = [];
@@ -318,17 +369,39 @@ export class ConsensusEngine {
     this.o.onHalt?.(error);
   }
 
-  private setTimer(ms: number, fire: () => void): void {
+  private setTimer(ms: number, fire: () => void): () => void {
     const cancel = this.o.clock.setTimer(ms, () => {
       this.timers.delete(cancel);
       if (!this.stopped && this.haltError === undefined) fire();
     });
     this.timers.add(cancel);
+    return cancel;
+  }
+
+  /** A retry of the current height's work (block fetch, validation); cancelled when the height is decided. */
+  private setRetryTimer(ms: number, fire: () => void): void {
+    const cancel = this.setTimer(ms, () => {
+      this.retryTimers.delete(cancel);
+      fire();
+    });
+    this.retryTimers.add(cancel);
   }
 
   private cancelTimers(): void {
     for (const cancel of this.timers) cancel();
     this.timers.clear();
+    this.retryTimers.clear();
+  }
+
+  /** The height is decided or over: nothing more to fetch or validate for it. */
+  private endHeightWork(): void {
+    for (const cancel of this.retryTimers) {
+      cancel();
+      this.timers.delete(cancel);
+    }
+    this.retryTimers.clear();
+    this.wanted.clear();
+    this.unvalidated.clear();
   }
 
   // ------------------------------------------------------------------ replay
@@ -371,7 +444,7 @@ export class ConsensusEngine {
     if (value !== undefined) this.requestValue(value.height, value.round);
     const blocks = this.deferredBlocks;
     this.deferredBlocks = [];
-    for (const id of blocks) if (!this.blocks.has(id)) this.requestBlock(id);
+    for (const id of blocks) await this.onRequestBlock(id);
   }
 
   private async replayEntry(e: WalEntry): Promise<void> {
@@ -386,7 +459,7 @@ export class ConsensusEngine {
         return;
       }
       case 'vote':
-        await this.onVerifiedVote(e.vote, e);
+        await this.onVerifiedVote(e.vote, true);
         return;
       case 'block': {
         const id = toHex(blockHash(e.block));
@@ -412,37 +485,95 @@ export class ConsensusEngine {
 
   // ------------------------------------------------------------------ inputs
 
-  /** Append the input to the WAL (unless it is being replayed from there), step the core, run the effects. */
+  /**
+   * Append the input to the WAL (unless it is being replayed from there), step
+   * the core, run the effects. Callers pass only inputs that can change the
+   * core's state (deduplicated before), so the WAL — and the memory a restart
+   * needs to replay it — grows with the height's distinct messages, not with
+   * what the network repeats.
+   */
   private async feed(input: CoreInput<EngineSignedMessage>, entry: WalEntry): Promise<void> {
-    if (!this.replaying) await this.o.wal.append(encodeWalEntry(entry));
+    if (!this.replaying) {
+      const record = encodeWalEntry(entry);
+      if (record.length > LIMITS.walRecordBytesMax) {
+        // Only a block above LIMITS.blockBytesMax (which no peer can decode) makes a record this large.
+        this.metrics.rejected.inc({ reason: 'oversize' });
+        this.log.warn('input too large for the WAL; dropped', { kind: entry.kind, bytes: record.length });
+        return;
+      }
+      await this.o.wal.append(record);
+    }
+    this.noteDelivered(entry);
     await this.execute(this.core.step(input));
   }
 
-  private async onVote(sv: SignedVote): Promise<void> {
+  /** Records which block verdicts the core now has (live and during replay). */
+  private noteDelivered(entry: WalEntry): void {
+    let id: ValueId | undefined;
+    if (entry.kind === 'proposal') {
+      const p = entry.proposal.proposal;
+      const vid = toHex(p.blockHash);
+      const seen = this.proposalsSeen.get(p.round);
+      if (seen === undefined) this.proposalsSeen.set(p.round, [vid]);
+      else if (!seen.includes(vid)) seen.push(vid);
+      this.proposedValues.add(vid);
+      if (entry.valid !== null) id = vid;
+    } else if (entry.kind === 'block' || entry.kind === 'value') {
+      id = toHex(blockHash(entry.block));
+    }
+    if (id === undefined) return;
+    this.delivered.add(id);
+    this.wanted.delete(id);
+    this.unvalidated.delete(id);
+  }
+
+  private async onVote(sv: SignedVote, verifiedKey?: Uint8Array): Promise<void> {
     const v = sv.vote;
     if (v.height === this.height + 1) {
-      this.bufferFuture({ kind: 'vote', vote: sv });
+      this.bufferFuture({ kind: 'vote', vote: sv }, v.validatorAddress);
       return;
     }
-    const set = this.setFor(v.height, v.type);
-    if (set === undefined) return;
     const st = this.core.state();
-    // [IGNORE] too far ahead: the core would drop it; keep it out of the WAL as well.
-    if (st !== undefined && v.height === st.height && v.round > st.round + ROUND_LOOKAHEAD_MAX) return;
+    if (st === undefined) return;
+    // Cheap checks first, then the signature; only a vote the core has not seen reaches the WAL.
+    let set: ValidatorSet;
+    let toWal = true;
+    if (v.height === this.height) {
+      // [IGNORE] too far ahead: the core would drop it.
+      if (v.round > st.round + ROUND_LOOKAHEAD_MAX) return;
+      if (st.decision !== null) {
+        // Decided: only precommits of the decision round still matter (they extend the commit the
+        // next block carries). A restart takes that commit from the block store, so no WAL.
+        if (v.type !== 'precommit' || v.round !== this.decided?.round) return;
+        toWal = false;
+      }
+      set = this.set;
+    } else if (v.height === this.height - 1 && v.type === 'precommit' && this.lastSet !== undefined) {
+      // Late precommits of the previous height's decision round: same, no WAL.
+      if (this.decided?.height !== v.height || v.round !== this.decided.round) return;
+      set = this.lastSet;
+      toWal = false;
+    } else return;
     const index = validatorIndex(set, v.validatorAddress);
     if (index < 0) {
       this.metrics.rejected.inc({ reason: 'unknown_validator' });
       this.log.debug('vote from a non-validator', { height: v.height });
       return;
     }
+    if (this.seenVotes(v.height).has(voteKey(v, index))) return; // a repeat: the core has it
     const validator = set.validators[index] as ValidatorSet['validators'][number];
-    if (!this.verify(validator.pubKey, voteSignBytes(this.o.chainId, v), sv.signature)) {
+    const checked = verifiedKey !== undefined && bytesEqual(verifiedKey, validator.pubKey);
+    if (!checked && !this.verify(validator.pubKey, voteSignBytes(this.o.chainId, v), sv.signature)) {
       this.metrics.rejected.inc({ reason: 'invalid_signature' });
       this.log.warn('vote with an invalid signature', { height: v.height, round: v.round, validator: index });
       return;
     }
     this.metrics.votes.inc({ type: v.type });
-    await this.onVerifiedVote(sv, { kind: 'vote', vote: sv });
+    await this.onVerifiedVote(sv, toWal);
+  }
+
+  private seenVotes(height: number): Set<string> {
+    return height === this.height ? this.votesSeen : this.lastVotesSeen;
   }
 
   /** The validator set that signs votes of `height` (current, or the previous height's precommits). */
@@ -452,24 +583,28 @@ export class ConsensusEngine {
     return undefined;
   }
 
-  private async onVerifiedVote(sv: SignedVote, entry: WalEntry): Promise<void> {
+  /** A vote whose signature is checked (or replayed from the WAL): to the core, and to the WAL when `toWal`. */
+  private async onVerifiedVote(sv: SignedVote, toWal: boolean): Promise<void> {
     const v = sv.vote;
     const set = this.setFor(v.height, v.type);
     if (set === undefined) return;
     const index = validatorIndex(set, v.validatorAddress);
     if (index < 0) return;
-    await this.feed(
-      {
-        kind: 'vote',
-        type: v.type,
-        height: v.height,
-        round: v.round,
-        valueId: v.blockHash === null ? null : toHex(v.blockHash),
-        validator: index,
-        signed: sv,
-      },
-      entry,
-    );
+    const seen = this.seenVotes(v.height);
+    const key = voteKey(v, index);
+    if (seen.has(key)) return;
+    seen.add(key);
+    const input: CoreInput<EngineSignedMessage> = {
+      kind: 'vote',
+      type: v.type,
+      height: v.height,
+      round: v.round,
+      valueId: v.blockHash === null ? null : toHex(v.blockHash),
+      validator: index,
+      signed: sv,
+    };
+    if (toWal) await this.feed(input, { kind: 'vote', vote: sv });
+    else await this.execute(this.core.step(input));
   }
 
   private proposalInput(
@@ -490,80 +625,187 @@ export class ConsensusEngine {
     };
   }
 
-  private async onProposal(sp: SignedProposal, block: Block | undefined): Promise<void> {
+  private async onProposal(
+    sp: SignedProposal,
+    block: Block | undefined,
+    verifiedKey?: Uint8Array,
+  ): Promise<void> {
     const p = sp.proposal;
     if (p.height === this.height + 1) {
-      this.bufferFuture({ kind: 'proposal', proposal: sp, block });
+      this.bufferFuture({ kind: 'proposal', proposal: sp, block }, p.proposerAddress);
       return;
     }
     const st = this.core.state();
     if (p.height !== this.height || st === undefined || st.decision !== null) return;
     if (p.round > st.round + ROUND_LOOKAHEAD_MAX) return;
-    const index = validatorIndex(this.set, p.proposerAddress);
-    // [IGNORE] not the round's proposer: do not even validate its block.
-    if (index < 0 || this.core.proposer(p.round) !== index) {
-      this.metrics.rejected.inc({ reason: 'wrong_proposer' });
+    if (!Number.isSafeInteger(p.polRound) || p.polRound < -1 || p.polRound >= p.round) return;
+    const id = toHex(p.blockHash);
+    const matches =
+      block !== undefined && block.header.height === p.height && bytesEqual(blockHash(block), p.blockHash);
+    if (block !== undefined && !matches) {
+      this.log.warn('proposal carried a block that does not match its hash', {
+        height: p.height,
+        round: p.round,
+      });
+    }
+    const seen = this.proposalsSeen.get(p.round);
+    if (seen?.includes(id)) {
+      // Taken already: only its block can be new to the core (the hash authenticates it).
+      if (matches) await this.offerBlock(id, block);
       return;
     }
+    // The round's first proposal and one conflicting one (double-proposal evidence) are taken; a
+    // third value of one round is dropped (its block is fetched by hash if a quorum ever needs it).
+    if (seen !== undefined && seen.length >= 2) return;
+    const index = validatorIndex(this.set, p.proposerAddress);
+    if (index < 0) {
+      this.metrics.rejected.inc({ reason: 'unknown_validator' });
+      return;
+    }
+    // The signature against the claimed proposer's key before the round's proposer is computed
+    // (`proposer(round)` for a far round costs O(validators) per round not yet computed).
     const proposer = this.set.validators[index] as ValidatorSet['validators'][number];
-    if (!this.verify(proposer.pubKey, proposalSignBytes(this.o.chainId, p), sp.signature)) {
+    const checked = verifiedKey !== undefined && bytesEqual(verifiedKey, proposer.pubKey);
+    if (!checked && !this.verify(proposer.pubKey, proposalSignBytes(this.o.chainId, p), sp.signature)) {
       this.metrics.rejected.inc({ reason: 'invalid_signature' });
       this.log.warn('proposal with an invalid signature', { height: p.height, round: p.round });
       return;
     }
-    let valid: boolean | null = null;
-    let accepted: Block | null = null;
-    if (block !== undefined) {
-      if (block.header.height === p.height && bytesEqual(blockHash(block), p.blockHash)) {
-        valid = await this.validate(block, toHex(p.blockHash));
-        accepted = block;
-      } else {
-        this.log.warn('proposal carried a block that does not match its hash', {
-          height: p.height,
-          round: p.round,
-        });
-      }
+    // [IGNORE] not the round's proposer: do not even validate its block.
+    if (this.core.proposer(p.round) !== index) {
+      this.metrics.rejected.inc({ reason: 'wrong_proposer' });
+      return;
     }
-    await this.feed(this.proposalInput(sp, index, valid), {
+    const valid = matches ? await this.verdict(block, id) : undefined;
+    await this.feed(this.proposalInput(sp, index, valid ?? null), {
       kind: 'proposal',
       proposal: sp,
-      block: accepted,
-      valid,
+      block: valid === undefined ? null : (block as Block),
+      valid: valid ?? null,
     });
   }
 
   private async onBlock(block: Block): Promise<void> {
-    if (block.header.height !== this.height) return;
+    if (block.header.height !== this.height || this.core.state()?.decision !== null) return;
     const id = toHex(blockHash(block));
-    if (this.blocks.has(id)) return;
-    const valid = await this.validate(block, id);
+    // Only a block the core lacks and can use: one it asked for, or the value of a proposal taken.
+    if (!this.wanted.has(id) && !this.proposedValues.has(id)) {
+      this.metrics.rejected.inc({ reason: 'unsolicited_block' });
+      return;
+    }
+    await this.offerBlock(id, block);
+  }
+
+  /** A block (its hash already checked) for the core, if the core does not have its verdict yet. */
+  private async offerBlock(id: ValueId, block: Block): Promise<void> {
+    if (this.delivered.has(id)) return;
+    const valid = await this.verdict(block, id);
+    if (valid === undefined) return; // no verdict yet: the retry hands it over
     await this.feed(
       { kind: 'block', height: this.height, valueId: id, valid },
       { kind: 'block', block, valid },
     );
   }
 
-  /** valid(v): the application's verdict, once per block. */
-  private async validate(block: Block, id: ValueId): Promise<boolean> {
+  /**
+   * valid(v): the application's verdict, once per block; undefined when there
+   * is none (yet). A body that does not match its header is no verdict for that
+   * hash (the block with the right body may still come); a validation that
+   * throws is retried with backoff (`retryValidation`), never taken as "invalid".
+   */
+  private async verdict(block: Block, id: ValueId): Promise<boolean | undefined> {
     const known = this.blocks.get(id);
     if (known !== undefined) return known.valid;
+    if (this.unvalidated.has(id)) return undefined; // the retry owns it
+    const problem = blockDataProblem(block);
+    if (problem !== undefined) {
+      this.metrics.rejected.inc({ reason: 'block_data_mismatch' });
+      this.log.warn('block whose contents do not match its header; dropped', { problem });
+      return undefined;
+    }
+    return this.tryValidate(block, id, 0);
+  }
+
+  private async tryValidate(block: Block, id: ValueId, attempt: number): Promise<boolean | undefined> {
     let valid: boolean;
     try {
       valid = await this.o.application.validateBlock(block);
     } catch (err) {
-      this.log.warn('block validation failed', {
+      this.log.warn('block validation failed; retrying', {
         error: (err as Error).message,
         height: block.header.height,
+        attempt,
       });
-      valid = false;
+      this.retryValidation(block, id, attempt);
+      return undefined;
     }
+    this.unvalidated.delete(id);
     this.blocks.set(id, { block, valid });
     return valid;
   }
 
-  private bufferFuture(m: FutureMessage): void {
+  private retryValidation(block: Block, id: ValueId, attempt: number): void {
+    this.unvalidated.set(id, block);
+    const height = this.height;
+    this.setRetryTimer(retryDelayMs(attempt), () => {
+      void this.enqueue(async () => {
+        if (height !== this.height || this.unvalidated.get(id) !== block || this.delivered.has(id)) return;
+        const valid = await this.tryValidate(block, id, attempt + 1);
+        if (valid !== undefined)
+          await this.feed(
+            { kind: 'block', height: this.height, valueId: id, valid },
+            { kind: 'block', block, valid },
+          );
+      });
+    });
+  }
+
+  /**
+   * Buffers a message of the next height, after its signature is checked
+   * against the next height's validator set — the one the application
+   * returned at the decision, or, before that, the current set (sets change
+   * slowly; every buffered message goes through all the checks again, against
+   * the real set, when the height starts). Each validator has a quota, so one
+   * of them cannot crowd out the others; a repeat is not buffered twice.
+   */
+  private bufferFuture(
+    m:
+      | { readonly kind: 'vote'; readonly vote: SignedVote }
+      | Omit<Extract<FutureMessage, { kind: 'proposal' }>, 'verifiedKey'>,
+    address: Uint8Array,
+  ): void {
     if (this.future.length >= (this.o.futureMessagesMax ?? FUTURE_MESSAGES_MAX)) return;
-    this.future.push(m);
+    const set = this.next?.set ?? this.set;
+    const index = validatorIndex(set, address);
+    if (index < 0) return;
+    const sender = toHex(address);
+    const count = this.futureCounts.get(sender) ?? { votes: 0, proposals: 0 };
+    if (
+      m.kind === 'vote'
+        ? count.votes >= FUTURE_VOTES_PER_VALIDATOR
+        : count.proposals >= FUTURE_PROPOSALS_PER_VALIDATOR
+    )
+      return;
+    const identity =
+      m.kind === 'vote'
+        ? `${sender}/${voteKey(m.vote.vote, 0)}`
+        : `${sender}/p/${m.proposal.proposal.round}/${toHex(m.proposal.proposal.blockHash)}/${m.block === undefined ? 0 : 1}`;
+    if (this.futureSeen.has(identity)) return;
+    const key = (set.validators[index] as ValidatorSet['validators'][number]).pubKey;
+    const signBytes =
+      m.kind === 'vote'
+        ? voteSignBytes(this.o.chainId, m.vote.vote)
+        : proposalSignBytes(this.o.chainId, m.proposal.proposal);
+    const signature = m.kind === 'vote' ? m.vote.signature : m.proposal.signature;
+    if (!this.verify(key, signBytes, signature)) {
+      this.metrics.rejected.inc({ reason: 'invalid_signature' });
+      return;
+    }
+    this.futureSeen.add(identity);
+    if (m.kind === 'vote') count.votes++;
+    else count.proposals++;
+    this.futureCounts.set(sender, count);
+    this.future.push({ ...m, verifiedKey: key });
   }
 
   // ------------------------------------------------------------------ effects
@@ -581,7 +823,9 @@ export class ConsensusEngine {
           const { step, height, round } = e;
           this.setTimer(e.durationMs, () => {
             void this.enqueue(async () => {
-              if (height === this.height)
+              // A timeout of a round the node has left (or of a decided height) changes nothing: no WAL.
+              const st = this.core.state();
+              if (height === this.height && st?.round === round && st.decision === null)
                 await this.feed(
                   { kind: 'timeout', step, height, round },
                   { kind: 'timeout', step, height, round },
@@ -596,7 +840,7 @@ export class ConsensusEngine {
           break;
         case 'request-block':
           if (this.replaying) this.deferredBlocks.push(e.valueId);
-          else this.requestBlock(e.valueId);
+          else await this.onRequestBlock(e.valueId);
           break;
         case 'decide':
           await this.decide(e);
@@ -743,12 +987,57 @@ export class ConsensusEngine {
     );
   }
 
-  private requestBlock(valueId: ValueId): void {
+  /**
+   * The core lacks the block of a polka or commit quorum. One we already hold
+   * with a verdict (e.g. it came with a proposal the core did not take) is
+   * handed over at once; one whose validation is being retried arrives with the
+   * retry; any other is fetched from the network until it arrives or the
+   * height is decided.
+   */
+  private async onRequestBlock(valueId: ValueId): Promise<void> {
+    if (this.delivered.has(valueId)) return;
+    const known = this.blocks.get(valueId);
+    if (known !== undefined) {
+      // As its own input, after this one's effects (the WAL then holds the order the core saw).
+      const height = this.height;
+      void this.enqueue(async () => {
+        if (height !== this.height || this.delivered.has(valueId)) return;
+        await this.feed(
+          { kind: 'block', height, valueId, valid: known.valid },
+          { kind: 'block', block: known.block, valid: known.valid },
+        );
+      });
+      return;
+    }
+    if (this.wanted.has(valueId)) return;
+    this.wanted.add(valueId);
+    if (!this.unvalidated.has(valueId)) this.fetchMissing(valueId, 0);
+  }
+
+  /**
+   * Asks the network for a wanted block (the network port picks the peers);
+   * when the fetch fails, finds nothing or brings something else, asks again
+   * after `retryDelayMs(attempt)` — through the clock port, so at most one
+   * fetch per wanted block is in flight and the attempts thin out to one per
+   * RETRY_MAX_MS. Stops once the block is delivered, the height is decided or
+   * the engine stops.
+   */
+  private fetchMissing(valueId: ValueId, attempt: number): void {
+    const height = this.height;
+    const again = (): void => {
+      if (this.stopped || this.haltError !== undefined || height !== this.height) return;
+      if (!this.wanted.has(valueId) || this.unvalidated.has(valueId)) return;
+      this.setRetryTimer(retryDelayMs(attempt), () => this.fetchMissing(valueId, attempt + 1));
+    };
     this.o.network.fetchBlock(fromHex(valueId)).then(
       (block) => {
-        if (block !== undefined) void this.receiveBlock(block);
+        if (block === undefined) again();
+        else void this.receiveBlock(block).then(again);
       },
-      (err: unknown) => this.log.debug('fetching a block failed', { error: (err as Error).message }),
+      (err: unknown) => {
+        this.log.debug('fetching a block failed', { error: (err as Error).message, attempt });
+        again();
+      },
     );
   }
 
@@ -757,6 +1046,7 @@ export class ConsensusEngine {
     const known = this.blocks.get(e.valueId);
     if (known === undefined || !known.valid)
       throw new SynodError('INTERNAL', 'decided a block the engine does not hold');
+    this.endHeightWork();
     const commit = this.toCommit(e.commit, this.set);
     if (this.o.blockStore.height() >= e.height) {
       throw new SynodError('INTERNAL', `height ${e.height} is already in the block store`);
@@ -769,7 +1059,7 @@ export class ConsensusEngine {
     this.metrics.committed.inc();
     this.log.info('committed block', { height: e.height, round: e.round, hash: e.valueId });
     const timeMs = known.block.header.timeMs;
-    this.decided = { height: e.height, timeMs };
+    this.decided = { height: e.height, round: e.round, timeMs };
     const evidence = this.pendingEvidence;
     this.pendingEvidence = [];
     for (const make of evidence) await this.o.evidence?.report(make(timeMs));
@@ -788,7 +1078,15 @@ export class ConsensusEngine {
     this.lastSet = this.set;
     this.set = next.set;
     this.height = next.height;
+    this.endHeightWork();
     this.blocks = new Map();
+    this.delivered = new Set();
+    this.proposalsSeen = new Map();
+    this.proposedValues = new Set();
+    // Repeats of the decided round's precommits are still recognised (they extend the last commit).
+    const decisionRound = `c/${this.decided?.round}/`;
+    this.lastVotesSeen = new Set([...this.votesSeen].filter((k) => k.startsWith(decisionRound)));
+    this.votesSeen = new Set();
     this.ownIntents = new Map();
     this.ownProposals = new Map();
     this.ownSignatures = new Map();
@@ -802,9 +1100,12 @@ export class ConsensusEngine {
     );
     const buffered = this.future;
     this.future = [];
+    this.futureCounts = new Map();
+    this.futureSeen = new Set();
+    // Every check again, against this height's set (the signature only when the key differs).
     for (const m of buffered) {
-      if (m.kind === 'vote') await this.onVote(m.vote);
-      else await this.onProposal(m.proposal, m.block);
+      if (m.kind === 'vote') await this.onVote(m.vote, m.verifiedKey);
+      else await this.onProposal(m.proposal, m.block, m.verifiedKey);
     }
   }
 

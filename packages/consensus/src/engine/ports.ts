@@ -134,6 +134,9 @@ export interface ConsensusEngineOptions {
    * simulator can prove its safety checkers catch a real bug. Never set in a node.
    */
   readonly mutation?: CoreMutation;
-  /** Most messages buffered for the next height (default 10,000). */
+  /**
+   * Most messages buffered for the next height, in all (default 10,000); each
+   * validator may hold at most 32 votes and 2 proposals of them.
+   */
   readonly futureMessagesMax?: number;
 }

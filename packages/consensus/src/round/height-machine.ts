@@ -175,6 +175,13 @@ export class HeightMachine<S> {
           second: p.signed,
         });
       }
+      // The proposal stays the first one, but a block that came validated with a later proposal of the
+      // round's proposer (a double proposal, or the first proposal again, now with its block) is learned:
+      // a proposer that shows B1 to us and B2 to the rest must not keep us from deciding B2.
+      if (p.valid !== undefined && !this.blocks.has(p.valueId)) {
+        this.learnBlock(p.valueId, p.valid);
+        this.settle();
+      }
       return;
     }
     this.proposals.set(p.round, {

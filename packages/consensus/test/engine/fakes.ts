@@ -10,9 +10,11 @@ import {
   type ConsensusWal,
   type Counter,
   checkSignRequest,
+  commitHash,
   DEFAULT_CONSENSUS_PARAMS,
   EMPTY_COMMIT,
   type Evidence,
+  evidenceListHash,
   type Gauge,
   type Histogram,
   type Labels,
@@ -197,6 +199,8 @@ export class FakeNetwork implements ConsensusNetwork {
   readonly votes: SignedVote[] = [];
   /** Blocks peers can serve by hash. */
   readonly served = new Map<string, Block>();
+  /** The next this-many fetches fail (every peer unreachable). */
+  fetchFailures = 0;
 
   constructor(private readonly log: EventLog) {}
 
@@ -217,6 +221,10 @@ export class FakeNetwork implements ConsensusNetwork {
 
   async fetchBlock(hash: Uint8Array): Promise<Block | undefined> {
     this.log.push({ port: 'network', op: 'fetch', hash: toHex(hash) });
+    if (this.fetchFailures > 0) {
+      this.fetchFailures--;
+      throw new SynodError('P2P_TIMEOUT', 'no peer answered');
+    }
     return this.served.get(toHex(hash));
   }
 
@@ -253,8 +261,8 @@ export function makeBlock(
       consensusParamsHash: zero,
       appHash: zero,
       lastResultsHash: zero,
-      evidenceHash: zero,
-      lastCommitHash: zero,
+      evidenceHash: evidenceListHash([]),
+      lastCommitHash: commitHash(EMPTY_COMMIT),
       proposerAddress,
     },
     txs,
@@ -271,6 +279,8 @@ export class FakeApp implements ConsensusApplication {
   readonly finalized: { block: Block; commit: Commit }[] = [];
   readonly builds: BuildBlockRequest[] = [];
   nextLabel = 'X';
+  /** The next this-many validations throw (a transient fault, not a verdict). */
+  validateFailures = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -286,6 +296,10 @@ export class FakeApp implements ConsensusApplication {
 
   async validateBlock(block: Block): Promise<boolean> {
     this.log.push({ port: 'app', op: 'validate', height: block.header.height });
+    if (this.validateFailures > 0) {
+      this.validateFailures--;
+      throw new SynodError('STORAGE_CLOSED', 'state store unavailable');
+    }
     return !label(block).startsWith('bad');
   }
 
