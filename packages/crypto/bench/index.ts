@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { verifyOpenSsl } from '../src/ed25519.js';
 import {
   clearKeyObjectCache,
@@ -50,6 +51,10 @@ function opsRow(name: string, opsPerSec: number): void {
 }
 
 // --- Ed25519 ---------------------------------------------------------------
+/** The point of order 2, (0, −1). */
+const ORDER_2 = ed25519.Point.fromBytes(
+  Buffer.from('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex'),
+);
 const key = keyPairFromSeed(randomBytes(32));
 const msg = randomBytes(200); // about the size of a vote's sign bytes
 const sig = sign(key, msg);
@@ -78,15 +83,32 @@ opsRow(
   measure(() => verifyZip215(key.publicKey, msg, sig), 600),
 );
 
-// Worst case for verify: OpenSSL says no, then noble decides (a rejected signature, or one valid
-// only under ZIP-215, e.g. with a small-order R).
-// Flip the low bit of S: R still decodes and S < L, so noble runs the full check.
+// An invalid signature (a forgery: the low bit of S flipped, so R and A are an honest signer's).
 const rejected = new Uint8Array(sig);
 rejected[32] = (rejected[32] ?? 0) ^ 1;
 if (verifyOpenSsl(key.publicKey, msg, rejected)) throw new Error('bench setup: expected OpenSSL to reject');
+// Before #11.26 every OpenSSL "no" ran noble's ZIP-215 check: OpenSSL + noble.
 opsRow(
-  'verify, OpenSSL says no → noble fallback',
+  'invalid signature, before: OpenSSL no → noble fallback',
+  measure(
+    () => verifyOpenSsl(key.publicKey, msg, rejected) || verifyZip215(key.publicKey, msg, rejected),
+    600,
+  ),
+);
+// Now the fallback runs only where ZIP-215 could still say yes (non-canonical R, torsion in A or R).
+opsRow(
+  'invalid signature, now: verify (OpenSSL + X25519 torsion test of R)',
   measure(() => verify(key.publicKey, msg, rejected), 600),
+);
+// What still reaches noble: R with a torsion component (here R + T, T of order 2).
+const torsionR = new Uint8Array(
+  Buffer.from(ed25519.Point.fromBytes(sig.subarray(0, 32)).add(ORDER_2).toBytes()),
+);
+const mixedR = new Uint8Array(rejected);
+mixedR.set(torsionR, 0);
+opsRow(
+  'invalid signature with a mixed-order R: verify (fallback)',
+  measure(() => verify(key.publicKey, msg, mixedR), 600),
 );
 
 // --- SHA-256 ---------------------------------------------------------------

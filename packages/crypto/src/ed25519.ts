@@ -12,17 +12,25 @@
  * [S]B = R + [k]A with a canonical R and S < L, over the same received bytes.
  * Whatever it accepts, ZIP-215 accepts too (multiply the equation by 8; every
  * encoding it decodes, ZIP-215 decodes to the same point). So `verify` trusts
- * OpenSSL's "yes" (~10x faster than noble) and asks @noble/curves' ZIP-215
- * verifier on "no", or when OpenSSL cannot import the key. To depend on as
- * little of OpenSSL's behaviour as possible, the fast path is only taken when
- * S < L and A is canonically encoded (checked here, in a few nanoseconds);
- * every other input goes straight to noble. The answer is therefore exactly
+ * OpenSSL's "yes" (~10x faster than noble). To depend on as little of
+ * OpenSSL's behaviour as possible, the fast path is only taken when S < L and
+ * A is canonically encoded (checked here, in a few nanoseconds); S >= L is
+ * rejected at once (ZIP-215 rejects it too), a non-canonical A goes straight
+ * to noble.
+ *
+ * OpenSSL's "no" is final unless ZIP-215 could still say yes, which needs one
+ * of: a non-canonical R encoding, or a torsion component in A or in R (see
+ * `zip215MayAccept` for the proof). Only then does noble's ZIP-215 verifier
+ * run, so a forged signature over canonical, torsion-free points (what a
+ * forger gets by altering an honest signature) costs OpenSSL's verify plus one
+ * X25519 torsion test, not noble's ~10x slower check. The answer is exactly
  * ZIP-215's, whatever the Node/OpenSSL version.
  */
 
 import {
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
   type KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
@@ -30,6 +38,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { asBuffer, fromBuffer, isBytes } from './bytes.js';
 import { LruCache } from './lru.js';
 
@@ -141,9 +150,15 @@ export interface VerifyStats {
   /** `verify` calls accepted by OpenSSL (the fast path). */
   readonly fastAccepted: number;
   /**
-   * `verify` calls decided by noble's ZIP-215 check: OpenSSL said no, could not
-   * import the key, or the input was not eligible for the fast path (S >= L or
-   * a non-canonical public key encoding).
+   * `verify` calls rejected without noble: S >= L, or OpenSSL said no where
+   * ZIP-215 cannot say yes (canonical R, torsion-free A and R).
+   */
+  readonly fastRejected: number;
+  /**
+   * `verify` calls decided by noble's ZIP-215 check: OpenSSL said no where
+   * ZIP-215 might say yes (non-canonical R, a torsion component in A or R),
+   * OpenSSL could not import the key, or the public key encoding is
+   * non-canonical.
    */
   readonly fallbackCalls: number;
   /** Of those, how many ZIP-215 accepted. */
@@ -160,6 +175,7 @@ export interface VerifyStats {
 
 const stats = {
   fastAccepted: 0,
+  fastRejected: 0,
   fallbackCalls: 0,
   fallbackAccepted: 0,
   malformed: 0,
@@ -168,10 +184,17 @@ const stats = {
   keyImportFailures: 0,
 };
 
-/** Public KeyObjects by the public key's bytes (latin1 string); null = OpenSSL cannot import it. */
-const publicKeys = new LruCache<string, KeyObject | null>(KEY_OBJECT_CACHE_CAPACITY);
+/** A cached public key: its KeyObject (null: OpenSSL cannot import it) and, once needed, its torsion test. */
+interface PublicKeyEntry {
+  readonly key: KeyObject | null;
+  /** Whether A lies in the prime-order subgroup; computed on the first OpenSSL "no" for this key. */
+  torsionFree?: boolean;
+}
 
-function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
+/** Public keys by their bytes (latin1 string). */
+const publicKeys = new LruCache<string, PublicKeyEntry>(KEY_OBJECT_CACHE_CAPACITY);
+
+function publicKeyEntry(publicKey: Uint8Array): PublicKeyEntry {
   const id = asBuffer(publicKey).toString('latin1');
   const cached = publicKeys.get(id);
   if (cached !== undefined) {
@@ -190,8 +213,9 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
     stats.keyImportFailures++;
     key = null;
   }
-  publicKeys.set(id, key);
-  return key;
+  const entry: PublicKeyEntry = { key };
+  publicKeys.set(id, entry);
+  return entry;
 }
 
 /** L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
@@ -247,7 +271,7 @@ function wellFormed(publicKey: unknown, message: unknown, signature: unknown): b
 export function verifyOpenSsl(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   try {
     if (!wellFormed(publicKey, message, signature)) return false;
-    const key = publicKeyObject(publicKey);
+    const key = publicKeyEntry(publicKey).key;
     return key !== null && nodeVerify(null, message, key, signature);
   } catch {
     return false;
@@ -268,11 +292,87 @@ export function verifyZip215(publicKey: Uint8Array, message: Uint8Array, signatu
   }
 }
 
+// ---------------------------------------------------------------------------
+// When can OpenSSL's "no" be ZIP-215's "yes"?
+
+const Fp = ed25519.Point.Fp;
+const Fn = ed25519.Point.Fn;
+
+/**
+ * The X25519 scalar c with c ≡ 0 (mod 8), c ≡ −1 (mod L) and 2^254 <= c < 2^255,
+ * so RFC 7748 clamping leaves it unchanged. For a curve point P = Q + T (Q in
+ * the prime-order subgroup, T of order dividing 8), [c]P = −Q, and
+ * u([c]P) = u(Q): X25519(c, u(P)) = u(P) exactly when P = Q.
+ */
+const TORSION_TEST_SCALAR = 8n * Fn.mul(Fn.neg(1n), Fn.inv(8n));
+if (TORSION_TEST_SCALAR < 2n ** 254n || TORSION_TEST_SCALAR >= 2n ** 255n) {
+  throw new Error('ed25519: torsion test scalar out of the clamped range');
+}
+/** DER prefix of a PKCS#8 PrivateKeyInfo holding a raw X25519 scalar (RFC 8410). */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+/** DER prefix of a SubjectPublicKeyInfo holding a raw X25519 u-coordinate (RFC 8410). */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+let torsionTestKey: KeyObject | undefined;
+
+/**
+ * True when the point with this canonical encoding lies in the prime-order
+ * subgroup; false when it has a torsion component, is not on the curve, or the
+ * test cannot tell (callers then run the full ZIP-215 check). One field
+ * inversion and one X25519 scalar multiplication (OpenSSL) on the Montgomery
+ * form u = (1 + y) / (1 − y).
+ */
+export function isTorsionFreeEncoding(point: Uint8Array): boolean {
+  const y = bytesToNumberLE(point) & ((1n << 255n) - 1n);
+  if (y === 1n) return true; // the identity
+  if (y >= Fp.ORDER) return false; // not canonical: not this test's business
+  const u = numberToBytesLE(Fp.div(Fp.add(1n, y), Fp.sub(1n, y)), 32);
+  try {
+    torsionTestKey ??= createPrivateKey({
+      key: Buffer.concat([X25519_PKCS8_PREFIX, numberToBytesLE(TORSION_TEST_SCALAR, 32)]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const publicKey = createPublicKey({
+      key: Buffer.concat([X25519_SPKI_PREFIX, u]),
+      format: 'der',
+      type: 'spki',
+    });
+    // throws when the result is the point at infinity (a small-order point)
+    return asBuffer(u).equals(diffieHellman({ privateKey: torsionTestKey, publicKey }));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether ZIP-215 could accept a signature that OpenSSL rejected, given
+ * S < L and a canonical A (which OpenSSL decodes exactly as ZIP-215 does).
+ *
+ * Let R' = [S]B − [k]A (k over the received bytes, the same for both) and P
+ * the point R decodes to. ZIP-215 accepts iff [8]P = [8]R'. If A is
+ * torsion-free, so is R' (B has prime order); if P is torsion-free too, then
+ * P − R' is a torsion-free point of order dividing 8, i.e. P = R'; if R is
+ * also canonically encoded, R is the encoding of R', which is exactly what
+ * OpenSSL checks, so OpenSSL would have said yes. Hence OpenSSL's "no" is
+ * ZIP-215's "no" unless R is non-canonical, or A or P has a torsion
+ * component; those are the only inputs sent to the fallback. An honest signer
+ * never produces them (R = [r]B, A = [a]B), and a forger who alters an honest
+ * signature keeps R and A as they were.
+ */
+function zip215MayAccept(entry: PublicKeyEntry, publicKey: Uint8Array, signature: Uint8Array): boolean {
+  const r = signature.subarray(0, 32);
+  if (!isCanonicalEncoding(r)) return true;
+  entry.torsionFree ??= isTorsionFreeEncoding(publicKey);
+  if (!entry.torsionFree) return true;
+  return !isTorsionFreeEncoding(r);
+}
+
 /**
  * Verifies an Ed25519 signature under ZIP-215, the only rule Synod uses.
- * OpenSSL first (cached KeyObject per public key); on its "no", noble's ZIP-215
- * check decides. Returns false, never throws, for wrong lengths or malformed
- * input of any kind (including values that are not Uint8Arrays).
+ * OpenSSL first (cached KeyObject per public key); on its "no", noble's
+ * ZIP-215 check decides only where it could disagree (`zip215MayAccept`).
+ * Returns false, never throws, for wrong lengths or malformed input of any
+ * kind (including values that are not Uint8Arrays).
  */
 export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   try {
@@ -280,18 +380,26 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
       stats.malformed++;
       return false;
     }
-    const key =
-      isCanonicalScalar(signature) && isCanonicalEncoding(publicKey) ? publicKeyObject(publicKey) : null;
-    if (key !== null) {
+    // ZIP-215 requires S < L
+    if (!isCanonicalScalar(signature)) {
+      stats.fastRejected++;
+      return false;
+    }
+    const entry = isCanonicalEncoding(publicKey) ? publicKeyEntry(publicKey) : null;
+    if (entry !== null && entry.key !== null) {
       let ok = false;
       try {
-        ok = nodeVerify(null, message, key, signature);
+        ok = nodeVerify(null, message, entry.key, signature);
       } catch {
         ok = false;
       }
       if (ok) {
         stats.fastAccepted++;
         return true;
+      }
+      if (!zip215MayAccept(entry, publicKey, signature)) {
+        stats.fastRejected++;
+        return false;
       }
     }
     stats.fallbackCalls++;
@@ -315,6 +423,7 @@ export function verifyStats(): VerifyStats {
 /** Zeroes the verification counters. */
 export function resetVerifyStats(): void {
   stats.fastAccepted = 0;
+  stats.fastRejected = 0;
   stats.fallbackCalls = 0;
   stats.fallbackAccepted = 0;
   stats.malformed = 0;

@@ -6,6 +6,7 @@ import {
   generateKeyPair,
   isCanonicalEncoding,
   isCanonicalScalar,
+  isTorsionFreeEncoding,
   KEY_OBJECT_CACHE_CAPACITY,
   keyPairFromSeed,
   publicKeyFromSeed,
@@ -361,7 +362,9 @@ describe('verify: stats and KeyObject cache', () => {
     const s = verifyStats();
     expect(s).toMatchObject({
       fastAccepted: 2,
-      fallbackCalls: 1,
+      // OpenSSL's "no" over canonical, torsion-free A and R is final (no fallback)
+      fastRejected: 1,
+      fallbackCalls: 0,
       fallbackAccepted: 0,
       malformed: 1,
       keyCacheMisses: 1,
@@ -372,7 +375,7 @@ describe('verify: stats and KeyObject cache', () => {
     expect(KEY_OBJECT_CACHE_CAPACITY).toBe(4096);
   });
 
-  it('the fast path is skipped for S >= L and non-canonical keys, even where OpenSSL would say yes', () => {
+  it('the fast path is skipped for S >= L (rejected at once) and non-canonical keys (noble decides)', () => {
     // canonical identity R with S = k·a (see above) is accepted by OpenSSL; the same with a
     // non-canonical encoding of A is not something we let OpenSSL decide
     const mixedEncodingKey = IDENTITY_Y_P_PLUS_1;
@@ -382,10 +385,96 @@ describe('verify: stats and KeyObject cache', () => {
     expect(verify(KEY.publicKey, MSG, concat(SIG.subarray(0, 32), bigToBytesLE(L)))).toBe(false);
     expect(verifyStats()).toMatchObject({
       fastAccepted: 0,
-      fallbackCalls: 2,
+      fastRejected: 1,
+      fallbackCalls: 1,
       fallbackAccepted: 1,
       keyCacheMisses: 0,
     });
+  });
+});
+
+describe('verify: the ZIP-215 fallback runs only where OpenSSL and ZIP-215 can disagree', () => {
+  const a = secretScalar(KEY.seed);
+  const order8 = Point.fromBytes(hex(ED25519_TORSION_SUBGROUP[1]!), true);
+
+  /** A valid ZIP-215 signature by KEY whose R = [r]B + torsion: only the key holder can make one. */
+  function mixedOrderRSignature(msg: Uint8Array, torsion: typeof order8): Uint8Array {
+    const r = (challenge(new Uint8Array(0), utf8('mixed nonce'), msg) % (L - 1n)) + 1n;
+    const rBytes = Point.BASE.multiply(r).add(torsion).toBytes();
+    const k = challenge(rBytes, KEY.publicKey, msg);
+    return concat(rBytes, bigToBytesLE((r + k * a) % L));
+  }
+
+  it('property: a random forged signature (altered S, or another message) never reaches the fallback', () => {
+    fc.assert(
+      fc.property(seedArb, msgArb, fc.integer({ min: 0, max: 251 }), (seed, msg, bit) => {
+        const kp = keyPairFromSeed(seed);
+        const sig = sign(kp, msg);
+        resetVerifyStats();
+        const forgedS = flipBit(sig, 256 + bit); // bits 0..251 of S: S stays below L
+        expect(verify(kp.publicKey, msg, forgedS)).toBe(false);
+        expect(verify(kp.publicKey, concat(msg, utf8('!')), sig)).toBe(false);
+        expect(verifyZip215(kp.publicKey, msg, forgedS)).toBe(false);
+        const s = verifyStats();
+        expect({ fallbackCalls: s.fallbackCalls, fastRejected: s.fastRejected }).toEqual({
+          fallbackCalls: 0,
+          fastRejected: 2,
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a ZIP-215-only signature (mixed-order R, valid) is accepted through the fallback', () => {
+    for (let i = 1; i < 8; i++) {
+      const msg = utf8(`mixed R ${i}`);
+      const sig = mixedOrderRSignature(msg, order8.multiply(BigInt(i)));
+      expect(verifyOpenSsl(KEY.publicKey, msg, sig)).toBe(false);
+      resetVerifyStats();
+      expect(both(KEY.publicKey, msg, sig)).toEqual([true, true]);
+      expect(verifyStats()).toMatchObject({ fallbackCalls: 1, fallbackAccepted: 1, fastRejected: 0 });
+    }
+  });
+
+  it('non-canonical R and small-order R also reach the fallback (where ZIP-215 can say yes)', () => {
+    for (const r of [IDENTITY_SIGN_BIT, IDENTITY_Y_P_PLUS_1, ORDER2]) {
+      const k = challenge(r, KEY.publicKey, MSG);
+      const sig = concat(r, bigToBytesLE((k * a) % L));
+      resetVerifyStats();
+      expect(verify(KEY.publicKey, MSG, sig)).toBe(true);
+      expect(verifyStats().fallbackCalls).toBe(1);
+    }
+  });
+
+  it('a mixed-order public key sends its OpenSSL rejections to the fallback', () => {
+    const mixed = Point.BASE.multiply(a).add(order8).toBytes();
+    resetVerifyStats();
+    expect(both(mixed, MSG, SIG)).toEqual([false, false]);
+    expect(verifyStats().fallbackCalls).toBe(1);
+  });
+
+  it('isTorsionFreeEncoding: prime-order points yes; small-order, mixed-order and off-curve points no', () => {
+    expect(isTorsionFreeEncoding(IDENTITY)).toBe(true);
+    expect(isTorsionFreeEncoding(KEY.publicKey)).toBe(true);
+    expect(isTorsionFreeEncoding(SIG.subarray(0, 32))).toBe(true);
+    expect(isTorsionFreeEncoding(Point.BASE.toBytes())).toBe(true);
+    for (const t of ED25519_TORSION_SUBGROUP) {
+      const p = Point.fromBytes(hex(t), true);
+      if (p.is0()) continue;
+      expect(isTorsionFreeEncoding(hex(t))).toBe(false);
+      expect(isTorsionFreeEncoding(Point.fromBytes(KEY.publicKey).add(p).toBytes())).toBe(false);
+    }
+    expect(isTorsionFreeEncoding(bigToBytesLE(2n))).toBe(false); // y = 2: not on the curve
+  });
+
+  it('property: isTorsionFreeEncoding agrees with noble on random points with and without torsion', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: L - 1n }), fc.integer({ min: 0, max: 7 }), (x, t) => {
+        const p = Point.BASE.multiply(x).add(order8.multiply(BigInt(t) + 8n));
+        expect(isTorsionFreeEncoding(p.toBytes())).toBe(p.isTorsionFree());
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 
