@@ -176,11 +176,21 @@ export class BlockStore {
    * height+1), or, for the latest block, the seen commit.
    */
   async loadCommit(height: number): Promise<Commit | undefined> {
+    const bytes = await this.loadCommitBytes(height);
+    return bytes === undefined ? undefined : decodeStored(bytes, decodeCommit, `commit ${height}`);
+  }
+
+  /**
+   * The encoded commit of `height`, as stored (for serving block sync without
+   * re-encoding): the canonical commit, or the seen commit for the latest
+   * block (every save writes the seen commit of the height it makes the latest).
+   */
+  async loadCommitBytes(height: number): Promise<Uint8Array | undefined> {
     if (!Number.isSafeInteger(height) || height < 1) return undefined;
     const bytes = await this.kv.get(keys.commit(height));
-    if (bytes !== undefined) return decodeStored(bytes, decodeCommit, `commit ${height}`);
-    const seen = await this.loadSeenCommit();
-    return seen?.height === height ? seen : undefined;
+    if (bytes !== undefined) return bytes;
+    if (height !== this.topHeight) return undefined;
+    return this.kv.get(keys.seenCommit);
   }
 
   /** The commit this node saw for its latest block. */

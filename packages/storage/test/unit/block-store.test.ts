@@ -1,4 +1,4 @@
-import { blockHash, isSynodError } from '@synod/types';
+import { blockHash, encodeBlock, encodeCommit, isSynodError } from '@synod/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlockStore, KEY_PREFIX } from '../../src/index.js';
 import { makeChain, makeCommit } from '../fixtures.js';
@@ -53,6 +53,28 @@ for (const [kind, open] of KV_KINDS) {
       expect(await reopened.loadBlock(11)).toBeUndefined();
       expect(await reopened.loadBlockByHash(new Uint8Array(32))).toBeUndefined();
       expect((await reopened.loadBlockBytes(3))?.length).toBeGreaterThan(100);
+    });
+
+    it('reads a block and its commit as stored bytes (for serving block sync without decoding)', async () => {
+      const store = await BlockStore.open(db.kv);
+      const chain = makeChain(1, 5);
+      for (const { block, seenCommit } of chain) await store.saveBlock(block, seenCommit);
+      for (const [i, { block }] of chain.entries()) {
+        const h = i + 1;
+        expect(await store.loadBlockBytes(h)).toEqual(encodeBlock(block));
+        // the canonical commit (the next block's lastCommit), or the seen commit for the latest block
+        const commit = h < 5 ? chain[h]?.block.lastCommit : chain[4]?.seenCommit;
+        expect(await store.loadCommitBytes(h)).toEqual(
+          commit === undefined ? undefined : encodeCommit(commit),
+        );
+      }
+      expect(await store.loadCommitBytes(6)).toBeUndefined();
+      expect(await store.loadCommitBytes(0)).toBeUndefined();
+      expect(await store.loadBlockBytes(6)).toBeUndefined();
+      await store.pruneBlocks(3);
+      expect(await store.loadBlockBytes(2)).toBeUndefined();
+      expect(await store.loadCommitBytes(1)).toBeUndefined();
+      expect(await store.loadCommitBytes(3)).toEqual(encodeCommit(chain[3]!.block.lastCommit));
     });
 
     it('writes a block and everything that belongs with it in one batch', async () => {
