@@ -1,4 +1,4 @@
-import { isSynodError } from '@synod/types';
+import { type Block, encodeBlock, isSynodError, LIMITS } from '@synod/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeWalEntry, encodeWalEntry, type WalEntry } from '../../src/index.js';
@@ -35,6 +35,33 @@ const ENTRIES: WalEntry[] = [
 describe('WAL records', () => {
   it('round-trip every kind', () => {
     for (const e of ENTRIES) expect(decodeWalEntry(encodeWalEntry(e))).toEqual(e);
+  });
+
+  it('a proposal with the largest block the codec admits fits in one WAL record (LIMITS.walRecordBytesMax) and reads back', () => {
+    const base = encodeBlock({ ...block, txs: [] }).length;
+    const txs: Uint8Array[] = [];
+    let room = LIMITS.blockBytesMax - base;
+    while (room > 0) {
+      const len = Math.min(LIMITS.txBytesMax, room - 4); // each tx costs a 4-byte SSZ offset
+      const tx = new Uint8Array(len);
+      tx[0] = txs.length;
+      txs.push(tx);
+      room -= 4 + len;
+    }
+    const largest: Block = { ...block, txs };
+    expect(encodeBlock(largest).length).toBe(LIMITS.blockBytesMax);
+    const entry: WalEntry = {
+      kind: 'proposal',
+      proposal: { proposal, signature },
+      block: largest,
+      valid: true,
+    };
+    const record = encodeWalEntry(entry);
+    expect(record.length).toBeLessThanOrEqual(LIMITS.walRecordBytesMax);
+    const back = decodeWalEntry(record);
+    expect(back.kind === 'proposal' && back.block?.txs.map((t) => [t.length, t[0]])).toEqual(
+      txs.map((t) => [t.length, t[0]]),
+    );
   });
 
   it('reject malformed records with WAL_CORRUPT', () => {

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ConsensusWal, type Logger, noopLogger, SynodError, type WalRecord } from '@synod/types';
+import { type ConsensusWal, LIMITS, type Logger, noopLogger, SynodError, type WalRecord } from '@synod/types';
 import { asView } from '../bytes.js';
 import { assertBytes, closedError } from '../errors.js';
 import { fsyncDir, isErrno } from '../fs-util.js';
@@ -22,7 +22,11 @@ import {
 export interface FileWalOptions {
   /** A segment is closed and a new one started before it would grow past this. @default 64 MiB */
   readonly segmentBytesMax?: number;
-  /** Largest record payload accepted by `append`. @default 16 MiB */
+  /**
+   * Largest record payload accepted by `append`. @default LIMITS.walRecordBytesMax
+   * (64 MiB + 4 KiB: a proposal with the largest block the wire format and the
+   * consensus params allow). A smaller value makes a large honest proposal halt the engine.
+   */
   readonly recordBytesMax?: number;
   /**
    * Keep at most this many segment files; older ones are deleted at rotation,
@@ -60,7 +64,7 @@ export interface WalStats {
 const SEGMENT_RE = /^wal-(\d{12})\.log$/;
 const DEFAULTS = {
   segmentBytesMax: 64 * 1024 * 1024,
-  recordBytesMax: 16 * 1024 * 1024,
+  recordBytesMax: LIMITS.walRecordBytesMax,
   segmentsMax: 16,
   writeBufferBytes: 1024 * 1024,
   baseHeight: 0,
@@ -82,11 +86,17 @@ function repairAdvice(dir: string, file: string, offset: number, later: readonly
       ? ''
       : ` and delete the later segment files (${later.map((f) => join(dir, f)).join(', ')})`;
   return (
-    `To repair: stop the node and back up the folder ${dir}; then either ` +
-    `(1) cut the segment at the bad record with \`truncate -s ${offset} ${join(dir, file)}\`${laterText} ` +
-    '(the records after it are lost, which is safe: the signer state file still prevents double signing), ' +
-    `or (2) if the validator's signer state file is intact, move ${dir} away and restart ` +
-    '(the node rejoins the current height from its peers).'
+    `To repair: stop the node and back up the folder ${dir}. The records after the bad one are lost by any ` +
+    'repair, and with them possibly the lock the validator held at the unfinished height: restarted at ' +
+    'once as a validator, it could prevote against its own earlier precommit (amnesia), which the ' +
+    'signer state file does not prevent (it only refuses two different signatures for one ' +
+    'height/round/step and anything below the last one signed). Never delete the signer state file. ' +
+    'If its height is below the height the node resumes at (its last stored block + 1), nothing it ' +
+    'signed is lost; otherwise keep the node from validating (stopped, or running without its ' +
+    'validator key) until the network has decided that height. Then either ' +
+    `(1) cut the segment at the bad record with \`truncate -s ${offset} ${join(dir, file)}\`${laterText}, ` +
+    `or (2) move ${dir} away (the node creates a new WAL), and restart. See the @synod/storage README ` +
+    '("Recovery and repair").'
   );
 }
 

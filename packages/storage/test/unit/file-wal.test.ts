@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSynodError, type SynodError } from '@synod/types';
+import { isSynodError, LIMITS, type SynodError } from '@synod/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FileConsensusWal, type FileWalOptions, openFileWal, segmentFileName } from '../../src/index.js';
 import { tempDir } from '../temp-dir.js';
@@ -249,6 +249,10 @@ describe('FileConsensusWal', () => {
       expect(e.message).toContain(`offset ${starts[3]}`);
       expect(e.message).toContain(`truncate -s ${starts[3]} ${segment()}`);
       expect(e.message).toContain('signer state');
+      // Cutting the WAL is not "safe": it can make the validator forget its lock (amnesia).
+      expect(e.message).not.toContain('safe');
+      expect(e.message).toContain('lock');
+      expect(e.message).toContain('amnesia');
       expect(e.details).toMatchObject({ offset: starts[3], file: segmentFileName(1) });
       // The file was not modified by the failed open.
       expect((await readFile(segment())).equals(bytes)).toBe(true);
@@ -297,6 +301,26 @@ describe('FileConsensusWal', () => {
       expect(isSynodError(bad, 'WAL_CORRUPT')).toBe(true);
       expect((bad as Error).message).toContain('SYNODWAL magic');
     });
+  });
+
+  it('by default admits a record of LIMITS.walRecordBytesMax (a proposal with the largest block) and replays it', async () => {
+    const w = await openWal();
+    const big = new Uint8Array(LIMITS.walRecordBytesMax);
+    big[0] = 1;
+    big[big.length - 1] = 2;
+    await w.append(big, { sync: true });
+    expect(
+      isSynodError(
+        await rejection(w.append(new Uint8Array(LIMITS.walRecordBytesMax + 1))),
+        'ENCODE_INVALID_VALUE',
+      ),
+    ).toBe(true);
+    await w.close();
+    const again = await openWal();
+    const records = await again.recordsAfterEndHeight(0);
+    expect(records?.map((r) => r.data.length)).toEqual([LIMITS.walRecordBytesMax]);
+    const data = records?.[0]?.data as Uint8Array;
+    expect([data[0], data[data.length - 1]]).toEqual([1, 2]);
   });
 
   it('rejects bad input and use after close with typed errors', async () => {
