@@ -1,0 +1,146 @@
+/**
+ * `createNode`'s two arguments: the components (the ports the node talks to)
+ * and the init (plain configuration, a default for every field but the
+ * genesis).
+ */
+import type { MempoolOptions } from '@synod/mempool';
+import type { NodeStorage } from '@synod/storage';
+import {
+  type Application,
+  type Clock,
+  type Genesis,
+  type Logger,
+  type Metrics,
+  noopLogger,
+  noopMetrics,
+  type Signer,
+  SynodError,
+} from '@synod/types';
+import type { NodeTransport } from './transport.js';
+
+/** The Ed25519 (ZIP-215) signature check; a host with a verified-signature cache passes its own. */
+export type VerifySignature = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
+/** The ports: everything the node talks to, and nothing else. */
+export interface NodeComponents {
+  /** Block, state and evidence stores, WAL and signer state (@synod/storage; memory or LevelDB). */
+  readonly storage: NodeStorage;
+  /** The ABCI-style application (e.g. @synod/ledger over `storage.state.appState`). */
+  readonly application: Application;
+  readonly transport: NodeTransport;
+  /** Time and timers: the wall clock in the daemon, the simulated clock in the simulator. */
+  readonly clock: Clock;
+  /** The validator's signer, or null for a node that only follows the chain. */
+  readonly signer: Signer | null;
+  /** Consensus signature check (votes, proposals, commits, evidence). Default: @synod/crypto's `verify`. */
+  readonly verifySignature?: VerifySignature;
+  /** Default: no logging. */
+  readonly logger?: Logger;
+  /** Default: no metrics. */
+  readonly metrics?: Metrics;
+}
+
+/** Plain configuration. Every field but `genesis` has a default (`NODE_DEFAULTS`). */
+export interface NodeInit {
+  /** The chain's genesis (chain id, time, initial height, consensus params, validators, app state). */
+  readonly genesis: Genesis;
+  /** Mempool limits (@synod/mempool's `MempoolOptions`, without its ports). @default @synod/mempool's MEMPOOL_DEFAULTS */
+  readonly mempool?: Omit<MempoolOptions, 'clock' | 'logger' | 'metrics' | 'height'>;
+  /** Most pending evidence items kept in memory. @default 10_000 */
+  readonly evidencePendingMax?: number;
+  /** Heights remembered by the conflicting-commit monitor. @default 1000 */
+  readonly commitMonitorHeights?: number;
+  /** Block times of recent heights kept in memory for evidence checks (older ones are read from the block store). @default 10_000 */
+  readonly blockTimesCacheHeights?: number;
+  /** Blocks asked for in one block-range request of block sync. @default 16 */
+  readonly syncBatchBlocks?: number;
+  /**
+   * Block sync at start: catch up from peers when one of them is at least this
+   * many heights ahead; 0 disables block sync. @default 2
+   */
+  readonly syncLagHeights?: number;
+  /** Blocks of the height being decided kept to answer block-by-hash requests. @default 64 */
+  readonly recentBlocksMax?: number;
+}
+
+export const NODE_DEFAULTS = Object.freeze({
+  evidencePendingMax: 10_000,
+  commitMonitorHeights: 1000,
+  blockTimesCacheHeights: 10_000,
+  syncBatchBlocks: 16,
+  syncLagHeights: 2,
+  recentBlocksMax: 64,
+});
+
+export interface ResolvedInit {
+  readonly genesis: Genesis;
+  readonly chainId: string;
+  readonly mempool: Omit<MempoolOptions, 'clock' | 'logger' | 'metrics' | 'height'>;
+  readonly evidencePendingMax: number;
+  readonly commitMonitorHeights: number;
+  readonly blockTimesCacheHeights: number;
+  readonly syncBatchBlocks: number;
+  readonly syncLagHeights: number;
+  readonly recentBlocksMax: number;
+}
+
+function integer(name: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new SynodError('CONFIG_INVALID', `node.${name} must be an integer ≥ ${min}, got ${value}`);
+  return value;
+}
+
+/** Applies the defaults and checks every value; throws SynodError('CONFIG_INVALID'). */
+export function resolveInit(init: NodeInit): ResolvedInit {
+  const d = NODE_DEFAULTS;
+  const genesis = init.genesis;
+  // Limit of this version: the first block is height 1 (the block store starts there).
+  if (genesis.initialHeight !== 1)
+    throw new SynodError(
+      'CONFIG_INVALID',
+      `node: genesis.initialHeight must be 1, got ${genesis.initialHeight}`,
+    );
+  return {
+    genesis,
+    chainId: genesis.chainId,
+    mempool: init.mempool ?? {},
+    evidencePendingMax: integer('evidencePendingMax', init.evidencePendingMax ?? d.evidencePendingMax, 1),
+    commitMonitorHeights: integer(
+      'commitMonitorHeights',
+      init.commitMonitorHeights ?? d.commitMonitorHeights,
+      1,
+    ),
+    blockTimesCacheHeights: integer(
+      'blockTimesCacheHeights',
+      init.blockTimesCacheHeights ?? d.blockTimesCacheHeights,
+      1,
+    ),
+    syncBatchBlocks: integer('syncBatchBlocks', init.syncBatchBlocks ?? d.syncBatchBlocks, 1),
+    syncLagHeights: integer('syncLagHeights', init.syncLagHeights ?? d.syncLagHeights, 0),
+    recentBlocksMax: integer('recentBlocksMax', init.recentBlocksMax ?? d.recentBlocksMax, 1),
+  };
+}
+
+export interface ResolvedComponents {
+  readonly storage: NodeStorage;
+  readonly application: Application;
+  readonly transport: NodeTransport;
+  readonly clock: Clock;
+  readonly signer: Signer | null;
+  readonly verifySignature: VerifySignature;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export function resolveComponents(c: NodeComponents, defaultVerify: VerifySignature): ResolvedComponents {
+  return {
+    storage: c.storage,
+    application: c.application,
+    transport: c.transport,
+    clock: c.clock,
+    signer: c.signer,
+    verifySignature: c.verifySignature ?? defaultVerify,
+    logger: (c.logger ?? noopLogger).child({ module: 'node' }),
+    metrics: c.metrics ?? noopMetrics,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * @synod/node — the node as a library: `createNode(components, init)` composes
+ * the consensus engine, the block executor, the chain state, the handshake,
+ * block sync, gossip and the commit monitor over its ports. This file is the
+ * package's only public surface.
+ */
+
+export {
+  commitInfoFromBlock,
+  finalizeRequestFromBlock,
+  misbehaviorFromBlock,
+  processProposalRequestFromBlock,
+  resultsHash,
+} from './abci.js';
+export {
+  BlockExecutor,
+  type BlockExecutorPorts,
+  type BlockProblem,
+  type BlockProblemCode,
+  executeBlock,
+  TX_OVERHEAD_BYTES,
+} from './block-executor.js';
+export { type ChainSnapshot, ChainState } from './chain-state.js';
+export { NODE_DEFAULTS, type NodeComponents, type NodeInit, type VerifySignature } from './config.js';
+export type {
+  BlockDecidedEvent,
+  EvidenceEvent,
+  NodeEventName,
+  NodeEvents,
+  SyncProgressEvent,
+} from './events.js';
+export { type HandshakeResult, handshake, initChainRequestFromGenesis } from './handshake.js';
+export { MemoryNetwork, MemoryTransport } from './memory-transport.js';
+export { createNode, type NodeStatus, SynodNode } from './node.js';
+export {
+  type BlockWithCommit,
+  type ChainStatus,
+  NODE_TOPICS,
+  type NodeMessages,
+  type NodeTopic,
+  type NodeTransport,
+  type ProposalMessage,
+  type Received,
+  type SyncProvider,
+} from './transport.js';

@@ -1,0 +1,487 @@
+/**
+ * `createNode(components, init)`: one node — consensus engine, block
+ * executor, chain state, handshake, block sync, gossip and the commit
+ * monitor — over its ports. The daemon and the simulator both run it.
+ *
+ * Start order (each step needs the ones before it):
+ *   1. handshake: chain state loaded (or initChain for a new node), the
+ *      application brought to the block store's height;
+ *   2. mempool and evidence pool (pending evidence reloaded from the
+ *      evidence store);
+ *   3. serving the sync protocols (status, block-by-hash, block-range);
+ *   4. block sync, when a peer is `syncLagHeights` or more ahead;
+ *   5. the consensus engine (WAL replay) at the next height;
+ *   6. gossip subscriptions (proposals, votes, evidence, txs).
+ * Stop runs the reverse: gossip off, engine stopped (work in progress
+ * finished), sync protocols off. The storage and the transport belong to
+ * the host, which closes them after `stop()`.
+ */
+import {
+  type ConflictingCommits,
+  ConsensusEngine,
+  type ConsensusNetwork,
+  type EngineStatus,
+} from '@synod/consensus';
+import { toHex, verify } from '@synod/crypto';
+import { ConflictingCommitDetector, EvidencePool } from '@synod/fault-detector';
+import { type AddResult, Mempool } from '@synod/mempool';
+import {
+  type Block,
+  blockHash,
+  type Commit,
+  commitProblem,
+  EMPTY_COMMIT,
+  type Evidence,
+  evidenceHeight,
+  type FinalizeBlockResponse,
+  type QueryRequest,
+  type QueryResponse,
+  type SignedProposal,
+  type SignedVote,
+  SynodError,
+  ZERO_HASH,
+} from '@synod/types';
+import { BlockExecutor } from './block-executor.js';
+import type { ChainState } from './chain-state.js';
+import {
+  type NodeComponents,
+  type NodeInit,
+  type ResolvedComponents,
+  type ResolvedInit,
+  resolveComponents,
+  resolveInit,
+} from './config.js';
+import { type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
+import { handshake } from './handshake.js';
+import type { BlockWithCommit, ChainStatus, NodeMessages, NodeTopic, SyncProvider } from './transport.js';
+
+export interface NodeStatus {
+  /** 'stopped' before start and after stop; 'syncing' during block sync; 'running' with consensus. */
+  readonly state: 'stopped' | 'starting' | 'syncing' | 'running' | 'halted';
+  readonly chainId: string;
+  /** Last executed height and what it left. */
+  readonly height: number;
+  readonly lastBlockHash: string;
+  readonly lastBlockTimeMs: number;
+  readonly appHash: string;
+  /** The engine's position (height being decided, round, step), when it runs. */
+  readonly consensus: EngineStatus | undefined;
+  /** This node's validator address, or undefined for a follower. */
+  readonly validator: string | undefined;
+  readonly mempoolTxs: number;
+  readonly evidencePending: number;
+  readonly peers: number;
+  /** Why the node stopped producing blocks, when it did (the engine halted or a security alert). */
+  readonly halted: string | undefined;
+}
+
+/** What a decided block's event needs besides the block (kept until the `block` event is emitted). */
+interface Running {
+  readonly chain: ChainState;
+  readonly executor: BlockExecutor;
+  readonly mempool: Mempool;
+  readonly evidencePool: EvidencePool;
+  readonly monitor: ConflictingCommitDetector;
+  engine: ConsensusEngine | undefined;
+  readonly stops: (() => void | Promise<void>)[];
+  /** Blocks of heights not yet decided, by hex hash (to answer block-by-hash), oldest first. */
+  readonly recentBlocks: Map<string, Block>;
+}
+
+export class SynodNode {
+  readonly #c: ResolvedComponents;
+  readonly #init: ResolvedInit;
+  readonly #events: TypedEmitter<NodeEvents>;
+  #state: NodeStatus['state'] = 'stopped';
+  #running: Running | undefined;
+  #halted: string | undefined;
+
+  constructor(components: NodeComponents, init: NodeInit) {
+    this.#c = resolveComponents(components, verify);
+    this.#init = resolveInit(init);
+    this.#events = new TypedEmitter((err) =>
+      this.#c.logger.error('node event listener failed', { error: (err as Error).message }),
+    );
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends NodeEventName>(name: K, listener: (event: NodeEvents[K]) => void): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    if (this.#state !== 'stopped') throw new SynodError('INTERNAL', `node: start while ${this.#state}`);
+    this.#state = 'starting';
+    this.#halted = undefined;
+    try {
+      await this.#start();
+    } catch (err) {
+      await this.#stopRunning();
+      this.#state = 'stopped';
+      throw err;
+    }
+  }
+
+  async #start(): Promise<void> {
+    const c = this.#c;
+    const init = this.#init;
+    const { storage, application, transport, clock, logger, metrics } = c;
+    // 1. Handshake.
+    const { chain } = await handshake({
+      application,
+      storage,
+      genesis: init.genesis,
+      blockTimesCacheHeights: init.blockTimesCacheHeights,
+      logger,
+      onReplayed: async (height) => {
+        const block = await storage.blocks.loadBlock(height);
+        if (block !== undefined && block.evidence.length > 0)
+          await storage.evidence.markCommitted(block.evidence, height);
+      },
+    });
+    // 2. Mempool and evidence pool.
+    const mempool = new Mempool(application, {
+      ...init.mempool,
+      height: chain.height,
+      clock,
+      logger,
+      metrics,
+    });
+    const evidencePool = new EvidencePool({ logger, metrics, maxPending: init.evidencePendingMax });
+    const executor = new BlockExecutor({
+      application,
+      storage,
+      chain,
+      mempool,
+      evidencePool,
+      clock,
+      verifySignature: c.verifySignature,
+      logger,
+      metrics,
+      onExecuted: (block, commit, response) => this.#onExecuted(block, commit, response),
+    });
+    const running: Running = {
+      chain,
+      executor,
+      mempool,
+      evidencePool,
+      monitor: new ConflictingCommitDetector(init.commitMonitorHeights),
+      engine: undefined,
+      stops: [],
+      recentBlocks: new Map(),
+    };
+    this.#running = running;
+    for (const ev of await storage.evidence.listPending(init.evidencePendingMax)) {
+      const ctx = await chain.evidenceContext([evidenceHeight(ev)], c.verifySignature);
+      evidencePool.add(ev, ctx);
+    }
+    // 3. Serve the sync protocols.
+    running.stops.push(transport.serve(this.#provider(running)));
+    // 4. Block sync.
+    if (init.syncLagHeights > 0) await this.#blockSync(running);
+    if (this.#halted !== undefined) {
+      this.#state = 'halted';
+      return;
+    }
+    // 5. The engine, at the next height.
+    const height = chain.height + 1;
+    const lastCommit = chain.height === 0 ? EMPTY_COMMIT : await storage.blocks.loadSeenCommit();
+    if (lastCommit === undefined)
+      throw new SynodError('STORAGE_CORRUPT', `node: no commit stored for height ${chain.height}`);
+    const validatorSet = chain.setAt(height);
+    if (validatorSet === undefined)
+      throw new SynodError('INTERNAL', `node: no validator set for height ${height}`);
+    const engine = new ConsensusEngine({
+      chainId: init.chainId,
+      signer: c.signer,
+      wal: storage.wal,
+      blockStore: storage.blocks,
+      network: this.#consensusNetwork(running),
+      application: executor,
+      clock,
+      params: chain.snapshot.params,
+      start: { height, validatorSet, lastCommit },
+      evidence: { report: (ev) => this.#addEvidence(running, ev, 'local') },
+      logger,
+      metrics,
+      verifySignature: c.verifySignature,
+      commitMonitor: running.monitor,
+      onSecurityAlert: (alert) => this.#securityAlert(alert),
+      onHalt: (error) => {
+        this.#halted ??= error.message;
+        this.#state = 'halted';
+        this.#events.emit('halted', { error });
+      },
+    });
+    running.engine = engine;
+    running.stops.push(() => engine.stop());
+    await engine.start();
+    // 6. Gossip.
+    const unsubscribe = [
+      transport.subscribe('proposals', ({ message }) => {
+        this.#remember(running, message.block);
+        void engine.receiveProposal(message.signedProposal, message.block);
+      }),
+      transport.subscribe('votes', ({ message }) => {
+        void engine.receiveVote(message);
+      }),
+      transport.subscribe('evidence', ({ message, from }) =>
+        this.#addEvidence(running, message, { peer: from }),
+      ),
+      transport.subscribe('txs', async ({ message, from }) => {
+        // The transport relays gossip: a received tx is only added, never re-published.
+        await mempool.add(message, { source: from });
+      }),
+    ];
+    running.stops.push(() => {
+      for (const off of unsubscribe) off();
+    });
+    if (this.#state === 'starting' || this.#state === 'syncing') this.#state = 'running';
+    logger.info('node started', { ...chain.describe(), validator: c.signer !== null });
+  }
+
+  /** Stops in the reverse order of `start`. The host closes storage and transport afterwards. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    await this.#stopRunning();
+    this.#state = 'stopped';
+  }
+
+  async #stopRunning(): Promise<void> {
+    const running = this.#running;
+    this.#running = undefined;
+    if (running === undefined) return;
+    for (const stop of running.stops.reverse()) await stop();
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  status(): NodeStatus {
+    const running = this.#running;
+    const s = running?.chain.snapshot;
+    const signer = this.#c.signer;
+    return {
+      state: this.#state,
+      chainId: this.#init.chainId,
+      height: s?.height ?? 0,
+      lastBlockHash: toHex(s?.lastBlockHash ?? ZERO_HASH),
+      lastBlockTimeMs: s?.lastBlockTimeMs ?? this.#init.genesis.genesisTimeMs,
+      appHash: s === undefined ? '' : toHex(s.appHash),
+      consensus: running?.engine?.status(),
+      validator: signer === null ? undefined : toHex(signer.address),
+      mempoolTxs: running?.mempool.size ?? 0,
+      evidencePending: running?.evidencePool.pendingCount ?? 0,
+      peers: this.#c.transport.peers().length,
+      halted: this.#halted,
+    };
+  }
+
+  /**
+   * Submits a transaction: the application's checkTx (through the mempool),
+   * then, when accepted, gossip. Rejections are results (the mempool's codes
+   * or checkTx's), not exceptions.
+   */
+  async broadcastTx(tx: Uint8Array): Promise<AddResult> {
+    const running = this.#needRunning();
+    const result = await running.mempool.add(tx, { source: 'local' });
+    if (result.accepted) await this.#publish('txs', tx);
+    return result;
+  }
+
+  /** The application's answer to a query. */
+  query(request: QueryRequest): Promise<QueryResponse> {
+    return this.#c.application.query(request);
+  }
+
+  #needRunning(): Running {
+    const running = this.#running;
+    if (running === undefined || this.#state === 'starting')
+      throw new SynodError('INTERNAL', `node: not running (${this.#state})`);
+    return running;
+  }
+
+  // ------------------------------------------------------------------ consensus ports
+
+  #consensusNetwork(running: Running): ConsensusNetwork {
+    return {
+      broadcastProposal: (proposal: SignedProposal, block: Block) => {
+        this.#remember(running, block);
+        return this.#publish('proposals', { signedProposal: proposal, block });
+      },
+      broadcastVote: (vote: SignedVote) => this.#publish('votes', vote),
+      fetchBlock: (hash: Uint8Array) => this.#c.transport.requestBlockByHash(hash),
+    };
+  }
+
+  async #publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): Promise<void> {
+    try {
+      await this.#c.transport.publish(topic, message);
+    } catch (err) {
+      // Gossip is best effort: a transport failure never reaches consensus.
+      this.#c.logger.warn('publish failed', { topic, error: (err as Error).message });
+    }
+  }
+
+  /** A block of a height not yet decided, kept (bounded) to answer block-by-hash requests. */
+  #remember(running: Running, block: Block): void {
+    if (block.header.height <= running.chain.height) return;
+    const blocks = running.recentBlocks;
+    blocks.set(toHex(blockHash(block)), block);
+    while (blocks.size > this.#init.recentBlocksMax) blocks.delete(blocks.keys().next().value as string);
+  }
+
+  /**
+   * Evidence from our consensus (`'local'`) or a peer: verified against the
+   * chain by the pool, kept pending in the evidence store, announced as an
+   * event; our own is gossiped (the transport relays a peer's).
+   */
+  async #addEvidence(
+    running: Running,
+    ev: Evidence,
+    source: 'local' | { readonly peer: string },
+  ): Promise<void> {
+    const { storage, verifySignature } = this.#c;
+    // [IGNORE] committed already (the durable record; the pool's is memory).
+    if ((await storage.evidence.status(ev)) === 'committed') return;
+    const ctx = await running.chain.evidenceContext([evidenceHeight(ev)], verifySignature);
+    const result = running.evidencePool.add(ev, ctx);
+    if (result.status !== 'added') return;
+    await storage.evidence.addPending(ev);
+    this.#events.emit('evidence', { evidence: ev, source });
+    if (source === 'local') await this.#publish('evidence', ev);
+  }
+
+  #securityAlert(alert: ConflictingCommits): void {
+    this.#halted ??= `conflicting commits at height ${alert.height}`;
+    this.#events.emit('security-alert', alert);
+  }
+
+  #onExecuted(block: Block, commit: Commit, response: FinalizeBlockResponse): void {
+    const running = this.#running;
+    if (running !== undefined) {
+      for (const [k, b] of running.recentBlocks)
+        if (b.header.height <= block.header.height) running.recentBlocks.delete(k);
+    }
+    this.#events.emit('block', {
+      height: block.header.height,
+      hash: blockHash(block),
+      block,
+      commit,
+      txResults: response.txResults,
+      appHash: response.appHash,
+    });
+  }
+
+  // ------------------------------------------------------------------ block sync
+
+  /** What this node serves to peers. */
+  #provider(running: Running): SyncProvider {
+    const { storage } = this.#c;
+    return {
+      status: (): ChainStatus => {
+        const s = running.chain.snapshot;
+        return { height: s.height, lastBlockHash: s.lastBlockHash, earliestHeight: storage.blocks.base() };
+      },
+      blockByHash: async (hash) =>
+        running.recentBlocks.get(toHex(hash)) ?? (await storage.blocks.loadBlockByHash(hash)),
+      blockRange: async (from, to) => {
+        const out: BlockWithCommit[] = [];
+        const last = Math.min(to, running.chain.height, from + this.#init.syncBatchBlocks - 1);
+        for (let h = Math.max(from, 1); h <= last; h++) {
+          const block = await storage.blocks.loadBlock(h);
+          const commit = await storage.blocks.loadCommit(h);
+          if (block === undefined || commit === undefined) break;
+          out.push({ block, commit });
+        }
+        return out;
+      },
+    };
+  }
+
+  /**
+   * Block sync at start: while a peer says it is `syncLagHeights` or more
+   * ahead (then until caught up with the best peer), fetch ranges of blocks
+   * from it, verify each against the set of its height (the commit with
+   * `commitProblem`, then every block check but the clock's) and execute it.
+   * A peer whose blocks do not verify is dropped for this sync.
+   */
+  async #blockSync(running: Running): Promise<void> {
+    const { transport, storage, verifySignature, logger } = this.#c;
+    const { chain, executor, monitor } = running;
+    const dropped = new Set<string>();
+    const from = chain.height + 1;
+    let syncing = false;
+    for (;;) {
+      let best: { peer: string; height: number } | undefined;
+      for (const peer of transport.peers()) {
+        if (dropped.has(peer)) continue;
+        try {
+          const st = await transport.requestStatus(peer);
+          if (best === undefined || st.height > best.height) best = { peer, height: st.height };
+        } catch {
+          // [IGNORE] a peer that does not answer.
+        }
+      }
+      const lag = syncing ? 1 : this.#init.syncLagHeights;
+      if (best === undefined || best.height < chain.height + lag) break;
+      if (!syncing) {
+        syncing = true;
+        this.#state = 'syncing';
+        logger.info('block sync', { height: chain.height, target: best.height, peer: best.peer });
+      }
+      const first = chain.height + 1;
+      let items: readonly BlockWithCommit[];
+      try {
+        items = await transport.requestBlockRange(
+          best.peer,
+          first,
+          Math.min(best.height, first + this.#init.syncBatchBlocks - 1),
+        );
+      } catch {
+        items = [];
+      }
+      let progressed = false;
+      for (const { block, commit } of items) {
+        const h = chain.height + 1;
+        const set = chain.setAt(h);
+        const bad =
+          block.header.height !== h || set === undefined
+            ? `block ${block.header.height}, expected ${h}`
+            : (commitProblem(chain.chainId, set, commit, {
+                height: h,
+                blockHash: blockHash(block),
+                verifySignature,
+              }) ?? (await executor.blockProblem(block, { proposal: false }))?.reason);
+        if (bad !== undefined) {
+          logger.warn('block sync: invalid block from peer', { peer: best.peer, height: h, reason: bad });
+          break;
+        }
+        const alert = monitor.observe(commit);
+        if (alert !== undefined) {
+          this.#securityAlert(alert);
+          return;
+        }
+        await storage.blocks.saveBlock(block, commit);
+        const response = await executor.execute(block);
+        await executor.afterExecute(block, commit, response);
+        progressed = true;
+      }
+      if (!progressed) {
+        dropped.add(best.peer);
+        continue;
+      }
+      this.#events.emit('sync', { from, height: chain.height, target: best.height, done: false });
+    }
+    if (syncing) {
+      this.#events.emit('sync', { from, height: chain.height, target: chain.height, done: true });
+      logger.info('block sync done', chain.describe());
+    }
+  }
+}
+
+/** Creates a node (not started): `components` are its ports, `init` its configuration. */
+export function createNode(components: NodeComponents, init: NodeInit): SynodNode {
+  return new SynodNode(components, init);
+}

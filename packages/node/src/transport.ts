@@ -1,0 +1,89 @@
+/**
+ * The node's transport port: gossip of validated messages per topic, the
+ * request/response protocols of block sync, and the peer list. @synod/p2p's
+ * `Network` implements it over libp2p (its adapter is a later step); the
+ * simulator over its simulated network; `MemoryNetwork` in memory.
+ *
+ * Topic and protocol names are @synod/p2p's (`GOSSIP_TOPICS`,
+ * `REQRESP_PROTOCOLS`); the shapes are structurally its `ValidatedMessages`,
+ * `StatusMessage`, `BlockWithCommit` and `RequestProvider`.
+ */
+import type { Block, Commit, Evidence, SignedProposal, SignedVote } from '@synod/types';
+
+/** The gossip topics, in the order they matter under load (consensus first). */
+export const NODE_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
+export type NodeTopic = (typeof NODE_TOPICS)[number];
+
+/** A proposal with its block (the block's hash equals the proposal's). */
+export interface ProposalMessage {
+  readonly signedProposal: SignedProposal;
+  readonly block: Block;
+}
+
+/**
+ * The message of each topic, as the transport hands it over: decoded, within
+ * the wire limits, and through the transport's gossip validation (the node
+ * checks everything again that consensus depends on: signatures, heights,
+ * the application's verdict).
+ */
+export interface NodeMessages {
+  readonly proposals: ProposalMessage;
+  readonly votes: SignedVote;
+  readonly evidence: Evidence;
+  /** A transaction's bytes, as blocks carry them. */
+  readonly txs: Uint8Array;
+}
+
+/** A received gossip message and the peer that relayed it (not necessarily its author). */
+export interface Received<T> {
+  readonly message: T;
+  readonly from: string;
+}
+
+/** What a node says about its chain (the status protocol). */
+export interface ChainStatus {
+  /** Last committed height (0 before the first block). */
+  readonly height: number;
+  /** Hash of the block at `height` (32 zero bytes at height 0). */
+  readonly lastBlockHash: Uint8Array;
+  /** Lowest height whose block this node can serve. */
+  readonly earliestHeight: number;
+}
+
+/** A decided block and the commit that decided it (block sync). */
+export interface BlockWithCommit {
+  readonly block: Block;
+  readonly commit: Commit;
+}
+
+/** What the node serves to peers (the request/response protocols). */
+export interface SyncProvider {
+  status(): ChainStatus | Promise<ChainStatus>;
+  /** The block with this hash (a stored block, or one of the height being decided), if known. */
+  blockByHash(hash: Uint8Array): Block | undefined | Promise<Block | undefined>;
+  /**
+   * Consecutive stored blocks from `from` (inclusive) with their commits, up
+   * to `to` (inclusive; the transport caps the batch). May return fewer.
+   */
+  blockRange(from: number, to: number): readonly BlockWithCommit[] | Promise<readonly BlockWithCommit[]>;
+}
+
+export interface NodeTransport {
+  /** Gossips our message on `topic` (the transport relays what it receives; the node never re-publishes). */
+  publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void | Promise<void>;
+  /** Receives the validated messages of `topic`; returns the unsubscribe function. */
+  subscribe<T extends NodeTopic>(
+    topic: T,
+    handler: (received: Received<NodeMessages[T]>) => void | Promise<void>,
+  ): () => void;
+  /** Answers peers' sync requests with `provider` until the returned function is called. */
+  serve(provider: SyncProvider): () => void;
+  /** The chain status of `peer`. Rejects when the peer does not answer. */
+  requestStatus(peer: string): Promise<ChainStatus>;
+  /** The block with `hash`, from `peer` or any peer that has it; undefined when nobody does. */
+  requestBlockByHash(hash: Uint8Array, options?: { readonly peer?: string }): Promise<Block | undefined>;
+  /** Blocks `from`..`to` (inclusive) with their commits from `peer`; possibly fewer. */
+  requestBlockRange(peer: string, from: number, to: number): Promise<readonly BlockWithCommit[]>;
+  /** Peers we can send requests to. */
+  peers(): readonly string[];
+}
