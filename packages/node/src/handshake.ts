@@ -5,8 +5,9 @@
  * Per block the node writes, in order: the block (block store, by the
  * engine or block sync), the chain state (`ChainState.record`), the
  * application's commit. So at a start, with A the application's height, S
- * the chain state's and B the block store's: A ≤ S ≤ B, S − A ≤ 1 and
- * B − S ≤ 1 (a crash between two of the writes). The handshake
+ * the chain state's and B the block store's: A ≤ S ≤ B and S − A ≤ 1 (a
+ * crash between two of the writes; B − S is 1 after a crash there, more
+ * when blocks were copied or synced into the store). The handshake
  *
  * 1. runs initChain and records the genesis chain state for a new node;
  * 2. re-executes block S in the application when it is one behind (its
@@ -83,17 +84,15 @@ export async function handshake(options: {
   const appHeight = info.lastBlockHeight;
   const stateHeight = chain.height;
   const storeHeight = storage.blocks.height();
-  if (
-    appHeight > stateHeight ||
-    stateHeight - appHeight > 1 ||
-    stateHeight > storeHeight ||
-    storeHeight - stateHeight > 1
-  )
-    throw corrupt('application, chain state and block store are out of step', {
-      appHeight,
-      stateHeight,
-      storeHeight,
-    });
+  if (appHeight > stateHeight || stateHeight - appHeight > 1 || stateHeight > storeHeight)
+    throw corrupt(
+      `application ${appHeight}, chain state ${stateHeight}, block store ${storeHeight}: out of step`,
+      {
+        appHeight,
+        stateHeight,
+        storeHeight,
+      },
+    );
   let replayed = 0;
   if (appHeight < stateHeight) {
     // Step 2: the chain state recorded block S, the application did not commit it.

@@ -94,6 +94,8 @@ export class SynodNode {
   readonly #events: TypedEmitter<NodeEvents>;
   #state: NodeStatus['state'] = 'stopped';
   #running: Running | undefined;
+  /** The chain state of the last start (kept after stop for `status()`). */
+  #chain: ChainState | undefined;
   #halted: string | undefined;
 
   constructor(components: NodeComponents, init: NodeInit) {
@@ -173,6 +175,7 @@ export class SynodNode {
       recentBlocks: new Map(),
     };
     this.#running = running;
+    this.#chain = chain;
     for (const ev of await storage.evidence.listPending(init.evidencePendingMax)) {
       const ctx = await chain.evidenceContext([evidenceHeight(ev)], c.verifySignature);
       evidencePool.add(ev, ctx);
@@ -260,7 +263,7 @@ export class SynodNode {
 
   status(): NodeStatus {
     const running = this.#running;
-    const s = running?.chain.snapshot;
+    const s = this.#chain?.snapshot;
     const signer = this.#c.signer;
     return {
       state: this.#state,

@@ -152,7 +152,12 @@ async function forwardThroughput(count: number): Promise<void> {
   const vals = makeValidators(100, 3);
   const votes = signedVotes(vals, count);
   const [middle] = await startNodes(1, vals, () => ({
-    validation: { chainId: CHAIN_ID, currentHeight: () => 1, validatorSetAt: () => vals.set },
+    validation: {
+      chainId: CHAIN_ID,
+      currentHeight: () => 1,
+      validatorSetAt: () => vals.set,
+      proposerIndex: () => 0,
+    },
   }));
   const source = await rawNode();
   const sink = await rawNode();
@@ -220,7 +225,12 @@ function validateOnly(count: number): void {
   const vals = makeValidators(100, 3);
   const votes = signedVotes(vals, count);
   const params = {
-    ctx: { chainId: CHAIN_ID, currentHeight: () => 1, validatorSetAt: () => vals.set },
+    ctx: {
+      chainId: CHAIN_ID,
+      currentHeight: () => 1,
+      validatorSetAt: () => vals.set,
+      proposerIndex: () => 0,
+    },
     limits: DEFAULT_MESSAGE_LIMITS,
     window: DEFAULT_HEIGHT_WINDOW,
   };

@@ -13,6 +13,7 @@ import {
   blockHash,
   bytesEqual,
   type Clock,
+  type ConsensusParams,
   commitProblem,
   DecodeError,
   decodeBlock,
@@ -21,6 +22,7 @@ import {
   encodeCommit,
   encodeEvidence,
   encodeSignedVote,
+  LIMITS,
   type Logger,
   type Metrics,
   noopLogger,
@@ -71,7 +73,8 @@ import {
 import { DEFAULT_QUEUE_OPTIONS, GossipScheduler, type QueueOptions } from './queue/gossip-scheduler.js';
 import { RequestError, type ResponseLimits, sendRequest, serveStream } from './reqresp/transport.js';
 import { GOSSIP_TOPICS, type GossipTopic, protocolId, type ReqRespProtocol, TopicNames } from './topics.js';
-import { GossipValidationAdapter, outcomeOfError } from './validation/adapter.js';
+import { GossipValidationAdapter, outcomeOfError, type ValidationOutcome } from './validation/adapter.js';
+import { ProposalTracker } from './validation/proposal-tracker.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
   type HeightWindow,
@@ -117,6 +120,12 @@ export interface NetworkOptions {
   /** Answers peers' requests. Without one, every request is answered RESOURCE_UNAVAILABLE. */
   readonly provider?: RequestProvider;
   readonly limits?: Partial<MessageLimits>;
+  /**
+   * The chain's consensus params: the proposal (and block) size limit is
+   * their `block.maxBytes`, overriding `limits.blockBytesMax`. Call
+   * `setConsensusParams` when they change. @default limits.blockBytesMax
+   */
+  readonly consensusParams?: ConsensusParams;
   readonly timeouts?: Partial<RequestTimeouts>;
   readonly heightWindow?: Partial<HeightWindow>;
   readonly queues?: Partial<QueueOptions>;
@@ -210,6 +219,22 @@ interface Running {
 
 const EMPTY = new Uint8Array(0);
 
+const ACCEPTED: ValidationOutcome = { action: 'ACCEPT' };
+const DOUBLE_PROPOSAL: ValidationOutcome = {
+  action: 'IGNORE',
+  reason: 'DOUBLE_PROPOSAL',
+  message: 'a second proposal for this height and round: delivered, not forwarded',
+};
+
+/** The block size limit of consensus params (validated: within the wire format's hard bound). */
+function blockBytesMaxOf(params: ConsensusParams): number {
+  const max = params.block.maxBytes;
+  if (!Number.isSafeInteger(max) || max <= 0 || max > LIMITS.blockBytesMax) {
+    throw new SynodError('CONFIG_INVALID', `network: block.maxBytes ${max} outside (0, ${LIMITS.blockBytesMax}]`);
+  }
+  return max;
+}
+
 /** Creates a network (not started). Derives the peer id from the node key. */
 export async function createNetwork(options: NetworkOptions): Promise<Network> {
   const privateKey = await libp2pPrivateKey(options.nodeKey);
@@ -227,10 +252,13 @@ export class Network {
   readonly chainId: string;
   /** This node's peer id (from the node key). */
   readonly peerId: string;
-  readonly limits: MessageLimits;
   readonly timeouts: RequestTimeouts;
+  /** Current limits; `blockBytesMax` follows the chain's `block.maxBytes` (see `setConsensusParams`). */
+  private currentLimits: MessageLimits;
   private readonly topics: TopicNames;
-  private readonly params: ValidationParams;
+  private params: ValidationParams;
+  /** Proposals accepted per (height, round): the first is forwarded, one conflicting one only delivered. */
+  private readonly proposals = new ProposalTracker();
   private readonly reputation: PeerReputation;
   private readonly metrics: P2pMetrics;
   private readonly logger: Logger;
@@ -261,13 +289,20 @@ export class Network {
       throw new SynodError('CONFIG_INVALID', 'network: validation.chainId differs from chainId');
     }
     this.peerId = peerId.toString();
-    this.limits = { ...DEFAULT_MESSAGE_LIMITS, ...options.limits };
+    this.currentLimits = {
+      ...DEFAULT_MESSAGE_LIMITS,
+      ...options.limits,
+      ...(options.consensusParams === undefined
+        ? {}
+        : { blockBytesMax: blockBytesMaxOf(options.consensusParams) }),
+    };
     this.timeouts = { ...DEFAULT_REQUEST_TIMEOUTS, ...options.timeouts };
     this.topics = new TopicNames(options.chainId);
     this.params = {
       ctx: options.validation,
-      limits: this.limits,
+      limits: this.currentLimits,
       window: { ...DEFAULT_HEIGHT_WINDOW, ...options.heightWindow },
+      proposals: this.proposals,
     };
     this.clock = options.clock ?? wallClock;
     this.random = options.random ?? Math.random;
@@ -293,6 +328,29 @@ export class Network {
       metrics: this.metrics,
       logger: this.logger,
     });
+  }
+
+  /** Current message limits (`blockBytesMax` follows the chain's `block.maxBytes`). */
+  get limits(): MessageLimits {
+    return this.currentLimits;
+  }
+
+  /**
+   * New consensus params (e.g. FinalizeBlockResponse.consensusParamUpdates,
+   * when they take effect): proposals and blocks are then limited to their
+   * `block.maxBytes`. A smaller limit applies at once; gossipsub's frame limit
+   * is fixed when the network starts, so a larger one applies to gossip after
+   * `stop()` and `start()` (to requests at once).
+   */
+  setConsensusParams(params: ConsensusParams): void {
+    const blockBytesMax = blockBytesMaxOf(params);
+    if (blockBytesMax > this.currentLimits.blockBytesMax && this.running !== undefined) {
+      this.logger.warn('block.maxBytes grew: gossip frames keep the start-time limit until a restart', {
+        blockBytesMax,
+      });
+    }
+    this.currentLimits = { ...this.currentLimits, blockBytesMax };
+    this.params = { ...this.params, limits: this.currentLimits };
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -481,7 +539,10 @@ export class Network {
     const data = item.data;
     switch (item.topic) {
       case 'proposals':
-        return this.run(item, () => validateProposal(data, this.params), this.handlers.proposals);
+        // a conflicting (second) proposal of a round is delivered but not forwarded
+        return this.run(item, () => validateProposal(data, this.params), this.handlers.proposals, (v) =>
+          v.conflicting ? DOUBLE_PROPOSAL : ACCEPTED,
+        );
       case 'votes':
         return this.run(item, () => validateVote(data, this.params), this.handlers.votes);
       case 'evidence':
@@ -496,6 +557,7 @@ export class Network {
     item: QueuedMessage,
     validate: () => V | Promise<V>,
     handlers: Set<GossipHandler<V>>,
+    outcomeOf: (value: V) => ValidationOutcome = () => ACCEPTED,
   ): void | Promise<void> {
     let result: V | Promise<V>;
     try {
@@ -506,11 +568,11 @@ export class Network {
     }
     if (result instanceof Promise) {
       return result.then(
-        (value) => this.accept(item, value, handlers),
+        (value) => this.accept(item, value, handlers, outcomeOf(value)),
         (err: unknown) => this.settleError(item, err),
       );
     }
-    this.accept(item, result, handlers);
+    this.accept(item, result, handlers, outcomeOf(result));
   }
 
   private settleError(item: QueuedMessage, err: unknown): void {
@@ -518,10 +580,16 @@ export class Network {
     this.adapter.settle(item.topic, item.msgId, item.from, outcomeOfError(err));
   }
 
-  private accept<V>(item: QueuedMessage, value: V, handlers: Set<GossipHandler<V>>): void {
+  /** Settles a valid message (ACCEPT forwards it; IGNORE does not) and hands it to our handlers. */
+  private accept<V>(
+    item: QueuedMessage,
+    value: V,
+    handlers: Set<GossipHandler<V>>,
+    outcome: ValidationOutcome,
+  ): void {
     this.observeValidation(item);
     // forward first (others wait on us), then hand to our own handlers
-    this.adapter.settle(item.topic, item.msgId, item.from, { action: 'ACCEPT' });
+    this.adapter.settle(item.topic, item.msgId, item.from, outcome);
     const received: Received<V> = { topic: item.topic, message: value, from: item.from };
     for (const handler of handlers) {
       try {

@@ -193,8 +193,18 @@ export function makeTx(key: KeyPair, nonce: number, chainId = CHAIN_ID): { tx: T
   return { tx, bytes: encodeTx(tx) };
 }
 
+/** The proposer of (height, round) in the tests: validator `round mod n` of the set (keyAt(round % n)). */
+export function roundRobinProposer(vals: Validators): (height: number, round: number) => number {
+  return (_height, round) => round % vals.keys.length;
+}
+
 export function validationContext(vals: Validators, height: () => number): ValidationContext {
-  return { chainId: CHAIN_ID, currentHeight: height, validatorSetAt: () => vals.set };
+  return {
+    chainId: CHAIN_ID,
+    currentHeight: height,
+    validatorSetAt: () => vals.set,
+    proposerIndex: roundRobinProposer(vals),
+  };
 }
 
 /** A provider serving a fixed chain. */

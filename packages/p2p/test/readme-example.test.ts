@@ -14,7 +14,12 @@ async function example(log: (line: unknown) => void): Promise<void> {
   const set = makeValidatorSet([
     { address, pubKey: validator.publicKey, votingPower: 10, proposerPriority: 0n },
   ]);
-  const validation = { chainId, currentHeight: () => 1, validatorSetAt: () => set };
+  const validation = {
+    chainId,
+    currentHeight: () => 1,
+    validatorSetAt: () => set,
+    proposerIndex: () => 0, // the proposer of (height, round): here the only validator
+  };
 
   // node keys (normally loadNodeKey(path) of @synod/crypto) give the peer ids
   const alice = await createNetwork({

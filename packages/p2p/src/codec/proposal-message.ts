@@ -12,6 +12,9 @@ import {
  * A proposal on the wire carries the signed proposal and the block it proposes:
  *
  *     u32 big-endian length of SignedProposal ‖ SSZ(SignedProposal) ‖ SSZ(Block)
+ *
+ * The signed proposal comes first, with its length, so a receiver reads it
+ * (and checks it) without decoding the block (`readProposalEnvelope`).
  */
 export interface ProposalMessage {
   readonly signedProposal: SignedProposal;
@@ -33,8 +36,19 @@ export function encodeProposalParts(signedProposal: Uint8Array, block: Uint8Arra
   return out;
 }
 
-/** Decodes a proposal message; the block must fit in `blockBytesMax`. Throws DecodeError. */
-export function decodeProposalMessage(bytes: Uint8Array, blockBytesMax: number): ProposalMessage {
+/** The signed proposal of a proposal message, decoded, and its block's bytes, not decoded. */
+export interface ProposalEnvelope {
+  readonly signedProposal: SignedProposal;
+  readonly blockBytes: Uint8Array;
+}
+
+/**
+ * Reads the signed proposal (~190 bytes) at the head of a proposal message
+ * without touching the block, so validation can check height, round, proposer
+ * and signature before paying for the block's decoding and hashing. Throws
+ * DecodeError.
+ */
+export function readProposalEnvelope(bytes: Uint8Array): ProposalEnvelope {
   if (bytes.length < 4)
     throw new DecodeError('DECODE_INVALID_BYTES', 'proposal message: shorter than its header');
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, false);
@@ -42,6 +56,11 @@ export function decodeProposalMessage(bytes: Uint8Array, blockBytesMax: number):
     throw new DecodeError('DECODE_INVALID_BYTES', `proposal message: bad signed proposal length ${len}`);
   }
   const signedProposal = decodeSignedProposal(bytes.subarray(4, 4 + len));
-  const block = decodeBlock(bytes.subarray(4 + len), blockBytesMax);
-  return { signedProposal, block };
+  return { signedProposal, blockBytes: bytes.subarray(4 + len) };
+}
+
+/** Decodes a proposal message; the block must fit in `blockBytesMax`. Throws DecodeError. */
+export function decodeProposalMessage(bytes: Uint8Array, blockBytesMax: number): ProposalMessage {
+  const { signedProposal, blockBytes } = readProposalEnvelope(bytes);
+  return { signedProposal, block: decodeBlock(blockBytes, blockBytesMax) };
 }

@@ -16,9 +16,13 @@ export const GOSSIP_ERROR_CODES = [
   'WRONG_CHAIN',
   'HEIGHT_TOO_OLD',
   'HEIGHT_TOO_FAR',
+  'ROUND_TOO_FAR',
   'VALIDATOR_SET_UNKNOWN',
   'UNKNOWN_VALIDATOR',
   'INVALID_SIGNATURE',
+  'WRONG_PROPOSER',
+  'DOUBLE_PROPOSAL',
+  'DUPLICATE_PROPOSAL',
   'BLOCK_HASH_MISMATCH',
   'BLOCK_HEIGHT_MISMATCH',
   'BLOCK_DATA_INVALID',
@@ -49,6 +53,8 @@ function synodCode(kind: ValidatedKind, reason: GossipErrorCode): ErrorCode {
           : kind === 'tx'
             ? 'TX_INVALID'
             : 'EVIDENCE_INVALID';
+    case 'WRONG_PROPOSER':
+      return 'PROPOSAL_WRONG_PROPOSER';
     case 'UNKNOWN_VALIDATOR':
       return kind === 'vote'
         ? 'VOTE_UNKNOWN_VALIDATOR'

@@ -10,6 +10,7 @@ import {
   blockDataProblem,
   blockHash,
   bytesEqual,
+  decodeBlock,
   decodeEvidence,
   decodeSignedVote,
   decodeTx,
@@ -27,10 +28,11 @@ import {
   validatorIndex,
   voteSignBytes,
 } from '@synod/types';
-import { decodeProposalMessage } from '../codec/proposal-message.js';
+import { type ProposalEnvelope, readProposalEnvelope } from '../codec/proposal-message.js';
 import { type MessageLimits, proposalBytesMax } from '../limits.js';
 import type { GossipTopic } from '../topics.js';
 import { type GossipAction, ignore, reject } from './gossip-error.js';
+import type { ProposalTracker } from './proposal-tracker.js';
 
 /** The verdict of the application's optional transaction precheck. */
 export type TxPrecheckVerdict = GossipAction;
@@ -46,6 +48,20 @@ export interface ValidationContext {
   /** The validator set deciding `height`, or undefined when this node does not know it. */
   validatorSetAt(height: number): ValidatorSet | undefined;
   /**
+   * Index, in `validatorSetAt(height)`, of the proposer of (height, round)
+   * (the consensus engine's proposer schedule), or undefined when unknown.
+   * Called only for a proposal whose signature by that validator set already
+   * verified and whose round is within the window, so a far round can only be
+   * asked for by a validator's own valid signature. Cache the schedule per
+   * height: computing round r costs O(r × validators) once.
+   */
+  proposerIndex(height: number, round: number): number | undefined;
+  /**
+   * The round consensus is in at `currentHeight()`: the round window starts
+   * there (for every height of the height window). @default 0
+   */
+  currentRound?(): number;
+  /**
    * Optional application-level check of a transaction that passed decoding,
    * chain id and signature (e.g. the mempool's CheckTx). 'IGNORE' drops it
    * without blame (nonce gap, fee too low), 'REJECT' penalises the sender.
@@ -53,7 +69,7 @@ export interface ValidationContext {
   txPrecheck?(tx: Tx, bytes: Uint8Array): TxPrecheckVerdict | Promise<TxPrecheckVerdict>;
 }
 
-/** Which heights of votes and proposals are worth handling and forwarding. */
+/** Which heights and rounds of votes and proposals are worth handling and forwarding. */
 export interface HeightWindow {
   /** Heights below the current one still accepted (late precommits complete the last commit). @default 1 */
   readonly behind: number;
@@ -61,12 +77,20 @@ export interface HeightWindow {
   readonly ahead: number;
   /** Evidence older than this many heights below the current one is ignored. @default 100000 */
   readonly evidenceAgeMax: number;
+  /**
+   * Rounds above the current round (`ValidationContext.currentRound`, else 0)
+   * accepted for votes and proposals. Equal to @synod/consensus's
+   * ROUND_LOOKAHEAD_MAX: the engine drops anything further, so forwarding it
+   * would only serve a flood. @default 10000
+   */
+  readonly roundsAhead: number;
 }
 
 export const DEFAULT_HEIGHT_WINDOW: HeightWindow = Object.freeze({
   behind: 1,
   ahead: 2,
   evidenceAgeMax: 100_000,
+  roundsAhead: 10_000,
 });
 
 export interface ValidatedProposal {
@@ -74,6 +98,12 @@ export interface ValidatedProposal {
   readonly block: Block;
   /** blockHash(block), equal to signedProposal.proposal.blockHash. */
   readonly blockHash: Uint8Array;
+  /**
+   * True for a second, different proposal of the round's proposer for the
+   * same (height, round): double-proposal evidence. It is delivered (consensus
+   * learns its block and reports the equivocation) but not forwarded.
+   */
+  readonly conflicting: boolean;
 }
 
 export interface ValidatedTx {
@@ -94,6 +124,13 @@ export interface ValidationParams {
   readonly ctx: ValidationContext;
   readonly limits: MessageLimits;
   readonly window: HeightWindow;
+  /**
+   * Proposals accepted so far per (height, round). With it, only the first
+   * proposal of a (height, round) is forwarded, one conflicting one is
+   * delivered without forwarding, and later ones are ignored. The network
+   * always passes one.
+   */
+  readonly proposals?: ProposalTracker;
 }
 
 function checkWindow(kind: 'vote' | 'proposal', height: number, p: ValidationParams): void {
@@ -104,6 +141,13 @@ function checkWindow(kind: 'vote' | 'proposal', height: number, p: ValidationPar
   // [IGNORE] too far ahead: we cannot check it against a validator set yet
   if (height > current + p.window.ahead)
     ignore(kind, 'HEIGHT_TOO_FAR', `height ${height} > ${current} + ${p.window.ahead}`);
+}
+
+function checkRound(kind: 'vote' | 'proposal', round: number, p: ValidationParams): void {
+  const current = p.ctx.currentRound?.() ?? 0;
+  // [IGNORE] too many rounds ahead: consensus would drop it (ROUND_LOOKAHEAD_MAX), so it is not forwarded
+  if (round > current + p.window.roundsAhead)
+    ignore(kind, 'ROUND_TOO_FAR', `round ${round} > ${current} + ${p.window.roundsAhead}`);
 }
 
 function setAt(kind: 'vote' | 'proposal' | 'evidence', height: number, p: ValidationParams): ValidatorSet {
@@ -126,6 +170,7 @@ export function validateVote(data: Uint8Array, p: ValidationParams): SignedVote 
   }
   const vote = sv.vote;
   checkWindow('vote', vote.height, p);
+  checkRound('vote', vote.round, p);
   const set = setAt('vote', vote.height, p);
   const index = validatorIndex(set, vote.validatorAddress);
   // [REJECT] the signer is not a validator at that height
@@ -141,22 +186,66 @@ export function validateVote(data: Uint8Array, p: ValidationParams): SignedVote 
   return sv;
 }
 
+/**
+ * Cheap checks first: the signed proposal (~190 bytes at the head of the
+ * message) is read and checked — height window, round window, signer in the
+ * validator set, signature, proposer of (height, round), first of its round —
+ * before the block (up to block.maxBytes) is decoded, hashed and checked.
+ */
 export function validateProposal(data: Uint8Array, p: ValidationParams): ValidatedProposal {
   // [REJECT] larger than a block allows
   if (data.length > proposalBytesMax(p.limits))
     reject('proposal', 'MESSAGE_TOO_LARGE', `proposal of ${data.length} bytes`);
-  let msg: ReturnType<typeof decodeProposalMessage>;
+  let envelope: ProposalEnvelope;
   try {
-    msg = decodeProposalMessage(data, p.limits.blockBytesMax);
+    envelope = readProposalEnvelope(data);
   } catch (err) {
-    // [REJECT] not a proposal envelope, or the block does not decode
+    // [REJECT] not a proposal envelope, or the signed proposal does not decode
     return reject('proposal', 'DECODE_FAILED', 'proposal does not decode', err);
   }
-  const { signedProposal, block } = msg;
+  const { signedProposal } = envelope;
   const proposal = signedProposal.proposal;
+  checkWindow('proposal', proposal.height, p);
+  checkRound('proposal', proposal.round, p);
+  const set = setAt('proposal', proposal.height, p);
+  const index = validatorIndex(set, proposal.proposerAddress);
+  // [REJECT] the proposer is not a validator at that height
+  if (index < 0)
+    reject('proposal', 'UNKNOWN_VALIDATOR', `proposal from a non-validator at height ${proposal.height}`);
+  const proposer = set.validators[index];
+  const signBytes = proposalSignBytes(p.ctx.chainId, proposal);
+  // [REJECT] signature does not verify under the proposer's key (the sign bytes carry the chain id)
+  if (proposer === undefined || !verify(proposer.pubKey, signBytes, signedProposal.signature)) {
+    reject('proposal', 'INVALID_SIGNATURE', `invalid proposal signature at height ${proposal.height}`);
+  }
+  // only now (a validator's valid signature, a round within the window) the proposer schedule
+  const expected = p.ctx.proposerIndex(proposal.height, proposal.round);
+  // [IGNORE] the proposer of that round is unknown here
+  if (expected === undefined)
+    ignore('proposal', 'VALIDATOR_SET_UNKNOWN', `no proposer known for height ${proposal.height}`);
+  // [REJECT] signed by a validator that is not the proposer of (height, round)
+  if (expected !== index) {
+    reject(
+      'proposal',
+      'WRONG_PROPOSER',
+      `proposal for height ${proposal.height} round ${proposal.round} not by the round's proposer`,
+    );
+  }
+  const sighting = p.proposals?.sighting(proposal.height, proposal.round, signBytes) ?? 'first';
+  // [IGNORE] this proposal was accepted already (e.g. signed again: a new signature, same content)
+  if (sighting === 'same') ignore('proposal', 'DUPLICATE_PROPOSAL', 'proposal already accepted');
+  // [IGNORE] two different proposals of this round were already seen: the equivocation is known
+  if (sighting === 'exhausted')
+    ignore('proposal', 'DOUBLE_PROPOSAL', 'a third proposal for the same height and round');
+  let block: Block;
+  try {
+    block = decodeBlock(envelope.blockBytes, p.limits.blockBytesMax);
+  } catch (err) {
+    // [REJECT] the block does not decode
+    return reject('proposal', 'DECODE_FAILED', 'proposal block does not decode', err);
+  }
   // [REJECT] a block of another chain
   if (block.header.chainId !== p.ctx.chainId) reject('proposal', 'WRONG_CHAIN', 'block of another chain');
-  checkWindow('proposal', proposal.height, p);
   // [REJECT] the block is not at the proposal's height
   if (block.header.height !== proposal.height) {
     reject(
@@ -165,11 +254,6 @@ export function validateProposal(data: Uint8Array, p: ValidationParams): Validat
       `block height ${block.header.height} != proposal height ${proposal.height}`,
     );
   }
-  const set = setAt('proposal', proposal.height, p);
-  const index = validatorIndex(set, proposal.proposerAddress);
-  // [REJECT] the proposer is not a validator at that height
-  if (index < 0)
-    reject('proposal', 'UNKNOWN_VALIDATOR', `proposal from a non-validator at height ${proposal.height}`);
   const hash = blockHash(block);
   // [REJECT] the proposal is not for this block
   if (!bytesEqual(hash, proposal.blockHash))
@@ -177,15 +261,12 @@ export function validateProposal(data: Uint8Array, p: ValidationParams): Validat
   const problem = blockDataProblem(block);
   // [REJECT] the header does not commit to the block's contents
   if (problem !== undefined) reject('proposal', 'BLOCK_DATA_INVALID', problem);
-  const proposer = set.validators[index];
-  // [REJECT] signature does not verify under the proposer's key
-  if (
-    proposer === undefined ||
-    !verify(proposer.pubKey, proposalSignBytes(p.ctx.chainId, proposal), signedProposal.signature)
-  ) {
-    reject('proposal', 'INVALID_SIGNATURE', `invalid proposal signature at height ${proposal.height}`);
+  let conflicting = false;
+  if (p.proposals !== undefined) {
+    p.proposals.prune(p.ctx.currentHeight() - p.window.behind);
+    conflicting = p.proposals.record(proposal.height, proposal.round, signBytes) === 'conflicting';
   }
-  return { signedProposal, block, blockHash: hash };
+  return { signedProposal, block, blockHash: hash, conflicting };
 }
 
 export function validateEvidence(data: Uint8Array, p: ValidationParams): Evidence {

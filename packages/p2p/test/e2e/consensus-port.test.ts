@@ -41,7 +41,7 @@ describe('the consensus engine port', () => {
     await port.broadcastVote(vote(vals.keyAt(0), 1, 3));
     const block = chain[0]?.block;
     if (block === undefined) throw new Error('fixture');
-    await port.broadcastProposal(signProposal(vals.keyAt(1), block), block);
+    await port.broadcastProposal(signProposal(vals.keyAt(1), block, 1), block); // round 1's proposer
     await waitFor(() => rounds.includes(3) && proposals.includes(1), 'the vote and the proposal arrive');
 
     const fetched = await consensusPort(client).fetchBlock(blockHash(block));

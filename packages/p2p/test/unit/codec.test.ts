@@ -1,9 +1,11 @@
 import { multiaddr } from '@multiformats/multiaddr';
-import { blockHash, DecodeError, encodeCommit, ZERO_HASH } from '@synod/types';
+import { blockHash, DecodeError, encodeCommit, encodeSignedProposal, ZERO_HASH } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
   decodeProposalMessage,
   encodeProposalMessage,
+  encodeProposalParts,
+  readProposalEnvelope,
   SIGNED_PROPOSAL_BYTES_MAX,
 } from '../../src/codec/proposal-message.js';
 import {
@@ -45,6 +47,15 @@ describe('proposal message', () => {
     const back = decodeProposalMessage(bytes, DEFAULT_MESSAGE_LIMITS.blockBytesMax);
     expect(back.signedProposal).toEqual(sp);
     expect(blockHash(back.block)).toEqual(blockHash(item.block));
+  });
+
+  it('the signed proposal is read without decoding the block', () => {
+    const garbage = new Uint8Array(1000).fill(0xff);
+    const bytes = encodeProposalParts(encodeSignedProposal(sp), garbage);
+    const envelope = readProposalEnvelope(bytes);
+    expect(envelope.signedProposal).toEqual(sp);
+    expect(envelope.blockBytes).toEqual(garbage);
+    expect(() => decodeProposalMessage(bytes, 1_000_000)).toThrow(DecodeError);
   });
 
   it('refuses short input, an absurd prefix, a block over the limit', () => {

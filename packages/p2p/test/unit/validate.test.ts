@@ -1,4 +1,4 @@
-import { keyPairFromSeed } from '@synod/crypto';
+import { keyPairFromSeed, sign } from '@synod/crypto';
 import {
   blockHash,
   EMPTY_COMMIT,
@@ -8,6 +8,9 @@ import {
   encodeEvidence,
   encodeSignedProposal,
   encodeSignedVote,
+  type Proposal,
+  proposalSignBytes,
+  type SignedProposal,
   type SignedVote,
   ZERO_HASH,
 } from '@synod/types';
@@ -15,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeProposalMessage, encodeProposalParts } from '../../src/codec/proposal-message.js';
 import { DEFAULT_MESSAGE_LIMITS } from '../../src/limits.js';
 import { type GossipErrorCode, GossipValidationError } from '../../src/validation/gossip-error.js';
+import { ProposalTracker } from '../../src/validation/proposal-tracker.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
   type TxPrecheckVerdict,
@@ -32,6 +36,7 @@ import {
   makeBlock,
   makeTx,
   makeValidators,
+  roundRobinProposer,
   seed,
   signProposal,
   signVote,
@@ -43,7 +48,13 @@ const HEIGHT = 10;
 
 function params(overrides: Partial<ValidationContext> = {}, height = HEIGHT): ValidationParams {
   return {
-    ctx: { chainId: CHAIN_ID, currentHeight: () => height, validatorSetAt: () => vals.set, ...overrides },
+    ctx: {
+      chainId: CHAIN_ID,
+      currentHeight: () => height,
+      validatorSetAt: () => vals.set,
+      proposerIndex: roundRobinProposer(vals),
+      ...overrides,
+    },
     limits: DEFAULT_MESSAGE_LIMITS,
     window: DEFAULT_HEIGHT_WINDOW,
   };
@@ -136,6 +147,20 @@ describe('validateVote', () => {
     );
   });
 
+  it('[IGNORE] a vote beyond the round look-ahead (from the current round)', () => {
+    const far = encodeSignedVote(vote(vals.keyAt(0), HEIGHT, 10_001));
+    expectVerdict(() => validateVote(far, params()), 'IGNORE', 'ROUND_TOO_FAR');
+    expectVerdict(
+      () => validateVote(encodeSignedVote(vote(vals.keyAt(0), HEIGHT, 2 ** 32 - 2)), params()),
+      'IGNORE',
+      'ROUND_TOO_FAR',
+    );
+    expect(validateVote(encodeSignedVote(vote(vals.keyAt(0), HEIGHT, 10_000)), params()).vote.round).toBe(
+      10_000,
+    );
+    expect(validateVote(far, params({ currentRound: () => 1 })).vote.round).toBe(10_001);
+  });
+
   it('[IGNORE] a vote for a height whose validator set is unknown', () => {
     expectVerdict(
       () => validateVote(bytes, params({ validatorSetAt: () => undefined })),
@@ -193,12 +218,18 @@ describe('validateVote', () => {
   });
 });
 
+/** A proposal with these fields, signed by `key`. */
+function signFields(key: ReturnType<typeof vals.keyAt>, proposal: Proposal): SignedProposal {
+  return { proposal, signature: sign(key, proposalSignBytes(CHAIN_ID, proposal)) };
+}
+
 describe('validateProposal', () => {
-  const proposer = vals.keyAt(2);
+  const ROUND = 2; // round 2's proposer is validator 2 (round robin in the tests)
+  const proposer = vals.keyAt(ROUND);
   const block = makeBlock(HEIGHT, new Uint8Array(32).fill(8), EMPTY_COMMIT, proposer, [
     new Uint8Array([1, 2, 3]),
   ]);
-  const sp = signProposal(proposer, block);
+  const sp = signProposal(proposer, block, ROUND);
   const bytes = encodeProposalMessage({ signedProposal: sp, block });
 
   it('[ACCEPT] a signed proposal with its block', () => {
@@ -229,7 +260,10 @@ describe('validateProposal', () => {
 
   it('[REJECT] a block of another chain', () => {
     const foreign = { ...block, header: { ...block.header, chainId: 'other-chain' } };
-    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, foreign), block: foreign });
+    const msg = encodeProposalMessage({
+      signedProposal: signProposal(proposer, foreign, ROUND),
+      block: foreign,
+    });
     expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'WRONG_CHAIN');
   });
 
@@ -239,7 +273,7 @@ describe('validateProposal', () => {
   });
 
   it('[REJECT] a block at another height than the proposal', () => {
-    const lying = { ...sp, proposal: { ...sp.proposal, height: HEIGHT + 1 } };
+    const lying = signFields(proposer, { ...sp.proposal, height: HEIGHT + 1 });
     const msg = encodeProposalParts(encodeSignedProposal(lying), encodeBlock(block));
     expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_HEIGHT_MISMATCH', 'BLOCK_INVALID');
   });
@@ -259,13 +293,16 @@ describe('validateProposal', () => {
 
   it('[REJECT] proposal.blockHash is not the hash of the block', () => {
     const other = makeBlock(HEIGHT, new Uint8Array(32).fill(9), EMPTY_COMMIT, proposer);
-    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, other), block });
+    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, other, ROUND), block });
     expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_HASH_MISMATCH', 'BLOCK_INVALID');
   });
 
   it('[REJECT] a header that does not commit to the block contents', () => {
     const tampered = { ...block, txs: [new Uint8Array([9, 9, 9])] };
-    const msg = encodeProposalMessage({ signedProposal: signProposal(proposer, tampered), block: tampered });
+    const msg = encodeProposalMessage({
+      signedProposal: signProposal(proposer, tampered, ROUND),
+      block: tampered,
+    });
     expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_DATA_INVALID');
   });
 
@@ -278,6 +315,109 @@ describe('validateProposal', () => {
       'INVALID_SIGNATURE',
       'PROPOSAL_INVALID_SIGNATURE',
     );
+  });
+
+  // #11.13: a body that cannot be decoded as a block, as large as a proposal may be. Decoding it
+  // would fail with DECODE_FAILED; every other verdict below proves the block was never decoded.
+  const hugeGarbage = new Uint8Array(DEFAULT_MESSAGE_LIMITS.blockBytesMax).fill(0xff);
+  const withGarbage = (s: SignedProposal) => encodeProposalParts(encodeSignedProposal(s), hugeGarbage);
+
+  it('checks the signed proposal before decoding the block: bad signature, height, round, proposer', () => {
+    const forged = { ...sp, signature: new Uint8Array(64).fill(3) };
+    expectVerdict(() => validateProposal(withGarbage(forged), params()), 'REJECT', 'INVALID_SIGNATURE');
+    const farHeight = signFields(proposer, { ...sp.proposal, height: HEIGHT + 5 });
+    expectVerdict(() => validateProposal(withGarbage(farHeight), params()), 'IGNORE', 'HEIGHT_TOO_FAR');
+    const farRound = signFields(proposer, { ...sp.proposal, round: 10_002 });
+    expectVerdict(() => validateProposal(withGarbage(farRound), params()), 'IGNORE', 'ROUND_TOO_FAR');
+    const notProposer = signFields(vals.keyAt(1), {
+      ...sp.proposal,
+      proposerAddress: signProposal(vals.keyAt(1), block).proposal.proposerAddress,
+    });
+    expectVerdict(
+      () => validateProposal(withGarbage(notProposer), params()),
+      'REJECT',
+      'WRONG_PROPOSER',
+      'PROPOSAL_WRONG_PROPOSER',
+    );
+    // the same body behind a valid signed proposal of the round's proposer is decoded, and fails
+    expectVerdict(() => validateProposal(withGarbage(sp), params()), 'REJECT', 'DECODE_FAILED');
+  });
+
+  it('asks for the proposer of (height, round) only after the round window and the signature', () => {
+    const asked: number[] = [];
+    const spying = params({
+      proposerIndex: (_h, r) => {
+        asked.push(r);
+        return r % vals.keys.length;
+      },
+    });
+    const forged = { ...sp, signature: new Uint8Array(64).fill(3) };
+    expectVerdict(() => validateProposal(withGarbage(forged), spying), 'REJECT', 'INVALID_SIGNATURE');
+    const farRound = signFields(proposer, { ...sp.proposal, round: 2 ** 32 - 2 });
+    expectVerdict(() => validateProposal(withGarbage(farRound), spying), 'IGNORE', 'ROUND_TOO_FAR');
+    expect(asked).toEqual([]);
+    validateProposal(bytes, spying);
+    expect(asked).toEqual([ROUND]);
+  });
+
+  it('[IGNORE] the proposer of the round is unknown', () => {
+    expectVerdict(
+      () => validateProposal(bytes, params({ proposerIndex: () => undefined })),
+      'IGNORE',
+      'VALIDATOR_SET_UNKNOWN',
+    );
+  });
+
+  it('the round window starts at the current round', () => {
+    const r = 10_000 + ROUND; // proposed by validator 2 as well
+    const far = signFields(proposer, { ...sp.proposal, round: r });
+    const msg = encodeProposalParts(encodeSignedProposal(far), encodeBlock(block));
+    expectVerdict(() => validateProposal(msg, params()), 'IGNORE', 'ROUND_TOO_FAR');
+    expect(validateProposal(msg, params({ currentRound: () => 2 })).signedProposal.proposal.round).toBe(r);
+  });
+
+  it('forwards only the first proposal of a (height, round); one conflicting one is delivered, not more', () => {
+    const tracked = { ...params(), proposals: new ProposalTracker() };
+    const proposalOf = (txByte: number, round = ROUND) => {
+      const b = makeBlock(HEIGHT, new Uint8Array(32).fill(8), EMPTY_COMMIT, vals.keyAt(round % 4), [
+        new Uint8Array([txByte]),
+      ]);
+      return encodeProposalMessage({
+        signedProposal: signProposal(vals.keyAt(round % 4), b, round),
+        block: b,
+      });
+    };
+    expect(validateProposal(proposalOf(1), tracked).conflicting).toBe(false);
+    // the same proposal again (e.g. re-published after gossipsub forgot its id): nothing new
+    expectVerdict(() => validateProposal(proposalOf(1), tracked), 'IGNORE', 'DUPLICATE_PROPOSAL');
+    // a different proposal of the same proposer, height and round: delivered as evidence, not forwarded
+    const second = validateProposal(proposalOf(2), tracked);
+    expect(second.conflicting).toBe(true);
+    // a third one, or the second again: ignored before the block is decoded
+    expectVerdict(() => validateProposal(proposalOf(3), tracked), 'IGNORE', 'DOUBLE_PROPOSAL');
+    expectVerdict(() => validateProposal(proposalOf(2), tracked), 'IGNORE', 'DOUBLE_PROPOSAL');
+    // another round is independent
+    expect(validateProposal(proposalOf(4, ROUND + 4), tracked).conflicting).toBe(false);
+    expect(tracked.proposals.size).toBe(2);
+  });
+
+  it('records only valid proposals, and forgets heights that left the window', () => {
+    const tracker = new ProposalTracker();
+    const tracked = { ...params(), proposals: tracker };
+    const forged = { ...sp, signature: new Uint8Array(64).fill(3) };
+    expectVerdict(() => validateProposal(withGarbage(forged), tracked), 'REJECT', 'INVALID_SIGNATURE');
+    expectVerdict(() => validateProposal(withGarbage(sp), tracked), 'REJECT', 'DECODE_FAILED');
+    expect(tracker.size).toBe(0);
+    expect(validateProposal(bytes, tracked).conflicting).toBe(false);
+    expect(tracker.size).toBe(1);
+    // consensus moved two heights on: HEIGHT is below the window and is pruned on the next record
+    const later = { ...params({}, HEIGHT + 2), proposals: tracker };
+    const b = makeBlock(HEIGHT + 2, new Uint8Array(32).fill(8), EMPTY_COMMIT, proposer);
+    validateProposal(
+      encodeProposalMessage({ signedProposal: signProposal(proposer, b, ROUND), block: b }),
+      later,
+    );
+    expect(tracker.size).toBe(1);
   });
 });
 

@@ -1,0 +1,123 @@
+import { Ledger } from '@synod/ledger';
+import { createMemoryNodeStorage } from '@synod/storage';
+import { noopLogger } from '@synod/types';
+import { describe, expect, it } from 'vitest';
+import {
+  type BlockDecidedEvent,
+  createNode,
+  handshake,
+  MemoryNetwork,
+  type SyncProgressEvent,
+} from '../../src/index.js';
+import {
+  ACCOUNTS,
+  address,
+  heightReached,
+  testGenesis,
+  transfer,
+  validatorNode,
+  wallClock,
+} from '../fixtures.js';
+
+describe('node: handshake and restart', () => {
+  it('restarts over the same storage at the height after the last block, and goes on', async () => {
+    const genesis = testGenesis(1);
+    const network = new MemoryNetwork();
+    const first = await validatorNode(network, 0, genesis);
+    await first.node.start();
+    expect((await first.node.broadcastTx(transfer(ACCOUNTS[0]!, 0))).accepted).toBe(true);
+    await heightReached(first.node, 3);
+    await first.node.stop();
+    const stopped = first.node.status();
+    expect(stopped.state).toBe('stopped');
+    const height = first.storage.blocks.height();
+    expect(height).toBeGreaterThanOrEqual(3);
+
+    // A new incarnation (new application object, new node) over the same storage.
+    network.setConnected('v0', false);
+    const again = await validatorNode(new MemoryNetwork(), 0, genesis, first.storage);
+    const decided: BlockDecidedEvent[] = [];
+    again.node.on('block', (e) => decided.push(e));
+    await again.node.start();
+    const st = again.node.status();
+    expect(st.height).toBe(height);
+    expect(st.appHash).toBe(stopped.appHash);
+    await heightReached(again.node, height + 2);
+    await again.node.stop();
+    // The first height it decided is the one after the stored top: none skipped, none twice.
+    expect(decided[0]?.height).toBe(height + 1);
+    // The transfer committed before the restart is still there: the sender's next nonce is 1.
+    const account = await again.node.query({ path: 'account', data: address(ACCOUNTS[0]!) });
+    expect(account.code).toBe('OK');
+    expect(new TextDecoder().decode(account.value)).toMatch(/"nonce":\s*1\b/);
+  });
+
+  it('replays stored blocks the application has not executed', async () => {
+    const genesis = testGenesis(1);
+    const source = await validatorNode(new MemoryNetwork(), 0, genesis);
+    await source.node.start();
+    await source.node.broadcastTx(transfer(ACCOUNTS[1]!, 0));
+    await heightReached(source.node, 3);
+    await source.node.stop();
+    const top = source.storage.blocks.height();
+
+    // A node that has the blocks (saved, as after a crash before executing them) but no state.
+    const storage = await createMemoryNodeStorage();
+    for (let h = 1; h <= top; h++) {
+      const block = await source.storage.blocks.loadBlock(h);
+      const commit = await source.storage.blocks.loadCommit(h);
+      await storage.blocks.saveBlock(block!, commit!);
+    }
+    const application = await Ledger.open({ kv: storage.state.appState });
+    const result = await handshake({
+      application,
+      storage,
+      genesis,
+      blockTimesCacheHeights: 10,
+      logger: noopLogger,
+    });
+    expect(result.initialized).toBe(true);
+    expect(result.replayed).toBe(top);
+    expect(result.chain.height).toBe(top);
+    expect(Buffer.from(result.chain.snapshot.appHash).toString('hex')).toBe(source.node.status().appHash);
+    expect((await application.info()).lastBlockHeight).toBe(top);
+  });
+});
+
+describe('node: block sync', () => {
+  it('a node that starts late catches up from its peer, then follows consensus', async () => {
+    // A validator alone decides; a follower (no signer) over the same network starts late.
+    const genesis = testGenesis(1);
+    const network = new MemoryNetwork();
+    const leader = await validatorNode(network, 0, genesis);
+    await leader.node.start();
+    await leader.node.broadcastTx(transfer(ACCOUNTS[2]!, 0));
+    await heightReached(leader.node, 6);
+
+    const storage = await createMemoryNodeStorage();
+    const follower = createNode(
+      {
+        storage,
+        application: await Ledger.open({ kv: storage.state.appState }),
+        transport: network.transport('f'),
+        clock: wallClock,
+        signer: null,
+      },
+      { genesis },
+    );
+    const progress: SyncProgressEvent[] = [];
+    follower.on('sync', (e) => progress.push(e));
+    await follower.start();
+    expect(progress.at(-1)?.done).toBe(true);
+    const synced = follower.status().height;
+    expect(synced).toBeGreaterThanOrEqual(6);
+    // Then it follows the leader through gossip (proposals and votes), block after block.
+    await heightReached(follower, synced + 2);
+    await leader.node.stop();
+    await follower.stop();
+    const l = leader.storage.blocks;
+    for (let h = 1; h <= synced + 2; h++) {
+      expect((await storage.blocks.loadBlock(h))?.header).toEqual((await l.loadBlock(h))?.header);
+    }
+  });
+});
