@@ -53,7 +53,14 @@ import {
 } from './config.js';
 import { type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
 import { handshake } from './handshake.js';
-import type { BlockWithCommit, ChainStatus, NodeMessages, NodeTopic, SyncProvider } from './transport.js';
+import type {
+  BlockWithCommit,
+  ChainStatus,
+  NodeMessages,
+  NodeTopic,
+  Received,
+  SyncProvider,
+} from './transport.js';
 
 export interface NodeStatus {
   /** 'stopped' before start and after stop; 'syncing' during block sync; 'running' with consensus. */
@@ -221,22 +228,41 @@ export class SynodNode {
     running.engine = engine;
     running.stops.push(() => engine.stop());
     await engine.start();
-    // 6. Gossip.
+    // 6. Gossip. A handler's failure is logged, never thrown into the transport.
+    const guarded =
+      <T>(topic: NodeTopic, handle: (received: Received<T>) => Promise<unknown>) =>
+      async (received: Received<T>): Promise<void> => {
+        try {
+          await handle(received);
+        } catch (err) {
+          logger.warn('gossip handler failed', { topic, from: received.from, error: (err as Error).message });
+        }
+      };
     const unsubscribe = [
-      transport.subscribe('proposals', ({ message }) => {
-        this.#remember(running, message.block);
-        void engine.receiveProposal(message.signedProposal, message.block);
-      }),
-      transport.subscribe('votes', ({ message }) => {
-        void engine.receiveVote(message);
-      }),
-      transport.subscribe('evidence', ({ message, from }) =>
-        this.#addEvidence(running, message, { peer: from }),
+      transport.subscribe(
+        'proposals',
+        guarded('proposals', ({ message }: Received<NodeMessages['proposals']>) => {
+          this.#remember(running, message.block);
+          return engine.receiveProposal(message.signedProposal, message.block);
+        }),
       ),
-      transport.subscribe('txs', async ({ message, from }) => {
-        // The transport relays gossip: a received tx is only added, never re-published.
-        await mempool.add(message, { source: from });
-      }),
+      transport.subscribe(
+        'votes',
+        guarded('votes', ({ message }: Received<NodeMessages['votes']>) => engine.receiveVote(message)),
+      ),
+      transport.subscribe(
+        'evidence',
+        guarded('evidence', ({ message, from }: Received<NodeMessages['evidence']>) =>
+          this.#addEvidence(running, message, { peer: from }),
+        ),
+      ),
+      // The transport relays gossip: a received tx is only added, never re-published.
+      transport.subscribe(
+        'txs',
+        guarded('txs', ({ message, from }: Received<NodeMessages['txs']>) =>
+          mempool.add(message, { source: from }),
+        ),
+      ),
     ];
     running.stops.push(() => {
       for (const off of unsubscribe) off();
