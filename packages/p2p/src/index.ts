@@ -29,6 +29,7 @@ export {
   type BlockRangeOptions,
   type BlockRangeResponse,
   createNetwork,
+  type EncodedBlockWithCommit,
   type GossipHandler,
   Network,
   type NetworkOptions,
@@ -50,6 +51,11 @@ export {
   type QueueOptions,
   type TopicQueueOptions,
 } from './queue/gossip-scheduler.js';
+export {
+  DEFAULT_SERVE_RATE_LIMITS,
+  type RateLimit,
+  type ServeRateLimits,
+} from './reqresp/rate-limiter.js';
 export { RequestError, type RequestFailure } from './reqresp/transport.js';
 export {
   GOSSIP_TOPICS,

@@ -19,7 +19,6 @@ import {
   decodeBlock,
   type Evidence,
   encodeBlock,
-  encodeCommit,
   encodeEvidence,
   encodeSignedVote,
   LIMITS,
@@ -71,7 +70,14 @@ import {
   type ReputationOptions,
 } from './peers/reputation.js';
 import { DEFAULT_QUEUE_OPTIONS, GossipScheduler, type QueueOptions } from './queue/gossip-scheduler.js';
-import { RequestError, type ResponseLimits, sendRequest, serveStream } from './reqresp/transport.js';
+import { DEFAULT_SERVE_RATE_LIMITS, ServeRateLimiter, type ServeRateLimits } from './reqresp/rate-limiter.js';
+import {
+  RequestError,
+  type RequestHandler,
+  type ResponseLimits,
+  sendRequest,
+  serveStream,
+} from './reqresp/transport.js';
 import { GOSSIP_TOPICS, type GossipTopic, protocolId, type ReqRespProtocol, TopicNames } from './topics.js';
 import { GossipValidationAdapter, outcomeOfError, type ValidationOutcome } from './validation/adapter.js';
 import { ProposalTracker } from './validation/proposal-tracker.js';
@@ -94,11 +100,23 @@ export interface RequestProvider {
   /** The block with this hash, if stored. */
   blockByHash(hash: Uint8Array): Block | undefined | Promise<Block | undefined>;
   /**
-   * Consecutive blocks from `from` (inclusive) with their commits, up to `to`
-   * (inclusive; already capped to the protocol's batch size). May return fewer
-   * (none when `from` is not stored).
+   * The stored encodings (SSZ) of the block at `height` and of its commit
+   * (the block store's `loadBlockBytes(h)` and `loadCommitBytes(h)`), or
+   * undefined when not stored. Block ranges are served from these bytes as
+   * they are, one height at a time as the response is written: nothing is
+   * decoded or re-encoded, and one block at a time is held.
    */
-  blockRange(from: number, to: number): readonly BlockWithCommit[] | Promise<readonly BlockWithCommit[]>;
+  encodedBlockWithCommit(
+    height: number,
+  ): EncodedBlockWithCommit | undefined | Promise<EncodedBlockWithCommit | undefined>;
+}
+
+/** A stored block and its commit, as encoded bytes. */
+export interface EncodedBlockWithCommit {
+  /** SSZ(Block). */
+  readonly block: Uint8Array;
+  /** SSZ(Commit) of the block's height. */
+  readonly commit: Uint8Array;
 }
 
 export interface NetworkOptions {
@@ -136,6 +154,12 @@ export interface NetworkOptions {
   readonly inboundConnectionsPerHostPerSecond?: number;
   /** How many peers a block request tries before giving up. @default 3 */
   readonly requestAttempts?: number;
+  /**
+   * What one peer may ask of this node, per request/response protocol (token
+   * buckets on `clock`). An over-limit request is answered RATE_LIMITED and
+   * costs the peer `bad-request` points. @default DEFAULT_SERVE_RATE_LIMITS
+   */
+  readonly serveRateLimits?: Partial<ServeRateLimits>;
   /** @default noopLogger */
   readonly logger?: Logger;
   /** @default noopMetrics */
@@ -230,7 +254,10 @@ const DOUBLE_PROPOSAL: ValidationOutcome = {
 function blockBytesMaxOf(params: ConsensusParams): number {
   const max = params.block.maxBytes;
   if (!Number.isSafeInteger(max) || max <= 0 || max > LIMITS.blockBytesMax) {
-    throw new SynodError('CONFIG_INVALID', `network: block.maxBytes ${max} outside (0, ${LIMITS.blockBytesMax}]`);
+    throw new SynodError(
+      'CONFIG_INVALID',
+      `network: block.maxBytes ${max} outside (0, ${LIMITS.blockBytesMax}]`,
+    );
   }
   return max;
 }
@@ -276,6 +303,7 @@ export class Network {
   private readonly peerOptions: PeerManagerOptions;
   private readonly mesh: MeshOptions;
   private readonly dialFilter: (address: string) => boolean;
+  private readonly rateLimiter: ServeRateLimiter;
   private running: Running | undefined;
   private starting: Promise<void> | undefined;
 
@@ -321,6 +349,10 @@ export class Network {
     this.peerOptions = { ...DEFAULT_PEER_MANAGER_OPTIONS, ...options.peerManager };
     this.mesh = { ...DEFAULT_MESH_OPTIONS, ...options.mesh };
     this.dialFilter = options.dialFilter ?? (() => true);
+    this.rateLimiter = new ServeRateLimiter(this.clock, {
+      ...DEFAULT_SERVE_RATE_LIMITS,
+      ...options.serveRateLimits,
+    });
     this.adapter = new GossipValidationAdapter({
       report: (msgId, source, result) =>
         this.running?.router.reportMessageValidationResult(msgId, source, result),
@@ -540,8 +572,11 @@ export class Network {
     switch (item.topic) {
       case 'proposals':
         // a conflicting (second) proposal of a round is delivered but not forwarded
-        return this.run(item, () => validateProposal(data, this.params), this.handlers.proposals, (v) =>
-          v.conflicting ? DOUBLE_PROPOSAL : ACCEPTED,
+        return this.run(
+          item,
+          () => validateProposal(data, this.params),
+          this.handlers.proposals,
+          (v) => (v.conflicting ? DOUBLE_PROPOSAL : ACCEPTED),
         );
       case 'votes':
         return this.run(item, () => validateVote(data, this.params), this.handlers.votes);
@@ -669,7 +704,7 @@ export class Network {
       protocol: ReqRespProtocol,
       requestBytesMax: number,
       maxInboundStreams: number,
-      handler: (request: Uint8Array, peer: PeerId) => Promise<readonly ResponseChunk[]>,
+      handler: RequestHandler,
     ): Promise<void> => {
       const id = protocolId(this.chainId, protocol);
       await node.handle(
@@ -681,7 +716,12 @@ export class Network {
             readTimeoutMs: this.timeouts.requestReadMs,
             writeTimeoutMs: this.timeoutOf(protocol),
             handler,
+            admit: (peer) => this.rateLimiter.take(peer.toString(), protocol),
             onBadRequest: (peer, kind) => this.penalise(peer.toString(), kind),
+            onRateLimited: (peer) => {
+              this.logger.debug('request over the rate limit', { peer: peer.toString(), protocol });
+              this.penalise(peer.toString(), 'bad-request');
+            },
             onServed: (result) => this.metrics.served.inc({ protocol, result }),
           }),
         { maxInboundStreams },
@@ -720,24 +760,45 @@ export class Network {
     return [{ result: 'SUCCESS', payload: encodeBlock(block) }];
   }
 
-  private async serveBlockRange(request: Uint8Array): Promise<ResponseChunk[]> {
+  private async serveBlockRange(
+    request: Uint8Array,
+  ): Promise<AsyncIterable<ResponseChunk> | readonly ResponseChunk[]> {
     const { from, to } = decodeBlockRangeRequest(request);
     const provider = this.options.provider;
     if (provider === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
-    const last = Math.min(to, from + this.limits.rangeBlocksMax - 1);
-    const items = await provider.blockRange(from, last);
-    const chunks: ResponseChunk[] = [];
+    return this.streamBlockRange(provider, from, Math.min(to, from + this.limits.rangeBlocksMax - 1));
+  }
+
+  /**
+   * The chunks of a block-range answer, read from the provider's stored bytes
+   * one height at a time: the next height is read only after the previous
+   * chunk was written (serveStream waits for the stream to drain). Stops at
+   * the first height not stored, at a block or commit above our own limits
+   * (a client would refuse it), or before the byte budget; the first block
+   * always goes.
+   */
+  private async *streamBlockRange(
+    provider: RequestProvider,
+    from: number,
+    last: number,
+  ): AsyncGenerator<ResponseChunk, void, undefined> {
     let total = 0;
-    for (const [i, item] of items.entries()) {
-      if (i >= this.limits.rangeBlocksMax || item.block.header.height !== from + i) break;
-      const payload = encodeBlockWithCommitParts(encodeBlock(item.block), encodeCommit(item.commit));
-      // the byte budget bounds the response; the first block always goes
-      if (chunks.length > 0 && total + payload.length + 1 > this.limits.rangeResponseBytesMax) break;
-      total += payload.length + 1;
-      chunks.push({ result: 'SUCCESS', payload });
+    let sent = 0;
+    for (let height = from; height <= last; height++) {
+      const stored = await provider.encodedBlockWithCommit(height);
+      if (stored === undefined) break;
+      if (
+        stored.block.length > this.limits.blockBytesMax ||
+        stored.commit.length > this.limits.commitBytesMax
+      )
+        break;
+      const chunkBytes = 1 + 4 + stored.block.length + stored.commit.length;
+      if (sent > 0 && total + chunkBytes > this.limits.rangeResponseBytesMax) break;
+      total += chunkBytes;
+      sent++;
+      yield { result: 'SUCCESS', payload: encodeBlockWithCommitParts(stored.block, stored.commit) };
     }
-    if (chunks.length === 0) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
-    return chunks;
+    if (sent === 0) yield { result: 'RESOURCE_UNAVAILABLE', payload: EMPTY };
   }
 
   private async servePex(peer: PeerId): Promise<ResponseChunk[]> {
@@ -812,6 +873,8 @@ export class Network {
         );
       case 'SERVER_ERROR':
         throw new RequestError('server-error', id, peer, `${protocol}: ${peer} failed to answer`);
+      case 'RATE_LIMITED':
+        throw new RequestError('rate-limited', id, peer, `${protocol}: ${peer} says we ask too often`);
     }
   }
 

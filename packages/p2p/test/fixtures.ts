@@ -7,6 +7,8 @@ import {
   commitHash,
   type DuplicateVoteEvidence,
   EMPTY_COMMIT,
+  encodeBlock,
+  encodeCommit,
   encodeTx,
   evidenceListHash,
   type Labels,
@@ -220,7 +222,12 @@ export function chainProvider(chain: readonly BlockWithCommit[]): RequestProvide
       };
     },
     blockByHash: (hash) => byHash.get(Buffer.from(hash).toString('hex')),
-    blockRange: (from, to) => chain.slice(from - 1, to),
+    encodedBlockWithCommit: (height) => {
+      const item = chain[height - 1];
+      return item === undefined
+        ? undefined
+        : { block: encodeBlock(item.block), commit: encodeCommit(item.commit) };
+    },
   };
 }
 

@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'P2P_INVALID_MESSAGE',
   'P2P_TIMEOUT',
   'P2P_PEER_BANNED',
+  'P2P_RATE_LIMITED',
   // security
   'SECURITY_CONFLICTING_COMMITS',
   // generic

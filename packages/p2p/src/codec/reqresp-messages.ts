@@ -7,6 +7,8 @@
  *     status         request: empty            response: 1 chunk  height u64 ‖ earliestHeight u64 ‖ lastBlockHash 32
  *     block-by-hash  request: hash (32)        response: 1 chunk  SSZ(Block), or RESOURCE_UNAVAILABLE
  *     block-range    request: from u64 ‖ to u64  response: n chunks u32 len ‖ SSZ(Block) ‖ SSZ(Commit)
+ *
+ * Any request may instead be answered with one RATE_LIMITED chunk.
  *     pex            request: empty            response: n chunks binary multiaddr (with /p2p/<peer id>)
  *
  * Integers are big-endian; u64 values must be below 2^53.
@@ -27,6 +29,8 @@ export const RESULT_CODES = {
   INVALID_REQUEST: 1,
   SERVER_ERROR: 2,
   RESOURCE_UNAVAILABLE: 3,
+  /** The requester asked too often (per-peer, per-protocol rate limit); the payload says so in text. */
+  RATE_LIMITED: 4,
 } as const;
 
 export type ResultName = keyof typeof RESULT_CODES;
@@ -36,6 +40,7 @@ const RESULT_NAMES: readonly ResultName[] = [
   'INVALID_REQUEST',
   'SERVER_ERROR',
   'RESOURCE_UNAVAILABLE',
+  'RATE_LIMITED',
 ];
 
 export interface ResponseChunk {

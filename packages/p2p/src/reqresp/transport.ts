@@ -22,6 +22,8 @@ export type RequestFailure =
   | 'unavailable'
   /** The peer said our request was invalid. */
   | 'invalid-request'
+  /** The peer refused the request: we asked it too often. */
+  | 'rate-limited'
   /** The peer failed to answer (its own error). */
   | 'server-error'
   /** The stream broke mid-response. */
@@ -36,6 +38,7 @@ const FAILURE_CODE: Readonly<Record<RequestFailure, ErrorCode>> = {
   'invalid-response': 'P2P_INVALID_MESSAGE',
   unavailable: 'STORAGE_NOT_FOUND',
   'invalid-request': 'P2P_INVALID_MESSAGE',
+  'rate-limited': 'P2P_RATE_LIMITED',
   'server-error': 'INTERNAL',
   'stream-error': 'P2P_TIMEOUT',
 };
@@ -153,8 +156,17 @@ async function exchange(
   }
 }
 
-/** Answers one request with response chunks. Throwing a DecodeError answers INVALID_REQUEST. */
-export type RequestHandler = (request: Uint8Array, peer: PeerId) => Promise<readonly ResponseChunk[]>;
+/**
+ * Answers one request with response chunks, as a list or produced one at a
+ * time (each chunk is written before the next is asked for, so a large
+ * response never sits in memory whole). Throwing a DecodeError before the
+ * first chunk answers INVALID_REQUEST; any other throw answers SERVER_ERROR
+ * (after the chunks already written, if any).
+ */
+export type RequestHandler = (
+  request: Uint8Array,
+  peer: PeerId,
+) => Promise<Iterable<ResponseChunk> | AsyncIterable<ResponseChunk>>;
 
 /** Why serving a request went wrong on the requester's side. */
 export type BadRequestKind = 'oversized-message' | 'bad-request';
@@ -168,11 +180,22 @@ export interface ServeOptions {
   /** How long writing the response may take. */
   readonly writeTimeoutMs: number;
   readonly handler: RequestHandler;
+  /**
+   * Whether `peer` may be served now (its rate limit), asked once per
+   * well-formed request before the handler runs. A refused request is
+   * answered with one RATE_LIMITED chunk and the stream is closed.
+   */
+  admit(peer: PeerId): boolean;
   /** Called when a requester misbehaves (oversized or malformed request). */
   onBadRequest(peer: PeerId, kind: BadRequestKind): void;
+  /** Called when a request is refused by `admit`. */
+  onRateLimited(peer: PeerId): void;
   /** Called once per request with its outcome (for metrics). */
-  onServed(result: 'ok' | 'invalid-request' | 'server-error' | 'aborted'): void;
+  onServed(result: ServeResult): void;
 }
+
+/** How serving one request ended. Bounded: safe as a metric label. */
+export type ServeResult = 'ok' | 'invalid-request' | 'server-error' | 'rate-limited' | 'aborted';
 
 function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s.slice(0, 200));
@@ -207,25 +230,36 @@ export async function serveStream(stream: Stream, connection: Connection, o: Ser
     o.onServed('invalid-request');
     return;
   }
-  let chunks: readonly ResponseChunk[];
-  let result: 'ok' | 'invalid-request' | 'server-error' = 'ok';
-  try {
-    chunks = await o.handler(request, peer);
-  } catch (err) {
-    if (err instanceof DecodeError) {
-      o.onBadRequest(peer, 'bad-request');
-      result = 'invalid-request';
-      chunks = [{ result: 'INVALID_REQUEST', payload: utf8(err.message) }];
-    } else {
-      result = 'server-error';
-      chunks = [{ result: 'SERVER_ERROR', payload: utf8('internal error') }];
-    }
-  }
   const writeDeadline = deadline(o.writeTimeoutMs, `${o.protocol} response`);
+  const write = async (chunk: ResponseChunk): Promise<void> => {
+    if (!stream.send(lp.encode.single(encodeChunk(chunk))))
+      await stream.onDrain({ signal: writeDeadline.signal });
+  };
+  let result: ServeResult = 'ok';
   try {
-    for (const chunk of chunks) {
-      if (!stream.send(lp.encode.single(encodeChunk(chunk))))
-        await stream.onDrain({ signal: writeDeadline.signal });
+    if (!o.admit(peer)) {
+      o.onRateLimited(peer);
+      result = 'rate-limited';
+      await write({ result: 'RATE_LIMITED', payload: utf8(`${o.protocol}: rate limited, ask less often`) });
+    } else {
+      let written = 0;
+      try {
+        for await (const chunk of await o.handler(request, peer)) {
+          if (writeDeadline.signal.aborted) throw new Error(`${o.protocol}: response took too long`);
+          await write(chunk);
+          written++;
+        }
+      } catch (err) {
+        if (stream.status !== 'open' || writeDeadline.signal.aborted) throw err;
+        if (err instanceof DecodeError && written === 0) {
+          o.onBadRequest(peer, 'bad-request');
+          result = 'invalid-request';
+          await write({ result: 'INVALID_REQUEST', payload: utf8(err.message) });
+        } else {
+          result = 'server-error';
+          await write({ result: 'SERVER_ERROR', payload: utf8('internal error') });
+        }
+      }
     }
     await stream.close({ signal: writeDeadline.signal });
     o.onServed(result);

@@ -1,6 +1,11 @@
 import type { Block, ValidatorSet } from '@synod/types';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type BlockWithCommit, createNetwork, type Network, type RequestProvider } from '../../src/index.js';
+import {
+  createNetwork,
+  type EncodedBlockWithCommit,
+  type Network,
+  type RequestProvider,
+} from '../../src/index.js';
 import {
   chainProvider,
   makeChain,
@@ -81,11 +86,11 @@ describe('delinquent peers', () => {
     const chain = makeChain(vals, 20);
     const good = chainProvider(chain);
     let stalled = true;
-    const never = new Promise<readonly BlockWithCommit[]>(() => {});
+    const never = new Promise<EncodedBlockWithCommit | undefined>(() => {});
     const flaky: RequestProvider = {
       status: () => good.status(),
       blockByHash: (h): Block | undefined | Promise<Block | undefined> => good.blockByHash(h),
-      blockRange: (from, to) => (stalled ? never : good.blockRange(from, to)),
+      encodedBlockWithCommit: (h) => (stalled ? never : good.encodedBlockWithCommit(h)),
     };
     nodes = await startNodes(3, vals, (i) => ({
       ...(i === 1 ? { provider: flaky } : i === 2 ? { provider: good } : {}),
