@@ -1,7 +1,11 @@
+import { sha256 } from '@synod/crypto';
 import {
+  bytesEqual,
+  canonicalEvidence,
   type Evidence,
   encodeEvidence,
   evidenceHeight,
+  evidenceValidator,
   type Logger,
   type Metrics,
   noopLogger,
@@ -17,6 +21,7 @@ import {
   evidenceProblem,
   infractionKey,
   isEvidenceExpired,
+  punishmentKey,
 } from './verify-evidence.js';
 
 export type AddEvidenceResult =
@@ -29,6 +34,10 @@ interface PendingEntry {
   readonly evidence: Evidence;
   readonly bytes: number;
   readonly height: number;
+  /** evidenceHash: block validation skips verification only for these exact bytes. */
+  readonly hash: Uint8Array;
+  /** Hex address of the accused (the per-validator count). */
+  readonly validator: string;
 }
 
 type Report =
@@ -42,13 +51,28 @@ export interface EvidencePoolOptions {
   readonly maxPending?: number;
   /** Most unprocessed local reports kept. @default 10_000 */
   readonly maxReports?: number;
+  /**
+   * Most pending items against one validator (at different heights: one per
+   * height is kept). The ledger tombstones a validator on its first punishment,
+   * so more are never needed. @default 2
+   */
+  readonly maxPerValidator?: number;
+  /**
+   * Whether the application already tombstoned the validator with this
+   * address (it can never be punished again): evidence against it is not kept.
+   * @default none is
+   */
+  readonly isTombstoned?: (address: Uint8Array) => boolean;
 }
 
 /**
- * The evidence pool: verifies evidence against the chain, deduplicates it by
- * infraction, keeps pending and committed apart, and expires both by age in
- * blocks AND in time. Proposers take `pending(maxBytes)`; block validation uses
- * `blockEvidenceProblem`.
+ * The evidence pool: verifies evidence against the chain, keeps one pending
+ * item per (validator, height) — what the ledger punishes (`punishmentKey`) —
+ * and at most `maxPerValidator` per validator, none against a tombstoned one;
+ * keeps pending and committed apart, and expires both by age in blocks AND in
+ * time. Proposers take `pending(maxBytes)`; block validation uses
+ * `blockEvidenceProblem`. Memory: at most `maxPending` items of at most
+ * `LIMITS`-bounded size, plus `maxReports` reports.
  *
  * Conflicting messages seen by the local consensus (`reportConflictingVotes`,
  * `reportDoubleProposal`) are kept until their height is committed, because
@@ -60,13 +84,18 @@ export interface EvidencePoolOptions {
  * durable record that prevents double punishment.
  */
 export class EvidencePool {
+  /** punishment key (validator, height) → the pending item. */
   readonly #pending = new Map<string, PendingEntry>();
-  /** infraction key → evidence height (to expire the record). */
+  /** hex address → pending items against it. */
+  readonly #perValidator = new Map<string, number>();
+  /** infraction key and punishment key → evidence height (to expire the record). */
   readonly #committed = new Map<string, number>();
   #reports: Report[] = [];
   readonly #logger: Logger;
   readonly #maxPending: number;
   readonly #maxReports: number;
+  readonly #maxPerValidator: number;
+  readonly #isTombstoned: (address: Uint8Array) => boolean;
   readonly #metricPending;
   readonly #metricAdded;
   readonly #metricRejected;
@@ -75,6 +104,8 @@ export class EvidencePool {
     this.#logger = options.logger ?? noopLogger;
     this.#maxPending = options.maxPending ?? 10_000;
     this.#maxReports = options.maxReports ?? 10_000;
+    this.#maxPerValidator = options.maxPerValidator ?? 2;
+    this.#isTombstoned = options.isTombstoned ?? (() => false);
     const m = options.metrics ?? noopMetrics;
     this.#metricPending = m.gauge({
       name: 'synod_evidence_pending',
@@ -111,11 +142,20 @@ export class EvidencePool {
     this.#reports.push(r);
   }
 
-  /** Verifies `ev` and adds it to the pending set. Never throws on bad evidence. */
+  /**
+   * Verifies `ev` and adds it to the pending set. Never throws on bad evidence.
+   * Cheap refusals first (no signature is checked for them): an infraction
+   * already committed, a tombstoned validator ('committed'), a pending item
+   * for the same (validator, height), or a validator at its quota of pending
+   * items ('duplicate').
+   */
   add(ev: Evidence, ctx: EvidenceContext): AddEvidenceResult {
-    const key = infractionKey(ev);
-    if (this.#committed.has(key)) return { status: 'committed' };
+    const key = punishmentKey(ev);
+    if (this.#committed.has(infractionKey(ev)) || this.#committed.has(key)) return { status: 'committed' };
+    if (this.#isTombstoned(evidenceValidator(ev))) return { status: 'committed' };
     if (this.#pending.has(key)) return { status: 'duplicate' };
+    const validator = Buffer.from(evidenceValidator(ev)).toString('hex');
+    if ((this.#perValidator.get(validator) ?? 0) >= this.#maxPerValidator) return { status: 'duplicate' };
     const problem = evidenceProblem(ev, ctx);
     if (problem !== undefined) {
       this.#metricRejected.inc({ code: problem.code });
@@ -123,11 +163,32 @@ export class EvidencePool {
       return { status: 'invalid', problem };
     }
     if (this.#pending.size >= this.#maxPending) this.#dropOldestPending();
-    this.#pending.set(key, { evidence: ev, bytes: encodeEvidence(ev).length, height: evidenceHeight(ev) });
+    const bytes = encodeEvidence(ev);
+    this.#setPending(key, {
+      evidence: ev,
+      bytes: bytes.length,
+      height: evidenceHeight(ev),
+      hash: sha256(bytes),
+      validator,
+    });
     this.#metricAdded.inc({ kind: ev.kind });
     this.#metricPending.set(this.#pending.size);
     this.#logger.warn('equivocation evidence added', { kind: ev.kind, height: evidenceHeight(ev) });
     return { status: 'added' };
+  }
+
+  #setPending(key: string, entry: PendingEntry): void {
+    this.#pending.set(key, entry);
+    this.#perValidator.set(entry.validator, (this.#perValidator.get(entry.validator) ?? 0) + 1);
+  }
+
+  #deletePending(key: string): void {
+    const entry = this.#pending.get(key);
+    if (entry === undefined) return;
+    this.#pending.delete(key);
+    const n = (this.#perValidator.get(entry.validator) ?? 1) - 1;
+    if (n <= 0) this.#perValidator.delete(entry.validator);
+    else this.#perValidator.set(entry.validator, n);
   }
 
   #dropOldestPending(): void {
@@ -139,7 +200,7 @@ export class EvidencePool {
         oldestKey = k;
       }
     }
-    if (oldestKey !== undefined) this.#pending.delete(oldestKey);
+    if (oldestKey !== undefined) this.#deletePending(oldestKey);
   }
 
   /** Pending evidence, oldest infraction first, up to `maxBytes` of encoded evidence. */
@@ -155,33 +216,42 @@ export class EvidencePool {
     return out;
   }
 
+  /** Whether this exact evidence is pending. */
   isPending(ev: Evidence): boolean {
-    return this.#pending.has(infractionKey(ev));
+    const entry = this.#pending.get(punishmentKey(ev));
+    return entry !== undefined && bytesEqual(entry.hash, sha256(encodeEvidence(ev)));
   }
 
+  /** Whether the infraction, or another one of the validator at that height, is committed. */
   isCommitted(ev: Evidence): boolean {
-    return this.#committed.has(infractionKey(ev));
+    return this.#committed.has(infractionKey(ev)) || this.#committed.has(punishmentKey(ev));
   }
 
   /**
-   * Block validation: every evidence item must verify, appear once in the
-   * block, not be committed already, and the total must fit `maxBytes`.
+   * Block validation: every evidence item must verify, be the only one of its
+   * (validator, height) in the block, not be committed already, and the total
+   * must fit `maxBytes`. Verification is skipped only for evidence whose hash
+   * equals a pending item's (that exact evidence was verified on entry), never
+   * for another evidence of the same infraction: the verdict on a block must
+   * not depend on what this node's pool holds.
    */
   blockEvidenceProblem(list: readonly Evidence[], ctx: EvidenceContext): string | undefined {
     const seen = new Set<string>();
     let bytes = 0;
     for (const ev of list) {
-      const key = infractionKey(ev);
+      const key = punishmentKey(ev);
       if (seen.has(key)) return 'duplicate evidence in block';
       seen.add(key);
-      if (this.#committed.has(key)) return 'evidence already committed';
-      if (!this.#pending.has(key)) {
+      if (this.#committed.has(infractionKey(ev))) return 'evidence already committed';
+      const encoded = encodeEvidence(ev);
+      bytes += encoded.length;
+      if (bytes > ctx.params.evidence.maxBytes) return 'evidence exceeds evidence.maxBytes';
+      const entry = this.#pending.get(key);
+      if (entry === undefined || !bytesEqual(entry.hash, sha256(encoded))) {
         const problem = evidenceProblem(ev, ctx);
         if (problem !== undefined) return `invalid evidence: ${problem.reason}`;
       }
-      bytes += encodeEvidence(ev).length;
     }
-    if (bytes > ctx.params.evidence.maxBytes) return 'evidence exceeds evidence.maxBytes';
     return undefined;
   }
 
@@ -192,9 +262,10 @@ export class EvidencePool {
    */
   update(committedEvidence: readonly Evidence[], ctx: EvidenceContext): void {
     for (const ev of committedEvidence) {
-      const key = infractionKey(ev);
-      this.#pending.delete(key);
+      const key = punishmentKey(ev);
+      this.#deletePending(key);
       this.#committed.set(key, evidenceHeight(ev));
+      this.#committed.set(infractionKey(ev), evidenceHeight(ev));
     }
     const keep: Report[] = [];
     for (const r of this.#reports) {
@@ -208,8 +279,11 @@ export class EvidencePool {
     }
     this.#reports = keep;
     for (const [k, e] of this.#pending) {
-      if (isEvidenceExpired(e.height, e.evidence.timeMs, ctx.height, ctx.timeMs, ctx.params))
-        this.#pending.delete(k);
+      if (
+        isEvidenceExpired(e.height, e.evidence.timeMs, ctx.height, ctx.timeMs, ctx.params) ||
+        this.#isTombstoned(evidenceValidator(e.evidence))
+      )
+        this.#deletePending(k);
     }
     for (const [k, h] of this.#committed) {
       const t = ctx.blockTimeAt(h);
@@ -227,8 +301,10 @@ export class EvidencePool {
     const v = set.validators[validatorIndex(set, address)];
     if (v === undefined) return undefined;
     const common = { validatorPower: v.votingPower, totalVotingPower: totalVotingPower(set), timeMs };
-    return r.kind === 'duplicate-vote'
-      ? { kind: 'duplicate-vote', voteA: r.a, voteB: r.b, ...common }
-      : { kind: 'double-proposal', proposalA: r.a, proposalB: r.b, ...common };
+    return canonicalEvidence(
+      r.kind === 'duplicate-vote'
+        ? { kind: 'duplicate-vote', voteA: r.a, voteB: r.b, ...common }
+        : { kind: 'double-proposal', proposalA: r.a, proposalB: r.b, ...common },
+    );
   }
 }

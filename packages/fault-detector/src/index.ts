@@ -15,4 +15,5 @@ export {
   evidenceProblem,
   infractionKey,
   isEvidenceExpired,
+  punishmentKey,
 } from './verify-evidence.js';

@@ -2,8 +2,10 @@ import { verify as cryptoVerify } from '@synod/crypto';
 import {
   type ConsensusParams,
   type Evidence,
+  type EvidenceChainView,
   evidenceHeight,
   evidenceStructureProblem,
+  evidenceTimeProblem,
   evidenceValidator,
   proposalSignBytes,
   totalVotingPower,
@@ -12,8 +14,10 @@ import {
   voteSignBytes,
 } from '@synod/types';
 
+export { isEvidenceExpired } from '@synod/types';
+
 /** What evidence verification needs to know about the chain. */
-export interface EvidenceContext {
+export interface EvidenceContext extends EvidenceChainView {
   readonly chainId: string;
   /** Last committed height of the verifying node. */
   readonly height: number;
@@ -49,41 +53,20 @@ export interface EvidenceProblem {
 }
 
 /**
- * Evidence is expired when it is older than maxAgeBlocks AND older than
- * maxAgeDurationMs (both must be exceeded, as in CometBFT: a slow chain does not
- * lose evidence early, nor a fast one).
- */
-export function isEvidenceExpired(
-  evidenceHeightValue: number,
-  evidenceTimeMs: number,
-  height: number,
-  timeMs: number,
-  params: ConsensusParams,
-): boolean {
-  const ageBlocks = height - evidenceHeightValue;
-  const ageMs = timeMs - evidenceTimeMs;
-  return ageBlocks > params.evidence.maxAgeBlocks && ageMs > params.evidence.maxAgeDurationMs;
-}
-
-/**
- * Full verification of one evidence item against the chain: structure, age,
- * the accused validator's membership and power at that height, the recorded
- * block time, and both signatures. Returns undefined when valid.
+ * Full verification of one evidence item against the chain: structure
+ * (canonical order included), height and time (`evidenceTimeProblem`: age by
+ * `isEvidenceExpired`, the recorded block time), the accused validator's
+ * membership and power at that height, and both signatures. Returns undefined
+ * when valid.
  */
 export function evidenceProblem(ev: Evidence, ctx: EvidenceContext): EvidenceProblem | undefined {
   const structure = evidenceStructureProblem(ev);
   if (structure !== undefined) return { code: 'MALFORMED', reason: structure };
+  const time = evidenceTimeProblem(ev, ctx);
+  if (time !== undefined) return time;
   const h = evidenceHeight(ev);
-  if (h > ctx.height) return { code: 'FROM_FUTURE', reason: `evidence height ${h} is above ${ctx.height}` };
-  if (isEvidenceExpired(h, ev.timeMs, ctx.height, ctx.timeMs, ctx.params)) {
-    return { code: 'EXPIRED', reason: `evidence from height ${h} is too old` };
-  }
   const set = ctx.validatorSetAt(h);
-  const blockTime = ctx.blockTimeAt(h);
-  if (set === undefined || blockTime === undefined) {
-    return { code: 'UNKNOWN_HEIGHT', reason: `no validator set or block time known for height ${h}` };
-  }
-  if (ev.timeMs !== blockTime) return { code: 'WRONG_TIME', reason: 'evidence time is not the block time' };
+  if (set === undefined) return { code: 'UNKNOWN_HEIGHT', reason: `no validator set known for height ${h}` };
   const address = evidenceValidator(ev);
   const idx = validatorIndex(set, address);
   const validator = set.validators[idx];
@@ -123,4 +106,14 @@ export function infractionKey(ev: Evidence): string {
   }
   const p = ev.proposalA.proposal;
   return `dp/${addr}/${p.height}/${p.round}`;
+}
+
+/**
+ * What the ledger punishes: one validator at one height (it records the
+ * handled infraction and tombstones the validator, so a second pair at that
+ * height, of any kind, round or vote type, punishes nothing more). The pool
+ * keeps one pending item per key and a block carries at most one.
+ */
+export function punishmentKey(ev: Evidence): string {
+  return `${Buffer.from(evidenceValidator(ev)).toString('hex')}/${evidenceHeight(ev)}`;
 }

@@ -5,6 +5,7 @@ import {
   blockHash,
   type Commit,
   commitHash,
+  DEFAULT_CONSENSUS_PARAMS,
   type DuplicateVoteEvidence,
   EMPTY_COMMIT,
   encodeBlock,
@@ -177,9 +178,12 @@ export function duplicateVoteEvidence(
     voteB: vote(key, height, 0, 'prevote', 0x02),
     validatorPower: 10,
     totalVotingPower: 10 * vals.keys.length,
-    timeMs: 1_700_000_000_000,
+    timeMs: EVIDENCE_TIME_MS,
   };
 }
+
+/** The block time evidence fixtures record. */
+export const EVIDENCE_TIME_MS = 1_700_000_000_000;
 
 export function makeTx(key: KeyPair, nonce: number, chainId = CHAIN_ID): { tx: Tx; bytes: Uint8Array } {
   const body = {
@@ -206,6 +210,13 @@ export function validationContext(vals: Validators, height: () => number): Valid
     currentHeight: height,
     validatorSetAt: () => vals.set,
     proposerIndex: roundRobinProposer(vals),
+    // Evidence fixtures are at heights up to the current one, all with one block time.
+    evidenceChain: () => ({
+      height: height(),
+      timeMs: EVIDENCE_TIME_MS,
+      params: DEFAULT_CONSENSUS_PARAMS,
+      blockTimeAt: () => EVIDENCE_TIME_MS,
+    }),
   };
 }
 

@@ -729,10 +729,14 @@ export class Checkers {
           `validator ${p.index}, punished (${p.reason}) at height ${p.height}, is still in the validator set of height ${p.height + 2}`,
         );
     }
-    // 3. Every infraction honest nodes saw made it on chain, or was lost with every pool that held it.
+    // 3. Every infraction honest nodes saw made it on chain, or was lost with every pool that held it,
+    // or its validator was tombstoned for an equivocation already (the ledger punishes a validator
+    // once; the pools keep one item per (validator, height) and a few per validator).
     const lostValidators = new Map<number, string[]>();
+    const tombstoned = new Set(this.#punishments.filter((p) => p.reason !== 'downtime').map((p) => p.index));
     for (const [key, accused] of this.#seenInfractions) {
       const c = this.#committed.get(key);
+      if (c === undefined && tombstoned.has(accused)) continue;
       if (c !== undefined) {
         const behind = live.filter((n) => n.app.height() < c.height).map((n) => n.index);
         if (behind.length > 0)

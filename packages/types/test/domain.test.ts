@@ -5,6 +5,7 @@ import {
   type Block,
   blockDataProblem,
   blockHash,
+  canonicalEvidence,
   commitHash,
   consensusParamsProblems,
   DEFAULT_CONSENSUS_PARAMS,
@@ -201,16 +202,17 @@ describe('evidence structure', () => {
     validatorAddress: new Uint8Array(20).fill(3),
   };
   const sig = new Uint8Array(64);
-  it('accepts two different votes of one validator at one (h, r, type)', () => {
-    const e = {
+  it('accepts two different votes of one validator at one (h, r, type), in canonical order', () => {
+    const e = canonicalEvidence({
       kind: 'duplicate-vote' as const,
       voteA: { vote: { ...vote, blockHash: new Uint8Array(32).fill(1) }, signature: sig },
       voteB: { vote: { ...vote, blockHash: null }, signature: sig },
       validatorPower: 1,
       totalVotingPower: 4,
       timeMs: 0,
-    };
+    });
     expect(evidenceStructureProblem(e)).toBeUndefined();
+    expect(evidenceStructureProblem({ ...e, voteA: e.voteB, voteB: e.voteA })).toMatch(/canonical order/);
     expect(evidenceStructureProblem({ ...e, voteB: e.voteA })).toMatch(/same block/);
     expect(
       evidenceStructureProblem({ ...e, voteB: { ...e.voteB, vote: { ...e.voteB.vote, round: 2 } } }),

@@ -30,6 +30,7 @@ export const GOSSIP_ERROR_CODES = [
   'EVIDENCE_FROM_FUTURE',
   'EVIDENCE_EXPIRED',
   'EVIDENCE_WRONG_POWER',
+  'EVIDENCE_WRONG_TIME',
   'TX_REJECTED',
   'TX_IGNORED',
   'QUEUE_FULL',
@@ -67,6 +68,7 @@ function synodCode(kind: ValidatedKind, reason: GossipErrorCode): ErrorCode {
       return 'BLOCK_INVALID';
     case 'EVIDENCE_MALFORMED':
     case 'EVIDENCE_WRONG_POWER':
+    case 'EVIDENCE_WRONG_TIME':
       return 'EVIDENCE_INVALID';
     case 'TX_REJECTED':
       return 'TX_INVALID';

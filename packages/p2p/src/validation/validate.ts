@@ -15,8 +15,10 @@ import {
   decodeSignedVote,
   decodeTx,
   type Evidence,
+  type EvidenceChainView,
   evidenceHeight,
   evidenceStructureProblem,
+  evidenceTimeProblem,
   evidenceValidator,
   proposalSignBytes,
   type SignedProposal,
@@ -62,6 +64,15 @@ export interface ValidationContext {
    */
   currentRound?(): number;
   /**
+   * The committed chain as evidence verification sees it (last committed
+   * height and block time, consensus params, block time of a committed
+   * height): evidence is judged by the same height and time rules as
+   * @synod/fault-detector's verification (`evidenceTimeProblem`, whose age
+   * rule is `isEvidenceExpired`: blocks AND time). Without it, evidence is
+   * IGNOREd: it cannot be judged.
+   */
+  evidenceChain?(): EvidenceChainView | undefined;
+  /**
    * Optional application-level check of a transaction that passed decoding,
    * chain id and signature (e.g. the mempool's CheckTx). 'IGNORE' drops it
    * without blame (nonce gap, fee too low), 'REJECT' penalises the sender.
@@ -75,8 +86,6 @@ export interface HeightWindow {
   readonly behind: number;
   /** Heights above the current one accepted (a node catching up to a round ahead). @default 2 */
   readonly ahead: number;
-  /** Evidence older than this many heights below the current one is ignored. @default 100000 */
-  readonly evidenceAgeMax: number;
   /**
    * Rounds above the current round (`ValidationContext.currentRound`, else 0)
    * accepted for votes and proposals. Equal to @synod/consensus's
@@ -89,7 +98,6 @@ export interface HeightWindow {
 export const DEFAULT_HEIGHT_WINDOW: HeightWindow = Object.freeze({
   behind: 1,
   ahead: 2,
-  evidenceAgeMax: 100_000,
   roundsAhead: 10_000,
 });
 
@@ -281,15 +289,23 @@ export function validateEvidence(data: Uint8Array, p: ValidationParams): Evidenc
     return reject('evidence', 'DECODE_FAILED', 'evidence does not decode', err);
   }
   const structure = evidenceStructureProblem(ev);
-  // [REJECT] not a conflict (same block, different validators or heights)
+  // [REJECT] not a conflict (same block, different validators or heights), or
+  // not in canonical order (A before B): one equivocation is one message
   if (structure !== undefined) reject('evidence', 'EVIDENCE_MALFORMED', structure);
   const height = evidenceHeight(ev);
-  const current = p.ctx.currentHeight();
-  // [IGNORE] from a height we have not reached: cannot be checked yet
-  if (height > current) ignore('evidence', 'EVIDENCE_FROM_FUTURE', `evidence height ${height} > ${current}`);
-  // [IGNORE] too old to be punished
-  if (height < current - p.window.evidenceAgeMax)
-    ignore('evidence', 'EVIDENCE_EXPIRED', `evidence height ${height} too old`);
+  const chain = p.ctx.evidenceChain?.();
+  // [IGNORE] no view of the committed chain: cannot be judged
+  if (chain === undefined)
+    ignore('evidence', 'VALIDATOR_SET_UNKNOWN', 'no committed chain to judge evidence');
+  const time = evidenceTimeProblem(ev, chain);
+  // [IGNORE] from a height not committed yet: cannot be checked yet
+  if (time?.code === 'FROM_FUTURE') ignore('evidence', 'EVIDENCE_FROM_FUTURE', time.reason);
+  // [IGNORE] too old to be punished (older than maxAgeBlocks AND maxAgeDurationMs)
+  if (time?.code === 'EXPIRED') ignore('evidence', 'EVIDENCE_EXPIRED', time.reason);
+  // [IGNORE] the block time of that height is unknown (pruned)
+  if (time?.code === 'UNKNOWN_HEIGHT') ignore('evidence', 'VALIDATOR_SET_UNKNOWN', time.reason);
+  // [REJECT] the recorded time is after our last block, or not the block time of its height
+  if (time !== undefined) reject('evidence', 'EVIDENCE_WRONG_TIME', time.reason);
   const set = setAt('evidence', height, p);
   const index = validatorIndex(set, evidenceValidator(ev));
   // [REJECT] the accused is not a validator at that height

@@ -1,6 +1,8 @@
 import { keyPairFromSeed, sign } from '@synod/crypto';
 import {
   blockHash,
+  canonicalEvidence,
+  DEFAULT_CONSENSUS_PARAMS,
   EMPTY_COMMIT,
   type ErrorCode,
   type Evidence,
@@ -422,30 +424,40 @@ describe('validateProposal', () => {
 });
 
 describe('validateEvidence', () => {
+  // The fixtures' chain: committed up to HEIGHT - 1, every block at EV_TIME.
+  const EV_TIME = 1_700_000_000_000;
+  const chain = (committed = HEIGHT - 1, timeMs = EV_TIME) => ({
+    height: committed,
+    timeMs,
+    params: DEFAULT_CONSENSUS_PARAMS,
+    blockTimeAt: (h: number) => (h <= committed ? EV_TIME : undefined),
+  });
+  const eparams = (overrides: Partial<ValidationContext> = {}) =>
+    params({ evidenceChain: () => chain(), ...overrides });
   const ev = duplicateVoteEvidence(vals, 1, HEIGHT - 3);
   const bytes = encodeEvidence(ev);
   const enc = (e: Evidence) => encodeEvidence(e);
 
   it('[ACCEPT] duplicate-vote evidence signed by the accused validator', () => {
-    expect(validateEvidence(bytes, params())).toEqual(ev);
+    expect(validateEvidence(bytes, eparams())).toEqual(ev);
   });
 
   it('[ACCEPT] double-proposal evidence', () => {
     const key = vals.keyAt(3);
-    const a = makeBlock(HEIGHT, ZERO_HASH, EMPTY_COMMIT, key, [new Uint8Array([1])]);
-    const b = makeBlock(HEIGHT, ZERO_HASH, EMPTY_COMMIT, key, [new Uint8Array([2])]);
-    const dp: Evidence = {
+    const a = makeBlock(HEIGHT - 2, ZERO_HASH, EMPTY_COMMIT, key, [new Uint8Array([1])]);
+    const b = makeBlock(HEIGHT - 2, ZERO_HASH, EMPTY_COMMIT, key, [new Uint8Array([2])]);
+    const dp: Evidence = canonicalEvidence({
       kind: 'double-proposal',
       proposalA: signProposal(key, a),
       proposalB: signProposal(key, b),
       validatorPower: 10,
       totalVotingPower: 40,
-      timeMs: 1,
-    };
-    expect(validateEvidence(enc(dp), params()).kind).toBe('double-proposal');
+      timeMs: EV_TIME,
+    });
+    expect(validateEvidence(enc(dp), eparams()).kind).toBe('double-proposal');
     const forged: Evidence = { ...dp, proposalB: { ...dp.proposalB, signature: new Uint8Array(64).fill(1) } };
     expectVerdict(
-      () => validateEvidence(enc(forged), params()),
+      () => validateEvidence(enc(forged), eparams()),
       'REJECT',
       'INVALID_SIGNATURE',
       'EVIDENCE_INVALID',
@@ -454,38 +466,68 @@ describe('validateEvidence', () => {
 
   it('[REJECT] too large, garbage', () => {
     expectVerdict(
-      () => validateEvidence(new Uint8Array(64 * 1024 + 1), params()),
+      () => validateEvidence(new Uint8Array(64 * 1024 + 1), eparams()),
       'REJECT',
       'MESSAGE_TOO_LARGE',
     );
-    expectVerdict(() => validateEvidence(new Uint8Array([7, 7, 7]), params()), 'REJECT', 'DECODE_FAILED');
+    expectVerdict(() => validateEvidence(new Uint8Array([7, 7, 7]), eparams()), 'REJECT', 'DECODE_FAILED');
   });
 
   it('[REJECT] two votes for the same block are no conflict', () => {
     const same: Evidence = { ...ev, voteB: ev.voteA };
-    expectVerdict(() => validateEvidence(enc(same), params()), 'REJECT', 'EVIDENCE_MALFORMED');
+    expectVerdict(() => validateEvidence(enc(same), eparams()), 'REJECT', 'EVIDENCE_MALFORMED');
   });
 
-  it('[IGNORE] evidence from a height not reached yet', () => {
+  it('[REJECT] the swapped copy of valid evidence (canonical order: A before B)', () => {
+    const swapped: Evidence = { ...ev, voteA: ev.voteB, voteB: ev.voteA };
+    expectVerdict(() => validateEvidence(enc(swapped), eparams()), 'REJECT', 'EVIDENCE_MALFORMED');
+    expect(validateEvidence(enc(canonicalEvidence(swapped)), eparams())).toEqual(ev);
+  });
+
+  it('[IGNORE] evidence from a height not committed yet (the current height included)', () => {
+    for (const h of [HEIGHT, HEIGHT + 1]) {
+      expectVerdict(
+        () => validateEvidence(enc(duplicateVoteEvidence(vals, 1, h)), eparams()),
+        'IGNORE',
+        'EVIDENCE_FROM_FUTURE',
+      );
+    }
+  });
+
+  it('[IGNORE] expired evidence: older than maxAgeBlocks AND maxAgeDurationMs', () => {
+    const { maxAgeBlocks, maxAgeDurationMs } = DEFAULT_CONSENSUS_PARAMS.evidence;
+    const old = enc(duplicateVoteEvidence(vals, 1, 5));
+    const far = 6 + maxAgeBlocks;
+    const expired = eparams({ evidenceChain: () => chain(far, EV_TIME + maxAgeDurationMs + 1) });
+    expectVerdict(() => validateEvidence(old, expired), 'IGNORE', 'EVIDENCE_EXPIRED');
+    // As many blocks but not as much time (a fast chain): still punishable, as fault-detector says.
+    const fast = eparams({ evidenceChain: () => chain(far, EV_TIME + maxAgeDurationMs) });
+    expect(validateEvidence(old, fast).kind).toBe('duplicate-vote');
+  });
+
+  it('[REJECT] a time after the last block, or not the block time of its height', () => {
     expectVerdict(
-      () => validateEvidence(enc(duplicateVoteEvidence(vals, 1, HEIGHT + 1)), params()),
-      'IGNORE',
-      'EVIDENCE_FROM_FUTURE',
+      () => validateEvidence(enc({ ...ev, timeMs: EV_TIME + 1 }), eparams()),
+      'REJECT',
+      'EVIDENCE_WRONG_TIME',
+      'EVIDENCE_INVALID',
+    );
+    expectVerdict(
+      () => validateEvidence(enc({ ...ev, timeMs: EV_TIME - 1 }), eparams()),
+      'REJECT',
+      'EVIDENCE_WRONG_TIME',
     );
   });
 
-  it('[IGNORE] expired evidence', () => {
-    const p = { ...params({}, 200_000) };
-    expectVerdict(
-      () => validateEvidence(enc(duplicateVoteEvidence(vals, 1, 5)), p),
-      'IGNORE',
-      'EVIDENCE_EXPIRED',
-    );
+  it('[IGNORE] without a view of the committed chain, or with the block time pruned', () => {
+    expectVerdict(() => validateEvidence(bytes, params()), 'IGNORE', 'VALIDATOR_SET_UNKNOWN');
+    const pruned = eparams({ evidenceChain: () => ({ ...chain(), blockTimeAt: () => undefined }) });
+    expectVerdict(() => validateEvidence(bytes, pruned), 'IGNORE', 'VALIDATOR_SET_UNKNOWN');
   });
 
   it('[IGNORE] the validator set of that height is unknown', () => {
     expectVerdict(
-      () => validateEvidence(bytes, params({ validatorSetAt: () => undefined })),
+      () => validateEvidence(bytes, eparams({ validatorSetAt: () => undefined })),
       'IGNORE',
       'VALIDATOR_SET_UNKNOWN',
     );
@@ -497,17 +539,17 @@ describe('validateEvidence', () => {
       voteA: vote(outsider, HEIGHT - 3, 0, 'prevote', 1),
       voteB: vote(outsider, HEIGHT - 3, 0, 'prevote', 2),
     };
-    expectVerdict(() => validateEvidence(enc(fake), params()), 'REJECT', 'UNKNOWN_VALIDATOR');
+    expectVerdict(() => validateEvidence(enc(fake), eparams()), 'REJECT', 'UNKNOWN_VALIDATOR');
   });
 
   it('[REJECT] power that does not match the validator set', () => {
     expectVerdict(
-      () => validateEvidence(enc({ ...ev, validatorPower: 11 }), params()),
+      () => validateEvidence(enc({ ...ev, validatorPower: 11 }), eparams()),
       'REJECT',
       'EVIDENCE_WRONG_POWER',
     );
     expectVerdict(
-      () => validateEvidence(enc({ ...ev, totalVotingPower: 41 }), params()),
+      () => validateEvidence(enc({ ...ev, totalVotingPower: 41 }), eparams()),
       'REJECT',
       'EVIDENCE_WRONG_POWER',
     );
@@ -515,7 +557,7 @@ describe('validateEvidence', () => {
 
   it('[REJECT] a vote in it not signed by the accused', () => {
     const forged: Evidence = { ...ev, voteB: { ...ev.voteB, signature: new Uint8Array(64).fill(9) } };
-    expectVerdict(() => validateEvidence(enc(forged), params()), 'REJECT', 'INVALID_SIGNATURE');
+    expectVerdict(() => validateEvidence(enc(forged), eparams()), 'REJECT', 'INVALID_SIGNATURE');
   });
 });
 
