@@ -1,4 +1,4 @@
-import { type ConsensusParams, PPM } from '@synod/types';
+import { type CommitSig, type ConsensusParams, PPM } from '@synod/types';
 
 /**
  * Downtime tracking over a sliding window of blocks (as Cosmos' x/slashing):
@@ -13,6 +13,15 @@ export interface SigningInfo {
   /** Ring bitmap of misses, one bit per window slot. */
   readonly missed: Uint8Array;
   readonly missedCount: number;
+}
+
+/**
+ * Whether a validator's entry in a block's last commit counts as signing that
+ * block for downtime (the Cosmos rule): a precommit for the block or for nil
+ * both show the validator online; only an absent signature is a miss.
+ */
+export function countsAsSigned(sig: CommitSig | undefined): boolean {
+  return sig !== undefined && sig.flag !== 'absent';
 }
 
 export function newSigningInfo(window: number): SigningInfo {

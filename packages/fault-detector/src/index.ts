@@ -1,5 +1,11 @@
 export { ConflictingCommitDetector, type SecurityAlert } from './conflicting-commits.js';
-export { maxMissedBlocks, newSigningInfo, recordSignature, type SigningInfo } from './downtime.js';
+export {
+  countsAsSigned,
+  maxMissedBlocks,
+  newSigningInfo,
+  recordSignature,
+  type SigningInfo,
+} from './downtime.js';
 export { type AddEvidenceResult, EvidencePool, type EvidencePoolOptions } from './evidence-pool.js';
 export {
   canUnjail,

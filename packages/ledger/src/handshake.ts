@@ -1,4 +1,5 @@
 import { toHex } from '@synod/crypto';
+import { countsAsSigned } from '@synod/fault-detector';
 import {
   type Application,
   type Block,
@@ -51,8 +52,9 @@ export function misbehaviorFromBlock(block: Block): Misbehavior[] {
 
 /**
  * Who signed the previous block, from `block.lastCommit` and the validator set
- * that signed it (signatures are in validator-set order). Without that set
- * the vote list is empty.
+ * that signed it (signatures are in validator-set order): a nil precommit
+ * counts as signed, only an absent one is a miss (fault-detector's
+ * `countsAsSigned`). Without that set the vote list is empty.
  */
 export function commitInfoFromBlock(block: Block, lastValidators?: ValidatorSet): CommitInfo {
   if (lastValidators === undefined) return { round: block.lastCommit.round, votes: [] };
@@ -61,7 +63,7 @@ export function commitInfoFromBlock(block: Block, lastValidators?: ValidatorSet)
     votes: lastValidators.validators.map((v, i) => ({
       validatorAddress: v.address,
       power: v.votingPower,
-      signed: block.lastCommit.signatures[i]?.flag === 'commit',
+      signed: countsAsSigned(block.lastCommit.signatures[i]),
     })),
   };
 }

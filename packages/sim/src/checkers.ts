@@ -1,6 +1,7 @@
 import { toHex } from '@synod/crypto';
 import {
   type AddEvidenceResult,
+  countsAsSigned,
   evidenceProblem,
   infractionKey,
   maxMissedBlocks,
@@ -395,7 +396,7 @@ export class Checkers {
       lastSet.validators.forEach((v, k) => {
         const i = this.indexOf(v.address);
         if (i < 0 || jailedBefore.has(i) || tombstonedNow.has(i)) return;
-        const signed = block.lastCommit.signatures[k]?.flag === 'commit';
+        const signed = countsAsSigned(block.lastCommit.signatures[k]);
         const streak = signed ? 0 : (this.#missStreak[i] as number) + 1;
         this.#missStreak[i] = streak;
         if (this.#ctx.honest[i] === true && streak > this.#honestMissStreak) this.#honestMissStreak = streak;

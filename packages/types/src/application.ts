@@ -70,6 +70,7 @@ export interface CommitInfo {
   readonly votes: readonly {
     readonly validatorAddress: Uint8Array;
     readonly power: number;
+    /** A precommit for the block or for nil is in the commit; false only when absent. */
     readonly signed: boolean;
   }[];
 }
