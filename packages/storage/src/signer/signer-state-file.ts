@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type LastSignState,
@@ -77,7 +77,10 @@ function copyState(s: LastSignState): LastSignState {
 /**
  * `SignerStateStore` in one file. `save` writes `<path>.tmp`, fsyncs it,
  * renames it over `path` and fsyncs the folder, so after a crash the file holds
- * either the old or the new state, never a mix. `load` rejects with
+ * either the old or the new state, never a mix. The temp file is always a new
+ * file: a leftover one (a crash before the rename) is removed by `load` (at
+ * start) and before each write, and it is created with O_EXCL (`wx`, never
+ * following a symlink planted there) and mode 0600. `load` rejects with
  * `STORAGE_CORRUPT` on a damaged file rather than pretending the validator
  * never signed.
  */
@@ -90,6 +93,7 @@ export class FileSignerStateStore implements SignerStateStore {
   }
 
   async load(): Promise<LastSignState | undefined> {
+    await this.removeTemp();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -124,11 +128,25 @@ export class FileSignerStateStore implements SignerStateStore {
     return run;
   }
 
+  /** Removes `<path>.tmp` left by a crash (or a failed write); a failure here is a failed load. */
+  private async removeTemp(): Promise<void> {
+    try {
+      await rm(`${this.path}.tmp`, { force: true });
+    } catch (err) {
+      throw new SynodError(
+        'STORAGE_CORRUPT',
+        `cannot remove the leftover temp file ${this.path}.tmp: ${String(err)}`,
+        { cause: err, details: { path: this.path } },
+      );
+    }
+  }
+
   private async write(state: LastSignState): Promise<void> {
     const tmp = `${this.path}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true });
-      const handle = await open(tmp, 'w', 0o600);
+      await rm(tmp, { force: true });
+      const handle = await open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(encodeSignerState(state), 'utf8');
         await handle.sync();

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSynodError, type LastSignState, type SignerStateStore } from '@synod/types';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,41 @@ describe('FileSignerStateStore', () => {
       expect(await store.load()).toEqual(state(3));
       await store.save(state(4));
       expect(await store.load()).toEqual(state(4));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('removes a leftover temp file when it loads (at open), and writes the temp with O_EXCL and mode 0600 (#11.24)', async () => {
+    const dir = await tempDir('signer-leftover');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      await new FileSignerStateStore(path).save(state(3));
+      // A crash between creating the temp file and the rename left it behind, world-readable.
+      await writeFile(`${path}.tmp`, '{"version":1,"height":', { mode: 0o644 });
+      const store = new FileSignerStateStore(path);
+      expect(await store.load()).toEqual(state(3));
+      expect(await readdir(dir.path)).toEqual(['signer-state.json']);
+      await store.save(state(4));
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      expect(await store.load()).toEqual(state(4));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('never writes through a symlink planted at the temp path (#11.24)', async () => {
+    const dir = await tempDir('signer-symlink');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const victim = join(dir.path, 'victim.txt');
+      await writeFile(victim, 'keep me');
+      const store = new FileSignerStateStore(path);
+      await store.save(state(1));
+      await symlink(victim, `${path}.tmp`);
+      await store.save(state(2));
+      expect(await readFile(victim, 'utf8')).toBe('keep me');
+      expect(await store.load()).toEqual(state(2));
     } finally {
       await dir.remove();
     }
