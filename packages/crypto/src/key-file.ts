@@ -19,7 +19,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { addressFromPublicKey } from './address.js';
 import { bytesEqual, fromHex, isBytes, toHex } from './bytes.js';
@@ -191,15 +192,24 @@ async function syncDirectory(dir: string): Promise<void> {
  * Reads and checks a key file. Throws CryptoError with code
  * - KEY_FILE_NOT_FOUND when there is no file at `path`;
  * - KEY_FILE_MODE when group or others have any permission on it (POSIX only);
- * - KEY_FILE_INVALID when it cannot be read, is not a regular file, is not JSON,
+ * - KEY_FILE_INVALID when it cannot be read, is not a regular file (checked
+ *   before opening: a FIFO or device is never opened), is not JSON,
  *   has missing/unknown/mistyped fields or wrong key lengths, is of another
  *   type than `expectedType`, or its public key or address does not match the seed.
  */
 export async function readKeyFile(path: string, expectedType?: KeyFileType): Promise<KeyFile> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    // Look before opening: open() on a FIFO blocks until a writer appears (for
+    // ever). A symlink is followed (mounted secrets are symlinks) but must lead
+    // to a regular file too. O_NONBLOCK closes the race with a swap after the
+    // check (it changes nothing for a regular file); fstat below checks again.
+    let st = await lstat(path);
+    if (st.isSymbolicLink()) st = await stat(path);
+    if (!st.isFile()) throw invalid(path, 'not a regular file');
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
+    if (err instanceof CryptoError) throw err;
     if (errnoCode(err) === 'ENOENT') {
       throw new CryptoError('KEY_FILE_NOT_FOUND', `key file not found: ${path}`, {
         cause: err,

@@ -1,4 +1,5 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +150,27 @@ describe('reading: errors', () => {
     const path = join(dir, 'a-directory');
     await mkdir(path, { mode: 0o700 });
     await expectCode(loadValidatorKey(path), 'KEY_FILE_INVALID', /not a regular file|cannot/);
+  });
+
+  it.runIf(posix)(
+    'a FIFO → KEY_FILE_INVALID at once, never a read that blocks for ever (#11.24)',
+    async () => {
+      const path = join(dir, 'a-fifo');
+      execFileSync('mkfifo', ['-m', '600', path]);
+      await expectCode(loadValidatorKey(path), 'KEY_FILE_INVALID', /not a regular file/);
+      // Behind a symlink too.
+      const link = join(dir, 'link-to-fifo');
+      await symlink(path, link);
+      await expectCode(loadValidatorKey(link), 'KEY_FILE_INVALID', /not a regular file/);
+    },
+  );
+
+  it('a symlink to a regular key file is followed (e.g. mounted secrets)', async () => {
+    const target = fresh();
+    await saveValidatorKey(target, KEY);
+    const link = join(dir, `link-${n++}.json`);
+    await symlink(target, link);
+    expect((await loadValidatorKey(link)).publicKey).toEqual(KEY.publicKey);
   });
 
   it('bad JSON → KEY_FILE_INVALID', async () => {
