@@ -25,6 +25,7 @@ export {
 } from './ed25519.js';
 export { CRYPTO_ERROR_CODES, CryptoError, type CryptoErrorCode, isCryptoError } from './errors.js';
 export { SHA256_LENGTH, sha256, sha256Concat } from './hash.js';
+
 export {
   decodeKeyFile,
   encodeKeyFile,
@@ -39,3 +40,4 @@ export {
   writeKeyFile,
 } from './key-file.js';
 export { merkleLeafHash, merkleNodeHash, merkleProof, merkleRoot, verifyMerkleProof } from './merkle.js';
+export { isCanonicalTorsionFreePublicKey, publicKeyProblem } from './public-key-check.js';

@@ -1,4 +1,4 @@
-import { addressFromPublicKey, fromHex, toHex } from '@synod/crypto';
+import { addressFromPublicKey, fromHex, publicKeyProblem, toHex } from '@synod/crypto';
 import { LIMITS, SynodError } from '@synod/types';
 import { MAX_U64 } from './bytes.js';
 import { POWER_REDUCTION } from './staking.js';
@@ -144,6 +144,8 @@ export function parseLedgerAppState(appState: unknown): LedgerGenesis {
             : addressFromPublicKey(pubKey)
           : parseHex(v.operator, 20, `${what}.operator`, problems);
       if (pubKey === undefined || stake === undefined || operator === undefined) return;
+      const keyProblem = publicKeyProblem(pubKey);
+      if (keyProblem !== undefined) problems.push(`${what}.pubKey: ${keyProblem}`);
       const id = toHex(addressFromPublicKey(pubKey));
       if (seenValidators.has(id)) problems.push(`${what}.pubKey is a duplicate`);
       seenValidators.add(id);

@@ -1,4 +1,4 @@
-import { addressFromPublicKey, toHex } from '@synod/crypto';
+import { addressFromPublicKey, publicKeyProblem, toHex } from '@synod/crypto';
 import { type ConsensusParams, decodeTx, isSynodError, type Tx, type TxMsg, txSignBytes } from '@synod/types';
 import { equalBytes } from './bytes.js';
 import { resetSigningInfo } from './downtime.js';
@@ -184,6 +184,9 @@ function applyMsg(state: LedgerState, c: CheckedTx, ctx: ExecContext): MsgResult
             c,
           );
         }
+        // Under ZIP-215 anyone can sign as a small-order or torsioned key: never let one in the set.
+        const keyProblem = publicKeyProblem(msg.validatorPubKey);
+        if (keyProblem !== undefined) return fail('TX_BAD_VALIDATOR_KEY', keyProblem, c);
         const created = newValidator(msg.validatorPubKey, sender, 0n);
         if (state.validatorByAddress(created.address) !== undefined) {
           return fail('TX_VALIDATOR_EXISTS', 'another validator key has the same address', c);

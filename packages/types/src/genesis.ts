@@ -1,4 +1,4 @@
-import { addressFromPublicKey, fromHex, toHex } from '@synod/crypto';
+import { addressFromPublicKey, fromHex, publicKeyProblem, toHex } from '@synod/crypto';
 import { isValidChainId } from './chain-id.js';
 import { SynodError } from './errors.js';
 import { type ConsensusParams, consensusParamsProblems, DEFAULT_CONSENSUS_PARAMS } from './params.js';
@@ -103,6 +103,11 @@ export function parseGenesis(json: unknown): Genesis {
       }
       if (pubKey === undefined || pubKey.length !== 32) {
         problems.push(`validators[${i}].pubKey must be 32 bytes of hex`);
+        return;
+      }
+      const keyProblem = publicKeyProblem(pubKey);
+      if (keyProblem !== undefined) {
+        problems.push(`validators[${i}].pubKey: ${keyProblem}`);
         return;
       }
       const hex = toHex(pubKey);
