@@ -171,6 +171,12 @@ export class Ledger implements Application {
   private readonly slashCounter;
   private loaded: Loaded | undefined;
   private pending: Pending | undefined;
+  /**
+   * The check state: fees of the transactions checkTx accepted since the last
+   * commit, by sender and nonce (what the mempool holds, give or take an
+   * eviction). Reset at commit; the mempool's recheck refills it.
+   */
+  private readonly checkFees = new Map<string, Map<number, bigint>>();
   private committedPunishments: readonly PunishmentEvent[] = [];
   private committing = false;
 
@@ -348,13 +354,26 @@ export class Ledger implements Application {
     let out: TxOutcome;
     try {
       const ctx = this.context(l.meta.height + 1, l.meta.timeMs);
-      out = checkTxAgainst(new LedgerState(this.committed), tx, ctx, this.maxNonceAhead);
+      out = checkTxAgainst(new LedgerState(this.committed), tx, ctx, this.maxNonceAhead, (sender, nonce) => {
+        let sum = 0n;
+        for (const [n, fee] of this.checkFees.get(toHex(sender)) ?? []) if (n !== nonce) sum += fee;
+        return sum;
+      });
     } catch (err) {
       this.logger.error('checkTx failed unexpectedly', { kind, err: String(err) });
       return { code: 'TX_INTERNAL_ERROR', log: 'internal error while checking the transaction' };
     }
     const c = out.checked;
     if (c === undefined) return { code: out.code, log: out.log };
+    if (out.code === 'OK') {
+      const id = toHex(c.sender);
+      let fees = this.checkFees.get(id);
+      if (fees === undefined) {
+        fees = new Map();
+        this.checkFees.set(id, fees);
+      }
+      fees.set(c.tx.body.nonce, c.tx.body.fee);
+    }
     return {
       code: out.code,
       log: out.log,
@@ -542,6 +561,7 @@ export class Ledger implements Application {
       await this.persist(p.height, p.changes, meta);
       this.loaded = { ...l, meta };
       this.pending = undefined;
+      this.checkFees.clear();
       this.committedPunishments = p.punishments;
       if (floor > l.meta.historyFloor) await this.db.prune(floor);
     } finally {

@@ -315,15 +315,18 @@ export const DEFAULT_MAX_NONCE_AHEAD = 64;
 /**
  * The mempool's check against the committed state. The nonce may be ahead of
  * the account's next nonce by up to `maxNonceAhead` (the mempool holds such
- * transactions until the gap closes); a transaction at exactly the next nonce
- * is also dry-run (fee and message) on a throwaway branch, so one that would
- * fail is refused. Never throws on bad input.
+ * transactions until the gap closes); the balance must pay this fee on top of
+ * the fees of the sender's other pending transactions (`pendingFees`, at other
+ * nonces); a transaction at exactly the next nonce is also dry-run (fee and
+ * message) on a throwaway branch, so one that would fail is refused. Never
+ * throws on bad input.
  */
 export function checkTxAgainst(
   committed: LedgerState,
   bytes: Uint8Array,
   ctx: ExecContext,
   maxNonceAhead: number,
+  pendingFees: (sender: Uint8Array, nonce: number) => bigint = () => 0n,
 ): TxOutcome {
   const s = checkStateless(bytes, ctx);
   if (!s.ok) return rejected(s);
@@ -341,6 +344,14 @@ export function checkTxAgainst(
   }
   const noFee = feeProblem(account.balance, body.fee);
   if (noFee !== undefined) return rejected(fail('TX_INSUFFICIENT_FUNDS', noFee, c));
+  // The fees of the sender's other pending transactions come first: together
+  // they may not exceed the balance (else one account holds every slot up to
+  // maxNonceAhead at full priority for the price of one fee).
+  const others = pendingFees(c.sender, body.nonce);
+  if (others > 0n && account.balance - others < body.fee) {
+    const log = `balance ${account.balance} cannot pay the fee ${body.fee} on top of ${others} of pending fees`;
+    return rejected(fail('TX_INSUFFICIENT_FUNDS', log, c));
+  }
   if (body.nonce > account.nonce) {
     return { stage: 'ok', code: 'OK', log: '', events: [], gasUsed: c.gas, fee: body.fee, checked: c };
   }
