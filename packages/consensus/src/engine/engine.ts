@@ -26,6 +26,7 @@ import {
   blockDataProblem,
   blockHash,
   bytesEqual,
+  canonicalEvidence,
   type Commit,
   type CommitSig,
   type ConsensusParams,
@@ -1148,23 +1149,25 @@ export class ConsensusEngine {
     const { first, second } = e;
     let make: ((timeMs: number) => Evidence) | undefined;
     if (e.kind === 'duplicate-vote' && isSignedVote(first) && isSignedVote(second)) {
-      make = (timeMs) => ({
-        kind: 'duplicate-vote',
-        voteA: first,
-        voteB: second,
-        validatorPower,
-        totalVotingPower: total,
-        timeMs,
-      });
+      make = (timeMs) =>
+        canonicalEvidence({
+          kind: 'duplicate-vote',
+          voteA: first,
+          voteB: second,
+          validatorPower,
+          totalVotingPower: total,
+          timeMs,
+        });
     } else if (e.kind === 'double-proposal' && !isSignedVote(first) && !isSignedVote(second)) {
-      make = (timeMs) => ({
-        kind: 'double-proposal',
-        proposalA: first,
-        proposalB: second,
-        validatorPower,
-        totalVotingPower: total,
-        timeMs,
-      });
+      make = (timeMs) =>
+        canonicalEvidence({
+          kind: 'double-proposal',
+          proposalA: first,
+          proposalB: second,
+          validatorPower,
+          totalVotingPower: total,
+          timeMs,
+        });
     }
     if (make === undefined) return;
     // Seen after its height was decided (late votes still reach the decided height): its block

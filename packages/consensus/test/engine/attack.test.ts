@@ -10,6 +10,7 @@ import {
   type Block,
   blockHash,
   EMPTY_COMMIT,
+  LIMITS,
   proposalSignBytes,
   type SignedProposal,
   type SignedVote,
@@ -443,5 +444,26 @@ describe('#11.9 a proposal signature is checked before the round proposer is com
     expect(spy).not.toHaveBeenCalled();
     expect(n.validations()).toBe(0);
     expect(n.walAppends('proposal')).toBe(0);
+  });
+});
+
+describe('#11.11 the WAL record limit', () => {
+  it('an input whose WAL record would exceed LIMITS.walRecordBytesMax is dropped, not a halt', async () => {
+    const n = node(proposerOf(1, 0), {
+      application: {
+        // A block above the codec's limit (no peer could decode it): 65 txs of 1 MiB.
+        buildBlock: async (r) => ({
+          ...makeBlock(r.height, 'huge', r.proposerAddress),
+          txs: Array.from({ length: 65 }, () => new Uint8Array(LIMITS.txBytesMax)),
+        }),
+        validateBlock: async () => true,
+        finalizeBlock: async () => ({ nextValidatorSet: set }),
+      },
+    });
+    await n.engine.start();
+    await n.settle();
+    expect(n.halts).toEqual([]);
+    expect(n.walAppends('value')).toBe(0);
+    expect(n.network.proposals).toEqual([]);
   });
 });
