@@ -61,14 +61,7 @@ export type {
   VoteType,
   WeightedValidatorSet,
 } from './types.js';
-export {
-  type AddVoteResult,
-  type KeptVote,
-  type PowerThresholds,
-  powerThresholds,
-  type Threshold,
-  VoteKeeper,
-} from './vote-keeper/vote-keeper.js';
+export { type AddVoteResult, type KeptVote, type Threshold, VoteKeeper } from './vote-keeper/vote-keeper.js';
 export {
   decodeWalEntry,
   encodeWalEntry,

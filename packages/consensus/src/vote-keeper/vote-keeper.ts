@@ -1,22 +1,5 @@
+import { hasMoreThanOneThird, hasTwoThirdsMajority } from '@synod/types';
 import type { ValueId, VoteType } from '../types.js';
-
-/**
- * Thresholds by voting power. `quorum` is the least power that is more than
- * 2/3 of the total (2f+1); `oneThird` the least that is more than 1/3 (f+1).
- * Computed with bigint so that totals up to 2^53 − 1 are exact.
- */
-export interface PowerThresholds {
-  readonly total: number;
-  readonly quorum: number;
-  readonly oneThird: number;
-}
-
-export function powerThresholds(total: number): PowerThresholds {
-  if (!Number.isSafeInteger(total) || total <= 0)
-    throw new RangeError('total voting power must be a positive integer');
-  const t = BigInt(total);
-  return { total, quorum: Number((2n * t) / 3n) + 1, oneThird: Number(t / 3n) + 1 };
-}
 
 /** A threshold crossed by a vote (or a proposal's sender); each fires at most once per height. */
 export type Threshold =
@@ -66,9 +49,9 @@ class Tally<S> {
   readonly conflicted: Uint8Array;
   /** Equivocators' further votes, one per distinct value: each counts toward its value only. */
   readonly extra = new Map<number, KeptVote<S>[]>();
-  readonly byValue = new Map<ValueId | null, number>();
+  readonly byValue = new Map<ValueId | null, bigint>();
   readonly fired = new Set<ValueId | null>();
-  total = 0;
+  total = 0n;
   firedAny = false;
   constructor(n: number) {
     this.votes = new Array<KeptVote<S> | undefined>(n);
@@ -80,7 +63,7 @@ class RoundVotes<S> {
   readonly prevote: Tally<S>;
   readonly precommit: Tally<S>;
   readonly sent: Uint8Array;
-  senderPower = 0;
+  senderPower = 0n;
   skipFired = false;
   constructor(n: number) {
     this.prevote = new Tally(n);
@@ -110,26 +93,27 @@ class RoundVotes<S> {
  * both; the state is dropped when the height ends.
  */
 export class VoteKeeper<S> {
-  readonly thresholds: PowerThresholds;
-  private readonly powers: readonly number[];
+  /** The height's total voting power (exact: the sum of safe-integer powers may pass 2^53). */
+  readonly totalPower: bigint;
+  private readonly powers: readonly bigint[];
   private readonly rounds = new Map<number, RoundVotes<S>>();
 
   constructor(powers: readonly number[]) {
-    let total = 0;
+    let total = 0n;
     for (const p of powers) {
       if (!Number.isSafeInteger(p) || p <= 0) throw new RangeError('voting powers must be positive integers');
-      total += p;
+      total += BigInt(p);
     }
-    this.powers = [...powers];
-    this.thresholds = powerThresholds(total);
+    this.powers = powers.map(BigInt);
+    this.totalPower = total;
   }
 
   get size(): number {
     return this.powers.length;
   }
 
-  power(validator: number): number {
-    return this.powers[validator] ?? 0;
+  power(validator: number): bigint {
+    return this.powers[validator] ?? 0n;
   }
 
   private round(round: number): RoundVotes<S> {
@@ -150,8 +134,9 @@ export class VoteKeeper<S> {
   private markSender(r: RoundVotes<S>, round: number, validator: number, out: Threshold[]): Threshold[] {
     if (r.sent[validator] === 1) return out;
     r.sent[validator] = 1;
-    r.senderPower += this.powers[validator] as number;
-    if (!r.skipFired && r.senderPower >= this.thresholds.oneThird) {
+    r.senderPower += this.powers[validator] as bigint;
+    // L55 (f+1): more than 1/3 of the power, by @synod/types' one quorum rule.
+    if (!r.skipFired && hasMoreThanOneThird(r.senderPower, this.totalPower)) {
       r.skipFired = true;
       out.push({ kind: 'skip', round });
     }
@@ -173,7 +158,7 @@ export class VoteKeeper<S> {
     const r = this.round(round);
     const t = type === 'prevote' ? r.prevote : r.precommit;
     const existing = t.votes[validator];
-    const power = this.powers[validator] as number;
+    const power = this.powers[validator] as bigint;
     if (existing !== undefined) {
       if (existing.valueId === valueId) return { status: 'duplicate' };
       let more = t.extra.get(validator);
@@ -193,7 +178,7 @@ export class VoteKeeper<S> {
     const out: Threshold[] = [];
     this.countValue(t, type, round, valueId, power, out);
     t.total += power;
-    if (t.total >= this.thresholds.quorum && !t.firedAny) {
+    if (!t.firedAny && hasTwoThirdsMajority(t.total, this.totalPower)) {
       t.firedAny = true;
       out.push({ kind: 'quorum-any', type, round });
     }
@@ -206,42 +191,44 @@ export class VoteKeeper<S> {
     type: VoteType,
     round: number,
     valueId: ValueId | null,
-    power: number,
+    power: bigint,
     out: Threshold[],
   ): void {
-    const valuePower = (t.byValue.get(valueId) ?? 0) + power;
+    const valuePower = (t.byValue.get(valueId) ?? 0n) + power;
     t.byValue.set(valueId, valuePower);
-    if (valuePower >= this.thresholds.quorum && !t.fired.has(valueId)) {
+    if (!t.fired.has(valueId) && hasTwoThirdsMajority(valuePower, this.totalPower)) {
       t.fired.add(valueId);
       out.push({ kind: 'quorum-value', type, round, valueId });
     }
   }
 
   /** Power of the (round, type) votes for `valueId` (null = nil). */
-  powerFor(round: number, type: VoteType, valueId: ValueId | null): number {
+  powerFor(round: number, type: VoteType, valueId: ValueId | null): bigint {
     const r = this.rounds.get(round);
-    if (r === undefined) return 0;
-    return (type === 'prevote' ? r.prevote : r.precommit).byValue.get(valueId) ?? 0;
+    if (r === undefined) return 0n;
+    return (type === 'prevote' ? r.prevote : r.precommit).byValue.get(valueId) ?? 0n;
   }
 
   /** Power of all (round, type) votes. */
-  powerAny(round: number, type: VoteType): number {
+  powerAny(round: number, type: VoteType): bigint {
     const r = this.rounds.get(round);
-    if (r === undefined) return 0;
+    if (r === undefined) return 0n;
     return (type === 'prevote' ? r.prevote : r.precommit).total;
   }
 
+  /** More than 2/3 of the power voted `valueId` in (round, type) (@synod/types' `hasTwoThirdsMajority`). */
   hasQuorumFor(round: number, type: VoteType, valueId: ValueId | null): boolean {
-    return this.powerFor(round, type, valueId) >= this.thresholds.quorum;
+    return hasTwoThirdsMajority(this.powerFor(round, type, valueId), this.totalPower);
   }
 
+  /** More than 2/3 of the power voted anything in (round, type). */
   hasQuorumAny(round: number, type: VoteType): boolean {
-    return this.powerAny(round, type) >= this.thresholds.quorum;
+    return hasTwoThirdsMajority(this.powerAny(round, type), this.totalPower);
   }
 
   /** Power of the distinct validators that sent any message in `round`. */
-  senderPower(round: number): number {
-    return this.rounds.get(round)?.senderPower ?? 0;
+  senderPower(round: number): bigint {
+    return this.rounds.get(round)?.senderPower ?? 0n;
   }
 
   /** The counted vote of `validator` in (round, type). */

@@ -1,29 +1,108 @@
+import { addressFromPublicKey, keyPairFromSeed, sign } from '@synod/crypto';
+import {
+  type Commit,
+  commitProblem,
+  hasMoreThanOneThird,
+  hasTwoThirdsMajority,
+  type ValidatorSet,
+  voteSignBytes,
+} from '@synod/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { powerThresholds, type Threshold, VoteKeeper, type VoteType } from '../../src/index.js';
+import { type Threshold, VoteKeeper, type VoteType } from '../../src/index.js';
 
-describe('quorum math', () => {
-  it('quorum is the least power above 2/3 of the total; oneThird the least above 1/3', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (total) => {
-        const { quorum, oneThird } = powerThresholds(total);
-        const t = BigInt(total);
-        expect(3n * BigInt(quorum) > 2n * t).toBe(true);
-        expect(3n * BigInt(quorum - 1) > 2n * t).toBe(false);
-        expect(3n * BigInt(oneThird) > t).toBe(true);
-        expect(3n * BigInt(oneThird - 1) > t).toBe(false);
+describe('quorum rule: the one of @synod/types, exact above 2^53 total power', () => {
+  // Three validators with real keys; a commit of block B at (height 7, round 2) signed by a subset.
+  const CHAIN = 'big-power';
+  const keys = [1, 2, 3].map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)));
+  const blockHash = new Uint8Array(32).fill(0xb);
+  const signatures = keys.map((k) =>
+    sign(
+      k,
+      voteSignBytes(CHAIN, {
+        type: 'precommit',
+        height: 7,
+        round: 2,
+        blockHash,
+        validatorAddress: addressFromPublicKey(k.publicKey),
       }),
-      { numRuns: 2000 },
+    ),
+  );
+  // Built directly: makeValidatorSet caps totals far below 2^53 (the rule must not depend on that cap).
+  const setOf = (powers: readonly number[]): ValidatorSet =>
+    ({
+      validators: keys.map((k, i) => ({
+        address: addressFromPublicKey(k.publicKey),
+        pubKey: k.publicKey,
+        votingPower: powers[i] as number,
+        proposerPriority: 0n,
+      })),
+    }) as unknown as ValidatorSet;
+  const commitOf = (voters: readonly number[]): Commit => ({
+    height: 7,
+    round: 2,
+    blockHash,
+    signatures: keys.map((_, i) =>
+      voters.includes(i)
+        ? { flag: 'commit' as const, signature: signatures[i] as Uint8Array }
+        : { flag: 'absent' as const, signature: new Uint8Array(64) },
+    ),
+  });
+  /** The keeper's verdict on a precommit quorum for B from `voters`, and commitProblem's. */
+  const verdicts = (powers: readonly number[], voters: readonly number[]) => {
+    const keeper = new VoteKeeper<number>(powers);
+    for (const i of voters) keeper.addVote('precommit', 2, i, 'B', i);
+    return {
+      keeper: keeper.hasQuorumFor(2, 'precommit', 'B'),
+      commit: commitProblem(CHAIN, setOf(powers), commitOf(voters)) === undefined,
+    };
+  };
+  const SUBSETS = [[], [0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
+
+  it('at the exact boundary of a 2^54 total: the least quorum is one, one less is not', () => {
+    const T = 2n ** 54n;
+    const q = (2n * T) / 3n + 1n; // 12009599006321323, above 2^53
+    const a = Number.MAX_SAFE_INTEGER;
+    const b = Number(q - BigInt(a));
+    const powers = [a, b, Number(T - q)];
+    expect(powers.reduce((x, y) => x + BigInt(y), 0n)).toBe(T);
+    expect(verdicts(powers, [0, 1])).toEqual({ keeper: true, commit: true });
+    const less = [a, b - 1, Number(T - q) + 1];
+    expect(verdicts(less, [0, 1])).toEqual({ keeper: false, commit: false });
+    const keeper = new VoteKeeper<number>(powers);
+    expect(keeper.totalPower).toBe(T);
+  });
+
+  it('agrees with commitProblem for any safe-integer powers and any set of voters', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { minLength: 3, maxLength: 3 }),
+        (powers) => {
+          for (const voters of SUBSETS) {
+            const v = verdicts(powers, voters);
+            expect(v.keeper).toBe(v.commit);
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
-  it('known values', () => {
-    expect(powerThresholds(4)).toEqual({ total: 4, quorum: 3, oneThird: 2 });
-    expect(powerThresholds(40)).toEqual({ total: 40, quorum: 27, oneThird: 14 });
-    expect(powerThresholds(100)).toEqual({ total: 100, quorum: 67, oneThird: 34 });
-    expect(powerThresholds(3)).toEqual({ total: 3, quorum: 3, oneThird: 2 });
-    expect(powerThresholds(1)).toEqual({ total: 1, quorum: 1, oneThird: 1 });
-    expect(() => powerThresholds(0)).toThrow(RangeError);
+  it("fires the skip (f+1) and quorum thresholds by @synod/types' hasMoreThanOneThird / hasTwoThirdsMajority", () => {
+    const powers = [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 3];
+    const total = 2n * BigInt(Number.MAX_SAFE_INTEGER) + 3n;
+    const k = new VoteKeeper<number>(powers);
+    const r = k.addVote('prevote', 1, 0, null, 0);
+    expect(r.status === 'added' && r.thresholds).toEqual(
+      hasMoreThanOneThird(BigInt(Number.MAX_SAFE_INTEGER), total) ? [{ kind: 'skip', round: 1 }] : [],
+    );
+    k.addVote('prevote', 1, 2, null, 2);
+    expect(k.hasQuorumAny(1, 'prevote')).toBe(
+      hasTwoThirdsMajority(BigInt(Number.MAX_SAFE_INTEGER) + 3n, total),
+    );
+    expect(k.hasQuorumAny(1, 'prevote')).toBe(false);
+    k.addVote('prevote', 1, 1, null, 1);
+    expect(k.hasQuorumFor(1, 'prevote', null)).toBe(true);
   });
 });
 
@@ -50,7 +129,8 @@ describe('VoteKeeper', () => {
         fc.array(voteArb, { maxLength: 120 }),
         (powers, votes) => {
           const keeper = new VoteKeeper<number>(powers);
-          const { quorum, oneThird, total } = keeper.thresholds;
+          const total = powers.reduce((a, b) => a + b, 0);
+          expect(keeper.totalPower).toBe(BigInt(total));
           const first = new Map<string, (typeof VALUES)[number]>(); // validator/round/type → first value
           const all = new Set<string>(); // validator/round/type/value: every distinct vote
           const fired = new Set<string>();
@@ -101,14 +181,13 @@ describe('VoteKeeper', () => {
             };
             for (const value of VALUES) {
               const k = `v/${v.type}/${v.round}/${value}`;
-              expect(fired.has(k), k).toBe(valuePower(v.type, value) >= quorum);
-              if (fired.has(k)) expect(3 * valuePower(v.type, value) > 2 * total).toBe(true);
+              expect(fired.has(k), k).toBe(3 * valuePower(v.type, value) > 2 * total);
             }
-            expect(fired.has(`any/${v.type}/${v.round}`)).toBe(anyPower(v.type) >= quorum);
+            expect(fired.has(`any/${v.type}/${v.round}`)).toBe(3 * anyPower(v.type) > 2 * total);
             const senderPower = [...senders].reduce((a, s) => a + (powers[s] as number), 0);
-            expect(fired.has(`skip/${v.round}`)).toBe(senderPower >= oneThird);
-            expect(keeper.powerFor(v.round, v.type, v.value)).toBe(valuePower(v.type, v.value));
-            expect(keeper.powerAny(v.round, v.type)).toBe(anyPower(v.type));
+            expect(fired.has(`skip/${v.round}`)).toBe(3 * senderPower > total);
+            expect(keeper.powerFor(v.round, v.type, v.value)).toBe(BigInt(valuePower(v.type, v.value)));
+            expect(keeper.powerAny(v.round, v.type)).toBe(BigInt(anyPower(v.type)));
           });
         },
       ),
@@ -132,10 +211,10 @@ describe('VoteKeeper', () => {
     expect(k.addVote('prevote', 0, 2, null, 'nil2')).toEqual({ status: 'duplicate' });
     expect(k.addVote('prevote', 0, 2, 'B', 'b')).toMatchObject({ status: 'conflict', report: false });
     expect(k.addVote('precommit', 0, 2, 'B', 'b')).toMatchObject({ status: 'added' });
-    expect(k.powerFor(0, 'prevote', 'A')).toBe(1);
-    expect(k.powerFor(0, 'prevote', null)).toBe(1);
-    expect(k.powerFor(0, 'prevote', 'B')).toBe(1);
-    expect(k.powerAny(0, 'prevote')).toBe(1);
+    expect(k.powerFor(0, 'prevote', 'A')).toBe(1n);
+    expect(k.powerFor(0, 'prevote', null)).toBe(1n);
+    expect(k.powerFor(0, 'prevote', 'B')).toBe(1n);
+    expect(k.powerAny(0, 'prevote')).toBe(1n);
     expect(k.vote(0, 'prevote', 2)).toEqual({ valueId: 'A', signed: 'a' });
     expect(k.votes(0, 'precommit')[2]).toEqual({ valueId: 'B', signed: 'b' });
     expect(k.roundsSeen()).toEqual([0]);
@@ -158,7 +237,7 @@ describe('VoteKeeper', () => {
       thresholds: [{ kind: 'quorum-value', type: 'prevote', round: 5, valueId: 'B' }],
     });
     expect(k.hasQuorumFor(5, 'prevote', 'B')).toBe(true);
-    expect(k.powerAny(5, 'prevote')).toBe(3);
+    expect(k.powerAny(5, 'prevote')).toBe(3n);
     // A commit of B takes the equivocator's vote for B, not its first vote.
     expect(k.votesFor(5, 'prevote', 'B').map((v) => v?.signed)).toEqual(['0-B', '1-B', undefined, '3-B']);
     expect(k.votesFor(5, 'prevote', 'C').map((v) => v?.signed)).toEqual(['0-B', '1-B', undefined, '3-nil']);
@@ -173,7 +252,7 @@ describe('VoteKeeper', () => {
       status: 'added',
       thresholds: [{ kind: 'skip', round: 3 }],
     });
-    expect(k.senderPower(3)).toBe(20);
+    expect(k.senderPower(3)).toBe(20n);
     expect(k.addSender(3, 7)).toEqual([]);
   });
 
