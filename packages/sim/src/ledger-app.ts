@@ -22,8 +22,10 @@ import {
   consensusParamsHash,
   decodeTx,
   type Evidence,
+  encodeBlock,
   encodeTx,
   evidenceListHash,
+  LIMITS,
   type LogContext,
   type Logger,
   type TxBody,
@@ -401,8 +403,13 @@ class LedgerSimApp implements SimApplication {
     if (!bytesEqual(hd.appHash, c.appHash)) return 'wrong app hash';
     if (!bytesEqual(hd.lastResultsHash, c.lastResultsHash)) return 'wrong results hash';
     if (validatorIndex(set, hd.proposerAddress) < 0) return 'proposer is not a validator';
+    if (block.txs.length > LIMITS.blockTxsMax) return 'too many transactions';
+    if (block.evidence.length > LIMITS.blockEvidenceMax) return 'too many evidence items';
     const data = blockDataProblem(block);
     if (data !== undefined) return data;
+    const size = encodeBlock(block).length;
+    if (size > this.#g.params.block.maxBytes)
+      return `block too large: ${size} bytes, above block.maxBytes (${this.#g.params.block.maxBytes})`;
     const commit = this.#lastCommitProblem(block);
     if (commit !== undefined) return commit;
     const evidence = this.#pool.blockEvidenceProblem(block.evidence, this.#context(c.height));
@@ -441,26 +448,27 @@ class LedgerSimApp implements SimApplication {
     const candidates = senders.map((i) =>
       this.#s.transfer(i, this.#ledger.account(this.#s.addresses[i] as Uint8Array).nonce),
     );
+    const evidence = this.#pool.pending(params.evidence.maxBytes).slice(0, LIMITS.blockEvidenceMax);
+    const header = {
+      height: h,
+      timeMs,
+      proposerAddress: request.proposerAddress,
+      lastCommit: request.lastCommit,
+      appHash: c.appHash,
+    };
+    // As @synod/node's block executor: the byte budget counts the header, the
+    // last commit and the evidence; the transactions get what is left (the
+    // ledger's prepareProposal counts each one with its encoding overhead).
+    const overhead = encodeBlock(this.#assemble(header, [], evidence)).length;
     const { txs } = await this.#ledger.prepareProposal({
       height: h,
       timeMs,
       proposerAddress: request.proposerAddress,
-      maxBytes: params.block.maxBytes,
+      maxBytes: Math.max(0, params.block.maxBytes - overhead),
       maxGas: params.block.maxGas,
       txs: candidates,
     });
-    const evidence = this.#pool.pending(params.evidence.maxBytes);
-    return this.#assemble(
-      {
-        height: h,
-        timeMs,
-        proposerAddress: request.proposerAddress,
-        lastCommit: request.lastCommit,
-        appHash: c.appHash,
-      },
-      [...txs],
-      evidence,
-    );
+    return this.#assemble(header, [...txs], evidence);
   }
 
   #assemble(

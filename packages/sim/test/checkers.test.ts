@@ -1,5 +1,12 @@
 import { toHex } from '@synod/crypto';
-import { type Block, type Evidence, evidenceListHash, type SignedVote, voteSignBytes } from '@synod/types';
+import {
+  type Block,
+  canonicalEvidence,
+  type Evidence,
+  evidenceListHash,
+  type SignedVote,
+  voteSignBytes,
+} from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import { SIM_CHAIN_ID, type SimApplication } from '../src/index.js';
 import { type Fixture, firstBlock, fixture } from './helpers.js';
@@ -83,14 +90,14 @@ describe('checkers', () => {
     f.checkers.onSeen(0, { ...seen, value: toHex(new Uint8Array(32).fill(1)) }, 0);
     f.checkers.onSeen(0, { ...seen, value: 'nil' }, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    const ev: Evidence = {
+    const ev: Evidence = canonicalEvidence({
       kind: 'duplicate-vote',
       voteA: x,
       voteB: y,
       validatorPower: 10,
       totalVotingPower: 40,
       timeMs: b.header.timeMs,
-    };
+    });
     f.checkers.onEvidence(0, ev);
     f.checkers.evidenceDue(0, 1);
     expect(f.checkers.failure).toBeUndefined();
@@ -113,14 +120,17 @@ describe('checkers', () => {
     const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    f.checkers.onEvidence(1, {
-      kind: 'duplicate-vote',
-      voteA: vote(f, 0, new Uint8Array(32).fill(1)),
-      voteB: vote(f, 0, null),
-      validatorPower: 10,
-      totalVotingPower: 40,
-      timeMs: b.header.timeMs,
-    });
+    f.checkers.onEvidence(
+      1,
+      canonicalEvidence({
+        kind: 'duplicate-vote',
+        voteA: vote(f, 0, new Uint8Array(32).fill(1)),
+        voteB: vote(f, 0, null),
+        validatorPower: 10,
+        totalVotingPower: 40,
+        timeMs: b.header.timeMs,
+      }),
+    );
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'honest-accused' });
   });
 
@@ -129,15 +139,19 @@ describe('checkers', () => {
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
     const forged = vote(f, 3, null);
-    f.checkers.onEvidence(1, {
-      kind: 'duplicate-vote',
-      voteA: vote(f, 3, new Uint8Array(32).fill(1)),
-      voteB: { ...forged, signature: new Uint8Array(64).fill(7) },
-      validatorPower: 10,
-      totalVotingPower: 40,
-      timeMs: b.header.timeMs,
-    });
+    f.checkers.onEvidence(
+      1,
+      canonicalEvidence({
+        kind: 'duplicate-vote',
+        voteA: vote(f, 3, new Uint8Array(32).fill(1)),
+        voteB: { ...forged, signature: new Uint8Array(64).fill(7) },
+        validatorPower: 10,
+        totalVotingPower: 40,
+        timeMs: b.header.timeMs,
+      }),
+    );
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'evidence-invalid' });
+    expect(f.checkers.failure?.reason).toContain('signature');
   });
 
   it('state: a node whose application state differs from the reference fails', async () => {
@@ -183,14 +197,14 @@ function doubleSign(f: Fixture, v: number, height: number, timeMs: number): Evid
       signature: f.oracle.sign(f.seeds[v] as Uint8Array, val.pubKey, voteSignBytes(SIM_CHAIN_ID, body)),
     };
   };
-  return {
+  return canonicalEvidence({
     kind: 'duplicate-vote',
     voteA: vote(new Uint8Array(32).fill(5)),
     voteB: vote(null),
     validatorPower: 10,
     totalVotingPower: 40,
     timeMs,
-  };
+  });
 }
 
 /**

@@ -2,15 +2,19 @@ import { toHex } from '@synod/crypto';
 import { POWER_REDUCTION } from '@synod/ledger';
 import {
   type Block,
+  canonicalEvidence,
   decodeTx,
+  EMPTY_COMMIT,
   type Evidence,
+  encodeBlock,
   evidenceListHash,
+  txsRoot,
   validatorIndex,
   voteSignBytes,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { SIM_CHAIN_ID, type SimApplication } from '../src/index.js';
-import { type Fixture, firstBlock, fixture } from './helpers.js';
+import { applicationOf, SIM_CHAIN_ID, type SimApplication } from '../src/index.js';
+import { type Fixture, firstBlock, fixture, GENESIS_MS } from './helpers.js';
 
 /** Validator `v` of the fixture signs two different prevotes at (height, 0): duplicate-vote evidence. */
 function doubleSign(f: Fixture, v: number, height: number, timeMs: number): Evidence {
@@ -21,14 +25,14 @@ function doubleSign(f: Fixture, v: number, height: number, timeMs: number): Evid
     const signature = f.oracle.sign(f.seeds[v] as Uint8Array, val.pubKey, voteSignBytes(SIM_CHAIN_ID, body));
     return { vote: body, signature };
   };
-  return {
+  return canonicalEvidence({
     kind: 'duplicate-vote',
     voteA: vote(new Uint8Array(32).fill(9)),
     voteB: vote(null),
     validatorPower: 10,
     totalVotingPower: 40,
     timeMs,
-  };
+  });
 }
 
 /** The next block as validator `proposer` builds it on `app`, with the commit of the last block by `signers`. */
@@ -165,6 +169,57 @@ describe('ledger application', () => {
       'transactions rejected',
       'wrong app hash',
     ]);
+  });
+
+  it('the block byte budget counts the header, the last commit and the evidence (#11.23)', async () => {
+    const f = await fixture('ledger');
+    // Block 2 (last commit of 4 signatures, one evidence item) as proposed without a byte limit.
+    const chain = async (maxBytes: number, round: number): Promise<{ app: SimApplication; b2: Block }> => {
+      const params = {
+        ...f.genesis.params,
+        block: { ...f.genesis.params.block, maxBytes },
+        evidence: { ...f.genesis.params.evidence, maxBytes: 512 },
+      };
+      const app = await applicationOf('ledger')
+        .createNode({ ...f.genesis, params })
+        .open();
+      const b1 = await app.buildBlock({
+        height: 1,
+        round: 0,
+        proposerAddress: f.set.validators[0]?.address as Uint8Array,
+        lastCommit: EMPTY_COMMIT,
+        timeMs: GENESIS_MS + 1000,
+      });
+      await app.finalizeBlock(b1, f.commit(b1, [0, 1, 2, 3]));
+      expect(app.evidence?.add(doubleSign(f, 3, 1, b1.header.timeMs)).status).toBe('added');
+      return { app, b2: await nextBlock(f, app, b1, 1, [0, 1, 2, 3], round) };
+    };
+    // A round whose proposer puts several transfers in block 2.
+    let round = 0;
+    let free = await chain(f.genesis.params.block.maxBytes, round);
+    while (free.b2.txs.length < 2 && round < 20) free = await chain(f.genesis.params.block.maxBytes, ++round);
+    expect(free.b2.txs.length).toBeGreaterThan(1);
+    expect(free.b2.evidence).toHaveLength(1);
+    const full = encodeBlock(free.b2).length;
+    const txBytes = free.b2.txs.reduce((a, tx) => a + tx.length + 4, 0);
+    // Room for every transaction if only transactions counted, not for all of them in the block.
+    const maxBytes = full - 1;
+    expect(txBytes).toBeLessThan(maxBytes);
+    const tight = await chain(maxBytes, round);
+    const size = encodeBlock(tight.b2).length;
+    expect(size).toBeLessThanOrEqual(maxBytes);
+    expect(tight.b2.evidence).toHaveLength(1);
+    expect(tight.b2.txs.length).toBeGreaterThan(0);
+    expect(tight.b2.txs.length).toBeLessThan(free.b2.txs.length);
+    expect(await tight.app.blockProblem(tight.b2)).toBeUndefined();
+    // The same block with every transaction is above block.maxBytes: refused.
+    const over: Block = {
+      ...tight.b2,
+      header: { ...tight.b2.header, txsRoot: txsRoot(free.b2.txs) },
+      txs: free.b2.txs,
+    };
+    expect(encodeBlock(over).length).toBeGreaterThan(maxBytes);
+    expect(await tight.app.blockProblem(over)).toMatch(/^block too large/);
   });
 
   it('jails a validator absent from a whole downtime window; it leaves the set two heights later', async () => {
