@@ -67,6 +67,27 @@ export class ConsensusCore<S> {
     return this.machine?.commitVotes();
   }
 
+  /**
+   * Whether `step` would take this vote: false for a repeat, an equivocator's
+   * vote the vote keeper drops, a round outside the look-ahead window, a
+   * precommit of the last decided height that would not change its commit,
+   * or another height. Changes nothing: the engine asks before it checks a
+   * signature or writes the WAL, so one validator's flood costs a lookup per
+   * vote.
+   */
+  admitsVote(v: Omit<Extract<CoreInput<S>, { kind: 'vote' }>, 'signed' | 'kind'>): boolean {
+    const m = this.machine;
+    if (m === undefined) return false;
+    if (v.height === m.height) return m.admitsVote(v);
+    const last = this.last;
+    if (last === undefined || v.type !== 'precommit' || v.height !== last.height || v.round !== last.round)
+      return false;
+    if (!Number.isInteger(v.validator) || v.validator < 0 || v.validator >= last.precommits.length)
+      return false;
+    const existing = last.precommits[v.validator];
+    return existing === undefined || (existing.valueId !== last.valueId && v.valueId === last.valueId);
+  }
+
   step(input: CoreInput<S>): readonly CoreEffect<S>[] {
     if (input.kind === 'start-height') return this.startHeight(input);
     const m = this.machine;

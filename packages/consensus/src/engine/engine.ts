@@ -26,11 +26,11 @@ import {
   blockDataProblem,
   blockHash,
   bytesEqual,
-  canonicalEvidence,
   type Commit,
   type CommitSig,
   type ConsensusParams,
   type Counter,
+  canonicalEvidence,
   type Evidence,
   type Gauge,
   isSynodError,
@@ -123,6 +123,17 @@ const signKey = (height: number, round: number, step: SignStep): string => `${he
 const voteKey = (v: Vote, validator: number): string =>
   `${v.type === 'prevote' ? 'v' : 'c'}/${v.round}/${validator}/${v.blockHash === null ? 'nil' : toHex(v.blockHash)}`;
 
+/** A vote as the core sees it (validator by index in its height's set), without its signed payload. */
+function voteInput(v: Vote, validator: number) {
+  return {
+    type: v.type,
+    height: v.height,
+    round: v.round,
+    valueId: v.blockHash === null ? null : toHex(v.blockHash),
+    validator,
+  };
+}
+
 export class ConsensusEngine {
   private readonly o: ConsensusEngineOptions;
   private readonly log: Logger;
@@ -160,10 +171,6 @@ export class ConsensusEngine {
   private proposalsSeen = new Map<number, ValueId[]>();
   /** Value ids of the proposals taken this height (a block for one of them is taken when it arrives alone). */
   private proposedValues = new Set<ValueId>();
-  /** Votes taken this height (`type/round/validator/value`). */
-  private votesSeen = new Set<string>();
-  /** Precommits of the previous height's decision round taken since it was decided. */
-  private lastVotesSeen = new Set<string>();
   /** Timers of the current height's retries (cancelled when the height is decided). */
   private readonly retryTimers = new Set<() => void>();
   /** Sign bytes of our own messages already in the WAL, by (height, round, step). */
@@ -561,7 +568,8 @@ export class ConsensusEngine {
       this.log.debug('vote from a non-validator', { height: v.height });
       return;
     }
-    if (this.seenVotes(v.height).has(voteKey(v, index))) return; // a repeat: the core has it
+    // A repeat, or an equivocator's vote the core would drop: no signature check, no WAL.
+    if (!this.core.admitsVote(voteInput(v, index))) return;
     const validator = set.validators[index] as ValidatorSet['validators'][number];
     const checked = verifiedKey !== undefined && bytesEqual(verifiedKey, validator.pubKey);
     if (!checked && !this.verify(validator.pubKey, voteSignBytes(this.o.chainId, v), sv.signature)) {
@@ -571,10 +579,6 @@ export class ConsensusEngine {
     }
     this.metrics.votes.inc({ type: v.type });
     await this.onVerifiedVote(sv, toWal);
-  }
-
-  private seenVotes(height: number): Set<string> {
-    return height === this.height ? this.votesSeen : this.lastVotesSeen;
   }
 
   /** The validator set that signs votes of `height` (current, or the previous height's precommits). */
@@ -591,19 +595,8 @@ export class ConsensusEngine {
     if (set === undefined) return;
     const index = validatorIndex(set, v.validatorAddress);
     if (index < 0) return;
-    const seen = this.seenVotes(v.height);
-    const key = voteKey(v, index);
-    if (seen.has(key)) return;
-    seen.add(key);
-    const input: CoreInput<EngineSignedMessage> = {
-      kind: 'vote',
-      type: v.type,
-      height: v.height,
-      round: v.round,
-      valueId: v.blockHash === null ? null : toHex(v.blockHash),
-      validator: index,
-      signed: sv,
-    };
+    const input: CoreInput<EngineSignedMessage> = { kind: 'vote', ...voteInput(v, index), signed: sv };
+    if (!this.core.admitsVote(input)) return;
     if (toWal) await this.feed(input, { kind: 'vote', vote: sv });
     else await this.execute(this.core.step(input));
   }
@@ -1084,10 +1077,6 @@ export class ConsensusEngine {
     this.delivered = new Set();
     this.proposalsSeen = new Map();
     this.proposedValues = new Set();
-    // Repeats of the decided round's precommits are still recognised (they extend the last commit).
-    const decisionRound = `c/${this.decided?.round}/`;
-    this.lastVotesSeen = new Set([...this.votesSeen].filter((k) => k.startsWith(decisionRound)));
-    this.votesSeen = new Set();
     this.ownIntents = new Map();
     this.ownProposals = new Map();
     this.ownSignatures = new Map();

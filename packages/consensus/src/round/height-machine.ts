@@ -222,6 +222,11 @@ export class HeightMachine<S> {
     this.settle();
   }
 
+  /** Whether `onVote` would take this vote (see `VoteKeeper.admitsVote`); changes nothing. */
+  admitsVote(v: { type: VoteType; round: number; valueId: ValueId | null; validator: number }): boolean {
+    return this.inWindow(v.round) && this.keeper.admitsVote(v.type, v.round, v.validator, v.valueId);
+  }
+
   onTimeout(step: RoundStep, round: number): void {
     if (this.decision !== null) return;
     if (step === 'propose') this.onTimeoutPropose(round);

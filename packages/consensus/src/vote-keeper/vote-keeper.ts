@@ -27,11 +27,11 @@ export type AddVoteResult<S> =
   /**
    * A second, different vote of one validator for the same (round, type): the
    * validator equivocated. `first` is its first vote (the one that counts for
-   * "any" thresholds and is returned by `vote()`); `report` is true the first
-   * time this validator equivocates in this (round, type). The vote still
-   * counts toward its own value (the paper counts 2f+1 ⟨PREVOTE, h, r, id(v)⟩
-   * messages, whoever else they conflict with), so `thresholds` may hold a
-   * `quorum-value` it crossed.
+   * "any" thresholds and is returned by `vote()`); `report` is true for its
+   * first conflicting vote in this (round, type), the one kept as evidence.
+   * The vote still counts toward its own value (the paper counts 2f+1
+   * ⟨PREVOTE, h, r, id(v)⟩ messages, whoever else they conflict with), so
+   * `thresholds` may hold a `quorum-value` it crossed.
    */
   | {
       readonly status: 'conflict';
@@ -39,23 +39,39 @@ export type AddVoteResult<S> =
       readonly report: boolean;
       readonly thresholds: readonly Threshold[];
     }
+  /**
+   * A further conflicting vote (the validator's first conflicting vote is
+   * already kept) for a value no other vote of this (round, type) names: not
+   * kept, not counted (no quorum can form on it without other votes).
+   */
+  | { readonly status: 'dropped' }
   | { readonly status: 'unknown-validator' };
 
 const NONE: readonly Threshold[] = Object.freeze([]);
 
+/** The votes for one value in one (round, type). */
+interface ValueTally<S> {
+  power: bigint;
+  fired: boolean;
+  /**
+   * Equivocators' votes for this value that are neither their first vote nor
+   * their first conflicting one, by validator (at most one per validator).
+   */
+  more: Map<number, KeptVote<S>> | undefined;
+}
+
 class Tally<S> {
   /** Each validator's first vote: counts toward "any" and toward its value. */
   readonly votes: (KeptVote<S> | undefined)[];
-  readonly conflicted: Uint8Array;
-  /** Equivocators' further votes, one per distinct value: each counts toward its value only. */
-  readonly extra = new Map<number, KeptVote<S>[]>();
-  readonly byValue = new Map<ValueId | null, bigint>();
-  readonly fired = new Set<ValueId | null>();
+  /** Each equivocator's first conflicting vote (the evidence): counts toward its value. */
+  readonly conflicts: (KeptVote<S> | undefined)[];
+  /** Every value some kept vote names: at most two per validator (first vote, first conflict). */
+  readonly values = new Map<ValueId | null, ValueTally<S>>();
   total = 0n;
   firedAny = false;
   constructor(n: number) {
     this.votes = new Array<KeptVote<S> | undefined>(n);
-    this.conflicted = new Uint8Array(n);
+    this.conflicts = new Array<KeptVote<S> | undefined>(n);
   }
 }
 
@@ -78,25 +94,37 @@ class RoundVotes<S> {
  * each threshold once, and turns a second, conflicting vote into a `conflict`
  * result (duplicate-vote evidence, upstream).
  *
- * Why an equivocator's second vote still counts for its value: the paper's
- * rules (L28, L36, L44, L49) ask for 2f+1 messages ⟨PREVOTE/PRECOMMIT, h, r,
- * id(v)⟩. If a node kept only the first vote it happened to receive, a
+ * Why an equivocator's conflicting votes still count for their values: the
+ * paper's rules (L28, L36, L44, L49) ask for 2f+1 messages ⟨PREVOTE/PRECOMMIT,
+ * h, r, id(v)⟩. If a node kept only the first vote it happened to receive, a
  * validator that prevoted both v and nil could make two honest nodes disagree
  * for ever on whether a proof-of-lock for v exists — a liveness failure the
  * simulator found (CometBFT avoids it by tracking per-block votes after
  * peers' "maj23" claims). Safety is unaffected: quorum intersection already
  * assumes Byzantine validators vote for anything.
  *
- * Memory: one entry per distinct signed message received in the height, the
- * same bound as the round dimension (a Byzantine validator can sign votes for
- * any number of rounds). The per-peer rate limits of the network layer bound
- * both; the state is dropped when the height ends.
+ * What is kept of an equivocator, per (round, type), in O(1) per vote:
+ * - its first vote, and its first conflicting vote (the evidence); both count
+ *   toward their values;
+ * - a further vote only if its value is one that another kept vote names
+ *   ("backed"), at most one per value. Each validator brings at most two
+ *   values, so a (round, type) holds at most 2 · validators values, and one
+ *   validator at most 2 + 2 · validators votes, however many it signs. A
+ *   further vote for a value nobody else named is `dropped`: no quorum can
+ *   form on such a value without other votes, and a flood of distinct values
+ *   costs a map lookup each.
+ * The limit: a vote dropped because it came before any other vote for its
+ * value is not counted when that value later gets votes (it is not kept).
+ * An equivocator that sends its vote for v after two other conflicting ones
+ * and before anyone else voted v can thus hide its own vote for v from a
+ * node; its first conflicting vote is never lost this way.
  */
 export class VoteKeeper<S> {
   /** The height's total voting power (exact: the sum of safe-integer powers may pass 2^53). */
   readonly totalPower: bigint;
   private readonly powers: readonly bigint[];
   private readonly rounds = new Map<number, RoundVotes<S>>();
+  private held = 0;
 
   constructor(powers: readonly number[]) {
     let total = 0n;
@@ -106,6 +134,11 @@ export class VoteKeeper<S> {
     }
     this.powers = powers.map(BigInt);
     this.totalPower = total;
+  }
+
+  /** Votes kept in this height (first votes, first conflicts and further votes for backed values). */
+  get votesHeld(): number {
+    return this.held;
   }
 
   get size(): number {
@@ -147,6 +180,27 @@ export class VoteKeeper<S> {
     return Number.isInteger(validator) && validator >= 0 && validator < this.powers.length;
   }
 
+  /**
+   * Whether `addVote` would take this vote (count it or keep it as evidence):
+   * false for a repeat, a dropped further conflict or an unknown validator.
+   * Changes nothing; the engine asks before checking a signature or writing
+   * the WAL.
+   */
+  admitsVote(type: VoteType, round: number, validator: number, valueId: ValueId | null): boolean {
+    if (!this.isValidator(validator)) return false;
+    const r = this.rounds.get(round);
+    if (r === undefined) return true;
+    const t = type === 'prevote' ? r.prevote : r.precommit;
+    const first = t.votes[validator];
+    if (first === undefined) return true;
+    if (first.valueId === valueId) return false;
+    const conflict = t.conflicts[validator];
+    if (conflict === undefined) return true;
+    if (conflict.valueId === valueId) return false;
+    const value = t.values.get(valueId);
+    return value !== undefined && value.more?.has(validator) !== true;
+  }
+
   addVote(
     type: VoteType,
     round: number,
@@ -157,47 +211,63 @@ export class VoteKeeper<S> {
     if (!this.isValidator(validator)) return { status: 'unknown-validator' };
     const r = this.round(round);
     const t = type === 'prevote' ? r.prevote : r.precommit;
-    const existing = t.votes[validator];
+    const first = t.votes[validator];
     const power = this.powers[validator] as bigint;
-    if (existing !== undefined) {
-      if (existing.valueId === valueId) return { status: 'duplicate' };
-      let more = t.extra.get(validator);
-      if (more?.some((k) => k.valueId === valueId)) return { status: 'duplicate' };
-      const report = t.conflicted[validator] === 0;
-      t.conflicted[validator] = 1;
-      if (more === undefined) {
-        more = [];
-        t.extra.set(validator, more);
-      }
-      more.push({ valueId, signed });
+    if (first === undefined) {
+      t.votes[validator] = { valueId, signed };
+      this.held++;
       const out: Threshold[] = [];
-      this.countValue(t, type, round, valueId, power, out);
-      return { status: 'conflict', first: existing, report, thresholds: out };
+      this.countValue(this.valueTally(t, valueId), type, round, valueId, power, out);
+      t.total += power;
+      if (!t.firedAny && hasTwoThirdsMajority(t.total, this.totalPower)) {
+        t.firedAny = true;
+        out.push({ kind: 'quorum-any', type, round });
+      }
+      this.markSender(r, round, validator, out);
+      return { status: 'added', thresholds: out };
     }
-    t.votes[validator] = { valueId, signed };
+    if (first.valueId === valueId) return { status: 'duplicate' };
+    const conflict = t.conflicts[validator];
+    let value: ValueTally<S>;
+    if (conflict === undefined) {
+      // Its first conflicting vote: kept (the evidence), counted, and its value becomes backed.
+      t.conflicts[validator] = { valueId, signed };
+      value = this.valueTally(t, valueId);
+    } else {
+      if (conflict.valueId === valueId) return { status: 'duplicate' };
+      const backed = t.values.get(valueId);
+      if (backed === undefined) return { status: 'dropped' };
+      if (backed.more === undefined) backed.more = new Map();
+      else if (backed.more.has(validator)) return { status: 'duplicate' };
+      backed.more.set(validator, { valueId, signed });
+      value = backed;
+    }
+    this.held++;
     const out: Threshold[] = [];
-    this.countValue(t, type, round, valueId, power, out);
-    t.total += power;
-    if (!t.firedAny && hasTwoThirdsMajority(t.total, this.totalPower)) {
-      t.firedAny = true;
-      out.push({ kind: 'quorum-any', type, round });
+    this.countValue(value, type, round, valueId, power, out);
+    return { status: 'conflict', first, report: conflict === undefined, thresholds: out };
+  }
+
+  private valueTally(t: Tally<S>, valueId: ValueId | null): ValueTally<S> {
+    let v = t.values.get(valueId);
+    if (v === undefined) {
+      v = { power: 0n, fired: false, more: undefined };
+      t.values.set(valueId, v);
     }
-    this.markSender(r, round, validator, out);
-    return { status: 'added', thresholds: out };
+    return v;
   }
 
   private countValue(
-    t: Tally<S>,
+    value: ValueTally<S>,
     type: VoteType,
     round: number,
     valueId: ValueId | null,
     power: bigint,
     out: Threshold[],
   ): void {
-    const valuePower = (t.byValue.get(valueId) ?? 0n) + power;
-    t.byValue.set(valueId, valuePower);
-    if (!t.fired.has(valueId) && hasTwoThirdsMajority(valuePower, this.totalPower)) {
-      t.fired.add(valueId);
+    value.power += power;
+    if (!value.fired && hasTwoThirdsMajority(value.power, this.totalPower)) {
+      value.fired = true;
       out.push({ kind: 'quorum-value', type, round, valueId });
     }
   }
@@ -206,7 +276,7 @@ export class VoteKeeper<S> {
   powerFor(round: number, type: VoteType, valueId: ValueId | null): bigint {
     const r = this.rounds.get(round);
     if (r === undefined) return 0n;
-    return (type === 'prevote' ? r.prevote : r.precommit).byValue.get(valueId) ?? 0n;
+    return (type === 'prevote' ? r.prevote : r.precommit).values.get(valueId)?.power ?? 0n;
   }
 
   /** Power of all (round, type) votes. */
@@ -254,11 +324,16 @@ export class VoteKeeper<S> {
     const r = this.rounds.get(round);
     if (r === undefined) return new Array<KeptVote<S> | undefined>(this.powers.length);
     const t = type === 'prevote' ? r.prevote : r.precommit;
+    const more = t.values.get(valueId)?.more;
     const out = [...t.votes];
-    for (const [validator, more] of t.extra) {
-      if (out[validator]?.valueId === valueId) continue;
-      const match = more.find((k) => k.valueId === valueId);
-      if (match !== undefined) out[validator] = match;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] === undefined || out[i]?.valueId === valueId) continue;
+      const conflict = t.conflicts[i];
+      if (conflict?.valueId === valueId) out[i] = conflict;
+      else {
+        const further = more?.get(i);
+        if (further !== undefined) out[i] = further;
+      }
     }
     return out;
   }

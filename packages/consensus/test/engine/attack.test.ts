@@ -1,11 +1,11 @@
 /**
  * The engine against one Byzantine validator or one hostile peer (issue #11:
- * items 1, 2, 4, 7, 8, 9): every block the node learns reaches the core, a
+ * items 1, 2, 4, 5, 7, 8, 9): every block the node learns reaches the core, a
  * thrown validation or a failed fetch is retried, the next-height buffer gives
  * each validator a quota, and only inputs that can change the core's state
  * reach the WAL.
  */
-import { sign } from '@synod/crypto';
+import { verify as cryptoVerify, sign } from '@synod/crypto';
 import {
   type Block,
   blockHash,
@@ -294,6 +294,44 @@ describe('#11.4 a missing block is asked for until it arrives', () => {
     await n.settle();
     expect(n.fetches()).toBe(before);
     expect(n.clock.pending()).toBe(0);
+  });
+});
+
+describe('#11.5 an equivocation flood costs a lookup per vote', () => {
+  it('2,000 distinct conflicting prevotes of one validator: a few signature checks and WAL records, the height is decided, the evidence reported once', async () => {
+    let verified = 0;
+    const n = node(3, {
+      verifySignature: (key, message, signature) => {
+        verified++;
+        return cryptoVerify(key, message, signature);
+      },
+    });
+    await n.engine.start();
+    const a = makeBlock(1, 'A');
+    await n.engine.receiveProposal(proposal(0, 1, 0, a), a);
+    const before = verified;
+    // Validator 2 prevotes nil, then 2,000 blocks nobody else votes for.
+    const flood = [vote(2, 'prevote', 1, 0, null)];
+    for (let i = 0; i < 2_000; i++) flood.push(vote(2, 'prevote', 1, 0, makeBlock(1, `X${i}`)));
+    for (const v of flood) await n.engine.receiveVote(v);
+    // Its first vote and its first conflicting one (the evidence): nothing else is checked or written.
+    expect(verified - before).toBe(2);
+    expect(n.walAppends('vote')).toBe(2);
+    // Its vote for A, which others vote for, is still taken and counts.
+    await n.engine.receiveVote(vote(2, 'prevote', 1, 0, a));
+    expect(n.walAppends('vote')).toBe(3);
+    await n.engine.receiveVote(vote(0, 'prevote', 1, 0, a));
+    await n.settle();
+    expect(n.network.votes.at(-1)?.vote).toMatchObject({ type: 'precommit', blockHash: blockHash(a) });
+    for (const i of [0, 1]) await n.engine.receiveVote(vote(i, 'precommit', 1, 0, a));
+    await n.settle();
+    expect(n.store.blocks).toHaveLength(1);
+    expect(n.evidence.reported.map((e) => e.kind)).toEqual(['duplicate-vote']);
+    // The flood again, after the decision: nothing reaches the WAL or the evidence sink.
+    const appends = n.walAppends('vote');
+    for (const v of flood.slice(0, 100)) await n.engine.receiveVote(v);
+    expect(n.walAppends('vote')).toBe(appends);
+    expect(n.evidence.reported).toHaveLength(1);
   });
 });
 

@@ -106,9 +106,9 @@ describe('quorum rule: the one of @synod/types, exact above 2^53 total power', (
   });
 });
 
-const VALUES = ['A', 'B', null] as const;
+const VALUES = ['A', 'B', 'C', null] as const;
 const voteArb = fc.record({
-  validator: fc.nat({ max: 9 }),
+  validator: fc.nat({ max: 6 }),
   round: fc.nat({ max: 2 }),
   type: fc.constantFrom<VoteType>('prevote', 'precommit'),
   value: fc.constantFrom(...VALUES),
@@ -122,39 +122,52 @@ const key = (t: Threshold): string =>
       : `v/${t.type}/${t.round}/${t.valueId}`;
 
 describe('VoteKeeper', () => {
-  it('counts each validator once per (round, type) for "any" and once per value for that value; fires each threshold once, exactly when crossed', () => {
+  it('counts each validator once per (round, type) for "any" and each kept vote for its value; keeps first votes, first conflicts and further votes for backed values; fires each threshold once, exactly when crossed', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 6 }),
         fc.array(voteArb, { maxLength: 120 }),
         (powers, votes) => {
           const keeper = new VoteKeeper<number>(powers);
           const total = powers.reduce((a, b) => a + b, 0);
           expect(keeper.totalPower).toBe(BigInt(total));
           const first = new Map<string, (typeof VALUES)[number]>(); // validator/round/type → first value
-          const all = new Set<string>(); // validator/round/type/value: every distinct vote
+          const conflicts = new Set<string>(); // validator/round/type with a first conflict kept
+          const all = new Set<string>(); // validator/round/type/value: every kept vote
           const fired = new Set<string>();
           const sent = new Map<number, Set<number>>();
+          /** Some kept vote of (round, type) names `value`. */
+          const backed = (round: number, type: VoteType, value: (typeof VALUES)[number]): boolean =>
+            [...all].some((k) => {
+              const [, ro, ty, val] = k.split('/');
+              return Number(ro) === round && ty === type && val === String(value);
+            });
           votes.forEach((v, i) => {
-            const r = keeper.addVote(v.type, v.round, v.validator, v.value, i);
             const slot = `${v.validator}/${v.round}/${v.type}`;
             const voteKey = `${slot}/${v.value}`;
-            if (v.validator >= powers.length) {
-              expect(r.status).toBe('unknown-validator');
-              return;
+            const expected =
+              v.validator >= powers.length
+                ? 'unknown-validator'
+                : all.has(voteKey)
+                  ? 'duplicate'
+                  : !first.has(slot)
+                    ? 'added'
+                    : !conflicts.has(slot) || backed(v.round, v.type, v.value)
+                      ? 'conflict'
+                      : 'dropped';
+            expect(keeper.admitsVote(v.type, v.round, v.validator, v.value)).toBe(
+              expected === 'added' || expected === 'conflict',
+            );
+            const r = keeper.addVote(v.type, v.round, v.validator, v.value, i);
+            expect(r.status).toBe(expected);
+            if (r.status === 'conflict') {
+              expect(r.report).toBe(!conflicts.has(slot));
+              conflicts.add(slot);
             }
-            if (all.has(voteKey)) {
-              expect(r.status).toBe('duplicate');
-              return;
-            }
-            all.add(voteKey);
-            if (first.has(slot)) {
-              expect(r.status).toBe('conflict');
-            } else {
-              expect(r.status).toBe('added');
-              first.set(slot, v.value);
-            }
+            if (r.status === 'added') first.set(slot, v.value);
             if (r.status !== 'added' && r.status !== 'conflict') return;
+            all.add(voteKey);
+            expect(keeper.votesHeld).toBe(all.size);
             const senders = sent.get(v.round) ?? new Set<number>();
             sent.set(v.round, senders.add(v.validator));
             for (const t of r.thresholds) {
@@ -209,15 +222,72 @@ describe('VoteKeeper', () => {
       thresholds: [],
     });
     expect(k.addVote('prevote', 0, 2, null, 'nil2')).toEqual({ status: 'duplicate' });
+    // A third value nobody else voted for: dropped (not kept, not counted, not evidence again).
+    expect(k.admitsVote('prevote', 0, 2, 'B')).toBe(false);
+    expect(k.addVote('prevote', 0, 2, 'B', 'b')).toEqual({ status: 'dropped' });
+    expect(k.powerFor(0, 'prevote', 'B')).toBe(0n);
+    // Once another validator votes B, validator 2's vote for B is taken and counts.
+    expect(k.addVote('prevote', 0, 1, 'B', '1-b')).toMatchObject({ status: 'added' });
+    expect(k.admitsVote('prevote', 0, 2, 'B')).toBe(true);
     expect(k.addVote('prevote', 0, 2, 'B', 'b')).toMatchObject({ status: 'conflict', report: false });
+    expect(k.addVote('prevote', 0, 2, 'B', 'b')).toEqual({ status: 'duplicate' });
+    expect(k.admitsVote('prevote', 0, 2, 'B')).toBe(false);
     expect(k.addVote('precommit', 0, 2, 'B', 'b')).toMatchObject({ status: 'added' });
     expect(k.powerFor(0, 'prevote', 'A')).toBe(1n);
     expect(k.powerFor(0, 'prevote', null)).toBe(1n);
-    expect(k.powerFor(0, 'prevote', 'B')).toBe(1n);
-    expect(k.powerAny(0, 'prevote')).toBe(1n);
+    expect(k.powerFor(0, 'prevote', 'B')).toBe(2n);
+    expect(k.powerAny(0, 'prevote')).toBe(2n);
     expect(k.vote(0, 'prevote', 2)).toEqual({ valueId: 'A', signed: 'a' });
     expect(k.votes(0, 'precommit')[2]).toEqual({ valueId: 'B', signed: 'b' });
+    expect(k.votesFor(0, 'prevote', 'B').map((v) => v?.signed)).toEqual([undefined, '1-b', 'b', undefined]);
+    expect(k.votesFor(0, 'prevote', null).map((v) => v?.signed)).toEqual([
+      undefined,
+      '1-b',
+      'nil',
+      undefined,
+    ]);
+    expect(k.votesHeld).toBe(5);
     expect(k.roundsSeen()).toEqual([0]);
+  });
+
+  it('a flood of 20,000 distinct conflicting votes from one validator keeps a bounded number of votes and reports the evidence once', () => {
+    const n = 100;
+    const k = new VoteKeeper<string>(Array.from({ length: n }, () => 1));
+    // Honest validators 0..49 vote A, 50..59 vote nil: the flooder may join those values, nothing else.
+    for (let i = 0; i < 50; i++) k.addVote('prevote', 3, i, 'A', `${i}-A`);
+    for (let i = 50; i < 60; i++) k.addVote('prevote', 3, i, null, `${i}-nil`);
+    const before = k.votesHeld;
+    const statuses = new Map<string, number>();
+    let reports = 0;
+    for (let j = 0; j < 20_000; j++) {
+      const value = j === 5_000 ? 'A' : j === 7_000 ? null : `X${j}`;
+      const r = k.addVote('prevote', 3, 99, value, `99-${j}`);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      if (r.status === 'conflict' && r.report) reports++;
+    }
+    expect(reports).toBe(1);
+    // First vote X0, first conflict X1 (the evidence), and its votes for the backed values A and nil.
+    expect(Object.fromEntries(statuses)).toEqual({ added: 1, conflict: 3, dropped: 19_996 });
+    expect(k.votesHeld - before).toBe(4);
+    expect(k.powerFor(3, 'prevote', 'A')).toBe(51n);
+    expect(k.powerFor(3, 'prevote', null)).toBe(11n);
+    expect(k.powerFor(3, 'prevote', 'X1')).toBe(1n);
+    expect(k.powerFor(3, 'prevote', 'X2')).toBe(0n);
+    expect(k.powerAny(3, 'prevote')).toBe(61n);
+    // Repeating the flood changes nothing.
+    for (let j = 0; j < 20_000; j++) k.addVote('prevote', 3, 99, `X${j}`, `99-${j}-again`);
+    expect(k.votesHeld - before).toBe(4);
+  });
+
+  it('however all validators equivocate, a (round, type) holds at most 2 values per validator and one vote per (validator, value)', () => {
+    const n = 10;
+    const k = new VoteKeeper<number>(Array.from({ length: n }, () => 1));
+    for (let j = 0; j < 200; j++)
+      for (let i = 0; i < n; i++) k.addVote('precommit', 0, i, `V${(i * 7 + j) % 1000}`, j);
+    // Values: each validator brings two (first vote, first conflict), 20 in all; each validator may
+    // then vote each of them once: at most 20 votes per validator.
+    expect(k.votesHeld).toBeLessThanOrEqual(n * 2 * n);
+    expect(k.votesHeld).toBeGreaterThan(2 * n);
   });
 
   it("an equivocator's second vote completes a value quorum that its first vote did not join", () => {
