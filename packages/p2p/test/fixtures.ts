@@ -265,6 +265,7 @@ export function testNodeOptions(
   vals: Validators,
   overrides: Partial<NetworkOptions> = {},
 ): NetworkOptions {
+  const { peerManager, ...rest } = overrides;
   return {
     chainId: CHAIN_ID,
     nodeKey: { seed: seed(200, i) },
@@ -279,9 +280,12 @@ export function testNodeOptions(
       // generous: CI runs every package's tests at once on 2 cores
       pingTimeoutMs: 5_000,
       dialTimeoutMs: 10_000,
+      // the tests run on 127.0.0.1: peer exchange must share and dial loopback addresses
+      allowPrivateAddresses: true,
+      ...peerManager,
     },
     mesh: { heartbeatIntervalMs: 200 },
-    ...overrides,
+    ...rest,
   };
 }
 

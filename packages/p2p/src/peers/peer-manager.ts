@@ -5,6 +5,7 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
 import { type Clock, type Logger, SynodError } from '@synod/types';
 import { withDeadline } from '../deadline.js';
 import type { P2pMetrics } from '../p2p-metrics.js';
+import { isPrivateAddress } from './address-filter.js';
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
 
 /** How the node knows a peer. */
@@ -31,6 +32,19 @@ export interface PeerManagerOptions {
   readonly discoveredDialAttemptsMax: number;
   /** How often the manager looks for peers to dial when below maxPeers. @default 1000 */
   readonly maintenanceIntervalMs: number;
+  /**
+   * Dial loopback, private (RFC 1918, IPv6 ULA), link-local and CGNAT
+   * addresses learnt from peer exchange, and share them. Only for local
+   * networks and tests: on the internet such an address a peer hands out
+   * points into someone's LAN (or ours). Configured peers are always dialled.
+   * @default false
+   */
+  readonly allowPrivateAddresses: boolean;
+  /**
+   * Peers never shared in peer-exchange answers (CometBFT's
+   * `private_peer_ids`): e.g. a validator behind sentry nodes. @default []
+   */
+  readonly privatePeerIds: readonly string[];
 }
 
 export const DEFAULT_PEER_MANAGER_OPTIONS: PeerManagerOptions = Object.freeze({
@@ -44,6 +58,8 @@ export const DEFAULT_PEER_MANAGER_OPTIONS: PeerManagerOptions = Object.freeze({
   discoveredPeersMax: 1_000,
   discoveredDialAttemptsMax: 5,
   maintenanceIntervalMs: 1_000,
+  allowPrivateAddresses: false,
+  privatePeerIds: Object.freeze([]),
 });
 
 /** What the network tells about a peer. */
@@ -106,7 +122,8 @@ export function parsePeerAddress(address: string): { id: PeerId; addr: Multiaddr
  *   answer once), then treated like any other peer;
  * - peer exchange: on every new connection, and every `pexIntervalMs` with a
  *   random peer, the node asks for its peers' addresses and dials them while
- *   it has fewer than `maxPeers`;
+ *   it has fewer than `maxPeers` (public addresses only unless
+ *   `allowPrivateAddresses`); answers never include `privatePeerIds`;
  * - beyond `maxPeers`, new non-persistent connections are closed;
  * - delinquency: a peer whose pings or requests fail `delinquentAfterFailures`
  *   times in a row is marked delinquent: it is asked last for requests,
@@ -119,9 +136,11 @@ export class PeerManager {
   private readonly intervals = new Map<string, () => void>();
   private running = false;
   private readonly self: string;
+  private readonly privatePeers: ReadonlySet<string>;
 
   constructor(private readonly deps: PeerManagerDeps) {
     this.self = deps.node.peerId.toString();
+    this.privatePeers = new Set(deps.options.privatePeerIds);
     for (const a of deps.persistentPeers) this.remember(a, 'persistent');
     for (const a of deps.bootstrapPeers) this.remember(a, 'bootstrap');
   }
@@ -328,12 +347,27 @@ export class PeerManager {
     );
   }
 
-  /** Adds peer-exchange addresses to the address book and dials new peers while below maxPeers. */
+  /** Whether an address learnt from or shared with peers may be used (private ones only when allowed). */
+  private exchangeable(addr: Multiaddr): boolean {
+    return this.deps.options.allowPrivateAddresses || !isPrivateAddress(addr);
+  }
+
+  /**
+   * Adds peer-exchange addresses to the address book and dials new peers while
+   * below maxPeers. Loopback and private addresses are dropped unless
+   * `allowPrivateAddresses`.
+   */
   learn(addrs: readonly Multiaddr[]): void {
     let fresh = false;
     for (const addr of addrs) {
       const id = addr.getComponents().findLast((c) => c.name === 'p2p')?.value;
-      if (id === undefined || id === this.self || !this.deps.isDialable(addr) || this.deps.isBanned(id))
+      if (
+        id === undefined ||
+        id === this.self ||
+        !this.exchangeable(addr) ||
+        !this.deps.isDialable(addr) ||
+        this.deps.isBanned(id)
+      )
         continue;
       const existing = this.known.get(id);
       if (existing !== undefined) {
@@ -368,20 +402,30 @@ export class PeerManager {
     return n;
   }
 
-  /** Addresses to hand out in a peer-exchange answer: healthy connected peers other than `requester`. */
+  /**
+   * Addresses to hand out in a peer-exchange answer: healthy connected peers
+   * other than `requester`, never one of `privatePeerIds`, and only public
+   * addresses unless `allowPrivateAddresses`.
+   */
   async shareablePeers(requester: PeerId, max: number): Promise<Multiaddr[]> {
     const out: Multiaddr[] = [];
     for (const peer of this.deps.node.getPeers()) {
       if (out.length >= max) break;
       const key = peer.toString();
-      if (peer.equals(requester) || this.isDelinquent(key) || this.deps.isBanned(key)) continue;
+      if (
+        peer.equals(requester) ||
+        this.privatePeers.has(key) ||
+        this.isDelinquent(key) ||
+        this.deps.isBanned(key)
+      )
+        continue;
       let addrs: Multiaddr[] = [];
       try {
         addrs = (await this.deps.node.peerStore.get(peer)).addresses.map((a) => a.multiaddr);
       } catch {
         addrs = this.known.get(key)?.addrs ?? [];
       }
-      for (const a of addrs.slice(0, 4)) {
+      for (const a of addrs.filter((x) => this.exchangeable(x)).slice(0, 4)) {
         if (out.length >= max) break;
         const hasId = a.getComponents().some((c) => c.name === 'p2p');
         out.push(hasId ? a : a.encapsulate(`/p2p/${key}`));

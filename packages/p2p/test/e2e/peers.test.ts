@@ -75,6 +75,91 @@ describe('peer exchange and the peer limit', () => {
   });
 });
 
+describe('peer exchange keeps private addresses and private peers to itself (#11.19)', () => {
+  let nodes: Network[] = [];
+
+  afterAll(async () => {
+    await stopAll(nodes);
+  });
+
+  /** Waits until `node` has had `n` successful peer-exchange answers. */
+  const pexAnswers = (metrics: RecordingMetrics, n: number, who: string) =>
+    waitFor(
+      () => metrics.total('synod_p2p_requests_total', { protocol: 'pex', result: 'ok' }) >= n,
+      `${who} gets a peer-exchange answer`,
+    );
+
+  it('by default, loopback addresses learnt from a peer are never dialled nor remembered', async () => {
+    const [a, b] = await startNodes(2, vals, () => ({}), 20);
+    if (a === undefined || b === undefined) throw new Error('setup');
+    nodes.push(a, b);
+    await b.dial(a.addresses()[0] ?? '');
+    await waitFor(() => b.connectedPeers().includes(a.peerId), 'A and B are connected');
+    // C knows only B and runs with the default (no private addresses)
+    const metrics = new RecordingMetrics();
+    const [c] = await startNodes(
+      1,
+      vals,
+      () => ({
+        bootstrapPeers: [b.addresses()[0] ?? ''],
+        peerManager: { allowPrivateAddresses: false, maintenanceIntervalMs: 100 },
+        metrics,
+      }),
+      22,
+    );
+    if (c === undefined) throw new Error('setup');
+    nodes.push(c);
+    // B (allowed to, as in a local network) shares A's 127.0.0.1 address; C drops it
+    await pexAnswers(metrics, 1, 'C');
+    expect(c.peers().map((p) => p.id)).not.toContain(a.peerId);
+    expect(c.connectedPeers()).toEqual([b.peerId]);
+    expect(metrics.total('synod_p2p_dials_total', { kind: 'discovered' })).toBe(0);
+  });
+
+  it('by default, a node shares no loopback address; privatePeerIds are never shared', async () => {
+    await stopAll(nodes);
+    nodes = [];
+    const [a, d] = await startNodes(2, vals, () => ({}), 24);
+    if (a === undefined || d === undefined) throw new Error('setup');
+    nodes.push(a, d);
+    // B keeps A (say a validator behind it, a sentry) out of its answers
+    const [b] = await startNodes(1, vals, () => ({ peerManager: { privatePeerIds: [a.peerId] } }), 26);
+    if (b === undefined) throw new Error('setup');
+    nodes.push(b);
+    await a.dial(b.addresses()[0] ?? '');
+    await d.dial(b.addresses()[0] ?? '');
+    await waitFor(
+      () => b.connectedPeers().includes(a.peerId) && b.connectedPeers().includes(d.peerId),
+      'B is connected to A and D',
+    );
+    // C asks B: it learns D, never A
+    const [c] = await startNodes(1, vals, () => ({ bootstrapPeers: [b.addresses()[0] ?? ''] }), 27);
+    if (c === undefined) throw new Error('setup');
+    nodes.push(c);
+    await waitFor(() => c.connectedPeers().includes(d.peerId), 'C connects to D, learnt from B');
+    expect(c.peers().map((p) => p.id)).not.toContain(a.peerId);
+
+    // a node with the default shares none of its peers' loopback addresses
+    const [e] = await startNodes(1, vals, () => ({ peerManager: { allowPrivateAddresses: false } }), 28);
+    if (e === undefined) throw new Error('setup');
+    nodes.push(e);
+    await e.dial(d.addresses()[0] ?? '');
+    await waitFor(() => e.connectedPeers().includes(d.peerId), 'E is connected to D');
+    const gMetrics = new RecordingMetrics();
+    const [g] = await startNodes(
+      1,
+      vals,
+      () => ({ bootstrapPeers: [e.addresses()[0] ?? ''], metrics: gMetrics }),
+      30,
+    );
+    if (g === undefined) throw new Error('setup');
+    nodes.push(g);
+    await pexAnswers(gMetrics, 1, 'G');
+    expect(g.peers().map((p) => p.id)).not.toContain(d.peerId);
+    expect(g.connectedPeers()).toEqual([e.peerId]);
+  });
+});
+
 describe('delinquent peers', () => {
   let nodes: Network[] = [];
 
