@@ -45,7 +45,7 @@ export {
   type PeerManagerOptions,
 } from './peers/peer-manager.js';
 export { DEFAULT_REPUTATION, type PenaltyReason, type ReputationOptions } from './peers/reputation.js';
-export type { DropPolicy } from './queue/bounded-queue.js';
+export type { DropPolicy } from './queue/fair-queue.js';
 export {
   DEFAULT_QUEUE_OPTIONS,
   type QueueOptions,

@@ -1,14 +1,20 @@
-import { DEFAULT_CONSENSUS_PARAMS } from '@synod/types';
+import {
+  DEFAULT_CONSENSUS_PARAMS,
+  EVIDENCE_BYTES_MAX,
+  SIGNED_TX_BYTES_MAX,
+  SIGNED_VOTE_BYTES,
+} from '@synod/types';
+import type { GossipTopic } from './topics.js';
 
 /** Size bounds of every message on the wire, in bytes (and counts where stated). */
 export interface MessageLimits {
-  /** Gossiped SignedVote. A vote is ~190 bytes. @default 512 */
+  /** Gossiped SignedVote (a fixed-size encoding). @default SIGNED_VOTE_BYTES of @synod/types (129) */
   readonly voteBytesMax: number;
   /** Encoded block, in proposals and responses. @default consensus params' block.maxBytes (4 MiB) */
   readonly blockBytesMax: number;
-  /** Gossiped evidence item. @default 64 KiB */
+  /** Gossiped evidence item. @default EVIDENCE_BYTES_MAX of @synod/types (the largest encoding, 305) */
   readonly evidenceBytesMax: number;
-  /** Gossiped transaction. @default 1 MiB */
+  /** Gossiped transaction. @default SIGNED_TX_BYTES_MAX of @synod/types (the largest encoding, 483) */
   readonly txBytesMax: number;
   /** Encoded commit in a block-range response (65 bytes per validator). @default 1 MiB */
   readonly commitBytesMax: number;
@@ -21,10 +27,10 @@ export interface MessageLimits {
 }
 
 export const DEFAULT_MESSAGE_LIMITS: MessageLimits = Object.freeze({
-  voteBytesMax: 512,
+  voteBytesMax: SIGNED_VOTE_BYTES,
   blockBytesMax: DEFAULT_CONSENSUS_PARAMS.block.maxBytes,
-  evidenceBytesMax: 64 * 1024,
-  txBytesMax: 1024 * 1024,
+  evidenceBytesMax: EVIDENCE_BYTES_MAX,
+  txBytesMax: SIGNED_TX_BYTES_MAX,
   commitBytesMax: 1024 * 1024,
   rangeBlocksMax: 100,
   rangeResponseBytesMax: 32 * 1024 * 1024,
@@ -37,6 +43,20 @@ export const PROPOSAL_ENVELOPE_OVERHEAD_BYTES = 4 + 512;
 /** Largest gossiped proposal message under `limits`. */
 export function proposalBytesMax(limits: MessageLimits): number {
   return limits.blockBytesMax + PROPOSAL_ENVELOPE_OVERHEAD_BYTES;
+}
+
+/** The largest message of `topic` under `limits`: bigger ones are rejected before they are queued. */
+export function topicBytesMax(topic: GossipTopic, limits: MessageLimits): number {
+  switch (topic) {
+    case 'proposals':
+      return proposalBytesMax(limits);
+    case 'votes':
+      return limits.voteBytesMax;
+    case 'evidence':
+      return limits.evidenceBytesMax;
+    case 'txs':
+      return limits.txBytesMax;
+  }
 }
 
 /** Largest payload gossipsub must be willing to decode (the biggest topic bound plus RPC framing). */

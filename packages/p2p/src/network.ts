@@ -52,8 +52,8 @@ import {
   DEFAULT_MESSAGE_LIMITS,
   DEFAULT_REQUEST_TIMEOUTS,
   type MessageLimits,
-  proposalBytesMax,
   type RequestTimeouts,
+  topicBytesMax,
 } from './limits.js';
 import { libp2pPrivateKey, type NodeKey, peerIdOfNodeKey } from './node-key.js';
 import { createP2pMetrics, type P2pMetrics } from './p2p-metrics.js';
@@ -228,6 +228,8 @@ interface QueuedMessage {
   readonly msgId: string;
   readonly from: string;
   readonly data: Uint8Array;
+  /** data.length: what the message costs the queue's byte budgets. */
+  readonly bytes: number;
   readonly receivedAtMs: number;
 }
 
@@ -249,6 +251,10 @@ const DOUBLE_PROPOSAL: ValidationOutcome = {
   reason: 'DOUBLE_PROPOSAL',
   message: 'a second proposal for this height and round: delivered, not forwarded',
 };
+
+function zeroPerTopic(): Record<GossipTopic, number> {
+  return Object.fromEntries(GOSSIP_TOPICS.map((t) => [t, 0])) as Record<GossipTopic, number>;
+}
 
 /** The block size limit of consensus params (validated: within the wire format's hard bound). */
 function blockBytesMaxOf(params: ConsensusParams): number {
@@ -444,17 +450,27 @@ export class Network {
     if (!isGossipRouter(pubsub))
       throw new SynodError('INTERNAL', 'unsupported @libp2p/gossipsub: no async validation API');
     const router = pubsub;
-    const scheduler = new GossipScheduler<QueuedMessage>(this.queueOptions, {
-      process: (item) => this.process(item),
-      dropped: (item, topic) => {
-        this.metrics.queueDropped.inc({ topic });
-        this.adapter.settle(topic, item.msgId, item.from, {
-          action: 'IGNORE',
-          reason: 'QUEUE_FULL',
-          message: 'queue full',
-        });
+    const itemBytesMax = Object.fromEntries(
+      GOSSIP_TOPICS.map((t) => [t, topicBytesMax(t, this.limits)]),
+    ) as Record<GossipTopic, number>;
+    const scheduler = new GossipScheduler<QueuedMessage>(
+      this.queueOptions,
+      {
+        process: (item) => this.process(item),
+        dropped: (item, topic, cause) => {
+          this.metrics.queueDropped.inc({ topic });
+          this.adapter.settle(
+            topic,
+            item.msgId,
+            item.from,
+            cause === 'peer-dropped'
+              ? { action: 'IGNORE', reason: 'PEER_BANNED', message: 'sender banned' }
+              : { action: 'IGNORE', reason: 'QUEUE_FULL', message: 'queue full' },
+          );
+        },
       },
-    });
+      itemBytesMax,
+    );
     await this.registerProtocols(node);
     router.addEventListener('gossipsub:message', (evt: CustomEvent<GossipsubMessage>) =>
       this.onGossip(evt, scheduler, router),
@@ -508,6 +524,8 @@ export class Network {
     const tick = (): void => {
       for (const [topic, n] of Object.entries(scheduler.lengths()))
         this.metrics.queueLength.set(n, { topic });
+      for (const [topic, n] of Object.entries(scheduler.byteLengths()))
+        this.metrics.queueBytes.set(n, { topic });
       this.reputation.prune();
       cancel = this.clock.setTimer(1_000, tick);
     };
@@ -564,7 +582,36 @@ export class Network {
       router.reportMessageValidationResult(msgId, from, TopicValidatorResult.Ignore);
       return;
     }
-    scheduler.push(topic, { topic, msgId, from, data: msg.data, receivedAtMs: performance.now() });
+    // a banned peer's messages still in gossipsub's pipeline are not worth a look
+    if (this.reputation.isBanned(from)) {
+      this.adapter.settle(topic, msgId, from, {
+        action: 'IGNORE',
+        reason: 'PEER_BANNED',
+        message: 'sender banned',
+      });
+      return;
+    }
+    // [REJECT] larger than any message of the topic: never queued
+    const max = topicBytesMax(topic, this.limits);
+    if (msg.data.length > max) {
+      this.adapter.settle(topic, msgId, from, {
+        action: 'REJECT',
+        reason: 'MESSAGE_TOO_LARGE',
+        message: `${topic} message of ${msg.data.length} bytes exceeds ${max}`,
+      });
+      return;
+    }
+    // a small message decoded out of a large RPC frame is a view that pins the whole
+    // frame: queue a copy, so the byte budgets bound the memory really held
+    const data = msg.data.byteLength * 2 < msg.data.buffer.byteLength ? msg.data.slice() : msg.data;
+    scheduler.push(topic, {
+      topic,
+      msgId,
+      from,
+      data,
+      bytes: data.length,
+      receivedAtMs: performance.now(),
+    });
   }
 
   private process(item: QueuedMessage): void | Promise<void> {
@@ -670,22 +717,9 @@ export class Network {
     return this.publish('txs', txBytes);
   }
 
-  private topicBytesMax(topic: GossipTopic): number {
-    switch (topic) {
-      case 'proposals':
-        return proposalBytesMax(this.limits);
-      case 'votes':
-        return this.limits.voteBytesMax;
-      case 'evidence':
-        return this.limits.evidenceBytesMax;
-      case 'txs':
-        return this.limits.txBytesMax;
-    }
-  }
-
   private async publish(topic: GossipTopic, data: Uint8Array): Promise<number> {
     const { router } = this.need();
-    const max = this.topicBytesMax(topic);
+    const max = topicBytesMax(topic, this.limits);
     if (data.length > max) {
       throw new SynodError(
         'P2P_MESSAGE_TOO_LARGE',
@@ -1201,10 +1235,17 @@ export class Network {
 
   /** Gossip messages waiting for validation, per topic. */
   queueLengths(): Record<GossipTopic, number> {
-    return (
-      this.running?.scheduler.lengths() ??
-      (Object.fromEntries(GOSSIP_TOPICS.map((t) => [t, 0])) as Record<GossipTopic, number>)
-    );
+    return this.running?.scheduler.lengths() ?? zeroPerTopic();
+  }
+
+  /** Bytes of gossip messages waiting for validation, per topic (what the byte budgets bound). */
+  queueBytes(): Record<GossipTopic, number> {
+    return this.running?.scheduler.byteLengths() ?? zeroPerTopic();
+  }
+
+  /** Gossip messages from `peer` (as the sender that relayed them) waiting for validation, per topic. */
+  queuedFrom(peer: string): Record<GossipTopic, number> {
+    return this.running?.scheduler.lengthsOf(peer) ?? zeroPerTopic();
   }
 
   /** Bans a peer now (operator action): disconnects it and refuses it for `durationMs`. */
@@ -1231,6 +1272,8 @@ export class Network {
     const r = this.running;
     if (r === undefined) return;
     r.peerManager.onBanned(peer);
+    // whatever it still has queued is dropped unvalidated: a ban ends the work it causes
+    r.scheduler.dropPeer(peer);
     r.node.hangUp(peerIdFromString(peer)).catch(() => {});
   }
 }

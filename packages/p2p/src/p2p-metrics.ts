@@ -8,6 +8,8 @@ export interface P2pMetrics {
   readonly queueDropped: Counter;
   /** Gossip messages waiting for validation, by topic. */
   readonly queueLength: Gauge;
+  /** Bytes of gossip messages waiting for validation, by topic. */
+  readonly queueBytes: Gauge;
   /** Time from gossip arrival to the end of validation, by topic. */
   readonly validationSeconds: Histogram;
   /** Messages this node published, by topic. */
@@ -39,12 +41,17 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
     }),
     queueDropped: m.counter({
       name: 'synod_p2p_queue_dropped_total',
-      help: 'Gossip messages dropped by a full per-topic queue',
+      help: 'Gossip messages dropped unvalidated (full queue, peer over its share, banned peer)',
       labelNames: ['topic'],
     }),
     queueLength: m.gauge({
       name: 'synod_p2p_queue_length',
       help: 'Gossip messages waiting for validation',
+      labelNames: ['topic'],
+    }),
+    queueBytes: m.gauge({
+      name: 'synod_p2p_queue_bytes',
+      help: 'Bytes of gossip messages waiting for validation',
       labelNames: ['topic'],
     }),
     validationSeconds: m.histogram({

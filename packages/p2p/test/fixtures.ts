@@ -1,5 +1,12 @@
 /** Test fixtures: validators, signed votes/proposals/evidence/txs, chains of blocks with commits, nodes. */
-import { addressFromPublicKey, type KeyPair, keyPairFromSeed, sign } from '@synod/crypto';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { type GossipSub, gossipsub, StrictNoSign } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { Libp2p } from '@libp2p/interface';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { addressFromPublicKey, type KeyPair, keyPairFromSeed, sha256, sign } from '@synod/crypto';
 import {
   type Block,
   blockHash,
@@ -28,6 +35,7 @@ import {
   voteSignBytes,
   ZERO_HASH,
 } from '@synod/types';
+import { createLibp2p } from 'libp2p';
 import {
   type BlockWithCommit,
   createNetwork,
@@ -358,4 +366,28 @@ export class RecordingMetrics implements Metrics {
     }
     return sum;
   }
+}
+
+/**
+ * A libp2p peer outside the project that speaks gossipsub but validates
+ * nothing: it publishes whatever it is given (loopback dials only).
+ */
+export async function rawGossipPeer(): Promise<Libp2p<{ pubsub: GossipSub }>> {
+  return createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: { denyDialMultiaddr: (a) => !loopbackOnly(a.toString()) },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictNoSign,
+        fallbackToFloodsub: false,
+        allowPublishToZeroTopicPeers: true,
+        msgIdFn: (m) => sha256(m.data).subarray(0, 20),
+      }),
+    },
+  });
 }

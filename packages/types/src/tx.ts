@@ -130,6 +130,9 @@ function txBodyFromSsz(s: TxBodyValue): TxBody {
   };
 }
 
+/** Largest encoded signed transaction of this format (memo and message at their maxima): 483 bytes. */
+export const SIGNED_TX_BYTES_MAX: number = SignedTxSsz.maxSize;
+
 export function encodeTx(tx: Tx): Uint8Array {
   checkLength(tx.signature, 64, 'tx.signature');
   return sszEncode(SignedTxSsz, { body: txBodyToSsz(tx.body), signature: tx.signature }, 'tx');

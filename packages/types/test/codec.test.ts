@@ -13,6 +13,7 @@ import {
   decodeTx,
   decodeValidatorSet,
   decodeVote,
+  EVIDENCE_BYTES_MAX,
   encodeBlock,
   encodeCommit,
   encodeConsensusParams,
@@ -25,6 +26,7 @@ import {
   encodeValidatorSet,
   encodeVote,
   LIMITS,
+  SIGNED_TX_BYTES_MAX,
   SynodError,
 } from '../src/index.js';
 import * as arb from './arbitraries.js';
@@ -129,6 +131,30 @@ describe.each(CODECS)('$name codec', (c) => {
 });
 
 describe('decoding bounds', () => {
+  it('no transaction or evidence encodes above its stated maximum (the p2p topic bounds)', () => {
+    fc.assert(
+      fc.property(arb.tx, arb.evidence, (tx, ev) => {
+        expect(encodeTx(tx).length).toBeLessThanOrEqual(SIGNED_TX_BYTES_MAX);
+        expect(encodeEvidence(ev).length).toBeLessThanOrEqual(EVIDENCE_BYTES_MAX);
+      }),
+    );
+    // a tx with the longest chain id and memo reaches the bound exactly
+    const [longest] = fc.sample(arb.tx, 1);
+    if (longest === undefined) throw new Error('no sample');
+    const full = {
+      ...longest,
+      body: {
+        ...longest.body,
+        chainId: 'c'.repeat(LIMITS.chainIdBytesMax),
+        memo: new Uint8Array(LIMITS.memoBytesMax),
+        msg: { kind: 'bond' as const, validatorPubKey: new Uint8Array(32), amount: 1n },
+      },
+    };
+    expect(SIGNED_TX_BYTES_MAX).toBeLessThan(512);
+    expect(EVIDENCE_BYTES_MAX).toBeLessThan(320);
+    expect(encodeTx(full as never).length).toBe(SIGNED_TX_BYTES_MAX);
+  });
+
   it('rejects an oversized tx before parsing', () => {
     const err = (() => {
       try {

@@ -4,6 +4,11 @@ import type { Clock } from '@synod/types';
 export type PenaltyReason =
   /** A gossip message it sent was provably invalid (validation said REJECT). */
   | 'gossip-reject'
+  /**
+   * A gossip message it sent carries an invalid signature. A correct peer
+   * checks signatures before it forwards, so it never sends one: a ban at once.
+   */
+  | 'invalid-signature'
   /** A response it sent was malformed or inconsistent (wrong block, broken chain, bad encoding). */
   | 'invalid-response'
   /** It sent more bytes than the protocol allows. */
@@ -12,7 +17,10 @@ export type PenaltyReason =
   | 'bad-request';
 
 export interface ReputationOptions {
-  /** Points each kind of misbehaviour costs. @default gossip-reject 10, invalid-response 10, oversized-message 20, bad-request 5 */
+  /**
+   * Points each kind of misbehaviour costs.
+   * @default gossip-reject 10, invalid-signature 100 (a ban at once), invalid-response 10, oversized-message 20, bad-request 5
+   */
   readonly penalties: Readonly<Record<PenaltyReason, number>>;
   /**
    * Points at which a peer is disconnected and banned. @default 35: the fourth
@@ -31,6 +39,7 @@ export interface ReputationOptions {
 export const DEFAULT_REPUTATION: ReputationOptions = Object.freeze({
   penalties: Object.freeze({
     'gossip-reject': 10,
+    'invalid-signature': 100,
     'invalid-response': 10,
     'oversized-message': 20,
     'bad-request': 5,

@@ -17,6 +17,14 @@ export function outcomeOfError(err: unknown): ValidationOutcome {
   return { action: 'IGNORE', reason: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * What a REJECT costs the sender. An invalid signature bans at once: a correct
+ * peer validates before it forwards, so only a faulty or hostile one sends it.
+ */
+export function penaltyOfReject(reason: GossipErrorCode): PenaltyReason {
+  return reason === 'INVALID_SIGNATURE' ? 'invalid-signature' : 'gossip-reject';
+}
+
 /** ACCEPT / IGNORE / REJECT → gossipsub's verdict. */
 export function toTopicValidatorResult(action: GossipAction): TopicValidatorResult {
   switch (action) {
@@ -43,7 +51,8 @@ export interface ValidationAdapterDeps {
  * gossip message:
  * - the gossipsub verdict (Accept → forward; Ignore → drop; Reject → drop and
  *   gossipsub's P4 invalid-message penalty on the topic score);
- * - a REJECT also costs the sending peer reputation points (a ban past the threshold);
+ * - a REJECT also costs the sending peer reputation points (a ban past the
+ *   threshold; an invalid signature bans at once, `penaltyOfReject`);
  * - one metric with bounded labels (topic, action, reason);
  * - a log line (security events, i.e. rejects, at warn).
  */
@@ -69,7 +78,7 @@ export class GossipValidationAdapter {
         reason: outcome.reason,
         detail: outcome.message,
       });
-      this.deps.penalise(from, 'gossip-reject');
+      this.deps.penalise(from, penaltyOfReject(outcome.reason));
     } else if (outcome.reason === 'INTERNAL') {
       this.deps.logger.error('gossip validation failed unexpectedly', {
         topic,

@@ -34,6 +34,8 @@ export const GOSSIP_ERROR_CODES = [
   'TX_REJECTED',
   'TX_IGNORED',
   'QUEUE_FULL',
+  /** The sender is banned: what it still had queued, or still sent, is dropped unvalidated. */
+  'PEER_BANNED',
   'INTERNAL',
 ] as const;
 

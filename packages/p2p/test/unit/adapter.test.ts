@@ -2,7 +2,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { noopLogger, noopMetrics } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import { createP2pMetrics } from '../../src/p2p-metrics.js';
-import type { PenaltyReason } from '../../src/peers/reputation.js';
+import { PeerReputation, type PenaltyReason } from '../../src/peers/reputation.js';
 import {
   GossipValidationAdapter,
   outcomeOfError,
@@ -41,12 +41,32 @@ describe('the validation adapter', () => {
 
   it('REJECT: drops and penalises the sending peer', () => {
     const s = setup();
-    const outcome = outcomeOfError(new GossipValidationError('vote', 'REJECT', 'INVALID_SIGNATURE', 'bad'));
+    const outcome = outcomeOfError(new GossipValidationError('vote', 'REJECT', 'DECODE_FAILED', 'bad'));
     expect(s.adapter.settle('votes', 'm2', 'p2', outcome)).toBe(TopicValidatorResult.Reject);
     expect(s.penalties).toEqual([['p2', 'gossip-reject']]);
     expect(
-      s.metrics.total('synod_p2p_gossip_messages_total', { action: 'reject', reason: 'INVALID_SIGNATURE' }),
+      s.metrics.total('synod_p2p_gossip_messages_total', { action: 'reject', reason: 'DECODE_FAILED' }),
     ).toBe(1);
+  });
+
+  it('REJECT for an invalid signature, on every topic: the penalty that bans at once', () => {
+    const s = setup();
+    const kinds = [
+      ['votes', 'vote'],
+      ['proposals', 'proposal'],
+      ['evidence', 'evidence'],
+      ['txs', 'tx'],
+    ] as const;
+    for (const [topic, kind] of kinds) {
+      const outcome = outcomeOfError(
+        new GossipValidationError(kind, 'REJECT', 'INVALID_SIGNATURE', 'forged'),
+      );
+      expect(s.adapter.settle(topic, `m-${topic}`, 'p2', outcome)).toBe(TopicValidatorResult.Reject);
+    }
+    expect(s.penalties).toEqual(kinds.map(() => ['p2', 'invalid-signature']));
+    const clock = { now: () => 1_000, setTimer: () => () => {} };
+    const reputation = new PeerReputation(clock);
+    expect(reputation.penalise('p2', 'invalid-signature').banned).toBe(true);
   });
 
   it('IGNORE: drops without blame', () => {
