@@ -1,15 +1,19 @@
 /**
  * `pnpm bench`: votes per second through the vote keeper and through the pure
  * core (no signature checks), for 4, 10 and 100 validators; then the cost per
- * vote of one equivocator's flood of distinct conflicting votes.
+ * vote of one equivocator's flood of distinct conflicting votes, and the heap
+ * one validator's future-round flood holds.
  */
 
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { DEFAULT_CONSENSUS_PARAMS } from '@synod/types';
 import {
   ConsensusCore,
   type CoreInput,
   newValidatorSetPriorities,
+  ROUND_LOOKAHEAD_MAX,
   type TimeoutParams,
   VoteKeeper,
   type WeightedValidatorSet,
@@ -148,3 +152,52 @@ const flood = equivocationFlood(FLOOD, 3);
 console.log(
   `  equivocation flood n=100, ${FLOOD.toLocaleString('en-US')} distinct conflicting prevotes of one validator: ${flood.usPerVote.toFixed(3)} µs/vote, ${flood.held} votes kept`,
 );
+
+/** `global.gc`, without node flags (the bench runs under tsx). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * One validator sends one precommit for each of `rounds` rounds into a core of
+ * `n` validators: above the node's round (a core at round 0, rounds 1…10,000,
+ * the whole look-ahead window), or below it (a core that started the height at
+ * round 10,000, rounds 0…9,999). Returns what the height holds afterwards:
+ * heap bytes (after a full GC), per message received, and the core's count.
+ */
+function roundFlood(
+  n: number,
+  where: 'future' | 'past',
+): { bytes: number; perMessage: number; held: number } {
+  const gc = collector();
+  const set = validatorSet(n);
+  const core = new ConsensusCore<{ sig: number }>({ selfAddress: addr(n - 1), timeouts: TIMEOUTS });
+  const start = where === 'future' ? 0 : ROUND_LOOKAHEAD_MAX;
+  core.step({ kind: 'start-height', height: 1, validatorSet: set, round: start });
+  const signed = { sig: 1 };
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const rounds = ROUND_LOOKAHEAD_MAX;
+  const first = where === 'future' ? 1 : 0;
+  for (let round = first; round < first + rounds; round++)
+    core.step({ kind: 'vote', type: 'precommit', height: 1, round, valueId: null, validator: 7, signed });
+  gc();
+  const bytes = process.memoryUsage().heapUsed - before;
+  if (core.state()?.round !== start) throw new Error('bench: one validator moved the round');
+  const held = core.held();
+  return { bytes, perMessage: bytes / rounds, held: where === 'future' ? held.futureMessages : held.votes };
+}
+
+for (const where of ['future', 'past'] as const) {
+  for (const n of [10, 100]) {
+    const f = roundFlood(n, where);
+    const range =
+      where === 'future'
+        ? `1…${ROUND_LOOKAHEAD_MAX}`
+        : `0…${ROUND_LOOKAHEAD_MAX - 1} (node at round ${ROUND_LOOKAHEAD_MAX})`;
+    console.log(
+      `  ${where}-round flood n=${String(n).padEnd(3)} one precommit per round, rounds ${range}, one validator: ${f.held} held, ${(f.bytes / 2 ** 20).toFixed(2)} MiB, ${Math.round(f.perMessage)} B/message`,
+    );
+  }
+}

@@ -50,6 +50,17 @@ export class ConsensusCore<S> {
     return this.machine?.state();
   }
 
+  /**
+   * What the current height holds: rounds with messages, votes kept, and
+   * messages held in rounds above the current one (the part the future-round
+   * quota bounds). For tests, metrics and benchmarks.
+   */
+  held(): { readonly rounds: number; readonly votes: number; readonly futureMessages: number } {
+    const k = this.machine?.keeper;
+    if (k === undefined) return { rounds: 0, votes: 0, futureMessages: 0 };
+    return { rounds: k.roundsSeen().length, votes: k.votesHeld, futureMessages: k.futureHeld() };
+  }
+
   /** Index (in the current height's set) of the proposer of `round`. */
   proposer(round: number): number {
     if (this.machine === undefined) throw new RangeError('no height started');
@@ -86,6 +97,18 @@ export class ConsensusCore<S> {
       return false;
     const existing = last.precommits[v.validator];
     return existing === undefined || (existing.valueId !== last.valueId && v.valueId === last.valueId);
+  }
+
+  /**
+   * Whether `step` could take a proposal of validator `proposer` for (height,
+   * round): the current height, undecided, the round within the look-ahead
+   * window and the proposer's quota of messages in rounds above the current
+   * one. Changes nothing; the engine asks before it checks the signature or
+   * validates the block.
+   */
+  admitsProposal(height: number, round: number, proposer: number): boolean {
+    const m = this.machine;
+    return m !== undefined && height === m.height && m.admitsProposal(round, proposer);
   }
 
   step(input: CoreInput<S>): readonly CoreEffect<S>[] {

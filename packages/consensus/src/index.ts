@@ -61,7 +61,14 @@ export type {
   VoteType,
   WeightedValidatorSet,
 } from './types.js';
-export { type AddVoteResult, type KeptVote, type Threshold, VoteKeeper } from './vote-keeper/vote-keeper.js';
+export {
+  type AddVoteResult,
+  DEFAULT_FUTURE_ROUND_QUOTA,
+  type FutureRoundQuota,
+  type KeptVote,
+  type Threshold,
+  VoteKeeper,
+} from './vote-keeper/vote-keeper.js';
 export {
   decodeWalEntry,
   encodeWalEntry,

@@ -656,6 +656,11 @@ export class ConsensusEngine {
       this.metrics.rejected.inc({ reason: 'unknown_validator' });
       return;
     }
+    // Over the claimed proposer's quota of messages in rounds above ours: dropped before any work.
+    if (!this.core.admitsProposal(p.height, p.round, index)) {
+      this.metrics.rejected.inc({ reason: 'future_round_quota' });
+      return;
+    }
     // The signature against the claimed proposer's key before the round's proposer is computed
     // (`proposer(round)` for a far round costs O(validators) per round not yet computed).
     const proposer = this.set.validators[index] as ValidatorSet['validators'][number];

@@ -163,6 +163,11 @@ export class HeightMachine<S> {
     // A proposal from anyone but the round's proposer is ignored entirely (its block stays unknown).
     if (p.proposer !== this.schedule.proposer(p.round)) return;
     const existing = this.proposals.get(p.round);
+    // Each proposal of a new value is held: in a round above ours it counts against the proposer's
+    // quota (VoteKeeper.addProposal), and over it the proposal is dropped whole.
+    const thresholds =
+      existing?.valueId === p.valueId ? undefined : this.keeper.addProposal(p.round, p.proposer);
+    if (existing?.valueId !== p.valueId && thresholds === undefined) return;
     if (existing !== undefined) {
       if (existing.valueId !== p.valueId && !this.doubleProposals.has(p.round)) {
         this.doubleProposals.add(p.round);
@@ -191,7 +196,7 @@ export class HeightMachine<S> {
       signed: p.signed,
     });
     if (p.valid !== undefined) this.learnBlock(p.valueId, p.valid);
-    this.onThresholds(this.keeper.addSender(p.round, p.proposer));
+    this.onThresholds(thresholds ?? []);
     this.settle();
   }
 
@@ -220,6 +225,15 @@ export class HeightMachine<S> {
     if (this.decision !== null) return;
     this.onThresholds(result.thresholds);
     this.settle();
+  }
+
+  /**
+   * Whether `onProposal` could take a proposal of `proposer` for `round` (the
+   * window, the proposer's future-round quota); changes nothing. Whether it is
+   * the round's proposer is not asked here: that costs work for far rounds.
+   */
+  admitsProposal(round: number, proposer: number): boolean {
+    return this.decision === null && this.inWindow(round) && this.keeper.admitsProposal(round, proposer);
   }
 
   /** Whether `onVote` would take this vote (see `VoteKeeper.admitsVote`); changes nothing. */
@@ -315,6 +329,7 @@ export class HeightMachine<S> {
   private startRound(round: number): void {
     this.line(11);
     this.round = round; // L12
+    this.keeper.setRound(round);
     this.line(12);
     this.step = 'propose'; // L13
     this.line(13);

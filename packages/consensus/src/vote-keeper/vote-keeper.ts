@@ -45,7 +45,25 @@ export type AddVoteResult<S> =
    * kept, not counted (no quorum can form on it without other votes).
    */
   | { readonly status: 'dropped' }
+  /** A message of a round above the current one, over its validator's quota: not kept, not counted. */
+  | { readonly status: 'over-quota' }
   | { readonly status: 'unknown-validator' };
+
+/** Per-validator quota of messages held in rounds above the current round. */
+export interface FutureRoundQuota {
+  /**
+   * Messages (votes kept, proposals) of one validator held in rounds above
+   * the current one. An honest validator sends at most three per round
+   * (proposal, prevote, precommit) and is rarely more than a round or two
+   * ahead: messages of more than 1/3 of the power in a higher round make the
+   * node skip to it (L55), which frees the quota.
+   */
+  readonly messages: number;
+  /** Of these, proposals (their blocks are held and validated by the engine). */
+  readonly proposals: number;
+}
+
+export const DEFAULT_FUTURE_ROUND_QUOTA: FutureRoundQuota = Object.freeze({ messages: 16, proposals: 2 });
 
 const NONE: readonly Threshold[] = Object.freeze([]);
 
@@ -60,32 +78,44 @@ interface ValueTally<S> {
   more: Map<number, KeptVote<S>> | undefined;
 }
 
+/** One (round, type): sparse, so its size follows the votes received, not the validator set. */
 class Tally<S> {
   /** Each validator's first vote: counts toward "any" and toward its value. */
-  readonly votes: (KeptVote<S> | undefined)[];
+  readonly votes = new Map<number, KeptVote<S>>();
   /** Each equivocator's first conflicting vote (the evidence): counts toward its value. */
-  readonly conflicts: (KeptVote<S> | undefined)[];
+  conflicts: Map<number, KeptVote<S>> | undefined;
   /** Every value some kept vote names: at most two per validator (first vote, first conflict). */
   readonly values = new Map<ValueId | null, ValueTally<S>>();
   total = 0n;
   firedAny = false;
-  constructor(n: number) {
-    this.votes = new Array<KeptVote<S> | undefined>(n);
-    this.conflicts = new Array<KeptVote<S> | undefined>(n);
-  }
 }
 
 class RoundVotes<S> {
-  readonly prevote: Tally<S>;
-  readonly precommit: Tally<S>;
-  readonly sent: Uint8Array;
+  prevote: Tally<S> | undefined;
+  precommit: Tally<S> | undefined;
+  /** Validators that sent a message in this round (the f+1 of L55). */
+  readonly sent = new Set<number>();
   senderPower = 0n;
   skipFired = false;
-  constructor(n: number) {
-    this.prevote = new Tally(n);
-    this.precommit = new Tally(n);
-    this.sent = new Uint8Array(n);
+
+  tally(type: VoteType): Tally<S> | undefined {
+    return type === 'prevote' ? this.prevote : this.precommit;
   }
+
+  tallyFor(type: VoteType): Tally<S> {
+    if (type === 'prevote') {
+      this.prevote ??= new Tally<S>();
+      return this.prevote;
+    }
+    this.precommit ??= new Tally<S>();
+    return this.precommit;
+  }
+}
+
+/** One message a validator has in a round above the current one. */
+interface FutureMessage {
+  readonly round: number;
+  readonly proposal: boolean;
 }
 
 /**
@@ -118,27 +148,51 @@ class RoundVotes<S> {
  * An equivocator that sends its vote for v after two other conflicting ones
  * and before anyone else voted v can thus hide its own vote for v from a
  * node; its first conflicting vote is never lost this way.
+ *
+ * Rounds above the current one (`setRound`): each validator may hold at most
+ * `FutureRoundQuota.messages` messages there (`proposals` of them proposals);
+ * more are `over-quota`, not kept. The quota frees as the node's round moves
+ * up. Storage is sparse (maps per round and type, created on the first
+ * message), so memory follows the messages held — a constant per message —
+ * and never the validator set per round: rounds above the current one hold
+ * at most validators × `messages` messages in all.
  */
 export class VoteKeeper<S> {
   /** The height's total voting power (exact: the sum of safe-integer powers may pass 2^53). */
   readonly totalPower: bigint;
+  readonly quota: FutureRoundQuota;
   private readonly powers: readonly bigint[];
   private readonly rounds = new Map<number, RoundVotes<S>>();
+  /** The node's current round: messages of higher rounds count against their validator's quota. */
+  private current = 0;
+  /** Each validator's messages held in rounds above `current`. */
+  private readonly future = new Map<number, FutureMessage[]>();
   private held = 0;
 
-  constructor(powers: readonly number[]) {
+  constructor(powers: readonly number[], quota: FutureRoundQuota = DEFAULT_FUTURE_ROUND_QUOTA) {
     let total = 0n;
     for (const p of powers) {
       if (!Number.isSafeInteger(p) || p <= 0) throw new RangeError('voting powers must be positive integers');
       total += BigInt(p);
     }
+    if (!Number.isSafeInteger(quota.messages) || !Number.isSafeInteger(quota.proposals))
+      throw new RangeError('future-round quotas must be integers');
     this.powers = powers.map(BigInt);
     this.totalPower = total;
+    this.quota = quota;
   }
 
   /** Votes kept in this height (first votes, first conflicts and further votes for backed values). */
   get votesHeld(): number {
     return this.held;
+  }
+
+  /** Messages held in rounds above the current one: of `validator`, or of everyone. */
+  futureHeld(validator?: number): number {
+    if (validator !== undefined) return this.future.get(validator)?.length ?? 0;
+    let n = 0;
+    for (const list of this.future.values()) n += list.length;
+    return n;
   }
 
   get size(): number {
@@ -149,24 +203,64 @@ export class VoteKeeper<S> {
     return this.powers[validator] ?? 0n;
   }
 
+  /** The node entered `round`: messages of rounds up to it no longer count against any quota. */
+  setRound(round: number): void {
+    this.current = round;
+    for (const [validator, list] of this.future) {
+      const still = list.filter((m) => m.round > round);
+      if (still.length === 0) this.future.delete(validator);
+      else if (still.length !== list.length) this.future.set(validator, still);
+    }
+  }
+
+  /** Whether `validator` may hold one more message (a proposal when `proposal`) in `round`. */
+  private underQuota(round: number, validator: number, proposal: boolean): boolean {
+    if (round <= this.current) return true;
+    const list = this.future.get(validator);
+    if (list === undefined) return this.quota.messages > 0 && (!proposal || this.quota.proposals > 0);
+    if (list.length >= this.quota.messages) return false;
+    if (!proposal) return true;
+    let proposals = 0;
+    for (const m of list) if (m.proposal) proposals++;
+    return proposals < this.quota.proposals;
+  }
+
+  private charge(round: number, validator: number, proposal: boolean): void {
+    if (round <= this.current) return;
+    const list = this.future.get(validator);
+    if (list === undefined) this.future.set(validator, [{ round, proposal }]);
+    else list.push({ round, proposal });
+  }
+
   private round(round: number): RoundVotes<S> {
     let r = this.rounds.get(round);
     if (r === undefined) {
-      r = new RoundVotes<S>(this.powers.length);
+      r = new RoundVotes<S>();
       this.rounds.set(round, r);
     }
     return r;
   }
 
-  /** Marks `validator` as having sent a message in `round` (counts toward the f+1 round skip). */
-  addSender(round: number, validator: number): readonly Threshold[] {
+  /** Whether `addProposal` would take a proposal of `validator` for `round` (its quota). */
+  admitsProposal(round: number, validator: number): boolean {
+    return this.isValidator(validator) && this.underQuota(round, validator, true);
+  }
+
+  /**
+   * A proposal of `validator` for `round` is held: charged to its quota when
+   * the round is above the current one, and its sender counts toward the f+1
+   * round skip. Undefined when over the quota (the caller drops the proposal).
+   */
+  addProposal(round: number, validator: number): readonly Threshold[] | undefined {
     if (!this.isValidator(validator)) return NONE;
+    if (!this.underQuota(round, validator, true)) return undefined;
+    this.charge(round, validator, true);
     return this.markSender(this.round(round), round, validator, []);
   }
 
   private markSender(r: RoundVotes<S>, round: number, validator: number, out: Threshold[]): Threshold[] {
-    if (r.sent[validator] === 1) return out;
-    r.sent[validator] = 1;
+    if (r.sent.has(validator)) return out;
+    r.sent.add(validator);
     r.senderPower += this.powers[validator] as bigint;
     // L55 (f+1): more than 1/3 of the power, by @synod/types' one quorum rule.
     if (!r.skipFired && hasMoreThanOneThird(r.senderPower, this.totalPower)) {
@@ -182,19 +276,19 @@ export class VoteKeeper<S> {
 
   /**
    * Whether `addVote` would take this vote (count it or keep it as evidence):
-   * false for a repeat, a dropped further conflict or an unknown validator.
-   * Changes nothing; the engine asks before checking a signature or writing
-   * the WAL.
+   * false for a repeat, a dropped further conflict, a vote over its
+   * validator's future-round quota or an unknown validator. Changes nothing;
+   * the engine asks before checking a signature or writing the WAL.
    */
   admitsVote(type: VoteType, round: number, validator: number, valueId: ValueId | null): boolean {
     if (!this.isValidator(validator)) return false;
-    const r = this.rounds.get(round);
-    if (r === undefined) return true;
-    const t = type === 'prevote' ? r.prevote : r.precommit;
-    const first = t.votes[validator];
+    const t = this.rounds.get(round)?.tally(type);
+    if (!this.underQuota(round, validator, false)) return false;
+    if (t === undefined) return true;
+    const first = t.votes.get(validator);
     if (first === undefined) return true;
     if (first.valueId === valueId) return false;
-    const conflict = t.conflicts[validator];
+    const conflict = t.conflicts?.get(validator);
     if (conflict === undefined) return true;
     if (conflict.valueId === valueId) return false;
     const value = t.values.get(valueId);
@@ -209,13 +303,17 @@ export class VoteKeeper<S> {
     signed: S,
   ): AddVoteResult<S> {
     if (!this.isValidator(validator)) return { status: 'unknown-validator' };
-    const r = this.round(round);
-    const t = type === 'prevote' ? r.prevote : r.precommit;
-    const first = t.votes[validator];
+    const existing = this.rounds.get(round)?.tally(type);
+    const first = existing?.votes.get(validator);
+    if (first?.valueId === valueId) return { status: 'duplicate' };
     const power = this.powers[validator] as bigint;
     if (first === undefined) {
-      t.votes[validator] = { valueId, signed };
+      if (!this.underQuota(round, validator, false)) return { status: 'over-quota' };
+      const r = this.round(round);
+      const t = r.tallyFor(type);
+      t.votes.set(validator, { valueId, signed });
       this.held++;
+      this.charge(round, validator, false);
       const out: Threshold[] = [];
       this.countValue(this.valueTally(t, valueId), type, round, valueId, power, out);
       t.total += power;
@@ -226,23 +324,27 @@ export class VoteKeeper<S> {
       this.markSender(r, round, validator, out);
       return { status: 'added', thresholds: out };
     }
-    if (first.valueId === valueId) return { status: 'duplicate' };
-    const conflict = t.conflicts[validator];
+    const t = existing as Tally<S>;
+    const conflict = t.conflicts?.get(validator);
     let value: ValueTally<S>;
     if (conflict === undefined) {
       // Its first conflicting vote: kept (the evidence), counted, and its value becomes backed.
-      t.conflicts[validator] = { valueId, signed };
+      if (!this.underQuota(round, validator, false)) return { status: 'over-quota' };
+      t.conflicts ??= new Map();
+      t.conflicts.set(validator, { valueId, signed });
       value = this.valueTally(t, valueId);
     } else {
       if (conflict.valueId === valueId) return { status: 'duplicate' };
       const backed = t.values.get(valueId);
       if (backed === undefined) return { status: 'dropped' };
-      if (backed.more === undefined) backed.more = new Map();
-      else if (backed.more.has(validator)) return { status: 'duplicate' };
+      if (backed.more?.has(validator) === true) return { status: 'duplicate' };
+      if (!this.underQuota(round, validator, false)) return { status: 'over-quota' };
+      backed.more ??= new Map();
       backed.more.set(validator, { valueId, signed });
       value = backed;
     }
     this.held++;
+    this.charge(round, validator, false);
     const out: Threshold[] = [];
     this.countValue(value, type, round, valueId, power, out);
     return { status: 'conflict', first, report: conflict === undefined, thresholds: out };
@@ -274,16 +376,12 @@ export class VoteKeeper<S> {
 
   /** Power of the (round, type) votes for `valueId` (null = nil). */
   powerFor(round: number, type: VoteType, valueId: ValueId | null): bigint {
-    const r = this.rounds.get(round);
-    if (r === undefined) return 0n;
-    return (type === 'prevote' ? r.prevote : r.precommit).values.get(valueId)?.power ?? 0n;
+    return this.rounds.get(round)?.tally(type)?.values.get(valueId)?.power ?? 0n;
   }
 
   /** Power of all (round, type) votes. */
   powerAny(round: number, type: VoteType): bigint {
-    const r = this.rounds.get(round);
-    if (r === undefined) return 0n;
-    return (type === 'prevote' ? r.prevote : r.precommit).total;
+    return this.rounds.get(round)?.tally(type)?.total ?? 0n;
   }
 
   /** More than 2/3 of the power voted `valueId` in (round, type) (@synod/types' `hasTwoThirdsMajority`). */
@@ -303,16 +401,15 @@ export class VoteKeeper<S> {
 
   /** The counted vote of `validator` in (round, type). */
   vote(round: number, type: VoteType, validator: number): KeptVote<S> | undefined {
-    const r = this.rounds.get(round);
-    if (r === undefined) return undefined;
-    return (type === 'prevote' ? r.prevote : r.precommit).votes[validator];
+    return this.rounds.get(round)?.tally(type)?.votes.get(validator);
   }
 
   /** The counted votes of (round, type), one slot per validator. */
   votes(round: number, type: VoteType): readonly (KeptVote<S> | undefined)[] {
-    const r = this.rounds.get(round);
-    if (r === undefined) return new Array<KeptVote<S> | undefined>(this.powers.length);
-    return [...(type === 'prevote' ? r.prevote : r.precommit).votes];
+    const out = new Array<KeptVote<S> | undefined>(this.powers.length);
+    const t = this.rounds.get(round)?.tally(type);
+    if (t !== undefined) for (const [i, v] of t.votes) out[i] = v;
+    return out;
   }
 
   /**
@@ -321,19 +418,17 @@ export class VoteKeeper<S> {
    * else its first vote.
    */
   votesFor(round: number, type: VoteType, valueId: ValueId | null): (KeptVote<S> | undefined)[] {
-    const r = this.rounds.get(round);
-    if (r === undefined) return new Array<KeptVote<S> | undefined>(this.powers.length);
-    const t = type === 'prevote' ? r.prevote : r.precommit;
+    const out = new Array<KeptVote<S> | undefined>(this.powers.length);
+    const t = this.rounds.get(round)?.tally(type);
+    if (t === undefined) return out;
     const more = t.values.get(valueId)?.more;
-    const out = [...t.votes];
-    for (let i = 0; i < out.length; i++) {
-      if (out[i] === undefined || out[i]?.valueId === valueId) continue;
-      const conflict = t.conflicts[i];
-      if (conflict?.valueId === valueId) out[i] = conflict;
-      else {
-        const further = more?.get(i);
-        if (further !== undefined) out[i] = further;
-      }
+    for (const [i, first] of t.votes) {
+      out[i] =
+        first.valueId === valueId
+          ? first
+          : t.conflicts?.get(i)?.valueId === valueId
+            ? t.conflicts.get(i)
+            : (more?.get(i) ?? first);
     }
     return out;
   }

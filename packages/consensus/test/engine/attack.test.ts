@@ -1,6 +1,6 @@
 /**
  * The engine against one Byzantine validator or one hostile peer (issue #11:
- * items 1, 2, 4, 5, 7, 8, 9): every block the node learns reaches the core, a
+ * items 1, 2, 4, 5, 6, 7, 8, 9): every block the node learns reaches the core, a
  * thrown validation or a failed fetch is retried, the next-height buffer gives
  * each validator a quota, and only inputs that can change the core's state
  * reach the WAL.
@@ -19,7 +19,12 @@ import {
   voteSignBytes,
 } from '@synod/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConsensusCore, ConsensusEngine, type ConsensusEngineOptions } from '../../src/index.js';
+import {
+  ConsensusCore,
+  ConsensusEngine,
+  type ConsensusEngineOptions,
+  DEFAULT_FUTURE_ROUND_QUOTA,
+} from '../../src/index.js';
 import {
   CHAIN_ID,
   EventLog,
@@ -332,6 +337,39 @@ describe('#11.5 an equivocation flood costs a lookup per vote', () => {
     for (const v of flood.slice(0, 100)) await n.engine.receiveVote(v);
     expect(n.walAppends('vote')).toBe(appends);
     expect(n.evidence.reported).toHaveLength(1);
+  });
+});
+
+describe('#11.6 messages of rounds above ours are bounded per validator', () => {
+  it('one validator proposing and voting in hundreds of future rounds: its quota is checked, validated and written, the rest dropped before any work', async () => {
+    let verified = 0;
+    const n = node(3, {
+      verifySignature: (key, message, signature) => {
+        verified++;
+        return cryptoVerify(key, message, signature);
+      },
+    });
+    await n.engine.start();
+    const { messages, proposals } = DEFAULT_FUTURE_ROUND_QUOTA;
+    // Validator 1 proposes (a distinct block each) in 100 rounds it is the proposer of: 5, 9, 13, …
+    for (let k = 1; k <= 100; k++) {
+      const r = 4 * k + 1;
+      const b = makeBlock(1, `F${r}`, addressOf(1));
+      await n.engine.receiveProposal(proposal(1, 1, r, b), b);
+    }
+    expect(n.validations()).toBe(proposals);
+    expect(n.walAppends('proposal')).toBe(proposals);
+    // …and prevotes in rounds 1…300.
+    for (let r = 1; r <= 300; r++) await n.engine.receiveVote(vote(1, 'prevote', 1, r, null));
+    expect(n.walAppends('vote')).toBe(messages - proposals);
+    expect(verified).toBe(messages);
+    // The height goes on at round 0.
+    const a = makeBlock(1, 'A');
+    await n.engine.receiveProposal(proposal(0, 1, 0, a), a);
+    for (const i of [0, 2]) await n.engine.receiveVote(vote(i, 'prevote', 1, 0, a));
+    for (const i of [0, 2]) await n.engine.receiveVote(vote(i, 'precommit', 1, 0, a));
+    await n.settle();
+    expect(n.store.blocks.map((b) => label(b.block))).toEqual(['A']);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   type CoreEffect,
   type CoreInput,
   commitTimeoutMs,
+  DEFAULT_FUTURE_ROUND_QUOTA,
   newValidatorSetPriorities,
   ROUND_LOOKAHEAD_MAX,
   type TimeoutParams,
@@ -186,6 +187,32 @@ describe('ConsensusCore', () => {
     expect(() => c.step({ kind: 'start-height', height: 5, validatorSet: set })).toThrow(RangeError);
     expect(() => c.step({ kind: 'start-height', height: 6, validatorSet: set, round: -1 })).toThrow(
       RangeError,
+    );
+  });
+
+  it('one validator voting in every round of the look-ahead window holds its quota, not the window; round skips still work', () => {
+    const c = core();
+    c.step({ kind: 'start-height', height: 1, validatorSet: set });
+    const quota = DEFAULT_FUTURE_ROUND_QUOTA.messages;
+    for (let r = 1; r <= ROUND_LOOKAHEAD_MAX; r++) {
+      const input = vote('precommit', r, 0, null);
+      expect(c.admitsVote(input as Extract<CoreInput<Msg>, { kind: 'vote' }>)).toBe(r <= quota);
+      c.step(input);
+    }
+    expect(c.held()).toEqual({ rounds: quota, votes: quota, futureMessages: quota });
+    expect(c.state()?.round).toBe(0);
+    // Far-round proposals of validator 0 (the proposer of rounds 4, 8, …) are over its quota too.
+    expect(c.admitsProposal(1, 8, 0)).toBe(false);
+    // f+1 in a round the flooder holds (3), then in one it does not (700): both skips happen.
+    c.step(vote('prevote', 3, 1, null));
+    expect(c.state()?.round).toBe(3);
+    c.step(vote('prevote', 700, 1, null));
+    c.step(vote('precommit', 700, 2, null));
+    expect(c.state()?.round).toBe(700);
+    // Its messages are all below the node's round now: the quota is free again.
+    expect(c.held().futureMessages).toBe(0);
+    expect(c.admitsVote({ type: 'precommit', height: 1, round: 701, validator: 0, valueId: null })).toBe(
+      true,
     );
   });
 

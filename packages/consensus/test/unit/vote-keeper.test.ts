@@ -9,7 +9,7 @@ import {
 } from '@synod/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Threshold, VoteKeeper, type VoteType } from '../../src/index.js';
+import { DEFAULT_FUTURE_ROUND_QUOTA, type Threshold, VoteKeeper, type VoteType } from '../../src/index.js';
 
 describe('quorum rule: the one of @synod/types, exact above 2^53 total power', () => {
   // Three validators with real keys; a commit of block B at (height 7, round 2) signed by a subset.
@@ -129,6 +129,7 @@ describe('VoteKeeper', () => {
         fc.array(voteArb, { maxLength: 120 }),
         (powers, votes) => {
           const keeper = new VoteKeeper<number>(powers);
+          keeper.setRound(2); // no round above the current one here: the quota has its own tests
           const total = powers.reduce((a, b) => a + b, 0);
           expect(keeper.totalPower).toBe(BigInt(total));
           const first = new Map<string, (typeof VALUES)[number]>(); // validator/round/type → first value
@@ -315,15 +316,81 @@ describe('VoteKeeper', () => {
 
   it('a proposal sender counts toward the round skip, once', () => {
     const k = new VoteKeeper<string>([10, 10, 10, 10]);
-    expect(k.addSender(3, 1)).toEqual([]);
-    expect(k.addSender(3, 1)).toEqual([]);
+    expect(k.addProposal(3, 1)).toEqual([]);
+    expect(k.addProposal(3, 1)).toEqual([]);
     expect(k.addVote('prevote', 3, 1, null, 'x')).toEqual({ status: 'added', thresholds: [] });
     expect(k.addVote('precommit', 3, 2, null, 'y')).toEqual({
       status: 'added',
       thresholds: [{ kind: 'skip', round: 3 }],
     });
     expect(k.senderPower(3)).toBe(20n);
-    expect(k.addSender(3, 7)).toEqual([]);
+    expect(k.addProposal(3, 7)).toEqual([]);
+  });
+
+  it('rounds above the current one: each validator holds at most its quota of messages, freed as the round moves up', () => {
+    const n = 100;
+    const k = new VoteKeeper<number>(Array.from({ length: n }, () => 1));
+    const { messages, proposals } = DEFAULT_FUTURE_ROUND_QUOTA;
+    // Validator 7: one precommit per round for rounds 1…10,000 while the node is at round 0.
+    const statuses = new Map<string, number>();
+    for (let r = 1; r <= 10_000; r++) {
+      const st = k.addVote('precommit', r, 7, null, r).status;
+      statuses.set(st, (statuses.get(st) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ added: messages, 'over-quota': 10_000 - messages });
+    expect(k.futureHeld(7)).toBe(messages);
+    expect(k.futureHeld()).toBe(messages);
+    expect(k.votesHeld).toBe(messages);
+    expect(k.roundsSeen()).toHaveLength(messages);
+    expect(k.admitsVote('precommit', 500, 7, null)).toBe(false);
+    // Its conflicting votes in the rounds it holds count against the same quota.
+    expect(k.addVote('precommit', 1, 7, 'X', 0)).toEqual({ status: 'over-quota' });
+    expect(k.admitsProposal(3, 7)).toBe(false);
+    expect(k.addProposal(3, 7)).toBeUndefined();
+    // Other validators have their own quota; the current round and rounds below it have none.
+    expect(k.addVote('prevote', 500, 8, null, 0).status).toBe('added');
+    expect(k.futureHeld(8)).toBe(1);
+    // The node enters round 6: validator 7's messages of rounds 1…6 no longer count.
+    k.setRound(6);
+    expect(k.futureHeld(7)).toBe(messages - 6);
+    expect(k.addVote('precommit', 6, 7, 'Y', 0).status).toBe('conflict'); // round 6 is current: no quota
+    for (let r = 20; r < 40; r++) k.addVote('precommit', r, 7, null, r);
+    expect(k.futureHeld(7)).toBe(messages);
+    expect(k.roundsSeen()).toHaveLength(messages + 6 + 1);
+    // Proposals: at most `proposals` of a validator's held messages.
+    k.setRound(10_000);
+    expect(k.futureHeld()).toBe(0);
+    for (let r = 10_001; r < 10_010; r++) k.addProposal(r, 3);
+    expect(k.futureHeld(3)).toBe(proposals);
+    expect(k.addVote('prevote', 10_005, 3, null, 0).status).toBe('added');
+  });
+
+  it('a round skip (f+1) still fires with a flooder holding its whole quota', () => {
+    const k = new VoteKeeper<number>([10, 10, 10, 10]);
+    for (let r = 1; r <= 1_000; r++) k.addVote('prevote', r, 0, null, r);
+    // Validator 0 holds rounds 1…16: with validator 1, round 3 has more than 1/3 of the power.
+    expect(k.addVote('prevote', 3, 1, null, 0)).toEqual({
+      status: 'added',
+      thresholds: [{ kind: 'skip', round: 3 }],
+    });
+    // A round beyond the flooder's: two honest validators are enough.
+    expect(k.addVote('precommit', 700, 1, null, 0)).toEqual({ status: 'added', thresholds: [] });
+    expect(k.addVote('prevote', 700, 2, null, 0)).toEqual({
+      status: 'added',
+      thresholds: [{ kind: 'skip', round: 700 }],
+    });
+  });
+
+  it('sparse storage: one vote in each of 10,000 rounds below the current one is held and read back, at 4 or 1,000 validators', () => {
+    for (const n of [4, 1_000]) {
+      const k = new VoteKeeper<number>(Array.from({ length: n }, () => 1));
+      k.setRound(10_000);
+      for (let r = 0; r < 10_000; r++) k.addVote('precommit', r, 1, null, r);
+      expect(k.votesHeld).toBe(10_000);
+      expect(k.roundsSeen()).toHaveLength(10_000);
+      expect(k.votes(9_999, 'precommit')).toHaveLength(n);
+      expect(k.votes(9_999, 'precommit')[1]).toEqual({ valueId: null, signed: 9_999 });
+    }
   });
 
   it('rejects invalid powers', () => {
