@@ -110,6 +110,12 @@ export interface SimApplication extends ConsensusApplication {
   stateHash(): Uint8Array;
   /** A well-formed block of the same height that validateBlock rejects (what a Byzantine proposer sends). */
   corrupt(block: Block): Block;
+  /**
+   * `block` with exactly `evidence` as its evidence (header hashes made to
+   * match), when the application takes evidence in blocks: what a Byzantine
+   * proposer uses to put forged evidence in a block.
+   */
+  withEvidence?(block: Block, evidence: readonly Evidence[]): Block;
   /** The node's evidence pool, when the application takes evidence in blocks. */
   readonly evidence?: SimEvidencePool;
   /** The application's slashing state, when it punishes validators. */

@@ -1,10 +1,13 @@
-import { ProposerSchedule } from '@synod/consensus';
+import { ProposerSchedule, ROUND_LOOKAHEAD_MAX } from '@synod/consensus';
 import { toHex } from '@synod/crypto';
 import {
   type Block,
   blockHash,
+  commitHash,
+  EMPTY_COMMIT,
   type Evidence,
   encodeEvidence,
+  evidenceValidator,
   LIMITS,
   type Proposal,
   proposalSignBytes,
@@ -30,7 +33,12 @@ export type ByzantineAction =
   | 'fork-propose'
   | 'split-locks'
   | 'garbage'
-  | 'bad-evidence';
+  | 'bad-evidence'
+  | 'targeted-propose'
+  | 'vote-flood'
+  | 'round-flood'
+  | 'next-height-flood'
+  | 'evidence-flood';
 
 export interface ByzantineContext {
   readonly index: number;
@@ -41,6 +49,11 @@ export interface ByzantineContext {
   readonly publicKey: Uint8Array;
   readonly address: Uint8Array;
   readonly rng: Rng;
+  /**
+   * The attack strategies' own stream (targeted proposals, floods): with
+   * them off, `rng` draws exactly what it drew before they existed.
+   */
+  readonly attackRng: Rng;
   readonly oracle: SignatureOracle;
   send(to: number, bytes: Uint8Array): void;
   /** The validator's application (to make blocks other nodes reject). */
@@ -52,6 +65,16 @@ export interface ByzantineContext {
 }
 
 const RECENT_MAX = 8;
+
+/**
+ * Messages one Byzantine validator's floods send over a whole run (each to
+ * some of its peers): a flood is 100–600 messages, evidence floods 10–60,
+ * so a seed stays near a second while each flood is far above what a
+ * correct validator sends in a round (one vote per type).
+ */
+export const FLOOD_BUDGET = 2500;
+/** Proposals of rounds it does not propose, per round or next-height flood (each carries a block). */
+const FLOOD_PROPOSALS_MAX = 8;
 
 /**
  * A Byzantine validator. It runs the production engine like everyone else
@@ -76,6 +99,12 @@ export class ByzantineActor {
   /** (height/round) where a fork proposal was considered. */
   readonly #forks = new Set<string>();
   #schedule: { readonly height: number; readonly schedule: ProposerSchedule } | undefined;
+  /** The (height, round) of its last targeted double proposal: its votes there back the majority's block. */
+  #targeted: { readonly height: number; readonly round: number } | undefined;
+  /** Flood messages left for the run (see FLOOD_BUDGET). */
+  #budget = FLOOD_BUDGET;
+  /** The latest block of the highest height it has seen proposed (what far-round proposals carry). */
+  #known: Block | undefined;
   /** The lock-split attack in progress. */
   #lockSplit:
     | { readonly height: number; readonly round: number; readonly excluded: number; readonly decider: number }
@@ -190,9 +219,23 @@ export class ByzantineActor {
       this.#splitLocks(sp, block);
       return;
     }
+    this.seeBlock(block);
+    const a = this.#c.attackRng;
+    if (this.#c.n >= 3 && a.chance(this.#p.targetedPropose)) {
+      this.#targetedPropose(sp, block);
+      return;
+    }
     let main: { sp: SignedProposal; block: Block } = { sp, block };
     const app = this.#c.app();
-    if (app !== undefined && rng.chance(this.#p.invalidBlock)) {
+    const forged =
+      app !== undefined && a.chance(this.#p.evidenceFlood) ? this.#forgedInBlock(block) : undefined;
+    if (forged !== undefined) {
+      const hash = blockHash(forged.block);
+      this.#keep(this.#invalid, p.height, hash);
+      this.#substitute.set(toHex(p.blockHash), hash);
+      main = { sp: this.#signProposal({ ...p, blockHash: hash }), block: forged.block };
+      this.#c.action('evidence-flood', `proposes h=${p.height} r=${p.round} with ${forged.what}`);
+    } else if (app !== undefined && rng.chance(this.#p.invalidBlock)) {
       const bad = app.corrupt(block);
       const hash = blockHash(bad);
       this.#keep(this.#invalid, p.height, hash);
@@ -236,6 +279,13 @@ export class ByzantineActor {
     const v = sv.vote;
     this.#forget(v.height);
     this.#maybeGarbage(v.height);
+    this.#floods(v);
+    const t = this.#targeted;
+    if (t !== undefined && t.height === v.height && t.round === v.round && v.blockHash !== null) {
+      // The targeted double proposal: our votes for the majority's block reach everyone, the victim too.
+      this.#sendTo(this.#peers(), encodeWire({ kind: 'vote', vote: sv }));
+      return;
+    }
     if (rng.chance(this.#p.silent)) {
       this.#c.action('silent', `${v.type} h=${v.height} r=${v.round} withheld`);
       return;
@@ -278,6 +328,315 @@ export class ByzantineActor {
       return;
     }
     this.#sendTo(this.#peers(), mainBytes);
+  }
+
+  /** A block of a proposal it saw (its own or a peer's): far-round and next-height floods carry one. */
+  seeBlock(block: Block): void {
+    if (this.#known === undefined || block.header.height >= this.#known.header.height) this.#known = block;
+  }
+
+  /**
+   * Targeted double proposal: another block to one peer (or a minority), our
+   * engine's block to the rest, and our votes for the latter (our engine's
+   * own). The rest decide it; the victim must learn it to decide too: by
+   * fetching it when it sees the others' votes for it, or — half of the
+   * time, when the victims also get our block's proposal after the other
+   * one — from that second proposal of the round, which its core must take
+   * (and report as double-proposal evidence).
+   */
+  #targetedPropose(sp: SignedProposal, block: Block): void {
+    const a = this.#c.attackRng;
+    const p = sp.proposal;
+    const peers = a.shuffle(this.#peers());
+    const count = peers.length >= 6 && a.chance(0.3) ? a.int(1, Math.floor(peers.length / 4)) : 1;
+    const victims = peers.slice(0, count);
+    const rest = peers.slice(count);
+    const other: Block = {
+      ...block,
+      header: { ...block.header, timeMs: block.header.timeMs + a.int(1, 1000) },
+    };
+    this.#keep(this.#madeUp, p.height, other);
+    const otherSp = this.#signProposal({ ...p, blockHash: blockHash(other) });
+    this.#targeted = { height: p.height, round: p.round };
+    const both = a.chance(0.5);
+    this.#sendTo(victims, encodeWire({ kind: 'proposal', proposal: otherSp, block: other }));
+    this.#sendTo(both ? peers : rest, encodeWire({ kind: 'proposal', proposal: sp, block }));
+    this.#c.action(
+      'targeted-propose',
+      `h=${p.height} r=${p.round}: block ${toHex(otherSp.proposal.blockHash).slice(0, 8)} to node${victims.length > 1 ? 's' : ''} ${victims.join(',')}${both ? ' first' : ''}, ${toHex(p.blockHash).slice(0, 8)} to ${both ? 'everyone' : rest.join(',')}`,
+    );
+  }
+
+  /** Up to `wanted` messages of the flood budget. */
+  #take(wanted: number): number {
+    const n = Math.min(wanted, this.#budget);
+    this.#budget -= n;
+    return n;
+  }
+
+  /** The peers a flood goes to: half of them (at least one), at random. */
+  #floodPeers(): number[] {
+    const peers = this.#c.attackRng.shuffle(this.#peers());
+    return peers.slice(0, Math.max(1, Math.ceil(peers.length / 2)));
+  }
+
+  #flood(peers: readonly number[], messages: readonly Uint8Array[]): void {
+    for (const bytes of messages) for (const p of peers) this.#c.send(p, bytes);
+  }
+
+  /** With an own vote: the flood strategies of the profile. */
+  #floods(v: Vote): void {
+    const a = this.#c.attackRng;
+    const p = this.#p;
+    if (this.#c.n < 2 || this.#budget === 0) return;
+    if (a.chance(p.voteFlood)) this.#voteFlood(v);
+    if (a.chance(p.roundFlood)) this.#roundFlood(v);
+    if (v.type === 'precommit' && v.blockHash !== null && a.chance(p.nextHeightFlood))
+      this.#nextHeightFlood(v);
+    if (a.chance(p.evidenceFlood)) this.#evidenceFlood();
+  }
+
+  #vote(
+    v: Vote,
+    round: number,
+    type: Vote['type'],
+    blockHash: Uint8Array | null,
+    height = v.height,
+  ): Uint8Array {
+    return encodeWire({
+      kind: 'vote',
+      vote: this.#signVote({ type, height, round, blockHash, validatorAddress: this.#c.address }),
+    });
+  }
+
+  /** Many distinct conflicting votes of one (height, round, type): nil and made-up block hashes. */
+  #voteFlood(v: Vote): void {
+    const a = this.#c.attackRng;
+    const k = this.#take(a.int(100, 600));
+    if (k === 0) return;
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < k; i++) out.push(this.#vote(v, v.round, v.type, i === 0 ? null : a.bytes(32)));
+    const peers = this.#floodPeers();
+    this.#flood(peers, out);
+    this.#c.action(
+      'vote-flood',
+      `${k} conflicting ${v.type}s at h=${v.height} r=${v.round} to nodes ${peers.join(',')}`,
+    );
+  }
+
+  /**
+   * Votes for many future rounds: the next rounds (several values and both
+   * types each: one validator's weight must count once towards a round
+   * skip), rounds around the edge of the look-ahead window, rounds far
+   * beyond it, and proposals of far rounds it is not the proposer of.
+   */
+  #roundFlood(v: Vote): void {
+    const a = this.#c.attackRng;
+    const k = this.#take(a.int(100, 600));
+    if (k === 0) return;
+    const out: Uint8Array[] = [];
+    const edge = v.round + ROUND_LOOKAHEAD_MAX;
+    const rounds: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const part = i % 3;
+      const r =
+        part === 0
+          ? v.round + 1 + (i % 5)
+          : part === 1
+            ? edge + a.int(-200, 200)
+            : a.int(v.round + 1, LIMITS.roundMax);
+      rounds.push(Math.min(r, LIMITS.roundMax));
+    }
+    for (const r of rounds) {
+      const value = a.chance(0.3) ? null : a.bytes(32);
+      out.push(this.#vote(v, r, a.chance(0.5) ? 'prevote' : 'precommit', value));
+    }
+    const block = this.#known;
+    let proposals = 0;
+    if (block !== undefined && block.header.height === v.height) {
+      const limit = this.#take(FLOOD_PROPOSALS_MAX);
+      for (; proposals < limit; proposals++) {
+        const round = proposals % 2 === 0 ? edge + a.int(-50, 50) : a.int(v.round + 1, LIMITS.roundMax);
+        out.push(this.#farProposal(block, v.height, Math.min(round, LIMITS.roundMax)));
+      }
+    }
+    const peers = this.#floodPeers();
+    this.#flood(peers, out);
+    this.#c.action(
+      'round-flood',
+      `${k} votes for rounds ${v.round + 1}..${Math.max(...rounds)} at h=${v.height} (look-ahead edge ${edge}) and ${proposals} far-round proposals to nodes ${peers.join(',')}`,
+    );
+  }
+
+  #farProposal(block: Block, height: number, round: number): Uint8Array {
+    const sp = this.#signProposal({
+      height,
+      round,
+      polRound: -1,
+      blockHash: blockHash(block),
+      timestampMs: block.header.timeMs,
+      proposerAddress: this.#c.address,
+    });
+    return encodeWire({ kind: 'proposal', proposal: sp, block });
+  }
+
+  /**
+   * As it precommits a block of height h (peers still at h will decide it
+   * soon): a flood of messages for h + 1 — votes of round 0 and the next
+   * rounds for nil and made-up values, and proposals of blocks of h + 1 (our
+   * block of h renumbered, which no one will accept), whether or not it
+   * proposes those rounds — all of it ahead of the honest round-0 proposal.
+   */
+  #nextHeightFlood(v: Vote): void {
+    const a = this.#c.attackRng;
+    const k = this.#take(a.int(100, 600));
+    if (k === 0) return;
+    const next = v.height + 1;
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < k; i++) {
+      const round = i < k / 2 ? 0 : a.int(0, 20);
+      const value = a.chance(0.2) ? null : a.bytes(32);
+      out.push(this.#vote(v, round, a.chance(0.5) ? 'prevote' : 'precommit', value, next));
+    }
+    const base = this.#known;
+    let proposals = 0;
+    if (base !== undefined && base.header.height === v.height) {
+      const limit = this.#take(FLOOD_PROPOSALS_MAX);
+      for (; proposals < limit; proposals++) {
+        const fake: Block = {
+          ...base,
+          header: {
+            ...base.header,
+            height: next,
+            timeMs: base.header.timeMs + 1 + proposals,
+            lastCommitHash: commitHash(EMPTY_COMMIT),
+          },
+          lastCommit: EMPTY_COMMIT,
+        };
+        out.push(this.#farProposal(fake, next, proposals % 3));
+      }
+    }
+    const peers = this.#floodPeers();
+    this.#flood(peers, out);
+    this.#c.action(
+      'next-height-flood',
+      `${k} votes and ${proposals} proposals for h=${next} (while precommitting h=${v.height}) to nodes ${peers.join(',')}`,
+    );
+  }
+
+  /** A real equivocation of ours at `height` (round `round`): valid evidence against ourselves. */
+  #ownEquivocation(height: number, round: number): Evidence | undefined {
+    const set = this.#c.app()?.validatorSetAt(height);
+    const time = this.#c.decidedBlock(height)?.header.timeMs;
+    const me = set?.validators.find((x) => toHex(x.address) === toHex(this.#c.address));
+    if (set === undefined || time === undefined || me === undefined) return undefined;
+    const a = this.#c.attackRng;
+    const vote = (blockHash: Uint8Array | null): SignedVote =>
+      this.#signVote({ type: 'prevote', height, round, blockHash, validatorAddress: this.#c.address });
+    return {
+      kind: 'duplicate-vote',
+      voteA: vote(null),
+      voteB: vote(a.bytes(32)),
+      validatorPower: me.votingPower,
+      totalVotingPower: set.validators.reduce((s, x) => s + x.votingPower, 0),
+      timeMs: time,
+    };
+  }
+
+  /** `ev` with its two messages swapped (the same infraction, other bytes). */
+  #swapped(ev: Evidence): Evidence {
+    return ev.kind === 'duplicate-vote'
+      ? { ...ev, voteA: ev.voteB, voteB: ev.voteA }
+      : { ...ev, proposalA: ev.proposalB, proposalB: ev.proposalA };
+  }
+
+  /** `ev` with a signature replaced by random bytes (the same infraction, which no longer verifies). */
+  #badSignature(ev: Evidence): Evidence {
+    const a = this.#c.attackRng;
+    const sig = a.bytes(64);
+    if (ev.kind === 'duplicate-vote')
+      return a.chance(0.5)
+        ? { ...ev, voteA: { ...ev.voteA, signature: sig } }
+        : { ...ev, voteB: { ...ev.voteB, signature: sig } };
+    return a.chance(0.5)
+      ? { ...ev, proposalA: { ...ev.proposalA, signature: sig } }
+      : { ...ev, proposalB: { ...ev.proposalB, signature: sig } };
+  }
+
+  /**
+   * Evidence flood: byte-distinct copies of one equivocation (one its pool
+   * holds, or one of its own), each to a random flood peer — swapped order,
+   * other times, other powers and totals, a bad signature — and, once its
+   * own validator is tombstoned, fresh (valid) equivocations of its own at
+   * other heights and rounds: evidence against a tombstoned validator.
+   */
+  #evidenceFlood(): void {
+    const a = this.#c.attackRng;
+    const app = this.#c.app();
+    const decided = this.#c.decided();
+    if (app?.evidence === undefined || decided < 1) return;
+    const pending = app.evidence.pending();
+    const base =
+      pending.length > 0 ? a.pick(pending) : this.#ownEquivocation(a.int(1, decided), a.int(0, 20));
+    if (base === undefined) return;
+    const k = this.#take(a.int(10, 60));
+    if (k === 0) return;
+    const tombstoned = app.slashing?.status(this.#c.address)?.tombstoned === true;
+    const out: Uint8Array[] = [];
+    let againstTombstoned = 0;
+    for (let i = 0; i < k; i++) {
+      const j = 1 + Math.floor(i / 6);
+      let ev: Evidence | undefined;
+      switch (i % 6) {
+        case 0:
+          ev = this.#swapped(base);
+          break;
+        case 1:
+          ev = { ...base, timeMs: base.timeMs + j };
+          break;
+        case 2:
+          ev = { ...base, validatorPower: base.validatorPower + j };
+          break;
+        case 3:
+          ev = { ...base, totalVotingPower: base.totalVotingPower + j };
+          break;
+        case 4:
+          ev = this.#badSignature(a.chance(0.5) ? base : this.#swapped(base));
+          break;
+        default:
+          ev = tombstoned ? this.#ownEquivocation(a.int(1, decided), a.int(21, 1000)) : undefined;
+          if (ev !== undefined) againstTombstoned++;
+          else ev = { ...this.#swapped(base), timeMs: base.timeMs + j };
+      }
+      out.push(encodeWire({ kind: 'evidence', evidence: ev }));
+    }
+    const peers = this.#floodPeers();
+    for (const bytes of out) this.#c.send(a.pick(peers), bytes);
+    this.#c.action(
+      'evidence-flood',
+      `${k} byte-distinct copies of ${base.kind} evidence against ${toHex(evidenceValidator(base)).slice(0, 8)}${againstTombstoned > 0 ? ` and ${againstTombstoned} equivocations of its own, tombstoned` : ''} to nodes ${peers.join(',')}`,
+    );
+  }
+
+  /**
+   * As proposer: its block with a copy of evidence its pool holds (honest
+   * pools hold it too: it came from them) whose signature is replaced by
+   * random bytes, in place of the valid copy. No honest node may accept that
+   * block, whatever its pool holds.
+   */
+  #forgedInBlock(block: Block): { block: Block; what: string } | undefined {
+    const app = this.#c.app();
+    const pending = app?.evidence?.pending() ?? [];
+    if (app?.withEvidence === undefined || pending.length === 0) return undefined;
+    const real = this.#c.attackRng.pick(pending);
+    const forged = this.#badSignature(real);
+    const realBytes = toHex(encodeEvidence(real));
+    const evidence = [...block.evidence.filter((e) => toHex(encodeEvidence(e)) !== realBytes), forged];
+    const h = forged.kind === 'duplicate-vote' ? forged.voteA.vote.height : forged.proposalA.proposal.height;
+    return {
+      block: app.withEvidence(block, evidence),
+      what: `${forged.kind} evidence against ${toHex(evidenceValidator(forged)).slice(0, 8)} (h=${h}) whose signature is invalid, for an infraction its pool holds`,
+    };
   }
 
   /**

@@ -1,8 +1,14 @@
 import '@synod/polyfills';
 import {
+  actionsLine,
+  addActions,
+  addMemory,
   addTotals,
   type Cli,
+  emptyActions,
+  emptyMemory,
   emptyTotals,
+  memoryLine,
   parseArgs,
   punishmentLine,
   replayCommand,
@@ -48,11 +54,15 @@ async function main(): Promise<void> {
   let failed = 0;
   let heights = 0;
   const totals = emptyTotals();
+  const memory = emptyMemory();
+  const actions = emptyActions();
   for (let i = 0; i < count; i++) {
     const seed = (cli.from + i) >>> 0;
     const r = await runSimulation({ ...cli.options, seed });
     heights += r.stats.heights;
     addTotals(totals, r);
+    addMemory(memory, r);
+    addActions(actions, r);
     if (!r.ok) {
       failed++;
       const f = r.failure;
@@ -67,6 +77,8 @@ async function main(): Promise<void> {
   const secs = (performance.now() - t) / 1000;
   out(`${count} seeds in ${secs.toFixed(1)}s (${heights} heights, ${(heights / secs).toFixed(0)} heights/s)`);
   out(`punishments over all seeds: ${punishmentLine(totals)}`);
+  out(`byzantine actions over all seeds: ${actionsLine(actions)}`);
+  out(`memory over all seeds: ${memoryLine(memory)}`);
   out(`${count - failed} passed, ${failed} failed`);
   process.exitCode = failed > 0 ? 1 : 0;
 }

@@ -15,7 +15,7 @@ export {
   TX_POISON,
 } from './app.js';
 export { SimBlockStore } from './block-store.js';
-export type { ByzantineAction } from './byzantine.js';
+export { type ByzantineAction, FLOOD_BUDGET } from './byzantine.js';
 export {
   type AppliedPunishment,
   type CheckerContext,
@@ -33,7 +33,9 @@ export { createLedgerApp, resultsHash, SIM_ACCOUNTS, SIM_MIN_FEE } from './ledge
 export { CALM_NETWORK, type NetworkFaults, SimNetwork } from './network.js';
 export { Rng } from './rng.js';
 export {
+  type AttackProfile,
   type ByzantineProfile,
+  chooseAttacks,
   describeScenario,
   type FaultPlan,
   maxByzantineCount,
@@ -47,6 +49,7 @@ export { SignatureOracle, type VerifyFn } from './signatures.js';
 export {
   applicationOf,
   DOWNTIME_WINDOW_MARGIN,
+  type NodeHeap,
   type PunishedValidator,
   runSimulation,
   SIM_CHAIN_ID,

@@ -606,6 +606,10 @@ class LedgerSimApp implements SimApplication {
     return this.#reassemble(block, [...block.txs, tx], block.evidence, block.header.appHash);
   }
 
+  withEvidence(block: Block, evidence: readonly Evidence[]): Block {
+    return this.#reassemble(block, block.txs, evidence, block.header.appHash);
+  }
+
   #reassemble(
     block: Block,
     txs: readonly Uint8Array[],

@@ -100,6 +100,8 @@ export interface SimWorld {
   onKilled(node: SimNode): void;
   /** A node decided `height`. */
   onDecided(node: SimNode, height: number): void;
+  /** A node's WAL closed `height` after `bytes` bytes of records appended for it (a restart replays at most those). */
+  onWalHeight(node: SimNode, height: number, bytes: number): void;
 }
 
 /** What survives a crash: the node's disk. */
@@ -181,6 +183,8 @@ export class SimNode {
   readonly #rng: Rng;
   #life: Life | undefined;
   #lives = 0;
+  /** Bytes appended to the WAL since its last end-height record (what a restart would replay). */
+  #walBytes = 0;
 
   constructor(
     world: SimWorld,
@@ -189,6 +193,7 @@ export class SimNode {
     app: SimAppStorage,
     rng: Rng,
     profile: ByzantineProfile | undefined,
+    attackRng: Rng,
   ) {
     this.#w = world;
     this.index = index;
@@ -214,6 +219,7 @@ export class SimNode {
               publicKey: key.publicKey,
               address: this.address,
               rng: rng.fork(),
+              attackRng,
               oracle: world.oracle,
               send: (to, bytes) => this.#send(to, bytes),
               app: () => this.#life?.app,
@@ -419,9 +425,15 @@ export class SimNode {
       append: (data, options) =>
         this.#op(life, () => {
           if (this.honest) this.#tap(life, data);
+          this.#walBytes += data.length;
           return this.disk.wal.append(data, options);
         }),
-      writeEndHeight: (height) => this.#op(life, () => this.disk.wal.writeEndHeight(height)),
+      writeEndHeight: (height) =>
+        this.#op(life, () => {
+          this.#w.onWalHeight(this, height, this.#walBytes);
+          this.#walBytes = 0;
+          return this.disk.wal.writeEndHeight(height);
+        }),
       recordsAfterEndHeight: (height) => (life.alive ? this.disk.wal.recordsAfterEndHeight(height) : never()),
       sync: () => this.#op(life, () => this.disk.wal.sync()),
       close: () => (life.alive ? this.disk.wal.close() : never()),
@@ -554,6 +566,7 @@ export class SimNode {
       case 'proposal': {
         const h = m.proposal.proposal.height;
         if (h > life.peerHeight) life.peerHeight = h;
+        this.byzantine?.seeBlock(m.block);
         this.byzantine?.onPeerProposal(m.proposal);
         this.byzantine?.onPeerMessage(h, m.proposal.proposal.round);
         if (h > this.decided) {

@@ -66,7 +66,43 @@ export interface ByzantineProfile {
   readonly splitLocks: number;
   /** With each broadcast, garbage (random bytes, mangled or absurd messages) goes to a peer. */
   readonly garbage: number;
+  /**
+   * As proposer: one block to one peer (or a minority), another to the rest,
+   * and its own votes for the second, so the rest decide it and the victim
+   * must learn it by fetching it (issue #11 item 1).
+   */
+  readonly targetedPropose: number;
+  /**
+   * With an own vote: a flood of distinct conflicting votes of the same
+   * (height, round, type) — made-up block hashes and nil (items 5, 8, 15).
+   */
+  readonly voteFlood: number;
+  /**
+   * With an own vote: votes for many future rounds (near, up to and beyond
+   * the look-ahead window) and proposals of far rounds it is not the
+   * proposer of (items 6, 9, 15).
+   */
+  readonly roundFlood: number;
+  /**
+   * With an own precommit: a flood of messages for the next height (votes of
+   * many rounds and values, proposals it is not the proposer of), ahead of
+   * the honest round-0 proposal (item 7).
+   */
+  readonly nextHeightFlood: number;
+  /**
+   * With an own vote: byte-distinct copies of one equivocation (swapped
+   * order, other times and powers), evidence against tombstoned validators,
+   * and evidence with bad signatures for infractions the honest pools hold;
+   * as proposer, such evidence in its block (item 16).
+   */
+  readonly evidenceFlood: number;
 }
+
+/** The attack-strategy fields of a profile (drawn from their own stream: see `chooseAttacks`). */
+export type AttackProfile = Pick<
+  ByzantineProfile,
+  'targetedPropose' | 'voteFlood' | 'roundFlood' | 'nextHeightFlood' | 'evidenceFlood'
+>;
 
 /** The fault plan of the safety phase (means of exponential inter-arrival times, in simulated ms). */
 export interface FaultPlan {
@@ -169,9 +205,41 @@ export const NO_DEVIATIONS: ByzantineProfile = Object.freeze({
   backAll: 0,
   splitLocks: 0,
   garbage: 0,
+  targetedPropose: 0,
+  voteFlood: 0,
+  roundFlood: 0,
+  nextHeightFlood: 0,
+  evidenceFlood: 0,
 });
 
-function chooseProfile(rng: Rng): ByzantineProfile {
+/** No attack strategy (the profile of a `silent: 1` validator, and the seeds that draw none). */
+const NO_ATTACKS: AttackProfile = {
+  targetedPropose: 0,
+  voteFlood: 0,
+  roundFlood: 0,
+  nextHeightFlood: 0,
+  evidenceFlood: 0,
+};
+
+/**
+ * The attack strategies of one Byzantine validator, from the scenario's
+ * attack stream (its own, so that the deviations drawn before these
+ * strategies existed, and the runs of seeds that draw none, stay as they
+ * were). Each is on in about a third of the Byzantine validators; floods are
+ * rare per message (their size is bounded by the actor's flood budget).
+ */
+export function chooseAttacks(rng: Rng): AttackProfile {
+  const level = (p: number, scale: number): number => (rng.chance(p) ? scale * (0.3 + 0.7 * rng.float()) : 0);
+  return {
+    targetedPropose: level(0.35, 0.6),
+    voteFlood: level(0.3, 0.08),
+    roundFlood: level(0.3, 0.08),
+    nextHeightFlood: level(0.3, 0.3),
+    evidenceFlood: level(0.35, 0.15),
+  };
+}
+
+function chooseProfile(rng: Rng): Omit<ByzantineProfile, keyof AttackProfile> {
   if (rng.chance(0.15)) return { ...NO_DEVIATIONS, silent: 1 };
   const level = (p: number): number => (rng.chance(p) ? 0.2 + 0.7 * rng.float() : 0);
   return {
@@ -206,6 +274,7 @@ export function deriveScenario(
   rng: Rng,
   validators: number,
   punishes = false,
+  attackRng?: Rng,
 ): Scenario {
   const equal = rng.chance(0.5);
   const powers = Array.from({ length: validators }, () => (equal ? 10 : rng.int(1, 20)));
@@ -213,7 +282,8 @@ export function deriveScenario(
   const byzantine = new Map<number, ByzantineProfile>();
   for (const i of byzIdx) {
     const drawn = chooseProfile(rng);
-    byzantine.set(i, options.byzantineProfile ?? drawn);
+    const attacks = attackRng === undefined ? NO_ATTACKS : chooseAttacks(attackRng);
+    byzantine.set(i, options.byzantineProfile ?? { ...drawn, ...(drawn.silent >= 1 ? NO_ATTACKS : attacks) });
   }
 
   const scale = rng.pick([0.25, 0.5, 1]);
@@ -300,6 +370,11 @@ export function profileName(p: ByzantineProfile): string {
   if (p.backAll > 0) parts.push('back-all');
   if (p.splitLocks > 0) parts.push('split-locks');
   if (p.garbage > 0) parts.push('garbage');
+  if (p.targetedPropose > 0) parts.push('targeted-propose');
+  if (p.voteFlood > 0) parts.push('vote-flood');
+  if (p.roundFlood > 0) parts.push('round-flood');
+  if (p.nextHeightFlood > 0) parts.push('next-height-flood');
+  if (p.evidenceFlood > 0) parts.push('evidence-flood');
   if (p.silent > 0) parts.push('lossy');
   return parts.length === 0 ? 'honest-acting' : parts.join('+');
 }

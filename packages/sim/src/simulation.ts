@@ -168,6 +168,35 @@ export interface SimFinalState {
   readonly nodes: readonly SimNodeState[];
 }
 
+/**
+ * One node's memory, per height.
+ *
+ * - The heap as the host saw it: `process.memoryUsage().heapUsed` (the whole
+ *   process's JS heap: every node, the checkers, the reference) sampled each
+ *   time the node decided a height. A host-side observation, outside the
+ *   deterministic run: never mixed into the trace hash, nor part of `stats`.
+ * - The node's own restart memory, deterministic: the bytes its engine
+ *   appended to its WAL for each height (what a restart at that height
+ *   replays; issue #11 item 8 bounds it).
+ */
+export interface NodeHeap {
+  readonly index: number;
+  /** (height, heapUsed bytes) at each height the node decided, in order. */
+  readonly samples: readonly (readonly [number, number])[];
+  /** The largest sample and the height it was taken at (0 and 0 without samples). */
+  readonly peakBytes: number;
+  readonly peakHeight: number;
+  /** Mean growth per decided height from the first sample to the last (bytes; negative after a GC). */
+  readonly growthPerHeight: number;
+  /** Largest growth between two consecutive samples (bytes). */
+  readonly maxStepBytes: number;
+  /** The most WAL bytes the node appended for one height, and that height (0 and 0 before any). */
+  readonly walMaxBytes: number;
+  readonly walMaxHeight: number;
+  /** Mean WAL bytes per height it closed (0 before any). */
+  readonly walMeanBytes: number;
+}
+
 export interface SimResult {
   readonly seed: number;
   readonly scenario: Scenario;
@@ -185,6 +214,54 @@ export interface SimResult {
   readonly punishments: readonly AppliedPunishment[];
   /** What the end-of-run checks accepted, and why (e.g. evidence lost with crashed nodes). */
   readonly notes: readonly string[];
+  /** Each node's heap at its decisions (host-side, not deterministic: see `NodeHeap`). */
+  readonly heap: readonly NodeHeap[];
+}
+
+function nodeHeap(
+  index: number,
+  samples: readonly (readonly [number, number])[],
+  wal: readonly (readonly [number, number])[],
+): NodeHeap {
+  let peakBytes = 0;
+  let peakHeight = 0;
+  let maxStepBytes = 0;
+  samples.forEach(([h, bytes], i) => {
+    if (bytes > peakBytes) {
+      peakBytes = bytes;
+      peakHeight = h;
+    }
+    const prev = samples[i - 1];
+    if (prev !== undefined && bytes - prev[1] > maxStepBytes) maxStepBytes = bytes - prev[1];
+  });
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const growthPerHeight =
+    first === undefined || last === undefined || last[0] === first[0]
+      ? 0
+      : (last[1] - first[1]) / (last[0] - first[0]);
+  let walMaxBytes = 0;
+  let walMaxHeight = 0;
+  let walTotal = 0;
+  for (const [h, bytes] of wal) {
+    walTotal += bytes;
+    if (bytes > walMaxBytes) {
+      walMaxBytes = bytes;
+      walMaxHeight = h;
+    }
+  }
+  const walMeanBytes = wal.length === 0 ? 0 : walTotal / wal.length;
+  return {
+    index,
+    samples,
+    peakBytes,
+    peakHeight,
+    growthPerHeight,
+    maxStepBytes,
+    walMaxBytes,
+    walMaxHeight,
+    walMeanBytes,
+  };
 }
 
 const settle = (): Promise<void> => new Promise<void>((resolve) => process.nextTick(resolve));
@@ -229,6 +306,8 @@ interface Setup {
   readonly netRng: Rng;
   readonly faultRng: Rng;
   readonly nodeRng: Rng;
+  /** Each Byzantine actor's attack strategies draw from a fork of this (see `chooseAttacks`). */
+  readonly attackRng: Rng;
 }
 
 function prepare(options: SimOptions): Setup {
@@ -240,6 +319,8 @@ function prepare(options: SimOptions): Setup {
   const netRng = master.fork();
   const faultRng = master.fork();
   const nodeRng = master.fork();
+  // Forked last: the attack strategies came later, and the streams above stay what they were.
+  const attackRng = master.fork();
   const [lo, hi] = validatorRange(options.validators);
   const n = scenarioRng.int(lo, hi);
   const keys = Array.from({ length: n }, () => {
@@ -248,7 +329,7 @@ function prepare(options: SimOptions): Setup {
   }).sort((a, b) => compareBytes(a.address, b.address));
   for (const k of keys) oracle.register(k.publicKey, k.seed);
   const factory = applicationOf(options.app);
-  const scenario = deriveScenario(options, scenarioRng, n, factory.punishes === true);
+  const scenario = deriveScenario(options, scenarioRng, n, factory.punishes === true, attackRng.fork());
   const genesis = makeValidatorSet(
     keys.map((k, i) => ({
       address: k.address,
@@ -266,7 +347,19 @@ function prepare(options: SimOptions): Setup {
     verify: oracle.verify,
     seed,
   };
-  return { oracle, scenario, keys, genesis, params, factory, appGenesis, netRng, faultRng, nodeRng };
+  return {
+    oracle,
+    scenario,
+    keys,
+    genesis,
+    params,
+    factory,
+    appGenesis,
+    netRng,
+    faultRng,
+    nodeRng,
+    attackRng,
+  };
 }
 
 class Simulation {
@@ -294,6 +387,10 @@ class Simulation {
   #settleDeadlineMs: number | undefined;
   /** (node, height) pairs decided in the current event, flattened. */
   #decisions: number[] = [];
+  /** Host-side heap samples per node (never in the trace: see `NodeHeap`). */
+  readonly #heap: [number, number][][];
+  /** (height, WAL bytes appended for it) per node. */
+  readonly #wal: [number, number][][];
 
   constructor(options: SimOptions, setup: Setup, reference: SimApplication) {
     const { scenario, keys, params, factory, appGenesis } = setup;
@@ -304,6 +401,8 @@ class Simulation {
     this.#punishes = reference.slashing !== undefined;
     this.#addresses = keys.map((k) => k.address);
     const n = keys.length;
+    this.#heap = Array.from({ length: n }, () => []);
+    this.#wal = Array.from({ length: n }, () => []);
     const trace = options.trace;
     this.#trace = new Trace({
       keepLines: trace === true,
@@ -348,6 +447,11 @@ class Simulation {
         'split-locks': 0,
         garbage: 0,
         'bad-evidence': 0,
+        'targeted-propose': 0,
+        'vote-flood': 0,
+        'round-flood': 0,
+        'next-height-flood': 0,
+        'evidence-flood': 0,
       },
     };
     const checkers = this.#checkers;
@@ -366,6 +470,9 @@ class Simulation {
       nowMs: () => GENESIS_TIME_MS + this.#queue.now,
       onKilled: (node) => this.#onKilled(node),
       onDecided: (node, height) => this.#onDecided(node, height),
+      onWalHeight: (node, height, bytes) => {
+        this.#wal[node.index]?.push([height, bytes]);
+      },
     };
     this.#nodes = keys.map(
       (k, i) =>
@@ -376,6 +483,7 @@ class Simulation {
           factory.createNode(appGenesis),
           setup.nodeRng.fork(),
           scenario.byzantine.get(i),
+          setup.attackRng.fork(),
         ),
     );
   }
@@ -426,6 +534,7 @@ class Simulation {
       trace: trace.lines,
       punishments: [...this.#checkers.punishments],
       notes: [...this.#checkers.notes],
+      heap: this.#heap.map((samples, i) => nodeHeap(i, samples, this.#wal[i] ?? [])),
     };
   }
 
@@ -679,6 +788,8 @@ class Simulation {
 
   #onDecided(node: SimNode, height: number): void {
     this.#decisions.push(node.index, height);
+    // Host-side observation: read, never mixed into the trace or fed back into the run.
+    this.#heap[node.index]?.push([height, process.memoryUsage().heapUsed]);
     if (this.#phase === 'liveness' && node.honest && height === this.#livenessTarget) this.#reached++;
   }
 

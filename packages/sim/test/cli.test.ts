@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  actionsLine,
+  addActions,
+  addMemory,
   addTotals,
+  emptyActions,
+  emptyMemory,
   emptyTotals,
+  heapLines,
+  memoryLine,
   parseArgs,
   punishmentLine,
   replayCommand,
@@ -62,5 +69,32 @@ describe('CLI arguments', () => {
     expect(t.evidenceCommitted).toBe(2 * p.evidenceCommitted);
     expect(t.doubleSign + t.doubleProposal + t.downtime).toBe(2 * r.punishments.length);
     expect(punishmentLine(t)).toContain(`jailed ${2 * p.jailed}, tombstoned ${2 * p.tombstoned}`);
+  });
+
+  it('memory per height and Byzantine actions: one line per node, totals over runs', async () => {
+    const r = await runSimulation({ seed: 2, heights: 4 });
+    const lines = heapLines(r.heap);
+    expect(lines).toHaveLength(1 + r.scenario.validators);
+    for (const h of r.heap) {
+      expect(h.samples.length).toBeGreaterThan(0);
+      expect(h.peakBytes).toBeGreaterThan(0);
+      expect(h.walMaxBytes).toBeGreaterThanOrEqual(h.walMeanBytes);
+      expect(h.walMeanBytes).toBeGreaterThan(0);
+      expect(lines[1 + h.index]).toMatch(
+        new RegExp(
+          `^  node ${h.index}: peak [\\d.]+ MiB at h=\\d+, .* KiB/height over \\d+ heights .*; WAL [\\d.]+ KiB/height, at most [\\d.]+ KiB \\(h=${h.walMaxHeight}\\)$`,
+        ),
+      );
+    }
+    const m = emptyMemory();
+    addMemory(m, r);
+    const top = Math.max(...r.heap.map((h) => h.walMaxBytes));
+    expect(m.wal.bytes).toBe(top);
+    expect(memoryLine(m)).toContain(`largest WAL of one height ${(top / 1024).toFixed(1)} KiB (seed 2,`);
+    const a = emptyActions();
+    addActions(a, r);
+    addActions(a, r);
+    const kinds = Object.entries(r.stats.byzantineActions);
+    for (const [k, n] of kinds) expect(actionsLine(a)).toContain(`${k} ${2 * n} (${n > 0 ? 2 : 0} seeds)`);
   });
 });
