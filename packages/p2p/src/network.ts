@@ -49,6 +49,12 @@ import {
 import { withDeadline } from './deadline.js';
 import { DEFAULT_MESH_OPTIONS, gossipsubOptions, type MeshOptions } from './gossip-config.js';
 import {
+  type GossipGuard,
+  type GossipViolation,
+  guardGossipRouter,
+  penaltyOfViolation,
+} from './gossip-guard.js';
+import {
   DEFAULT_MESSAGE_LIMITS,
   DEFAULT_REQUEST_TIMEOUTS,
   type MessageLimits,
@@ -79,7 +85,12 @@ import {
   serveStream,
 } from './reqresp/transport.js';
 import { GOSSIP_TOPICS, type GossipTopic, protocolId, type ReqRespProtocol, TopicNames } from './topics.js';
-import { GossipValidationAdapter, outcomeOfError, type ValidationOutcome } from './validation/adapter.js';
+import {
+  GossipValidationAdapter,
+  isProvablyInvalid,
+  outcomeOfError,
+  type ValidationOutcome,
+} from './validation/adapter.js';
 import { ProposalTracker } from './validation/proposal-tracker.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
@@ -238,6 +249,7 @@ type HandlerSets = { [T in GossipTopic]: Set<GossipHandler<ValidatedMessages[T]>
 interface Running {
   readonly node: Libp2p<Services>;
   readonly router: GossipRouter;
+  readonly guard: GossipGuard;
   readonly scheduler: GossipScheduler<QueuedMessage>;
   readonly peerManager: PeerManager;
   readonly cancelGauges: () => void;
@@ -360,8 +372,12 @@ export class Network {
       ...options.serveRateLimits,
     });
     this.adapter = new GossipValidationAdapter({
-      report: (msgId, source, result) =>
-        this.running?.router.reportMessageValidationResult(msgId, source, result),
+      report: (msgId, source, result, outcome) => {
+        const r = this.running;
+        if (r === undefined) return;
+        r.router.reportMessageValidationResult(msgId, source, result);
+        if (isProvablyInvalid(outcome)) r.guard.provenInvalid(msgId);
+      },
       penalise: (peer, reason) => this.penalise(peer, reason),
       metrics: this.metrics,
       logger: this.logger,
@@ -450,6 +466,10 @@ export class Network {
     if (!isGossipRouter(pubsub))
       throw new SynodError('INTERNAL', 'unsupported @libp2p/gossipsub: no async validation API');
     const router = pubsub;
+    const guard = guardGossipRouter(router, {
+      isOurTopic: (name) => this.topics.topicOf(name) !== undefined,
+      violation: (peer, kind) => this.onViolation(peer, kind),
+    });
     const itemBytesMax = Object.fromEntries(
       GOSSIP_TOPICS.map((t) => [t, topicBytesMax(t, this.limits)]),
     ) as Record<GossipTopic, number>;
@@ -501,7 +521,7 @@ export class Network {
       throw err;
     }
     const cancelGauges = this.startGauges(scheduler);
-    this.running = { node, router, scheduler, peerManager, cancelGauges };
+    this.running = { node, router, guard, scheduler, peerManager, cancelGauges };
     peerManager.start();
     this.logger.info('network started', { peerId: this.peerId, addresses: this.addresses() });
   }
@@ -612,6 +632,13 @@ export class Network {
       bytes: data.length,
       receivedAtMs: performance.now(),
     });
+  }
+
+  /** Gossipsub-level garbage (see gossip-guard.ts): a metric, a log line, and a penalty. */
+  private onViolation(peer: string, kind: GossipViolation): void {
+    this.metrics.gossipViolations.inc({ kind });
+    this.logger.warn('gossip protocol violation', { peer, kind });
+    if (!this.reputation.isBanned(peer)) this.penalise(peer, penaltyOfViolation(kind));
   }
 
   private process(item: QueuedMessage): void | Promise<void> {

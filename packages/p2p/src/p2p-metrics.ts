@@ -10,6 +10,8 @@ export interface P2pMetrics {
   readonly queueLength: Gauge;
   /** Bytes of gossip messages waiting for validation, by topic. */
   readonly queueBytes: Gauge;
+  /** Gossipsub-level protocol violations charged to peers, by kind (`GOSSIP_VIOLATIONS`). */
+  readonly gossipViolations: Counter;
   /** Time from gossip arrival to the end of validation, by topic. */
   readonly validationSeconds: Histogram;
   /** Messages this node published, by topic. */
@@ -53,6 +55,11 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
       name: 'synod_p2p_queue_bytes',
       help: 'Bytes of gossip messages waiting for validation',
       labelNames: ['topic'],
+    }),
+    gossipViolations: m.counter({
+      name: 'synod_p2p_gossip_violations_total',
+      help: 'Gossipsub-level protocol violations charged to peers, by kind',
+      labelNames: ['kind'],
     }),
     validationSeconds: m.histogram({
       name: 'synod_p2p_gossip_validation_seconds',

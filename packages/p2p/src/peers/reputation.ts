@@ -9,6 +9,12 @@ export type PenaltyReason =
    * checks signatures before it forwards, so it never sends one: a ban at once.
    */
   | 'invalid-signature'
+  /**
+   * Gossipsub-level garbage gossipsub drops before validation: an undecodable
+   * RPC frame, a message on a topic that is not ours, forbidden signature
+   * fields, a copy of a message we rejected.
+   */
+  | 'gossip-protocol'
   /** A response it sent was malformed or inconsistent (wrong block, broken chain, bad encoding). */
   | 'invalid-response'
   /** It sent more bytes than the protocol allows. */
@@ -19,7 +25,7 @@ export type PenaltyReason =
 export interface ReputationOptions {
   /**
    * Points each kind of misbehaviour costs.
-   * @default gossip-reject 10, invalid-signature 100 (a ban at once), invalid-response 10, oversized-message 20, bad-request 5
+   * @default gossip-reject 10, invalid-signature 100 (a ban at once), gossip-protocol 10, invalid-response 10, oversized-message 20, bad-request 5
    */
   readonly penalties: Readonly<Record<PenaltyReason, number>>;
   /**
@@ -40,6 +46,7 @@ export const DEFAULT_REPUTATION: ReputationOptions = Object.freeze({
   penalties: Object.freeze({
     'gossip-reject': 10,
     'invalid-signature': 100,
+    'gossip-protocol': 10,
     'invalid-response': 10,
     'oversized-message': 20,
     'bad-request': 5,

@@ -25,6 +25,16 @@ export function penaltyOfReject(reason: GossipErrorCode): PenaltyReason {
   return reason === 'INVALID_SIGNATURE' ? 'invalid-signature' : 'gossip-reject';
 }
 
+/**
+ * Whether every correct node rejects this message too (its encoding, size,
+ * signatures, or rules over the chain's committed data), so a copy of it is
+ * itself a violation. An application precheck's REJECT (`TX_REJECTED`) may
+ * depend on local state (a mempool), so it is not.
+ */
+export function isProvablyInvalid(outcome: ValidationOutcome): boolean {
+  return outcome.action === 'REJECT' && outcome.reason !== 'TX_REJECTED';
+}
+
 /** ACCEPT / IGNORE / REJECT → gossipsub's verdict. */
 export function toTopicValidatorResult(action: GossipAction): TopicValidatorResult {
   switch (action) {
@@ -38,8 +48,13 @@ export function toTopicValidatorResult(action: GossipAction): TopicValidatorResu
 }
 
 export interface ValidationAdapterDeps {
-  /** Tells gossipsub the verdict (forward on Accept; P4 penalty on Reject). */
-  report(msgId: string, propagationSource: string, result: TopicValidatorResult): void;
+  /** Tells gossipsub the verdict (forward on Accept; P4 penalty on Reject), with the outcome behind it. */
+  report(
+    msgId: string,
+    propagationSource: string,
+    result: TopicValidatorResult,
+    outcome: ValidationOutcome,
+  ): void;
   /** Records a penalty against a peer (may ban it). */
   penalise(peer: string, reason: PenaltyReason): void;
   readonly metrics: P2pMetrics;
@@ -61,7 +76,7 @@ export class GossipValidationAdapter {
 
   settle(topic: GossipTopic, msgId: string, from: string, outcome: ValidationOutcome): TopicValidatorResult {
     const result = toTopicValidatorResult(outcome.action);
-    this.deps.report(msgId, from, result);
+    this.deps.report(msgId, from, result, outcome);
     if (outcome.action === 'ACCEPT') {
       this.deps.metrics.gossipMessages.inc({ topic, action: 'accept', reason: 'OK' });
       return result;

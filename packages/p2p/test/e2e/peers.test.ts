@@ -181,8 +181,8 @@ describe('delinquent peers', () => {
       ...(i === 1 ? { provider: flaky } : i === 2 ? { provider: good } : {}),
       // the stalled peer never answers; healthy answers must fit even on a loaded CI machine
       timeouts: { blockRangeMs: 2_000 },
-      // no pings from the client: only requests decide here
-      peerManager: { pingIntervalMs: 600_000 },
+      // no pings nor periodic peer exchange from the client: only the block requests decide here
+      peerManager: { pingIntervalMs: 600_000, pexIntervalMs: 600_000 },
     }));
     const [client, slow, healthy] = nodes;
     if (client === undefined || slow === undefined || healthy === undefined) throw new Error('setup');

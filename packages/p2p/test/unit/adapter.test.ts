@@ -5,6 +5,7 @@ import { createP2pMetrics } from '../../src/p2p-metrics.js';
 import { PeerReputation, type PenaltyReason } from '../../src/peers/reputation.js';
 import {
   GossipValidationAdapter,
+  isProvablyInvalid,
   outcomeOfError,
   toTopicValidatorResult,
 } from '../../src/validation/adapter.js';
@@ -84,5 +85,16 @@ describe('the validation adapter', () => {
     expect(s.penalties).toEqual([]);
     expect(outcomeOfError('weird').action).toBe('IGNORE');
     expect(createP2pMetrics(noopMetrics).peers).toBeDefined();
+  });
+
+  it('copies of a REJECTed message are violations, unless the reject came from the application precheck', () => {
+    const rejected = (reason: 'DECODE_FAILED' | 'INVALID_SIGNATURE' | 'TX_REJECTED') =>
+      outcomeOfError(new GossipValidationError('tx', 'REJECT', reason, 'no'));
+    expect(isProvablyInvalid(rejected('DECODE_FAILED'))).toBe(true);
+    expect(isProvablyInvalid(rejected('INVALID_SIGNATURE'))).toBe(true);
+    // a mempool's verdict depends on its state: an honest peer may have accepted it
+    expect(isProvablyInvalid(rejected('TX_REJECTED'))).toBe(false);
+    expect(isProvablyInvalid({ action: 'IGNORE', reason: 'HEIGHT_TOO_FAR', message: '' })).toBe(false);
+    expect(isProvablyInvalid({ action: 'ACCEPT' })).toBe(false);
   });
 });
