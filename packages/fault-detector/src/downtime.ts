@@ -1,4 +1,4 @@
-import { type CommitSig, type ConsensusParams, PPM } from '@synod/types';
+import { type ConsensusParams, countsAsSigned, PPM } from '@synod/types';
 
 /**
  * Downtime tracking over a sliding window of blocks (as Cosmos' x/slashing):
@@ -17,12 +17,11 @@ export interface SigningInfo {
 
 /**
  * Whether a validator's entry in a block's last commit counts as signing that
- * block for downtime (the Cosmos rule): a precommit for the block or for nil
- * both show the validator online; only an absent signature is a miss.
+ * block for downtime (the Cosmos rule: only an absent signature is a miss).
+ * Defined in @synod/types, next to `CommitInfo` whose `signed` it fills
+ * (`commitInfoFromBlock`); re-exported here, the downtime rules' home.
  */
-export function countsAsSigned(sig: CommitSig | undefined): boolean {
-  return sig !== undefined && sig.flag !== 'absent';
-}
+export { countsAsSigned };
 
 export function newSigningInfo(window: number): SigningInfo {
   return { recorded: 0, missed: new Uint8Array(Math.ceil(window / 8)), missedCount: 0 };

@@ -1,8 +1,8 @@
 /**
  * @synod/ledger: the deterministic application the chain runs (accounts,
  * transfers, staking, fees, slashing and downtime tracking with
- * @synod/fault-detector's rules, app hash, queries by height) and the restart
- * handshake. This module is the package's only public surface.
+ * @synod/fault-detector's rules, app hash, queries by height). The restart
+ * handshake is @synod/node's. This module is the package's only public surface.
  */
 
 export type { Punishment, SigningInfo } from '@synod/fault-detector';
@@ -24,6 +24,12 @@ export type {
   TxResult,
   ValidatorUpdate,
 } from '@synod/types';
+/**
+ * @deprecated Import these from @synod/types (their one home). Re-exported
+ * only for the simulator's ledger-app.ts, which still imports
+ * `finalizeRequestFromBlock` and `misbehaviorFromBlock` from here.
+ */
+export { commitInfoFromBlock, finalizeRequestFromBlock, misbehaviorFromBlock } from '@synod/types';
 export { freshSigningInfo, punishDowntime, resetSigningInfo, trackDowntime } from './downtime.js';
 export {
   DEFAULT_MAX_TX_BYTES,
@@ -36,16 +42,6 @@ export {
   ledgerAppState,
   parseLedgerAppState,
 } from './genesis-state.js';
-export {
-  type BlockStoreReader,
-  commitInfoFromBlock,
-  finalizeRequestFromBlock,
-  type HandshakeOptions,
-  type HandshakeResult,
-  handshake,
-  initChainRequestFromGenesis,
-  misbehaviorFromBlock,
-} from './handshake.js';
 export { type BeginBlockContext, LEDGER_APP_VERSION, Ledger, type LedgerOptions } from './ledger.js';
 export { type ActiveValidator, emptyLedgerState, LedgerState } from './ledger-state.js';
 export {

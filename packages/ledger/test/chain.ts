@@ -8,6 +8,7 @@ import {
   EMPTY_COMMIT,
   type Evidence,
   evidenceListHash,
+  finalizeRequestFromBlock,
   type Genesis,
   type InitChainRequest,
   makeValidatorSet,
@@ -18,7 +19,7 @@ import {
   type Vote,
   voteSignBytes,
 } from '@synod/types';
-import { type BlockStoreReader, finalizeRequestFromBlock, Ledger, POWER_REDUCTION } from '../src/index.js';
+import { Ledger, POWER_REDUCTION } from '../src/index.js';
 import {
   addr,
   BLOCK_MS,
@@ -240,12 +241,4 @@ export async function buildChain(
     commits.push(lastCommit);
   }
   return { genesis: genesisOf(req), blocks, commits, appHashes, results, updates };
-}
-
-/** A block store over an array (blocks[0] is height 1). */
-export function arrayBlockStore(blocks: readonly Block[]): BlockStoreReader {
-  return {
-    height: async () => blocks.length,
-    loadBlock: async (h) => blocks[h - 1],
-  };
 }

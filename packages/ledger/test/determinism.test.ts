@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyPair } from '@synod/crypto';
 import { createMemoryKvStore, type KvStore, openLevelKvStore } from '@synod/storage';
-import type { InitChainRequest, ValidatorSet } from '@synod/types';
+import { finalizeRequestFromBlock, type InitChainRequest, type ValidatorSet } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { finalizeRequestFromBlock, Ledger, smtRootOf } from '../src/index.js';
+import { Ledger, smtRootOf } from '../src/index.js';
 import { buildChain, genesisValidatorSet, type Signers, workload } from './chain.js';
 import { genesisRequest, TEST_PARAMS, VALIDATOR_KEYS } from './helpers.js';
 

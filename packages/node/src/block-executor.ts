@@ -34,15 +34,16 @@ import {
   evidenceHeight,
   evidenceListHash,
   type FinalizeBlockResponse,
+  finalizeRequestFromBlock,
   LIMITS,
   type Logger,
   type Metrics,
+  processProposalRequestFromBlock,
   SynodError,
   txsRoot,
   type ValidatorSet,
   validatorIndex,
 } from '@synod/types';
-import { finalizeRequestFromBlock, processProposalRequestFromBlock } from './abci.js';
 import { type ChainState, cachedSetHash } from './chain-state.js';
 import type { VerifySignature } from './config.js';
 

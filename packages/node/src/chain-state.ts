@@ -26,6 +26,7 @@ import {
   genesisValidatorSet,
   headerHash,
   makeValidatorSet,
+  resultsHash,
   SynodError,
   type Validator,
   type ValidatorSet,
@@ -33,7 +34,6 @@ import {
   validatorSetHash,
   ZERO_HASH,
 } from '@synod/types';
-import { resultsHash } from './abci.js';
 import type { VerifySignature } from './config.js';
 
 /**

@@ -23,12 +23,12 @@ import type { NodeStorage } from '@synod/storage';
 import {
   type Application,
   bytesEqual,
+  finalizeRequestFromBlock,
   type Genesis,
   type InitChainRequest,
   type Logger,
   SynodError,
 } from '@synod/types';
-import { finalizeRequestFromBlock } from './abci.js';
 import { executeBlock } from './block-executor.js';
 import { ChainState } from './chain-state.js';
 

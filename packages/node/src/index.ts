@@ -6,13 +6,6 @@
  */
 
 export {
-  commitInfoFromBlock,
-  finalizeRequestFromBlock,
-  misbehaviorFromBlock,
-  processProposalRequestFromBlock,
-  resultsHash,
-} from './abci.js';
-export {
   BlockExecutor,
   type BlockExecutorPorts,
   type BlockProblem,

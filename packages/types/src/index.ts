@@ -1,3 +1,4 @@
+export * from './abci.js';
 export * from './application.js';
 export * from './block.js';
 export * from './chain-id.js';

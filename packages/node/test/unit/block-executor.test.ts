@@ -1,5 +1,6 @@
 import { sign } from '@synod/crypto';
 import {
+  type Application,
   type Block,
   blockHash,
   commitHash,
@@ -7,13 +8,14 @@ import {
   type Evidence,
   encodeBlock,
   evidenceListHash,
+  type FinalizeBlockRequest,
   type Header,
   txsRoot,
   voteSignBytes,
   ZERO_HASH,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { TX_OVERHEAD_BYTES } from '../../src/index.js';
+import { executeBlock, TX_OVERHEAD_BYTES } from '../../src/index.js';
 import {
   ACCOUNTS,
   address,
@@ -303,5 +305,43 @@ describe('block executor: last commit and evidence', () => {
     const block = await build(f);
     expect(block.evidence).toHaveLength(1);
     expect(await f.executor.blockProblem(block, { proposal: true })).toBeUndefined();
+  });
+});
+
+describe('block executor: the application requests', () => {
+  it('finalizeBlock tells the application a nil precommit counts as signed, only absent is a miss (#11.21)', async () => {
+    const f = await executorFixture(testGenesis(3));
+    const first = await build(f);
+    await decide(f, first);
+    // The last commit of block 2: validator 0 for the block, 1 for nil, 2 absent (signatures are not
+    // checked by execution, only by validation).
+    const order = f.chain.setAt(1)!.validators;
+    const sig = new Uint8Array(64).fill(1);
+    const flags = ['commit', 'nil', 'absent'] as const;
+    const lastCommit = {
+      height: 1,
+      round: 0,
+      blockHash: blockHash(first),
+      signatures: order.map((_, i) => ({ flag: flags[i]!, signature: i === 2 ? new Uint8Array(64) : sig })),
+    };
+    const second = await f.executor.buildBlock({
+      height: 2,
+      round: 0,
+      proposerAddress: address(V0),
+      lastCommit,
+      timeMs: NOW - 500,
+    });
+    const requests: FinalizeBlockRequest[] = [];
+    const recording: Application = Object.assign(Object.create(f.ledger) as Application, {
+      finalizeBlock: (req: FinalizeBlockRequest) => {
+        requests.push(req);
+        return f.ledger.finalizeBlock(req);
+      },
+    });
+    await executeBlock(recording, f.chain, second);
+    expect(requests[0]?.decidedLastCommit.votes.map((v) => v.signed)).toEqual([true, true, false]);
+    expect(requests[0]?.decidedLastCommit.votes.map((v) => v.validatorAddress)).toEqual(
+      order.map((v) => v.address),
+    );
   });
 });

@@ -1,11 +1,12 @@
 import { Ledger } from '@synod/ledger';
 import { createMemoryNodeStorage } from '@synod/storage';
-import { noopLogger } from '@synod/types';
+import { type Block, blockHash, finalizeRequestFromBlock, isSynodError, noopLogger } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
   type BlockDecidedEvent,
   createNode,
   handshake,
+  initChainRequestFromGenesis,
   MemoryNetwork,
   type SyncProgressEvent,
 } from '../../src/index.js';
@@ -81,6 +82,60 @@ describe('node: handshake and restart', () => {
     expect(result.chain.height).toBe(top);
     expect(Buffer.from(result.chain.snapshot.appHash).toString('hex')).toBe(source.node.status().appHash);
     expect((await application.info()).lastBlockHeight).toBe(top);
+  });
+});
+
+describe('node: handshake refuses diverged state', () => {
+  /** Blocks 1..n (with commits) of a one-validator chain, and the genesis. */
+  async function chainOf(n: number) {
+    const genesis = testGenesis(1);
+    const source = await validatorNode(new MemoryNetwork(), 0, genesis);
+    await source.node.start();
+    await source.node.broadcastTx(transfer(ACCOUNTS[1]!, 0));
+    await heightReached(source.node, n);
+    await source.node.stop();
+    const blocks = [];
+    for (let h = 1; h <= n; h++) {
+      blocks.push({
+        block: (await source.storage.blocks.loadBlock(h))!,
+        commit: (await source.storage.blocks.loadCommit(h))!,
+      });
+    }
+    return { genesis, blocks };
+  }
+
+  it('a stored block whose app hash differs from the state it builds on: STORAGE_CORRUPT, no further block run', async () => {
+    const { genesis, blocks } = await chainOf(4);
+    const storage = await createMemoryNodeStorage();
+    for (const [i, { block, commit }] of blocks.entries()) {
+      const tampered: Block =
+        i === 2 ? { ...block, header: { ...block.header, appHash: new Uint8Array(32).fill(0xee) } } : block;
+      // The store checks the commit names the block (not its signatures): a disk that diverged.
+      await storage.blocks.saveBlock(tampered, { ...commit, blockHash: blockHash(tampered) });
+    }
+    const application = await Ledger.open({ kv: storage.state.appState });
+    const err = await handshake({
+      application,
+      storage,
+      genesis,
+      blockTimesCacheHeights: 10,
+      logger: noopLogger,
+    }).catch((e: unknown) => e);
+    expect(isSynodError(err, 'STORAGE_CORRUPT')).toBe(true);
+    expect((err as Error).message).toMatch(/block 3's app hash differs/);
+    expect((await application.info()).lastBlockHeight).toBe(2); // stopped before the bad block
+  });
+
+  it('an application with state the node has no chain state for: STORAGE_CORRUPT', async () => {
+    const { genesis, blocks } = await chainOf(2);
+    const storage = await createMemoryNodeStorage();
+    const application = await Ledger.open({ kv: storage.state.appState });
+    await application.initChain(initChainRequestFromGenesis(genesis));
+    await application.finalizeBlock(finalizeRequestFromBlock(blocks[0]!.block));
+    await application.commit();
+    await expect(
+      handshake({ application, storage, genesis, blockTimesCacheHeights: 10, logger: noopLogger }),
+    ).rejects.toThrow(/the application has state but the node has no chain state/);
   });
 });
 
