@@ -50,7 +50,21 @@ interface Frame {
 }
 
 interface RpcLike {
-  readonly messages?: readonly { readonly topic?: string }[];
+  readonly messages?: readonly { readonly topic?: string; data?: Uint8Array }[];
+}
+
+/**
+ * Gives each decoded message's data its own buffer when it is a small view into
+ * a larger one (the frame, itself often a view into a 64 KiB socket read):
+ * otherwise a 129-byte vote waiting in gossipsub's message cache or in our
+ * queues keeps the whole buffer alive, and byte budgets would count the wrong
+ * bytes.
+ */
+export function compactRpcMessages(rpc: RpcLike): void {
+  for (const m of rpc.messages ?? []) {
+    const data = m.data;
+    if (data !== undefined && data.byteLength * 2 < data.buffer.byteLength) m.data = data.slice();
+  }
 }
 
 /** The members of @libp2p/gossipsub 17's router the guard wraps (some private in its typings). */
@@ -84,6 +98,9 @@ const OVERSIZE_ERRORS = new Set([
  * is reported through `violation` (the network penalises the peer; repeat
  * offenders are banned and disconnected).
  *
+ * It also copies small messages out of the frame they arrived in
+ * (`compactRpcMessages`), so what waits for validation holds only its own bytes.
+ *
  * It wraps members of the router instance (@libp2p/gossipsub 17 has no hooks
  * for these); it refuses to install on a version without them.
  */
@@ -101,13 +118,16 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
   const senderOf = new WeakMap<Uint8Array, PeerId>();
   const decodeRpc = r.decodeRpc.bind(r);
   r.decodeRpc = (bytes) => {
+    let rpc: unknown;
     try {
-      return decodeRpc(bytes);
+      rpc = decodeRpc(bytes);
     } catch (err) {
       const peer = senderOf.get(bytes);
       if (peer !== undefined) deps.violation(peer.toString(), 'malformed-rpc');
       throw err;
     }
+    compactRpcMessages(rpc as RpcLike);
+    return rpc;
   };
   const pipe = r.pipePeerReadStream.bind(r);
   r.pipePeerReadStream = (peerId, source) =>

@@ -19,11 +19,14 @@ export {
 } from './codec/reqresp-messages.js';
 export { type ConsensusNetworkPort, consensusPort } from './consensus-port.js';
 export { DEFAULT_MESH_OPTIONS, type MeshOptions, SCORE_THRESHOLDS } from './gossip-config.js';
+export { GOSSIP_VIOLATIONS, type GossipViolation } from './gossip-guard.js';
 export {
   DEFAULT_MESSAGE_LIMITS,
   DEFAULT_REQUEST_TIMEOUTS,
   type MessageLimits,
+  proposalBytesMax,
   type RequestTimeouts,
+  topicBytesMax,
 } from './limits.js';
 export {
   type BlockRangeOptions,
@@ -37,6 +40,7 @@ export {
   type RequestProvider,
 } from './network.js';
 export { libp2pPrivateKey, loadNodeIdentity, type NodeKey, peerIdOfNodeKey } from './node-key.js';
+export { isPrivateAddress } from './peers/address-filter.js';
 export { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './peers/backoff.js';
 export {
   DEFAULT_PEER_MANAGER_OPTIONS,

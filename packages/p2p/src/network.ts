@@ -621,9 +621,8 @@ export class Network {
       });
       return;
     }
-    // a small message decoded out of a large RPC frame is a view that pins the whole
-    // frame: queue a copy, so the byte budgets bound the memory really held
-    const data = msg.data.byteLength * 2 < msg.data.buffer.byteLength ? msg.data.slice() : msg.data;
+    // (a small message has its own buffer, not a view into its frame: gossip-guard.ts)
+    const data = msg.data;
     scheduler.push(topic, {
       topic,
       msgId,
