@@ -319,7 +319,7 @@ export class BlockExecutor implements ConsensusApplication {
 
 /**
  * Executes the next block in the application and records it: finalizeBlock,
- * then the chain state (results record and state batch), then the
+ * then the chain state (one state batch), then the
  * application's commit. The one path for consensus, block sync and the
  * handshake's replay.
  */

@@ -6,8 +6,8 @@
  * persisted in @synod/storage's state store (sets and params by height, state
  * info) so that a restart resumes from it.
  *
- * Write order of a block H (see `record`): the results record, then one
- * atomic state batch (set of H + 2, params when they change, state info H);
+ * Write of a block H (see `record`): one atomic state batch (set of H + 2,
+ * params when they change, state info H with its app and results hashes);
  * the caller commits the application after it. So after a crash the state
  * store is at most one block ahead of the application and at most one block
  * behind the block store, and the handshake closes both gaps by replay.
@@ -35,23 +35,6 @@ import {
   ZERO_HASH,
 } from '@synod/types';
 import type { VerifySignature } from './config.js';
-
-/**
- * ADAPTER (missing in @synod/storage): the state store has no place for the
- * last block's results hash (the next header's `lastResultsHash`), which
- * cannot be recomputed without re-executing the block. Until `StateInfo`
- * carries it, it is kept here under a key byte the storage layout leaves
- * free in the state store's range: `0x2f ‖ u64 height → results hash`, the
- * record of the previous height deleted in the same batch.
- */
-const RESULTS_PREFIX = 0x2f;
-
-function resultsKey(height: number): Uint8Array {
-  const key = new Uint8Array(9);
-  key[0] = RESULTS_PREFIX;
-  new DataView(key.buffer).setBigUint64(1, BigInt(height));
-  return key;
-}
 
 /** What the chain looks like after the last executed block. */
 export interface ChainSnapshot {
@@ -144,24 +127,19 @@ export class ChainState {
       throw new SynodError('STORAGE_CORRUPT', `chain state: no consensus params for height ${h + 1}`);
     let lastBlockHash = ZERO_HASH;
     let lastBlockTimeMs = genesis.genesisTimeMs;
-    let lastResultsHash = ZERO_HASH;
     if (h > 0) {
       const header = await storage.blocks.loadHeader(h);
       if (header === undefined)
         throw new SynodError('STORAGE_CORRUPT', `chain state: block ${h} is not in the block store`);
       lastBlockHash = headerHash(header);
       lastBlockTimeMs = header.timeMs;
-      const results = await storage.kv.get(resultsKey(h));
-      if (results === undefined)
-        throw new SynodError('STORAGE_CORRUPT', `chain state: no results hash for height ${h}`);
-      lastResultsHash = results;
     }
     const snapshot = {
       height: h,
       lastBlockHash,
       lastBlockTimeMs,
       appHash: info.appHash,
-      lastResultsHash,
+      lastResultsHash: info.lastResultsHash,
       params,
     };
     return new ChainState(storage, genesis, timesCacheHeights, snapshot, sets);
@@ -189,7 +167,7 @@ export class ChainState {
       .putValidatorSet(1, first)
       .putValidatorSet(2, second)
       .putConsensusParams(1, genesis.consensusParams)
-      .putStateInfo({ height: 0, appHash: init.appHash })
+      .putStateInfo({ height: 0, appHash: init.appHash, lastResultsHash: ZERO_HASH })
       .commit();
     const snapshot: ChainSnapshot = {
       height: 0,
@@ -282,9 +260,9 @@ export class ChainState {
   /**
    * Records block H = height + 1 executed with `response`: the set of H + 2
    * (the set of H + 1 advanced once, with the updates decided at H), the
-   * params of H + 1 when they changed, the app hash and results hash, as one
-   * state batch after the results record. The application is committed by
-   * the caller after this.
+   * params of H + 1 when they changed, the state info (height, app hash and
+   * results hash), as one atomic state batch. The application is committed
+   * by the caller after this.
    */
   async record(block: Block, response: FinalizeBlockResponse): Promise<void> {
     const s = this.#snapshot;
@@ -295,19 +273,11 @@ export class ChainState {
     const changes = response.validatorUpdates.map(validatorFromUpdate);
     const afterNext: ValidatorSet = { validators: advanceValidatorSet(next.validators, changes) };
     const results = resultsHash(response.txResults);
-    const kv = this.#storage.kv;
-    await kv.batch(
-      [
-        { type: 'put', key: resultsKey(h), value: results },
-        ...(h > 1 ? [{ type: 'del' as const, key: resultsKey(h - 1) }] : []),
-      ],
-      { sync: true },
-    );
     const params = response.consensusParamUpdates ?? s.params;
     const batch = this.#storage.state
       .batch()
       .putValidatorSet(h + 2, afterNext)
-      .putStateInfo({ height: h, appHash: response.appHash });
+      .putStateInfo({ height: h, appHash: response.appHash, lastResultsHash: results });
     // Params decided at H apply from H + 1 (the header of H + 1 carries their hash).
     if (response.consensusParamUpdates !== undefined) batch.putConsensusParams(h + 1, params);
     await batch.commit();

@@ -19,7 +19,7 @@ import type { KvSpan } from './kv/kv-store.js';
  *   0x20 key…                      application state (the application's own keys)
  *   0x21 u64 height                encoded ValidatorSet in effect from that height
  *   0x22 u64 height                encoded ConsensusParams in effect from that height
- *   0x23                           state info: u64 height ‖ app hash
+ *   0x23                           state info: u64 height ‖ last results hash[32] ‖ app hash
  *   -- evidence store
  *   0x30 u64 height ‖ hash[32]     encoded Evidence, pending (height = infraction height)
  *   0x31 hash[32]                  u64 committed-at height ‖ u64 infraction height
@@ -42,8 +42,11 @@ export const KEY_PREFIX = {
   evidenceCommittedByHeight: 0x32,
 } as const;
 
-/** Version of the key layout and value encodings above. */
-export const STORAGE_SCHEMA_VERSION = 1;
+/**
+ * Version of the key layout and value encodings above. 2: the state info
+ * carries the last block's results hash.
+ */
+export const STORAGE_SCHEMA_VERSION = 2;
 
 export const SCHEMA_KEY = concatBytes(Uint8Array.of(KEY_PREFIX.schema), new TextEncoder().encode('schema'));
 

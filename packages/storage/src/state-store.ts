@@ -14,11 +14,19 @@ import type { KvBatchOp, KvStore, KvWriteOptions } from './kv/kv-store.js';
 import { PrefixedKvStore } from './kv/prefixed-kv-store.js';
 import { decodeStored, ensureSchema } from './schema.js';
 
-/** Where the application state stands: the last height applied and the app hash after it. */
+/**
+ * Where the chain state stands after the last executed block: its height, and
+ * what the next header must carry from it that cannot be recomputed without
+ * re-executing it — the app hash after it and the hash of its transaction
+ * results (@synod/types' `resultsHash`; 32 zero bytes at height 0).
+ */
 export interface StateInfo {
   readonly height: number;
   readonly appHash: Uint8Array;
+  readonly lastResultsHash: Uint8Array;
 }
+
+const RESULTS_HASH_BYTES = 32;
 
 export interface StateStoreOptions {
   /** fsync every committed state batch. @default true */
@@ -68,7 +76,14 @@ export class StateBatch {
 
   putStateInfo(info: StateInfo): this {
     assertBytes(info.appHash, 'appHash');
-    this.ops.push({ type: 'put', key: keys.stateInfo, value: concatBytes(u64(info.height), info.appHash) });
+    assertBytes(info.lastResultsHash, 'lastResultsHash');
+    if (info.lastResultsHash.length !== RESULTS_HASH_BYTES)
+      throw new SynodError('ENCODE_INVALID_VALUE', `lastResultsHash must be ${RESULTS_HASH_BYTES} bytes`);
+    this.ops.push({
+      type: 'put',
+      key: keys.stateInfo,
+      value: concatBytes(u64(info.height), info.lastResultsHash, info.appHash),
+    });
     return this;
   }
 
@@ -151,7 +166,13 @@ export class StateStore {
   async loadStateInfo(): Promise<StateInfo | undefined> {
     const bytes = await this.kv.get(keys.stateInfo);
     if (bytes === undefined) return undefined;
-    return { height: readU64(bytes, 0, 'state info'), appHash: bytes.slice(8) };
+    if (bytes.length < 8 + RESULTS_HASH_BYTES)
+      throw new SynodError('STORAGE_CORRUPT', 'state info: truncated value');
+    return {
+      height: readU64(bytes, 0, 'state info'),
+      lastResultsHash: bytes.slice(8, 8 + RESULTS_HASH_BYTES),
+      appHash: bytes.slice(8 + RESULTS_HASH_BYTES),
+    };
   }
 
   /**

@@ -34,7 +34,7 @@ console.log(
 await storage.state
   .batch()
   .putAppState(text('balance/alice'), text('100'))
-  .putStateInfo({ height: 1, appHash: new Uint8Array(32) })
+  .putStateInfo({ height: 1, appHash: new Uint8Array(32), lastResultsHash: new Uint8Array(32) })
   .commit();
 console.log('alice:', new TextDecoder().decode(await storage.state.appState.get(text('balance/alice'))));
 

@@ -1,6 +1,13 @@
 import { Ledger } from '@synod/ledger';
 import { createMemoryNodeStorage } from '@synod/storage';
-import { type Block, blockHash, finalizeRequestFromBlock, isSynodError, noopLogger } from '@synod/types';
+import {
+  type Block,
+  blockHash,
+  finalizeRequestFromBlock,
+  isSynodError,
+  noopLogger,
+  resultsHash,
+} from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
   type BlockDecidedEvent,
@@ -51,6 +58,24 @@ describe('node: handshake and restart', () => {
     const account = await again.node.query({ path: 'account', data: address(ACCOUNTS[0]!) });
     expect(account.code).toBe('OK');
     expect(new TextDecoder().decode(account.value)).toMatch(/"nonce":\s*1\b/);
+  });
+
+  it("keeps the last block's results hash in the state store's state info, nowhere else", async () => {
+    const genesis = testGenesis(1);
+    const { node, storage } = await validatorNode(new MemoryNetwork(), 0, genesis);
+    const results = new Map<number, Uint8Array>();
+    node.on('block', (e) => results.set(e.height, resultsHash(e.txResults)));
+    await node.start();
+    await node.broadcastTx(transfer(ACCOUNTS[2]!, 0));
+    await heightReached(node, 3);
+    await node.stop();
+    const info = await storage.state.loadStateInfo();
+    expect(info?.height).toBe(node.status().height);
+    expect(info?.lastResultsHash).toEqual(results.get(info!.height));
+    // Block H + 1 (if stored) carries it; nothing is kept under an ad-hoc key of the state range.
+    const next = await storage.blocks.loadHeader(info!.height + 1);
+    if (next !== undefined) expect(next.lastResultsHash).toEqual(info?.lastResultsHash);
+    expect(await storage.kv.entries({ gte: Uint8Array.of(0x24), lt: Uint8Array.of(0x30) })).toEqual([]);
   });
 
   it('replays stored blocks the application has not executed', async () => {

@@ -5,6 +5,7 @@ import { DEFAULT_CONSENSUS_PARAMS, makeValidators } from '../fixtures.js';
 import { KV_KINDS, type OpenKv, RecordingKv } from '../kv-fixtures.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const RESULTS = new Uint8Array(32).fill(4);
 
 for (const [kind, open] of KV_KINDS) {
   describe(`StateStore on ${kind}`, () => {
@@ -47,13 +48,17 @@ for (const [kind, open] of KV_KINDS) {
         .putAppState(enc('acct/bob'), enc('50'))
         .putValidatorSet(3, makeValidators(4))
         .putConsensusParams(3, DEFAULT_CONSENSUS_PARAMS)
-        .putStateInfo({ height: 1, appHash: new Uint8Array(32).fill(9) });
+        .putStateInfo({ height: 1, appHash: new Uint8Array(32).fill(9), lastResultsHash: RESULTS });
       expect(batch.size).toBe(5);
       const before = recording.batches;
       await batch.commit();
       expect(recording.batches - before).toBe(1);
       expect(await store.appState.get(enc('acct/alice'))).toEqual(enc('100'));
-      expect(await store.loadStateInfo()).toEqual({ height: 1, appHash: new Uint8Array(32).fill(9) });
+      expect(await store.loadStateInfo()).toEqual({
+        height: 1,
+        appHash: new Uint8Array(32).fill(9),
+        lastResultsHash: RESULTS,
+      });
       expect(isSynodError(await batch.commit().catch((e: unknown) => e), 'INTERNAL')).toBe(true);
 
       recording.failWrites = true;
@@ -61,11 +66,36 @@ for (const [kind, open] of KV_KINDS) {
         .batch()
         .delAppState(enc('acct/alice'))
         .putAppState(enc('acct/carol'), enc('1'))
-        .putStateInfo({ height: 2, appHash: new Uint8Array(32) });
+        .putStateInfo({ height: 2, appHash: new Uint8Array(32), lastResultsHash: new Uint8Array(32) });
       await expect(failing.commit()).rejects.toThrow('injected');
       expect(await store.appState.get(enc('acct/alice'))).toEqual(enc('100'));
       expect(await store.appState.get(enc('acct/carol'))).toBeUndefined();
       expect((await store.loadStateInfo())?.height).toBe(1);
+    });
+
+    it('keeps the last results hash in the state info (the next header needs it), any app hash length', async () => {
+      const store = await StateStore.open(db.kv);
+      expect(await store.loadStateInfo()).toBeUndefined();
+      await store
+        .batch()
+        .putStateInfo({ height: 0, appHash: new Uint8Array(0), lastResultsHash: new Uint8Array(32) })
+        .commit();
+      expect(await store.loadStateInfo()).toEqual({
+        height: 0,
+        appHash: new Uint8Array(0),
+        lastResultsHash: new Uint8Array(32),
+      });
+      const appHash = Uint8Array.from({ length: 40 }, (_, i) => i);
+      await store.batch().putStateInfo({ height: 7, appHash, lastResultsHash: RESULTS }).commit();
+      expect(await store.loadStateInfo()).toEqual({ height: 7, appHash, lastResultsHash: RESULTS });
+      expect(() =>
+        store.batch().putStateInfo({ height: 8, appHash, lastResultsHash: new Uint8Array(31) }),
+      ).toThrow(/lastResultsHash must be 32 bytes/);
+      // A value too short to hold the results hash is corrupt, not a wrong answer.
+      await db.kv.put(Uint8Array.of(KEY_PREFIX.stateInfo), new Uint8Array(8 + 31));
+      expect(isSynodError(await store.loadStateInfo().catch((e: unknown) => e), 'STORAGE_CORRUPT')).toBe(
+        true,
+      );
     });
 
     it('gives the application a private key space', async () => {
