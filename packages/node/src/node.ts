@@ -18,6 +18,7 @@
  */
 import {
   type ConflictingCommits,
+  type ConsensusApplication,
   ConsensusEngine,
   type ConsensusNetwork,
   type EngineStatus,
@@ -91,7 +92,10 @@ interface Running {
   readonly monitor: ConflictingCommitDetector;
   engine: ConsensusEngine | undefined;
   readonly stops: (() => void | Promise<void>)[];
-  /** Blocks of heights not yet decided, by hex hash (to answer block-by-hash), oldest first. */
+  /**
+   * Blocks of heights not yet decided, by hex hash (to answer block-by-hash),
+   * oldest first: our own proposals and the blocks the engine found valid.
+   */
   readonly recentBlocks: Map<string, Block>;
 }
 
@@ -209,7 +213,7 @@ export class SynodNode {
       wal: storage.wal,
       blockStore: storage.blocks,
       network: this.#consensusNetwork(running),
-      application: executor,
+      application: this.#consensusApplication(running),
       clock,
       params: chain.snapshot.params,
       start: { height, validatorSet, lastCommit },
@@ -241,10 +245,10 @@ export class SynodNode {
     const unsubscribe = [
       transport.subscribe(
         'proposals',
-        guarded('proposals', ({ message }: Received<NodeMessages['proposals']>) => {
-          this.#remember(running, message.block);
-          return engine.receiveProposal(message.signedProposal, message.block);
-        }),
+        // The block is kept for block-by-hash only once the engine validates it (see #consensusApplication).
+        guarded('proposals', ({ message }: Received<NodeMessages['proposals']>) =>
+          engine.receiveProposal(message.signedProposal, message.block),
+        ),
       ),
       transport.subscribe(
         'votes',
@@ -332,6 +336,27 @@ export class SynodNode {
   }
 
   // ------------------------------------------------------------------ consensus ports
+
+  /**
+   * The block executor as the engine's application, and the one place a
+   * received block is kept to answer block-by-hash: the engine validates a
+   * block only once it is vouched for — the value of a proposal whose
+   * signature and proposer it checked, or a block it asked for by the hash a
+   * quorum voted for — so nobody can plant blocks by gossiping forged
+   * proposals. Only valid blocks are kept (no correct node needs an invalid one).
+   */
+  #consensusApplication(running: Running): ConsensusApplication {
+    const { executor } = running;
+    return {
+      buildBlock: (request) => executor.buildBlock(request),
+      validateBlock: async (block) => {
+        const valid = await executor.validateBlock(block);
+        if (valid) this.#remember(running, block);
+        return valid;
+      },
+      finalizeBlock: (block, commit) => executor.finalizeBlock(block, commit),
+    };
+  }
 
   #consensusNetwork(running: Running): ConsensusNetwork {
     return {

@@ -42,12 +42,17 @@ export const VALIDATORS = [0, 1, 2, 3].map((i) => keyOf(0x76, i));
 export const ACCOUNTS = [0, 1, 2, 3].map((i) => keyOf(0x61, i));
 export const address = (k: KeyPair): Uint8Array => addressFromPublicKey(k.publicKey);
 
-/** A chain of the first `validators` validators (power 10 each), the accounts funded. */
+/**
+ * A chain of the first `validators` validators (power 10 each, or `powers`),
+ * the accounts funded.
+ */
 export function testGenesis(
   validators = 1,
   timeouts: Partial<Genesis['consensusParams']['timeouts']> = {},
+  powers: readonly number[] = [],
 ): Genesis {
   const keys = VALIDATORS.slice(0, validators);
+  const power = (i: number): number => powers[i] ?? 10;
   return {
     chainId: CHAIN_ID,
     genesisTimeMs: GENESIS_TIME_MS,
@@ -56,11 +61,11 @@ export function testGenesis(
       ...DEFAULT_CONSENSUS_PARAMS,
       timeouts: { ...DEFAULT_CONSENSUS_PARAMS.timeouts, commitMs: 1, proposeMs: 300, ...timeouts },
     },
-    validators: keys.map((k, i) => ({ name: `v${i}`, pubKey: k.publicKey, power: 10 })),
+    validators: keys.map((k, i) => ({ name: `v${i}`, pubKey: k.publicKey, power: power(i) })),
     appState: ledgerAppState({
       minFee: MIN_FEE,
       accounts: ACCOUNTS.map((a) => ({ address: address(a), balance: 1_000_000_000n })),
-      validators: keys.map((k) => ({ pubKey: k.publicKey, stake: 10n * POWER_REDUCTION })),
+      validators: keys.map((k, i) => ({ pubKey: k.publicKey, stake: BigInt(power(i)) * POWER_REDUCTION })),
     }),
   };
 }
