@@ -235,6 +235,9 @@ export class BlockExecutor implements ConsensusApplication {
     if (!bytesEqual(hd.appHash, s.appHash)) return problem('WRONG_APP_HASH', 'wrong app hash');
     if (!bytesEqual(hd.lastResultsHash, s.lastResultsHash))
       return problem('WRONG_RESULTS_HASH', 'wrong last results hash');
+    // Membership only: validity is per block for the whole height (no round is given), and a block
+    // re-proposed with its proof of lock keeps the proposer of the round it was built in. That the
+    // proposer of a fresh proposal (polRound -1) is its signer is the proposal's rule, not the block's.
     if (validatorIndex(set, hd.proposerAddress) < 0)
       return problem('UNKNOWN_PROPOSER', 'the proposer is not a validator of the height');
     // Counts, then hashes and size of the contents.
