@@ -616,6 +616,16 @@ export class Ledger implements Application {
     return new LedgerState(this.committed).validator(pubKey);
   }
 
+  /**
+   * Whether the validator at `address` is tombstoned in the committed state
+   * (`Application.isTombstoned`: the node's evidence pool drops evidence
+   * against it). False for an unknown address.
+   */
+  isTombstoned(address: Uint8Array): boolean {
+    if (!(address instanceof Uint8Array) || address.length !== 20) return false;
+    return new LedgerState(this.committed).validatorByAddress(address)?.tombstoned === true;
+  }
+
   /** Every committed validator record, by public key. */
   validators(): ValidatorRecord[] {
     return new LedgerState(this.committed).validators();

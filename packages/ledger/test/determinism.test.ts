@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KeyPair } from '@synod/crypto';
+import { addressFromPublicKey, type KeyPair } from '@synod/crypto';
 import { createMemoryKvStore, type KvStore, openLevelKvStore } from '@synod/storage';
 import { finalizeRequestFromBlock, type InitChainRequest, type ValidatorSet } from '@synod/types';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,15 @@ describe('determinism', () => {
       const c = await replay(level, chain);
       // The double-sign in the middle of the chain was punished.
       expect(c.ledger.validator((VALIDATOR_KEYS[2] as KeyPair).publicKey)?.tombstoned).toBe(true);
+      // Application.isTombstoned (the node's evidence pool reads it): by address, false when unknown.
+      expect(c.ledger.isTombstoned(addressFromPublicKey((VALIDATOR_KEYS[2] as KeyPair).publicKey))).toBe(
+        true,
+      );
+      expect(c.ledger.isTombstoned(addressFromPublicKey((VALIDATOR_KEYS[0] as KeyPair).publicKey))).toBe(
+        false,
+      );
+      expect(c.ledger.isTombstoned(new Uint8Array(20))).toBe(false);
+      expect(c.ledger.isTombstoned(new Uint8Array(3))).toBe(false);
       for (const run of [a, b, c]) {
         expect(run.hashes).toEqual(chain.appHashes);
         expect(run.codes).toEqual(chain.results.map((rs) => rs.map((r) => r.code)));

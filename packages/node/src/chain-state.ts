@@ -21,6 +21,7 @@ import {
   blockHash,
   type ConsensusParams,
   consensusParamsHash,
+  type EvidenceChainView,
   type FinalizeBlockResponse,
   type Genesis,
   genesisValidatorSet,
@@ -142,7 +143,13 @@ export class ChainState {
       lastResultsHash: info.lastResultsHash,
       params,
     };
-    return new ChainState(storage, genesis, timesCacheHeights, snapshot, sets);
+    const chain = new ChainState(storage, genesis, timesCacheHeights, snapshot, sets);
+    // The block times of recent heights, so that evidence of them can be judged without I/O.
+    for (let k = Math.max(1, h - timesCacheHeights + 1); k < h; k++) {
+      const t = (await storage.blocks.loadHeader(k))?.timeMs;
+      if (t !== undefined) chain.#times.set(k, t);
+    }
+    return chain;
   }
 
   /**
@@ -254,6 +261,29 @@ export class ChainState {
       validatorSetAt: (h) => (known(h) ? sets.get(h) : undefined),
       blockTimeAt: (h) => (known(h) ? (times.get(h) ?? this.#times.get(h)) : undefined),
       verifySignature,
+    };
+  }
+
+  /**
+   * The committed chain for evidence's height and time rules, synchronously:
+   * block times of the heights kept in memory (the last
+   * `timesCacheHeights`), undefined for older ones. Always the current
+   * state (the getters read it at each call).
+   */
+  evidenceChainView(): EvidenceChainView {
+    const snapshot = (): ChainSnapshot => this.#snapshot;
+    return {
+      get height() {
+        return snapshot().height;
+      },
+      get timeMs() {
+        return snapshot().lastBlockTimeMs;
+      },
+      get params() {
+        return snapshot().params;
+      },
+      blockTimeAt: (h) =>
+        Number.isSafeInteger(h) && h >= 0 && h <= this.#snapshot.height ? this.#times.get(h) : undefined,
     };
   }
 

@@ -28,6 +28,7 @@ export { createNode, type NodeStatus, SynodNode } from './node.js';
 export {
   type BlockWithCommit,
   type ChainStatus,
+  type GossipValidationView,
   NODE_TOPICS,
   type NodeMessages,
   type NodeTopic,

@@ -8,12 +8,14 @@
  *      application brought to the block store's height;
  *   2. mempool and evidence pool (pending evidence reloaded from the
  *      evidence store);
- *   3. serving the sync protocols (status, block-by-hash, block-range);
+ *   3. the transport's gossip validation given the node's view of the chain
+ *      (`attachValidation`), and serving the sync protocols (status,
+ *      block-by-hash, block-range);
  *   4. block sync, when a peer is `syncLagHeights` or more ahead;
  *   5. the consensus engine (WAL replay) at the next height;
  *   6. gossip subscriptions (proposals, votes, evidence, txs).
  * Stop runs the reverse: gossip off, engine stopped (work in progress
- * finished), sync protocols off. The storage and the transport belong to
+ * finished), sync protocols off, the validation view detached. The storage and the transport belong to
  * the host, which closes them after `stop()`.
  */
 import {
@@ -162,7 +164,14 @@ export class SynodNode {
       logger,
       metrics,
     });
-    const evidencePool = new EvidencePool({ logger, metrics, maxPending: init.evidencePendingMax });
+    // Evidence against a validator the application tombstoned is useless (never punished again).
+    const isTombstoned = application.isTombstoned?.bind(application);
+    const evidencePool = new EvidencePool({
+      logger,
+      metrics,
+      maxPending: init.evidencePendingMax,
+      ...(isTombstoned === undefined ? {} : { isTombstoned }),
+    });
     const executor = new BlockExecutor({
       application,
       storage,
@@ -191,7 +200,10 @@ export class SynodNode {
       const ctx = await chain.evidenceContext([evidenceHeight(ev)], c.verifySignature);
       evidencePool.add(ev, ctx);
     }
-    // 3. Serve the sync protocols.
+    // 3. The transport's gossip validation reads the chain; serve the sync protocols.
+    const chainView = chain.evidenceChainView();
+    const detach = transport.attachValidation?.({ evidenceChain: () => chainView });
+    if (detach !== undefined) running.stops.push(detach);
     running.stops.push(transport.serve(this.#provider(running)));
     // 4. Block sync.
     if (init.syncLagHeights > 0) await this.#blockSync(running);

@@ -8,7 +8,7 @@
  * `REQRESP_PROTOCOLS`); the shapes are structurally its `ValidatedMessages`,
  * `StatusMessage`, `BlockWithCommit` and `RequestProvider`.
  */
-import type { Block, Commit, Evidence, SignedProposal, SignedVote } from '@synod/types';
+import type { Block, Commit, Evidence, EvidenceChainView, SignedProposal, SignedVote } from '@synod/types';
 
 /** The gossip topics, in the order they matter under load (consensus first). */
 export const NODE_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
@@ -68,6 +68,21 @@ export interface SyncProvider {
   blockRange(from: number, to: number): readonly BlockWithCommit[] | Promise<readonly BlockWithCommit[]>;
 }
 
+/**
+ * What the transport's gossip validation reads from the node while it runs
+ * (from memory: cheap enough for every message). @synod/p2p's
+ * `ValidationContext.evidenceChain` is this view's `evidenceChain`.
+ */
+export interface GossipValidationView {
+  /**
+   * The committed chain as evidence's height and time rules
+   * (`evidenceTimeProblem`) see it: last height and block time, consensus
+   * params, and the block time of the last `blockTimesCacheHeights` heights
+   * (older ones are undefined: such evidence cannot be judged there).
+   */
+  evidenceChain(): EvidenceChainView;
+}
+
 export interface NodeTransport {
   /** Gossips our message on `topic` (the transport relays what it receives; the node never re-publishes). */
   publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void | Promise<void>;
@@ -76,6 +91,12 @@ export interface NodeTransport {
     topic: T,
     handler: (received: Received<NodeMessages[T]>) => void | Promise<void>,
   ): () => void;
+  /**
+   * Gives the transport's gossip validation the node's view of the chain,
+   * from start until the returned function is called (at stop). Optional: a
+   * transport that does not validate (the in-memory one) has no use for it.
+   */
+  attachValidation?(view: GossipValidationView): () => void;
   /** Answers peers' sync requests with `provider` until the returned function is called. */
   serve(provider: SyncProvider): () => void;
   /** The chain status of `peer`. Rejects when the peer does not answer. */

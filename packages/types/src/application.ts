@@ -149,4 +149,11 @@ export interface Application {
   /** Persist the state of the last finalized block; returns the lowest height the node must keep. */
   commit(): Promise<{ readonly retainHeight: number }>;
   query(req: QueryRequest): Promise<QueryResponse>;
+  /**
+   * Optional read of the committed state: whether the validator with this
+   * address is tombstoned (it can never be punished again). The node's
+   * evidence pool then neither keeps nor gossips evidence against it. Must be
+   * answered from memory, without I/O; it never affects a block's validity.
+   */
+  isTombstoned?(validatorAddress: Uint8Array): boolean;
 }
