@@ -29,7 +29,7 @@ export {
 } from './checkers.js';
 export { decodeWire, encodeWire, WireError, type WireMessage } from './codec.js';
 export { EventQueue, type SimEvent } from './event-queue.js';
-export { createLedgerApp, resultsHash, SIM_ACCOUNTS, SIM_MIN_FEE } from './ledger-app.js';
+export { createLedgerApp, SIM_ACCOUNTS, SIM_MIN_FEE } from './ledger-app.js';
 export { CALM_NETWORK, type NetworkFaults, SimNetwork } from './network.js';
 export { Rng } from './rng.js';
 export {

@@ -1,16 +1,7 @@
 import { advanceValidatorSet, type FinalizeBlockResult } from '@synod/consensus';
-import { addressFromPublicKey, bytesEqual, keyPairFromSeed, merkleRoot, toHex } from '@synod/crypto';
+import { addressFromPublicKey, bytesEqual, keyPairFromSeed, toHex } from '@synod/crypto';
 import { type AddEvidenceResult, type EvidenceContext, EvidencePool } from '@synod/fault-detector';
-import {
-  finalizeRequestFromBlock,
-  type InitChainRequest,
-  JAIL_FOREVER,
-  Ledger,
-  ledgerAppState,
-  misbehaviorFromBlock,
-  POWER_REDUCTION,
-  type TxResult,
-} from '@synod/ledger';
+import { type InitChainRequest, JAIL_FOREVER, Ledger, ledgerAppState, POWER_REDUCTION } from '@synod/ledger';
 import { createMemoryKvStore, type KvStore } from '@synod/storage';
 import {
   type Block,
@@ -25,9 +16,12 @@ import {
   encodeBlock,
   encodeTx,
   evidenceListHash,
+  finalizeRequestFromBlock,
   LIMITS,
   type LogContext,
   type Logger,
+  misbehaviorFromBlock,
+  resultsHash,
   type TxBody,
   txSignBytes,
   txsRoot,
@@ -173,19 +167,6 @@ interface LedgerDisk {
   chain: ChainRecord | undefined;
 }
 
-/** Hash of a block's transaction results (code and gas of each): the next header's lastResultsHash. */
-export function resultsHash(results: readonly TxResult[]): Uint8Array {
-  return merkleRoot(
-    results.map((r) => {
-      const code = new TextEncoder().encode(r.code);
-      const out = new Uint8Array(8 + code.length);
-      new DataView(out.buffer).setBigUint64(0, BigInt(r.gasUsed));
-      out.set(code, 8);
-      return out;
-    }),
-  );
-}
-
 /** Validator set hashes, once per set (sets are never changed once recorded). */
 const setHashes = new WeakMap<ValidatorSet, Uint8Array>();
 
@@ -259,7 +240,8 @@ class LedgerSimApp implements SimApplication {
   readonly #s: SharedChain;
   readonly #ledger: Ledger;
   readonly #chain: ChainRecord;
-  readonly #pool = new EvidencePool();
+  /** Drops evidence against validators its ledger has tombstoned (they cannot be punished again). */
+  readonly #pool = new EvidencePool({ isTombstoned: (a) => this.#status(a)?.tombstoned === true });
   readonly #rejection: { reason: string };
   readonly #paramsHash: Uint8Array;
   #punishments: readonly SimPunishment[] = [];

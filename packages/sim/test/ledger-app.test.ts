@@ -134,6 +134,12 @@ describe('ledger application', () => {
       for (const honest of [0, 1, 2])
         expect(x.slashing?.status(f.set.validators[honest]?.address as Uint8Array)?.jailed).toBe(false);
     }
+    // Another equivocation of the tombstoned validator: no pool keeps it (it cannot be punished again).
+    const again = doubleSign(f, 3, 2, b2.header.timeMs);
+    for (const x of [app, other]) {
+      expect(x.evidence?.add(again).status).toBe('committed');
+      expect(x.evidence?.pendingCount).toBe(0);
+    }
     expect(await app.slashing?.punishedAt(2)).toBe(await other.slashing?.punishedAt(2));
     expect(await app.slashing?.punishedAt(1)).not.toBe(await app.slashing?.punishedAt(2));
     // The same evidence again: already committed, also after the node restarts (its pool is memory).
