@@ -86,6 +86,12 @@ export interface BlockExecutorPorts {
   readonly metrics: Metrics;
   /** A block was executed (consensus or block sync): the node emits its `block` event. */
   readonly onExecuted: (block: Block, commit: Commit, response: FinalizeBlockResponse) => void;
+  /**
+   * A verified commit for another block than ours at our last height (a fork
+   * proof, see `blockProblem`): the node hands it to its commit monitor,
+   * which raises the security alert.
+   */
+  readonly observeCommit?: (commit: Commit) => void;
 }
 
 const problem = (code: BlockProblemCode, reason: string): BlockProblem => ({ code, reason });
@@ -220,7 +226,10 @@ export class BlockExecutor implements ConsensusApplication {
     // Header against the chain state: comparisons only.
     if (hd.chainId !== chain.chainId) return problem('WRONG_CHAIN', `chain ${hd.chainId}`);
     if (hd.height !== h) return problem('WRONG_HEIGHT', `height ${hd.height}, expected ${h}`);
-    if (!bytesEqual(hd.lastBlockHash, s.lastBlockHash)) return problem('WRONG_PARENT', 'wrong parent hash');
+    if (!bytesEqual(hd.lastBlockHash, s.lastBlockHash)) {
+      this.#forkProof(block);
+      return problem('WRONG_PARENT', 'wrong parent hash');
+    }
     if (hd.timeMs <= s.lastBlockTimeMs)
       return problem('TIME_NOT_INCREASING', `time ${hd.timeMs} is not after ${s.lastBlockTimeMs}`);
     if (options.proposal && hd.timeMs > clock.now() + s.params.block.maxTimeDriftMs)
@@ -259,6 +268,29 @@ export class BlockExecutor implements ConsensusApplication {
     if (verdict !== 'accept')
       return problem('APP_REJECTED', 'the application rejected the block (processProposal)');
     return undefined;
+  }
+
+  /**
+   * A block of the next height built on another block than our last one,
+   * whose last commit for that parent verifies against the validator set of
+   * our last height: two valid commits for different blocks at one height,
+   * so more than 1/3 of the power signed both. The commit goes to the commit
+   * monitor (`observeCommit`), which raises the security alert. Costs one
+   * commit verification per such block; the engine validates only blocks
+   * vouched for by a verified proposal or a voted hash, block sync only
+   * blocks whose own commit verified, and a Byzantine minority cannot make
+   * such a commit verify.
+   */
+  #forkProof(block: Block): void {
+    const { chain, verifySignature, observeCommit } = this.#p;
+    const h = chain.height;
+    const c = block.lastCommit;
+    if (observeCommit === undefined || h < 1 || c.height !== h) return;
+    if (!bytesEqual(c.blockHash, block.header.lastBlockHash)) return;
+    const set = chain.setAt(h);
+    if (set === undefined) return;
+    const bad = commitProblem(chain.chainId, set, c, { height: h, blockHash: c.blockHash, verifySignature });
+    if (bad === undefined) observeCommit(c);
   }
 
   #lastCommitProblem(block: Block): string | undefined {

@@ -110,6 +110,8 @@ export class SynodNode {
   /** The chain state of the last start (kept after stop for `status()`). */
   #chain: ChainState | undefined;
   #halted: string | undefined;
+  /** The security alert was raised during this start. */
+  #alerted = false;
 
   constructor(components: NodeComponents, init: NodeInit) {
     this.#c = resolveComponents(components, verify);
@@ -130,6 +132,7 @@ export class SynodNode {
     if (this.#state !== 'stopped') throw new SynodError('INTERNAL', `node: start while ${this.#state}`);
     this.#state = 'starting';
     this.#halted = undefined;
+    this.#alerted = false;
     try {
       await this.#start();
     } catch (err) {
@@ -183,6 +186,7 @@ export class SynodNode {
       logger,
       metrics,
       onExecuted: (block, commit, response) => this.#onExecuted(block, commit, response),
+      observeCommit: (commit) => this.#observeCommit(commit),
     });
     const running: Running = {
       chain,
@@ -196,6 +200,9 @@ export class SynodNode {
     };
     this.#running = running;
     this.#chain = chain;
+    // The monitor starts from our own last commit, so that a conflicting one is seen after a restart too.
+    const seenCommit = chain.height === 0 ? undefined : await storage.blocks.loadSeenCommit();
+    if (seenCommit !== undefined) running.monitor.observe(seenCommit);
     for (const ev of await storage.evidence.listPending(init.evidencePendingMax)) {
       const ctx = await chain.evidenceContext([evidenceHeight(ev)], c.verifySignature);
       evidencePool.add(ev, ctx);
@@ -419,9 +426,40 @@ export class SynodNode {
     if (source === 'local') await this.#publish('evidence', ev);
   }
 
+  /** A verified commit from outside our own consensus (see BlockExecutor's fork proof). */
+  #observeCommit(commit: Commit): void {
+    const running = this.#running;
+    if (running === undefined) return;
+    // With the engine running, it watches (its monitor is ours), raises the alert and halts itself.
+    if (running.engine !== undefined) {
+      running.engine.observeCommit(commit);
+      return;
+    }
+    const alert = running.monitor.observe(commit);
+    if (alert !== undefined) this.#securityAlert(alert);
+  }
+
+  /** Two valid commits for different blocks at one height: once per start, then no more blocks. */
   #securityAlert(alert: ConflictingCommits): void {
+    if (this.#alerted) return;
+    this.#alerted = true;
     this.#halted ??= `conflicting commits at height ${alert.height}`;
+    this.#c.logger.error('SECURITY ALERT: two valid commits for different blocks at one height', {
+      height: alert.height,
+      blockA: toHex(alert.commitA.blockHash),
+      blockB: toHex(alert.commitB.blockHash),
+    });
     this.#events.emit('security-alert', alert);
+    // Before the engine runs (block sync), the node halts here; a running engine halts itself.
+    if (this.#running?.engine === undefined) {
+      this.#state = 'halted';
+      this.#events.emit('halted', {
+        error: new SynodError(
+          'SECURITY_CONFLICTING_COMMITS',
+          `conflicting commits at height ${alert.height}: more than 1/3 of the voting power is Byzantine`,
+        ),
+      });
+    }
   }
 
   #onExecuted(block: Block, commit: Commit, response: FinalizeBlockResponse): void {
@@ -520,6 +558,7 @@ export class SynodNode {
                 blockHash: blockHash(block),
                 verifySignature,
               }) ?? (await executor.blockProblem(block, { proposal: false }))?.reason);
+        if (this.#halted !== undefined) return; // the block proved a fork: the security alert
         if (bad !== undefined) {
           logger.warn('block sync: invalid block from peer', { peer: best.peer, height: h, reason: bad });
           break;

@@ -1,16 +1,36 @@
 import { type KeyPair, sign } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createMemoryNodeStorage } from '@synod/storage';
-import { type Block, blockHash, type Genesis, type Proposal, proposalSignBytes } from '@synod/types';
+import {
+  type Block,
+  blockHash,
+  canonicalEvidence,
+  type Evidence,
+  encodeEvidence,
+  type Genesis,
+  type Proposal,
+  proposalSignBytes,
+  type Vote,
+  voteSignBytes,
+} from '@synod/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createNode,
+  type EvidenceEvent,
   MemoryNetwork,
   type MemoryNetwork as Net,
   type ProposalMessage,
   type SynodNode,
 } from '../../src/index.js';
-import { address, CHAIN_ID, testGenesis, VALIDATORS, validatorNode, wallClock } from '../fixtures.js';
+import {
+  address,
+  CHAIN_ID,
+  heightReached,
+  testGenesis,
+  VALIDATORS,
+  validatorNode,
+  wallClock,
+} from '../fixtures.js';
 
 const running: SynodNode[] = [];
 afterEach(async () => {
@@ -90,5 +110,58 @@ describe('node: gossip of proposals', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await attacker.requestBlockByHash(blockHash(planted), { peer: 'f' })).toBeUndefined();
     expect(await attacker.requestBlockByHash(blockHash(planted), { peer: 'v0' })).toBeUndefined();
+  });
+});
+
+describe('node: gossip of evidence', () => {
+  it('evidence received over the transport reaches the pool, then a block, then the application', async () => {
+    // v0 (30 of 40) decides alone; v1 (10) never runs and double-signs height 1.
+    const genesis = testGenesis(2, {}, [30, 10]);
+    const network = new MemoryNetwork();
+    const v0 = await validatorNode(network, 0, genesis);
+    const attacker = network.transport('x');
+    const events: EvidenceEvent[] = [];
+    v0.node.on('evidence', (e) => events.push(e));
+    const included: Evidence[] = [];
+    v0.node.on('block', (e) => included.push(...e.block.evidence));
+    await v0.node.start();
+    running.push(v0.node);
+    await heightReached(v0.node, 2);
+    const accused = VALIDATORS[1]!;
+    const vote = (fill: number): Vote => ({
+      type: 'precommit',
+      height: 1,
+      round: 0,
+      blockHash: new Uint8Array(32).fill(fill),
+      validatorAddress: address(accused),
+    });
+    const signed = (v: Vote) => ({ vote: v, signature: sign(accused, voteSignBytes(CHAIN_ID, v)) });
+    const evidence = canonicalEvidence({
+      kind: 'duplicate-vote',
+      voteA: signed(vote(1)),
+      voteB: signed(vote(2)),
+      validatorPower: 10,
+      totalVotingPower: 40,
+      timeMs: (await v0.storage.blocks.loadHeader(1))!.timeMs,
+    });
+    attacker.publish('evidence', evidence);
+
+    // The pool took it (announced with the relaying peer), kept it in the evidence store …
+    await expect.poll(() => events.length).toBe(1);
+    expect(events[0]?.source).toEqual({ peer: 'x' });
+    expect(events[0]?.evidence).toEqual(evidence);
+    // … and the next proposal carried it: committed once, marked so in the store, punished.
+    await expect.poll(() => included.length).toBe(1);
+    expect(encodeEvidence(included[0]!)).toEqual(encodeEvidence(evidence));
+    await heightReached(v0.node, v0.node.status().height + 2);
+    expect(included).toHaveLength(1);
+    expect(v0.node.status().evidencePending).toBe(0);
+    expect(await v0.storage.evidence.status(evidence)).toBe('committed');
+    const info = await v0.node.query({ path: 'validator', data: address(accused) });
+    expect(JSON.parse(new TextDecoder().decode(info.value))).toMatchObject({ tombstoned: true });
+    // A relayed copy of committed evidence is ignored.
+    attacker.publish('evidence', evidence);
+    await heightReached(v0.node, v0.node.status().height + 1);
+    expect(events).toHaveLength(1);
   });
 });
