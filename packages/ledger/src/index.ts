@@ -19,6 +19,7 @@ export type {
   Misbehavior,
   PrepareProposalRequest,
   ProcessProposalRequest,
+  ProcessProposalVerdict,
   QueryRequest,
   QueryResponse,
   TxResult,

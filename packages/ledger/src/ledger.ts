@@ -21,6 +21,7 @@ import {
   noopMetrics,
   type PrepareProposalRequest,
   type ProcessProposalRequest,
+  type ProcessProposalVerdict,
   type QueryRequest,
   type QueryResponse,
   SynodError,
@@ -414,13 +415,13 @@ export class Ledger implements Application {
     return { txs: picked };
   }
 
-  async processProposal(req: ProcessProposalRequest): Promise<'accept' | 'reject'> {
-    const l = this.loaded;
-    if (l === undefined) return 'reject';
-    const reject = (reason: string): 'reject' => {
+  async processProposal(req: ProcessProposalRequest): Promise<ProcessProposalVerdict> {
+    const reject = (reason: string): ProcessProposalVerdict => {
       this.logger.warn('rejecting proposal', { height: req.height, reason });
-      return 'reject';
+      return { reject: reason };
     };
+    const l = this.loaded;
+    if (l === undefined) return reject('the ledger has no state (initChain has not run)');
     if (req.txs.length > LIMITS.blockTxsMax) return reject('too many transactions');
     let bytes = 0;
     for (const tx of req.txs) bytes += (tx instanceof Uint8Array ? tx.length : 0) + TX_OVERHEAD_BYTES;

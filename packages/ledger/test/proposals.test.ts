@@ -68,9 +68,22 @@ describe('processProposal', () => {
       transfer(key(77), addr(bob), 1n, { nonce: 0 }),
       transfer(alice, addr(bob), 1n, { nonce: 0, chainId: 'elsewhere' }),
     ];
-    for (const bad of cases) expect(await ledger.processProposal(proc([good, bad]))).toBe('reject');
+    // The verdict says which transaction broke which rule.
+    const reasons = [
+      /^tx 1: TX_MALFORMED/,
+      /^tx 1: TX_BAD_SIGNATURE/,
+      /^tx 1: TX_BAD_NONCE/,
+      /^tx 1: TX_INSUFFICIENT_FUNDS/,
+      /^tx 1: TX_WRONG_CHAIN/,
+    ];
+    for (const [i, bad] of cases.entries())
+      expect(await ledger.processProposal(proc([good, bad]))).toEqual({
+        reject: expect.stringMatching(reasons[i]!),
+      });
     // A duplicate is a wrong nonce the second time.
-    expect(await ledger.processProposal(proc([good, good]))).toBe('reject');
+    expect(await ledger.processProposal(proc([good, good]))).toEqual({
+      reject: expect.stringMatching(/^tx 1: TX_BAD_NONCE/),
+    });
   });
 
   it('rejects blocks over the gas or byte limits of the consensus params', async () => {
@@ -81,9 +94,11 @@ describe('processProposal', () => {
     const { ledger } = await openLedger({}, genesisRequest({ consensusParams: params }));
     const twice = [0, 1].map((n) => transfer(alice, addr(bob), 1n, { nonce: n, gasLimit: 100_000 }));
     expect(await ledger.processProposal(proc(twice.slice(0, 1)))).toBe('accept');
-    expect(await ledger.processProposal(proc(twice))).toBe('reject');
+    expect(await ledger.processProposal(proc(twice))).toEqual({ reject: 'transactions exceed block.maxGas' });
     const many = Array.from({ length: 9_000 }, () => new Uint8Array(250));
-    expect(await ledger.processProposal(proc(many))).toBe('reject');
+    expect(await ledger.processProposal(proc(many))).toEqual({
+      reject: 'transactions exceed block.maxBytes',
+    });
   });
 
   it('agrees with what finalizeBlock then does', async () => {

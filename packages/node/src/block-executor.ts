@@ -96,6 +96,20 @@ export interface BlockExecutorPorts {
 
 const problem = (code: BlockProblemCode, reason: string): BlockProblem => ({ code, reason });
 
+/** Longest application reason kept in a block problem (and so in a log line). */
+const REASON_CHARS_MAX = 500;
+
+/** The reason of a rejection, bounded; an application that returns anything but a verdict gets a placeholder. */
+function rejection(verdict: unknown): string {
+  const reason =
+    typeof verdict === 'object' &&
+    verdict !== null &&
+    typeof (verdict as { reject?: unknown }).reject === 'string'
+      ? (verdict as { reject: string }).reject
+      : `no reason given (${typeof verdict === 'string' ? verdict : typeof verdict})`;
+  return reason.length > REASON_CHARS_MAX ? `${reason.slice(0, REASON_CHARS_MAX)}…` : reason;
+}
+
 export class BlockExecutor implements ConsensusApplication {
   readonly #p: BlockExecutorPorts;
   readonly #rejected: Counter;
@@ -265,8 +279,7 @@ export class BlockExecutor implements ConsensusApplication {
     if (evidence !== undefined) return problem('BAD_EVIDENCE', evidence);
     // The application: transactions and misbehaviour.
     const verdict = await this.#p.application.processProposal(processProposalRequestFromBlock(block));
-    if (verdict !== 'accept')
-      return problem('APP_REJECTED', 'the application rejected the block (processProposal)');
+    if (verdict !== 'accept') return problem('APP_REJECTED', `processProposal: ${rejection(verdict)}`);
     return undefined;
   }
 

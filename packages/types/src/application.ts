@@ -94,6 +94,13 @@ export interface ProcessProposalRequest {
   readonly misbehavior: readonly Misbehavior[];
 }
 
+/**
+ * The application's verdict on a proposed block: `'accept'`, or a rejection
+ * with its reason (which transaction, which rule), which the node reports in
+ * its block problem and log — nobody has to scrape the application's log.
+ */
+export type ProcessProposalVerdict = 'accept' | { readonly reject: string };
+
 export interface FinalizeBlockRequest {
   readonly height: number;
   readonly timeMs: number;
@@ -144,7 +151,7 @@ export interface Application {
   initChain(req: InitChainRequest): Promise<InitChainResponse>;
   checkTx(tx: Uint8Array, kind: CheckTxKind): Promise<CheckTxResult>;
   prepareProposal(req: PrepareProposalRequest): Promise<{ readonly txs: readonly Uint8Array[] }>;
-  processProposal(req: ProcessProposalRequest): Promise<'accept' | 'reject'>;
+  processProposal(req: ProcessProposalRequest): Promise<ProcessProposalVerdict>;
   finalizeBlock(req: FinalizeBlockRequest): Promise<FinalizeBlockResponse>;
   /** Persist the state of the last finalized block; returns the lowest height the node must keep. */
   commit(): Promise<{ readonly retainHeight: number }>;

@@ -1,4 +1,4 @@
-import { sign } from '@synod/crypto';
+import { sign, verify } from '@synod/crypto';
 import {
   type Application,
   type Block,
@@ -10,12 +10,15 @@ import {
   evidenceListHash,
   type FinalizeBlockRequest,
   type Header,
+  type Logger,
+  noopLogger,
+  noopMetrics,
   txsRoot,
   voteSignBytes,
   ZERO_HASH,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { executeBlock, TX_OVERHEAD_BYTES } from '../../src/index.js';
+import { BlockExecutor, executeBlock, TX_OVERHEAD_BYTES } from '../../src/index.js';
 import {
   ACCOUNTS,
   address,
@@ -23,6 +26,7 @@ import {
   commitOf,
   type ExecutorFixture,
   executorFixture,
+  fixedClock,
   GENESIS_TIME_MS,
   testGenesis,
   transfer,
@@ -343,5 +347,71 @@ describe('block executor: the application requests', () => {
     expect(requests[0]?.decidedLastCommit.votes.map((v) => v.validatorAddress)).toEqual(
       order.map((v) => v.address),
     );
+  });
+});
+
+describe('block executor: the application verdict', () => {
+  function badTxBlock(b: Block): Block {
+    const bad = transfer(ACCOUNTS[0]!, 5); // nonce 5 while the account is at 0
+    return withHeader({ ...b, txs: [bad] }, { txsRoot: txsRoot([bad]) });
+  }
+
+  it("surfaces processProposal's reason in the block problem and the log", async () => {
+    const f = await executorFixture();
+    const block = badTxBlock(await build(f));
+    const found = await f.executor.blockProblem(block, { proposal: true });
+    expect(found).toEqual({
+      code: 'APP_REJECTED',
+      reason: expect.stringMatching(/^processProposal: tx 0: TX_BAD_NONCE/),
+    });
+    const warnings: { msg: string; ctx: Record<string, unknown> | undefined }[] = [];
+    const logger: Logger = {
+      ...noopLogger,
+      warn: (msg, ctx) => {
+        warnings.push({ msg, ctx });
+      },
+      child: () => logger,
+    };
+    const executor = new BlockExecutor({
+      application: f.ledger,
+      storage: f.storage,
+      chain: f.chain,
+      mempool: f.mempool,
+      evidencePool: f.pool,
+      clock: fixedClock(NOW),
+      verifySignature: verify,
+      logger,
+      metrics: noopMetrics,
+      onExecuted: () => undefined,
+    });
+    expect(await executor.validateBlock(block)).toBe(false);
+    expect(warnings).toContainEqual({
+      msg: 'invalid block',
+      ctx: { height: 1, code: 'APP_REJECTED', reason: found?.reason },
+    });
+  });
+
+  it('bounds the reason, and names a verdict that is not one', async () => {
+    const f = await executorFixture();
+    const block = badTxBlock(await build(f));
+    const withVerdict = (verdict: unknown): BlockExecutor =>
+      new BlockExecutor({
+        application: Object.assign(Object.create(f.ledger) as Application, {
+          processProposal: async () => verdict,
+        }),
+        storage: f.storage,
+        chain: f.chain,
+        mempool: f.mempool,
+        evidencePool: f.pool,
+        clock: fixedClock(NOW),
+        verifySignature: verify,
+        logger: noopLogger,
+        metrics: noopMetrics,
+        onExecuted: () => undefined,
+      });
+    const long = await withVerdict({ reject: 'x'.repeat(10_000) }).blockProblem(block, { proposal: true });
+    expect(long?.reason.length).toBeLessThan(600);
+    const legacy = await withVerdict('reject').blockProblem(block, { proposal: true });
+    expect(legacy).toEqual({ code: 'APP_REJECTED', reason: 'processProposal: no reason given (reject)' });
   });
 });
