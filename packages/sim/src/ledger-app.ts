@@ -18,8 +18,6 @@ import {
   evidenceListHash,
   finalizeRequestFromBlock,
   LIMITS,
-  type LogContext,
-  type Logger,
   misbehaviorFromBlock,
   resultsHash,
   type TxBody,
@@ -179,21 +177,6 @@ function setHash(set: ValidatorSet): Uint8Array {
   return h;
 }
 
-/** A logger that keeps the ledger's last proposal-rejection reason (and drops everything else). */
-function reasonLogger(sink: { reason: string }): Logger {
-  const logger: Logger = {
-    trace: () => undefined,
-    debug: () => undefined,
-    info: () => undefined,
-    error: () => undefined,
-    warn: (msg: string, ctx?: LogContext) => {
-      if (msg === 'rejecting proposal' && typeof ctx?.reason === 'string') sink.reason = ctx.reason;
-    },
-    child: () => logger,
-  };
-  return logger;
-}
-
 /**
  * The real application: @synod/ledger over an in-memory key-value store
  * (@synod/storage's memory store), with a @synod/fault-detector evidence pool.
@@ -242,24 +225,16 @@ class LedgerSimApp implements SimApplication {
   readonly #chain: ChainRecord;
   /** Drops evidence against validators its ledger has tombstoned (they cannot be punished again). */
   readonly #pool = new EvidencePool({ isTombstoned: (a) => this.#status(a)?.tombstoned === true });
-  readonly #rejection: { reason: string };
   readonly #paramsHash: Uint8Array;
   #punishments: readonly SimPunishment[] = [];
   readonly evidence: SimEvidencePool;
   readonly slashing: SimSlashing;
 
-  private constructor(
-    genesis: SimAppGenesis,
-    s: SharedChain,
-    ledger: Ledger,
-    chain: ChainRecord,
-    rejection: { reason: string },
-  ) {
+  private constructor(genesis: SimAppGenesis, s: SharedChain, ledger: Ledger, chain: ChainRecord) {
     this.#g = genesis;
     this.#s = s;
     this.#ledger = ledger;
     this.#chain = chain;
-    this.#rejection = rejection;
     this.#paramsHash = consensusParamsHash(genesis.params);
     const pool = this.#pool;
     this.evidence = {
@@ -281,12 +256,10 @@ class LedgerSimApp implements SimApplication {
 
   static async open(genesis: SimAppGenesis, s: SharedChain, disk: LedgerDisk): Promise<LedgerSimApp> {
     disk.kv ??= await createMemoryKvStore();
-    const rejection = { reason: '' };
     const ledger = await Ledger.open({
       kv: disk.kv,
       syncWrites: false,
       verifySignature: s.txSignatures.verify,
-      logger: reasonLogger(rejection),
     });
     let chain = disk.chain;
     if (chain === undefined) {
@@ -306,7 +279,7 @@ class LedgerSimApp implements SimApplication {
       };
       disk.chain = chain;
     }
-    const app = new LedgerSimApp(genesis, s, ledger, chain, rejection);
+    const app = new LedgerSimApp(genesis, s, ledger, chain);
     // The pool is memory: a new incarnation learns again which evidence the chain committed.
     for (let h = 1; h <= chain.height; h++) app.#pool.update(chain.evidence[h] ?? [], app.#context(h));
     return app;
@@ -396,7 +369,6 @@ class LedgerSimApp implements SimApplication {
     if (commit !== undefined) return commit;
     const evidence = this.#pool.blockEvidenceProblem(block.evidence, this.#context(c.height));
     if (evidence !== undefined) return evidence;
-    this.#rejection.reason = '';
     const verdict = await this.#ledger.processProposal({
       height: h,
       timeMs: hd.timeMs,
@@ -405,7 +377,7 @@ class LedgerSimApp implements SimApplication {
       txs: block.txs,
       misbehavior: misbehaviorFromBlock(block),
     });
-    return verdict === 'accept' ? undefined : `transactions rejected (${this.#rejection.reason})`;
+    return verdict === 'accept' ? undefined : `transactions rejected (${verdict.reject})`;
   }
 
   async validateBlock(block: Block): Promise<boolean> {

@@ -167,6 +167,9 @@ describe('ledger application', () => {
       expect(await app.blockProblem(good)).toBeUndefined();
       const problem = await app.blockProblem(app.corrupt(good));
       expect(problem).toBeDefined();
+      // The ledger says which transaction broke which rule.
+      if (problem?.startsWith('transactions rejected'))
+        expect(problem).toMatch(/^transactions rejected \(tx \d+: TX_BAD_SIGNATURE: /);
       reasons.add((problem as string).replace(/\(.*/, '').replace(/:.*/, '').trim());
     }
     expect([...reasons].sort()).toEqual([
