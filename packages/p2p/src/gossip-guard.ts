@@ -1,5 +1,6 @@
 import type { PeerId } from '@libp2p/interface';
-import { SynodError } from '@synod/types';
+import { type Clock, SynodError } from '@synod/types';
+import { wallClock } from './clock.js';
 import type { PenaltyReason } from './peers/reputation.js';
 
 /**
@@ -17,12 +18,64 @@ export const GOSSIP_VIOLATIONS = [
   'forbidden-fields',
   /** A copy of a message we already rejected as provably invalid. */
   'invalid-duplicate',
+  /**
+   * Messages beyond the peer's inbound budget (dropped before gossipsub):
+   * reported at most once per `chargeIntervalMs` while the peer floods.
+   */
+  'gossip-flood',
 ] as const;
 export type GossipViolation = (typeof GOSSIP_VIOLATIONS)[number];
 
 /** What each violation costs the peer in reputation. */
 export function penaltyOfViolation(v: GossipViolation): PenaltyReason {
-  return v === 'oversized-frame' ? 'oversized-message' : 'gossip-protocol';
+  if (v === 'oversized-frame') return 'oversized-message';
+  if (v === 'gossip-flood') return 'gossip-flood';
+  return 'gossip-protocol';
+}
+
+/**
+ * What one peer may send us in gossip messages (token buckets, refilled
+ * continuously). An honest peer forwards each message of the network at most
+ * once, so it never sends more than the whole network produces: with 100
+ * validators, each round is ~200 votes plus a proposal (≤ `block.maxBytes`,
+ * 4 MiB by default) and its parts; rounds take ≥ 100 ms at the fastest, so
+ * 2,000 votes/s and a few proposals a second is the honest peak. Transactions
+ * share the budget (a tx-heavy network relays at most mempool ingress). The
+ * defaults are several times that peak, and the bursts allow a peer that
+ * reconnects to flush its backlog (catch-up itself goes through block-range
+ * requests, not gossip). A flood of messages that gossipsub would IGNORE (far
+ * rounds, heights beyond the window) costs gossipsub a seen-cache entry and
+ * a score record per message for `seenTtlMs`: this budget bounds that cost
+ * per peer, and repeated overruns lead to a ban.
+ */
+export interface InboundGossipBudget {
+  /** Messages per second, sustained. @default 2000 */
+  readonly messagesPerSecond: number;
+  /** Messages a peer may send at once beyond the sustained rate. @default 4000 */
+  readonly messagesBurst: number;
+  /** Message data bytes per second, sustained. @default 16 MiB */
+  readonly bytesPerSecond: number;
+  /** Bytes a peer may send at once (at least the largest message). @default 32 MiB */
+  readonly bytesBurst: number;
+  /** A flooding peer is charged at most once per this many ms. @default 1000 */
+  readonly chargeIntervalMs: number;
+  /** Most peers whose buckets are kept (the least recently active are forgotten). @default 10000 */
+  readonly trackedPeersMax: number;
+}
+
+export const DEFAULT_INBOUND_GOSSIP_BUDGET: InboundGossipBudget = Object.freeze({
+  messagesPerSecond: 2_000,
+  messagesBurst: 4_000,
+  bytesPerSecond: 16 * 1024 * 1024,
+  bytesBurst: 32 * 1024 * 1024,
+  chargeIntervalMs: 1_000,
+  trackedPeersMax: 10_000,
+});
+
+/** Messages dropped by the inbound budget (before gossipsub saw them). */
+export interface InboundDrops {
+  readonly messages: number;
+  readonly bytes: number;
 }
 
 export interface GossipGuardDeps {
@@ -32,6 +85,12 @@ export interface GossipGuardDeps {
   violation(peer: string, kind: GossipViolation): void;
   /** How many rejected message ids to remember for duplicate detection. @default 8192 */
   readonly rejectedIdsMax?: number;
+  /** Per-peer inbound gossip budget. @default DEFAULT_INBOUND_GOSSIP_BUDGET */
+  readonly budget?: Partial<InboundGossipBudget>;
+  /** Time for the budget's buckets. @default the wall clock */
+  readonly clock?: Clock;
+  /** Called with what the budget dropped from one RPC of `peer` (for a metric). */
+  dropped?(peer: string, messages: number, bytes: number): void;
 }
 
 /** What the network tells the guard. */
@@ -42,6 +101,8 @@ export interface GossipGuard {
    * `invalid-duplicate` violations from now on.
    */
   provenInvalid(msgId: string): void;
+  /** What the inbound budget dropped so far, from `peer` or from all peers. */
+  drops(peer?: string): InboundDrops;
 }
 
 /** A frame as gossipsub's read loop sees it (a Uint8ArrayList: it only calls subarray()). */
@@ -50,7 +111,17 @@ interface Frame {
 }
 
 interface RpcLike {
-  readonly messages?: readonly { readonly topic?: string; data?: Uint8Array }[];
+  messages?: { readonly topic?: string; data?: Uint8Array }[];
+}
+
+interface Bucket {
+  messages: number;
+  bytes: number;
+  atMs: number;
+  /** When the peer was last charged for a flood (-Infinity: never). */
+  chargedAtMs: number;
+  droppedMessages: number;
+  droppedBytes: number;
 }
 
 /**
@@ -97,6 +168,11 @@ const OVERSIZE_ERRORS = new Set([
  * (`provenInvalid`; gossipsub remembers its id for `seenTtlMs`). Each
  * is reported through `violation` (the network penalises the peer; repeat
  * offenders are banned and disconnected).
+ *
+ * It enforces a per-peer inbound budget (`InboundGossipBudget`, token
+ * buckets on `clock`) before gossipsub's seen cache: messages beyond it are
+ * dropped unseen, and a peer that keeps exceeding it is charged
+ * `gossip-flood` (at most once per `chargeIntervalMs`).
  *
  * It also copies small messages out of the frame they arrived in
  * (`compactRpcMessages`), so what waits for validation holds only its own bytes.
@@ -154,16 +230,85 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
     streamError(err, peerId);
   };
 
+  // the inbound budget: messages beyond it never reach gossipsub (its seen
+  // cache, its score records, our validation)
+  const budget: InboundGossipBudget = { ...DEFAULT_INBOUND_GOSSIP_BUDGET, ...deps.budget };
+  const clock = deps.clock ?? wallClock;
+  const buckets = new Map<string, Bucket>();
+  let droppedMessages = 0;
+  let droppedBytes = 0;
+  const bucketOf = (peer: string, now: number): Bucket => {
+    let b = buckets.get(peer);
+    if (b === undefined) {
+      b = {
+        messages: budget.messagesBurst,
+        bytes: budget.bytesBurst,
+        atMs: now,
+        chargedAtMs: Number.NEGATIVE_INFINITY,
+        droppedMessages: 0,
+        droppedBytes: 0,
+      };
+    } else {
+      const dt = Math.max(0, now - b.atMs) / 1000;
+      b.messages = Math.min(budget.messagesBurst, b.messages + dt * budget.messagesPerSecond);
+      b.bytes = Math.min(budget.bytesBurst, b.bytes + dt * budget.bytesPerSecond);
+      b.atMs = now;
+      buckets.delete(peer);
+    }
+    // most recently active last: the first entries are the ones to forget
+    buckets.set(peer, b);
+    while (buckets.size > budget.trackedPeersMax) {
+      const oldest = buckets.keys().next();
+      if (oldest.done === true) break;
+      buckets.delete(oldest.value);
+    }
+    return b;
+  };
+  const withinBudget = (peer: string, rpc: RpcLike): void => {
+    const messages = rpc.messages;
+    if (messages === undefined || messages.length === 0) return;
+    const now = clock.now();
+    const b = bucketOf(peer, now);
+    let kept = 0;
+    let dropMsgs = 0;
+    let dropBytes = 0;
+    for (const m of messages) {
+      const size = m.data?.byteLength ?? 0;
+      // a message larger than the burst passes on a full bucket (and leaves it in debt)
+      if (b.messages >= 1 && b.bytes >= Math.min(size, budget.bytesBurst)) {
+        b.messages -= 1;
+        b.bytes -= size;
+        messages[kept++] = m;
+      } else {
+        dropMsgs += 1;
+        dropBytes += size;
+      }
+    }
+    if (dropMsgs === 0) return;
+    messages.length = kept;
+    b.droppedMessages += dropMsgs;
+    b.droppedBytes += dropBytes;
+    droppedMessages += dropMsgs;
+    droppedBytes += dropBytes;
+    deps.dropped?.(peer, dropMsgs, dropBytes);
+    if (now - b.chargedAtMs >= budget.chargeIntervalMs) {
+      b.chargedAtMs = now;
+      deps.violation(peer, 'gossip-flood');
+    }
+  };
+
   // messages on topics that are not ours: once per RPC
   const handleRpc = r.handleReceivedRpc.bind(r);
   r.handleReceivedRpc = (from, rpc) => {
+    const peer = from.toString();
     const messages = rpc.messages ?? [];
     for (const m of messages) {
       if (!deps.isOurTopic(m.topic ?? '')) {
-        deps.violation(from.toString(), 'unknown-topic');
+        deps.violation(peer, 'unknown-topic');
         break;
       }
     }
+    withinBudget(peer, rpc);
     return handleRpc(from, rpc);
   };
 
@@ -190,6 +335,11 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
         const oldest = rejected.values().next();
         if (oldest.done !== true) rejected.delete(oldest.value);
       }
+    },
+    drops(peer?: string): InboundDrops {
+      if (peer === undefined) return { messages: droppedMessages, bytes: droppedBytes };
+      const b = buckets.get(peer);
+      return { messages: b?.droppedMessages ?? 0, bytes: b?.droppedBytes ?? 0 };
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   bytesEqual,
   type Clock,
   type ConsensusParams,
+  type Counter,
   commitProblem,
   DecodeError,
   decodeBlock,
@@ -52,6 +53,7 @@ import {
   type GossipGuard,
   type GossipViolation,
   guardGossipRouter,
+  type InboundGossipBudget,
   penaltyOfViolation,
 } from './gossip-guard.js';
 import {
@@ -161,6 +163,13 @@ export interface NetworkOptions {
   readonly reputation?: Partial<ReputationOptions>;
   readonly peerManager?: Partial<PeerManagerOptions>;
   readonly mesh?: Partial<MeshOptions>;
+  /**
+   * What one peer may send us in gossip messages per second (messages and
+   * bytes, token buckets on `clock`): the excess is dropped before gossipsub
+   * sees it, and a peer that keeps exceeding it is charged `gossip-flood`.
+   * @default DEFAULT_INBOUND_GOSSIP_BUDGET
+   */
+  readonly inboundGossipBudget?: Partial<InboundGossipBudget>;
   /** New connections accepted per remote host per second (libp2p rate limit). @default 50 */
   readonly inboundConnectionsPerHostPerSecond?: number;
   /** How many peers a block request tries before giving up. @default 3 */
@@ -306,6 +315,8 @@ export class Network {
   private readonly proposals = new ProposalTracker();
   private readonly reputation: PeerReputation;
   private readonly metrics: P2pMetrics;
+  /** What the inbound gossip budget dropped (gossip-guard.ts), by unit: messages, bytes. */
+  private readonly overBudget: Counter;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -354,6 +365,11 @@ export class Network {
     this.random = options.random ?? Math.random;
     this.logger = (options.logger ?? noopLogger).child({ module: 'p2p' });
     this.metrics = createP2pMetrics(options.metrics ?? noopMetrics);
+    this.overBudget = (options.metrics ?? noopMetrics).counter({
+      name: 'synod_p2p_gossip_over_budget_total',
+      help: 'Gossip messages (and their bytes) dropped by the per-peer inbound budget before gossipsub',
+      labelNames: ['unit'],
+    });
     this.reputation = new PeerReputation(this.clock, {
       ...DEFAULT_REPUTATION,
       ...options.reputation,
@@ -469,6 +485,12 @@ export class Network {
     const guard = guardGossipRouter(router, {
       isOurTopic: (name) => this.topics.topicOf(name) !== undefined,
       violation: (peer, kind) => this.onViolation(peer, kind),
+      budget: this.options.inboundGossipBudget,
+      clock: this.clock,
+      dropped: (_peer, messages, bytes) => {
+        this.overBudget.inc({ unit: 'messages' }, messages);
+        this.overBudget.inc({ unit: 'bytes' }, bytes);
+      },
     });
     const itemBytesMax = Object.fromEntries(
       GOSSIP_TOPICS.map((t) => [t, topicBytesMax(t, this.limits)]),

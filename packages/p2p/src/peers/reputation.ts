@@ -15,6 +15,12 @@ export type PenaltyReason =
    * fields, a copy of a message we rejected.
    */
   | 'gossip-protocol'
+  /**
+   * It sent gossip messages beyond its inbound budget (messages or bytes per
+   * second): the excess was dropped before gossipsub saw it. Charged at most
+   * once per second of flooding, so only a sustained flood leads to a ban.
+   */
+  | 'gossip-flood'
   /** A response it sent was malformed or inconsistent (wrong block, broken chain, bad encoding). */
   | 'invalid-response'
   /** It sent more bytes than the protocol allows. */
@@ -25,7 +31,7 @@ export type PenaltyReason =
 export interface ReputationOptions {
   /**
    * Points each kind of misbehaviour costs.
-   * @default gossip-reject 10, invalid-signature 100 (a ban at once), gossip-protocol 10, invalid-response 10, oversized-message 20, bad-request 5
+   * @default gossip-reject 10, invalid-signature 100 (a ban at once), gossip-protocol 10, gossip-flood 10, invalid-response 10, oversized-message 20, bad-request 5
    */
   readonly penalties: Readonly<Record<PenaltyReason, number>>;
   /**
@@ -47,6 +53,7 @@ export const DEFAULT_REPUTATION: ReputationOptions = Object.freeze({
     'gossip-reject': 10,
     'invalid-signature': 100,
     'gossip-protocol': 10,
+    'gossip-flood': 10,
     'invalid-response': 10,
     'oversized-message': 20,
     'bad-request': 5,
