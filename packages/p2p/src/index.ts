@@ -19,7 +19,12 @@ export {
 } from './codec/reqresp-messages.js';
 export { type ConsensusNetworkPort, consensusPort } from './consensus-port.js';
 export { DEFAULT_MESH_OPTIONS, type MeshOptions, SCORE_THRESHOLDS } from './gossip-config.js';
-export { GOSSIP_VIOLATIONS, type GossipViolation } from './gossip-guard.js';
+export {
+  DEFAULT_INBOUND_GOSSIP_BUDGET,
+  GOSSIP_VIOLATIONS,
+  type GossipViolation,
+  type InboundGossipBudget,
+} from './gossip-guard.js';
 export {
   DEFAULT_MESSAGE_LIMITS,
   DEFAULT_REQUEST_TIMEOUTS,
