@@ -26,6 +26,7 @@ export const GOSSIP_ERROR_CODES = [
   'BLOCK_HASH_MISMATCH',
   'BLOCK_HEIGHT_MISMATCH',
   'BLOCK_DATA_INVALID',
+  'BLOCK_PROPOSER_MISMATCH',
   'EVIDENCE_MALFORMED',
   'EVIDENCE_FROM_FUTURE',
   'EVIDENCE_EXPIRED',
@@ -67,6 +68,7 @@ function synodCode(kind: ValidatedKind, reason: GossipErrorCode): ErrorCode {
     case 'BLOCK_HASH_MISMATCH':
     case 'BLOCK_HEIGHT_MISMATCH':
     case 'BLOCK_DATA_INVALID':
+    case 'BLOCK_PROPOSER_MISMATCH':
       return 'BLOCK_INVALID';
     case 'EVIDENCE_MALFORMED':
     case 'EVIDENCE_WRONG_POWER':

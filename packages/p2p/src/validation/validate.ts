@@ -269,6 +269,16 @@ export function validateProposal(data: Uint8Array, p: ValidationParams): Validat
   const problem = blockDataProblem(block);
   // [REJECT] the header does not commit to the block's contents
   if (problem !== undefined) reject('proposal', 'BLOCK_DATA_INVALID', problem);
+  // [REJECT] a fresh proposal (no POL round) of a block credited to another validator: the
+  // proposer builds a fresh block itself (an honest proposer re-proposing another's block always
+  // has a POL round, L16), so this one would hand the block's proposer rewards to someone else
+  if (proposal.polRound === -1 && !bytesEqual(block.header.proposerAddress, proposal.proposerAddress)) {
+    reject(
+      'proposal',
+      'BLOCK_PROPOSER_MISMATCH',
+      'a proposal without a POL round carries a block of another proposer',
+    );
+  }
   let conflicting = false;
   if (p.proposals !== undefined) {
     p.proposals.prune(p.ctx.currentHeight() - p.window.behind);

@@ -1,6 +1,7 @@
-import { keyPairFromSeed, sign } from '@synod/crypto';
+import { addressFromPublicKey, keyPairFromSeed, sign } from '@synod/crypto';
 import {
   blockHash,
+  bytesEqual,
   canonicalEvidence,
   DEFAULT_CONSENSUS_PARAMS,
   EMPTY_COMMIT,
@@ -306,6 +307,31 @@ describe('validateProposal', () => {
       block: tampered,
     });
     expectVerdict(() => validateProposal(msg, params()), 'REJECT', 'BLOCK_DATA_INVALID');
+  });
+
+  it('[REJECT] a fresh proposal (polRound -1) of a block credited to another validator', () => {
+    const someoneElse = vals.keyAt(ROUND + 1);
+    const credited = makeBlock(HEIGHT, new Uint8Array(32).fill(7), EMPTY_COMMIT, someoneElse);
+    expect(bytesEqual(credited.header.proposerAddress, addressFromPublicKey(proposer.publicKey))).toBe(false);
+    const msg = encodeProposalMessage({
+      signedProposal: signProposal(proposer, credited, ROUND),
+      block: credited,
+    });
+    expectVerdict(
+      () => validateProposal(msg, params()),
+      'REJECT',
+      'BLOCK_PROPOSER_MISMATCH',
+      'BLOCK_INVALID',
+    );
+    // the same block re-proposed with a POL round (L16: the valid value of an earlier round) passes
+    const rePropose = signFields(proposer, {
+      ...signProposal(proposer, credited, ROUND).proposal,
+      polRound: 0,
+    });
+    const ok = encodeProposalParts(encodeSignedProposal(rePropose), encodeBlock(credited));
+    expect(validateProposal(ok, params()).block.header.proposerAddress).toEqual(
+      credited.header.proposerAddress,
+    );
   });
 
   it('[REJECT] a bad proposal signature', () => {
