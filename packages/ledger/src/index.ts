@@ -25,12 +25,6 @@ export type {
   TxResult,
   ValidatorUpdate,
 } from '@synod/types';
-/**
- * @deprecated Import these from @synod/types (their one home). Re-exported
- * only for the simulator's ledger-app.ts, which still imports
- * `finalizeRequestFromBlock` and `misbehaviorFromBlock` from here.
- */
-export { commitInfoFromBlock, finalizeRequestFromBlock, misbehaviorFromBlock } from '@synod/types';
 export { freshSigningInfo, punishDowntime, resetSigningInfo, trackDowntime } from './downtime.js';
 export {
   DEFAULT_MAX_TX_BYTES,
