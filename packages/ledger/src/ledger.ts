@@ -3,6 +3,7 @@ import type { KvStore } from '@synod/storage';
 import {
   type AppInfo,
   type Application,
+  BLOCK_TX_OVERHEAD_BYTES,
   type CheckTxKind,
   type CheckTxResult,
   type ConsensusParams,
@@ -59,9 +60,6 @@ import {
 
 /** Reported by `info().appVersion`. */
 export const LEDGER_APP_VERSION = 'synod-ledger/1';
-
-/** Bytes of SSZ overhead per transaction in an encoded block (its list offset). */
-const TX_OVERHEAD_BYTES = 4;
 
 export interface LedgerOptions {
   /** Where the state lives (a LevelDB store in a node, a memory store in tests; a prefixed view is fine). */
@@ -395,7 +393,7 @@ export class Ledger implements Application {
     let gas = 0;
     for (const tx of req.txs) {
       if (picked.length >= LIMITS.blockTxsMax) break;
-      const size = (tx instanceof Uint8Array ? tx.length : 0) + TX_OVERHEAD_BYTES;
+      const size = (tx instanceof Uint8Array ? tx.length : 0) + BLOCK_TX_OVERHEAD_BYTES;
       if (bytes + size > maxBytes) continue;
       const branch = scratch.branch();
       let out: TxOutcome;
@@ -424,7 +422,7 @@ export class Ledger implements Application {
     if (l === undefined) return reject('the ledger has no state (initChain has not run)');
     if (req.txs.length > LIMITS.blockTxsMax) return reject('too many transactions');
     let bytes = 0;
-    for (const tx of req.txs) bytes += (tx instanceof Uint8Array ? tx.length : 0) + TX_OVERHEAD_BYTES;
+    for (const tx of req.txs) bytes += (tx instanceof Uint8Array ? tx.length : 0) + BLOCK_TX_OVERHEAD_BYTES;
     if (bytes > l.params.block.maxBytes) return reject('transactions exceed block.maxBytes');
     const scratch = new LedgerState(this.committed);
     const ctx = this.context(req.height, req.timeMs);

@@ -21,8 +21,10 @@ import type { Mempool } from '@synod/mempool';
 import type { NodeStorage } from '@synod/storage';
 import {
   type Application,
+  BLOCK_TX_OVERHEAD_BYTES,
   type Block,
   blockDataProblem,
+  blockTxBytesBudget,
   bytesEqual,
   type Clock,
   type Commit,
@@ -70,9 +72,6 @@ export interface BlockProblem {
   readonly code: BlockProblemCode;
   readonly reason: string;
 }
-
-/** Bytes a transaction costs in an encoded block beyond its own: its SSZ offset. */
-export const TX_OVERHEAD_BYTES = 4;
 
 export interface BlockExecutorPorts {
   readonly application: Application;
@@ -143,13 +142,12 @@ export class BlockExecutor implements ConsensusApplication {
     const assemble = (txs: readonly Uint8Array[]): Block =>
       this.#assemble(h, timeMs, request.proposerAddress, request.lastCommit, txs, evidence);
     // The budget counts everything but the transactions: header, last commit, evidence.
-    const overhead = encodeBlock(assemble([])).length;
-    const txBudget = Math.max(0, params.block.maxBytes - overhead);
+    const txBudget = blockTxBytesBudget(params.block.maxBytes, assemble([]));
     const candidates = mempool.reap({
       maxBytes: txBudget,
       maxGas: params.block.maxGas,
       maxTxs: LIMITS.blockTxsMax,
-      txOverheadBytes: TX_OVERHEAD_BYTES,
+      txOverheadBytes: BLOCK_TX_OVERHEAD_BYTES,
     });
     const prepared = await application.prepareProposal({
       height: h,
@@ -163,8 +161,8 @@ export class BlockExecutor implements ConsensusApplication {
     const txs: Uint8Array[] = [];
     let bytes = 0;
     for (const tx of prepared.txs) {
-      if (txs.length >= LIMITS.blockTxsMax || bytes + tx.length + TX_OVERHEAD_BYTES > txBudget) break;
-      bytes += tx.length + TX_OVERHEAD_BYTES;
+      if (txs.length >= LIMITS.blockTxsMax || bytes + tx.length + BLOCK_TX_OVERHEAD_BYTES > txBudget) break;
+      bytes += tx.length + BLOCK_TX_OVERHEAD_BYTES;
       txs.push(tx);
     }
     if (txs.length < prepared.txs.length)

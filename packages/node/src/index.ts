@@ -11,7 +11,6 @@ export {
   type BlockProblem,
   type BlockProblemCode,
   executeBlock,
-  TX_OVERHEAD_BYTES,
 } from './block-executor.js';
 export { type ChainSnapshot, ChainState } from './chain-state.js';
 export { NODE_DEFAULTS, type NodeComponents, type NodeInit, type VerifySignature } from './config.js';

@@ -7,6 +7,7 @@ import {
   type Block,
   blockDataProblem,
   blockHash,
+  blockTxBytesBudget,
   type Commit,
   commitHash,
   commitProblem,
@@ -413,12 +414,11 @@ class LedgerSimApp implements SimApplication {
     // As @synod/node's block executor: the byte budget counts the header, the
     // last commit and the evidence; the transactions get what is left (the
     // ledger's prepareProposal counts each one with its encoding overhead).
-    const overhead = encodeBlock(this.#assemble(header, [], evidence)).length;
     const { txs } = await this.#ledger.prepareProposal({
       height: h,
       timeMs,
       proposerAddress: request.proposerAddress,
-      maxBytes: Math.max(0, params.block.maxBytes - overhead),
+      maxBytes: blockTxBytesBudget(params.block.maxBytes, this.#assemble(header, [], evidence)),
       maxGas: params.block.maxGas,
       txs: candidates,
     });

@@ -167,6 +167,19 @@ export function decodeCommit(bytes: Uint8Array): Commit {
   return commitFromSsz(sszDecode(CommitSsz, bytes, 'commit'));
 }
 
+/** Bytes each transaction adds to an encoded block besides its own bytes (its SSZ list offset). */
+export const BLOCK_TX_OVERHEAD_BYTES = 4;
+
+/**
+ * What `maxBytes` (the chain's `block.maxBytes`) leaves for transactions once
+ * the block without them — header, last commit, evidence — is counted: the
+ * one proposal byte budget of the node, the ledger and the simulator. Each
+ * transaction then costs its length plus BLOCK_TX_OVERHEAD_BYTES.
+ */
+export function blockTxBytesBudget(maxBytes: number, withoutTxs: Block): number {
+  return Math.max(0, maxBytes - encodeBlock(withoutTxs).length);
+}
+
 export function encodeBlock(b: Block): Uint8Array {
   return sszEncode(
     BlockSsz,

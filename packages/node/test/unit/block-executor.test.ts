@@ -1,6 +1,7 @@
 import { sign, verify } from '@synod/crypto';
 import {
   type Application,
+  BLOCK_TX_OVERHEAD_BYTES,
   type Block,
   blockHash,
   commitHash,
@@ -18,7 +19,7 @@ import {
   ZERO_HASH,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { BlockExecutor, executeBlock, TX_OVERHEAD_BYTES } from '../../src/index.js';
+import { BlockExecutor, executeBlock } from '../../src/index.js';
 import {
   ACCOUNTS,
   address,
@@ -103,12 +104,12 @@ describe('block executor: proposals', () => {
     expect(f.mempool.size).toBe(20);
     const block = await build(f);
     const size = encodeBlock(block).length;
-    const txBytes = block.txs.reduce((a, tx) => a + tx.length + TX_OVERHEAD_BYTES, 0);
+    const txBytes = block.txs.reduce((a, tx) => a + tx.length + BLOCK_TX_OVERHEAD_BYTES, 0);
     expect(block.txs.length).toBeGreaterThan(0);
     expect(block.txs.length).toBeLessThan(20);
     expect(size).toBeLessThanOrEqual(maxBytes);
     // One more transaction would not have fitted.
-    expect(size + (block.txs[0]?.length ?? 0) + TX_OVERHEAD_BYTES).toBeGreaterThan(maxBytes);
+    expect(size + (block.txs[0]?.length ?? 0) + BLOCK_TX_OVERHEAD_BYTES).toBeGreaterThan(maxBytes);
     expect(size - txBytes).toBeGreaterThan(0);
     expect(await f.executor.blockProblem(block, { proposal: true })).toBeUndefined();
   });
