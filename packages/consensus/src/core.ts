@@ -61,6 +61,11 @@ export class ConsensusCore<S> {
     return { rounds: k.roundsSeen().length, votes: k.votesHeld, futureMessages: k.futureHeld() };
   }
 
+  /** The signed proposals and votes of the current height held for `rounds` (see HeightMachine.heldSigned). */
+  heldSigned(rounds: Iterable<number>): { readonly proposals: S[]; readonly votes: S[] } {
+    return this.machine?.heldSigned(rounds) ?? { proposals: [], votes: [] };
+  }
+
   /** Index (in the current height's set) of the proposer of `round`. */
   proposer(round: number): number {
     if (this.machine === undefined) throw new RangeError('no height started');

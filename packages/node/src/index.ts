@@ -27,6 +27,8 @@ export { createNode, type NodeStatus, SynodNode } from './node.js';
 export {
   type BlockWithCommit,
   type ChainStatus,
+  type ConsensusReply,
+  type ConsensusRequest,
   type GossipValidationView,
   NODE_TOPICS,
   type NodeMessages,

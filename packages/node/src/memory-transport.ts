@@ -10,6 +10,8 @@ import { type Block, SynodError } from '@synod/types';
 import type {
   BlockWithCommit,
   ChainStatus,
+  ConsensusReply,
+  ConsensusRequest,
   NodeMessages,
   NodeTopic,
   NodeTransport,
@@ -143,6 +145,10 @@ export class MemoryTransport implements NodeTransport {
   async requestBlockRange(peer: string, from: number, to: number): Promise<readonly BlockWithCommit[]> {
     const last = Math.min(to, from + this.#network.blockRangeMax - 1);
     return this.#network.provider(this.peerId, peer).blockRange(from, last);
+  }
+
+  async requestConsensus(peer: string, request: ConsensusRequest): Promise<ConsensusReply> {
+    return this.#network.provider(this.peerId, peer).consensus(request);
   }
 
   peers(): readonly string[] {

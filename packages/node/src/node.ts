@@ -59,6 +59,7 @@ import { handshake } from './handshake.js';
 import type {
   BlockWithCommit,
   ChainStatus,
+  ConsensusReply,
   NodeMessages,
   NodeTopic,
   Received,
@@ -500,6 +501,18 @@ export class SynodNode {
           out.push({ block, commit });
         }
         return out;
+      },
+      consensus: async ({ height, round }): Promise<ConsensusReply> => {
+        // A height we decided: the block and its commit (the asker's engine decides from its precommits).
+        if (height <= running.chain.height) {
+          if (height < Math.max(1, storage.blocks.base())) return { proposals: [], votes: [] };
+          const block = await storage.blocks.loadBlock(height);
+          const commit = await storage.blocks.loadCommit(height);
+          if (block === undefined || commit === undefined) return { proposals: [], votes: [] };
+          return { proposals: [], votes: [], decided: { block, commit } };
+        }
+        const held = running.engine?.heldMessages(height, round);
+        return { proposals: held?.proposals ?? [], votes: held?.votes ?? [] };
       },
     };
   }

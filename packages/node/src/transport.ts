@@ -56,6 +56,33 @@ export interface BlockWithCommit {
   readonly commit: Commit;
 }
 
+/**
+ * The liveness protocol's question: "what do you hold for this height and
+ * round?" A node asks it of a peer when its height has not advanced for a
+ * while (messages lost, a partition healed, a restart): gossip does not
+ * deliver a message twice, so whatever was lost is pulled back this way.
+ */
+export interface ConsensusRequest {
+  readonly height: number;
+  readonly round: number;
+}
+
+/**
+ * The answer: the signed proposals (with blocks) and votes the peer holds
+ * for the height, of the rounds that matter to a node stuck at `round` (the
+ * peer's current and previous round, the requested round and the rounds of
+ * the peer's lock and valid value, whose prevotes are the proof-of-lock a
+ * re-proposal needs); or, when the peer decided the height already, the
+ * block and its commit (the requester's engine decides from the commit's
+ * precommits). Every message is checked again by the requester's engine;
+ * the transport caps the counts and bytes (`CONSENSUS_REPLY_LIMITS`).
+ */
+export interface ConsensusReply {
+  readonly proposals: readonly ProposalMessage[];
+  readonly votes: readonly SignedVote[];
+  readonly decided?: BlockWithCommit;
+}
+
 /** What the node serves to peers (the request/response protocols). */
 export interface SyncProvider {
   status(): ChainStatus | Promise<ChainStatus>;
@@ -66,6 +93,8 @@ export interface SyncProvider {
    * to `to` (inclusive; the transport caps the batch). May return fewer.
    */
   blockRange(from: number, to: number): readonly BlockWithCommit[] | Promise<readonly BlockWithCommit[]>;
+  /** The liveness protocol: what this node holds for `request` (see `ConsensusReply`). */
+  consensus(request: ConsensusRequest): ConsensusReply | Promise<ConsensusReply>;
 }
 
 /**
@@ -105,6 +134,8 @@ export interface NodeTransport {
   requestBlockByHash(hash: Uint8Array, options?: { readonly peer?: string }): Promise<Block | undefined>;
   /** Blocks `from`..`to` (inclusive) with their commits from `peer`; possibly fewer. */
   requestBlockRange(peer: string, from: number, to: number): Promise<readonly BlockWithCommit[]>;
+  /** The liveness protocol: what `peer` holds for `request`. Rejects when the peer does not answer. */
+  requestConsensus(peer: string, request: ConsensusRequest): Promise<ConsensusReply>;
   /** Peers we can send requests to. */
   peers(): readonly string[];
 }

@@ -301,6 +301,39 @@ export class ConsensusEngine {
     };
   }
 
+  /**
+   * What this engine holds for `height` (the liveness protocol's answer to a
+   * peer stuck at `round`): the proposals, with their blocks, and the votes
+   * of the rounds that matter to it — `round`, our current and previous
+   * round, and the rounds of our lock and valid value (their prevotes are the
+   * proof-of-lock a re-proposal needs). Undefined for another height than
+   * the one being decided. Bounded by what the core keeps: per round at most
+   * one proposal and two votes per validator.
+   */
+  heldMessages(
+    height: number,
+    round: number,
+  ):
+    | { readonly proposals: { signedProposal: SignedProposal; block: Block }[]; readonly votes: SignedVote[] }
+    | undefined {
+    const st = this.core.state();
+    if (st === undefined || st.height !== height || this.stopped) return undefined;
+    const rounds = new Set<number>();
+    for (const r of [round, st.round, st.round - 1, st.lockedRound, st.validRound])
+      if (Number.isInteger(r) && r >= 0 && r <= st.round + ROUND_LOOKAHEAD_MAX) rounds.add(r);
+    const held = this.core.heldSigned(rounds);
+    const proposals: { signedProposal: SignedProposal; block: Block }[] = [];
+    for (const m of held.proposals) {
+      if (isSignedVote(m)) continue;
+      const known = this.blocks.get(toHex(m.proposal.blockHash));
+      // A proposal is useful only with its block, and only with a valid one.
+      if (known?.valid === true) proposals.push({ signedProposal: m, block: known.block });
+    }
+    const votes: SignedVote[] = [];
+    for (const m of held.votes) if (isSignedVote(m)) votes.push(m);
+    return { proposals, votes };
+  }
+
   get halted(): Error | undefined {
     return this.haltError;
   }

@@ -145,6 +145,24 @@ export class HeightMachine<S> {
   // ---------------------------------------------------------------- inputs
 
   /** L10/L54: the height begins at `round`. */
+  /**
+   * The signed messages held for `rounds` (the liveness protocol's answer):
+   * each round's proposal (the first one taken) and the counted prevotes and
+   * precommits. Bounded by the vote keeper: at most one proposal and two
+   * votes per validator and round.
+   */
+  heldSigned(rounds: Iterable<number>): { readonly proposals: S[]; readonly votes: S[] } {
+    const proposals: S[] = [];
+    const votes: S[] = [];
+    for (const round of rounds) {
+      const p = this.proposals.get(round);
+      if (p !== undefined) proposals.push(p.signed);
+      for (const type of ['prevote', 'precommit'] as const)
+        for (const v of this.keeper.votes(round, type)) if (v !== undefined) votes.push(v.signed);
+    }
+    return { proposals, votes };
+  }
+
   start(round: number): void {
     this.startRound(round);
     this.settle();
