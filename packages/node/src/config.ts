@@ -61,6 +61,20 @@ export interface NodeInit {
   readonly syncLagHeights?: number;
   /** Blocks of the height being decided kept to answer block-by-hash requests. @default 64 */
   readonly recentBlocksMax?: number;
+  /**
+   * The liveness loop's period: every this many milliseconds a node whose
+   * height has not advanced since the last tick asks one peer (in turn) what
+   * it holds for its height and round (the `consensus` protocol); 0 disables
+   * the loop. @default 1000
+   */
+  readonly livenessIntervalMs?: number;
+  /**
+   * Ticks without progress after which the liveness loop block-syncs from a
+   * peer that decided our height, even when it is only one height ahead (the
+   * commit's precommits did not make our engine decide, e.g. it holds an
+   * equivocator's other vote). @default 3
+   */
+  readonly livenessSyncTicks?: number;
 }
 
 export const NODE_DEFAULTS = Object.freeze({
@@ -70,6 +84,8 @@ export const NODE_DEFAULTS = Object.freeze({
   syncBatchBlocks: 16,
   syncLagHeights: 2,
   recentBlocksMax: 64,
+  livenessIntervalMs: 1000,
+  livenessSyncTicks: 3,
 });
 
 export interface ResolvedInit {
@@ -82,6 +98,8 @@ export interface ResolvedInit {
   readonly syncBatchBlocks: number;
   readonly syncLagHeights: number;
   readonly recentBlocksMax: number;
+  readonly livenessIntervalMs: number;
+  readonly livenessSyncTicks: number;
 }
 
 function integer(name: string, value: number, min: number): number {
@@ -118,6 +136,8 @@ export function resolveInit(init: NodeInit): ResolvedInit {
     syncBatchBlocks: integer('syncBatchBlocks', init.syncBatchBlocks ?? d.syncBatchBlocks, 1),
     syncLagHeights: integer('syncLagHeights', init.syncLagHeights ?? d.syncLagHeights, 0),
     recentBlocksMax: integer('recentBlocksMax', init.recentBlocksMax ?? d.recentBlocksMax, 1),
+    livenessIntervalMs: integer('livenessIntervalMs', init.livenessIntervalMs ?? d.livenessIntervalMs, 0),
+    livenessSyncTicks: integer('livenessSyncTicks', init.livenessSyncTicks ?? d.livenessSyncTicks, 1),
   };
 }
 

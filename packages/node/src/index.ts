@@ -22,7 +22,7 @@ export type {
   SyncProgressEvent,
 } from './events.js';
 export { type HandshakeResult, handshake, initChainRequestFromGenesis } from './handshake.js';
-export { MemoryNetwork, MemoryTransport } from './memory-transport.js';
+export { MemoryNetwork, type MemoryNetworkOptions, MemoryTransport } from './memory-transport.js';
 export { createNode, type NodeStatus, SynodNode } from './node.js';
 export {
   type BlockWithCommit,

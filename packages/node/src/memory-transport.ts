@@ -27,13 +27,23 @@ interface Member {
   connected: boolean;
 }
 
+export interface MemoryNetworkOptions {
+  /** Block-range requests are cut to this many blocks (as the p2p protocol caps a batch). @default 64 */
+  readonly blockRangeMax?: number;
+  /** Loses gossip: a delivery for which it returns true is dropped (tests of recovery). */
+  readonly drop?: (from: string, to: string, topic: NodeTopic, message: unknown) => boolean;
+}
+
 export class MemoryNetwork {
   readonly #members = new Map<string, Member>();
-  /** Requests larger than this many blocks are cut (as the p2p protocol caps a batch). */
   readonly blockRangeMax: number;
 
-  constructor(options: { readonly blockRangeMax?: number } = {}) {
+  /** Gossip the network loses: `drop(from, to, topic, message)` true drops that delivery (requests are not affected). */
+  readonly #drop: MemoryNetworkOptions['drop'];
+
+  constructor(options: MemoryNetworkOptions = {}) {
     this.blockRangeMax = options.blockRangeMax ?? 64;
+    this.#drop = options.drop;
   }
 
   /** The transport of member `peerId` (connected from the start). */
@@ -58,7 +68,7 @@ export class MemoryNetwork {
     for (const [id, m] of this.#members) {
       if (id === from || !m.connected) continue;
       const handlers = m.handlers.get(topic);
-      if (handlers === undefined) continue;
+      if (handlers === undefined || this.#drop?.(from, id, topic, message) === true) continue;
       for (const handler of [...handlers]) {
         queueMicrotask(() => {
           if (m.connected) void handler({ message: message as never, from });

@@ -219,7 +219,67 @@ export class SynodNode {
       this.#state = 'halted';
       return;
     }
-    // 5. The engine, at the next height.
+    // 5. The engine, at the next height (stopped by the first of `stops`' engine entry).
+    running.stops.push(async () => {
+      const engine = running.engine;
+      running.engine = undefined;
+      await engine?.stop();
+    });
+    await this.#startEngine(running);
+    // 6. Gossip. A handler's failure is logged, never thrown into the transport.
+    const guarded =
+      <T>(topic: NodeTopic, handle: (received: Received<T>) => Promise<unknown> | undefined) =>
+      async (received: Received<T>): Promise<void> => {
+        try {
+          await handle(received);
+        } catch (err) {
+          logger.warn('gossip handler failed', { topic, from: received.from, error: (err as Error).message });
+        }
+      };
+    // Messages that arrive while the engine is replaced (live block sync) are dropped: the liveness
+    // protocol gets what the new height needs.
+    const unsubscribe = [
+      transport.subscribe(
+        'proposals',
+        // The block is kept for block-by-hash only once the engine validates it (see #consensusApplication).
+        guarded('proposals', ({ message }: Received<NodeMessages['proposals']>) =>
+          running.engine?.receiveProposal(message.signedProposal, message.block),
+        ),
+      ),
+      transport.subscribe(
+        'votes',
+        guarded('votes', ({ message }: Received<NodeMessages['votes']>) =>
+          running.engine?.receiveVote(message),
+        ),
+      ),
+      transport.subscribe(
+        'evidence',
+        guarded('evidence', ({ message, from }: Received<NodeMessages['evidence']>) =>
+          this.#addEvidence(running, message, { peer: from }),
+        ),
+      ),
+      // The transport relays gossip: a received tx is only added, never re-published.
+      transport.subscribe(
+        'txs',
+        guarded('txs', ({ message, from }: Received<NodeMessages['txs']>) =>
+          mempool.add(message, { source: from }),
+        ),
+      ),
+    ];
+    running.stops.push(() => {
+      for (const off of unsubscribe) off();
+    });
+    // 7. The liveness loop (stopped first).
+    if (init.livenessIntervalMs > 0) running.stops.push(this.#livenessLoop(running));
+    if (this.#state === 'starting' || this.#state === 'syncing') this.#state = 'running';
+    logger.info('node started', { ...chain.describe(), validator: c.signer !== null });
+  }
+
+  /** A consensus engine at the height after the chain state's, started (its WAL replayed). */
+  async #startEngine(running: Running): Promise<void> {
+    const c = this.#c;
+    const { storage, clock, logger, metrics } = c;
+    const { chain } = running;
     const height = chain.height + 1;
     const lastCommit = chain.height === 0 ? EMPTY_COMMIT : await storage.blocks.loadSeenCommit();
     if (lastCommit === undefined)
@@ -228,7 +288,7 @@ export class SynodNode {
     if (validatorSet === undefined)
       throw new SynodError('INTERNAL', `node: no validator set for height ${height}`);
     const engine = new ConsensusEngine({
-      chainId: init.chainId,
+      chainId: this.#init.chainId,
       signer: c.signer,
       wal: storage.wal,
       blockStore: storage.blocks,
@@ -250,49 +310,7 @@ export class SynodNode {
       },
     });
     running.engine = engine;
-    running.stops.push(() => engine.stop());
     await engine.start();
-    // 6. Gossip. A handler's failure is logged, never thrown into the transport.
-    const guarded =
-      <T>(topic: NodeTopic, handle: (received: Received<T>) => Promise<unknown>) =>
-      async (received: Received<T>): Promise<void> => {
-        try {
-          await handle(received);
-        } catch (err) {
-          logger.warn('gossip handler failed', { topic, from: received.from, error: (err as Error).message });
-        }
-      };
-    const unsubscribe = [
-      transport.subscribe(
-        'proposals',
-        // The block is kept for block-by-hash only once the engine validates it (see #consensusApplication).
-        guarded('proposals', ({ message }: Received<NodeMessages['proposals']>) =>
-          engine.receiveProposal(message.signedProposal, message.block),
-        ),
-      ),
-      transport.subscribe(
-        'votes',
-        guarded('votes', ({ message }: Received<NodeMessages['votes']>) => engine.receiveVote(message)),
-      ),
-      transport.subscribe(
-        'evidence',
-        guarded('evidence', ({ message, from }: Received<NodeMessages['evidence']>) =>
-          this.#addEvidence(running, message, { peer: from }),
-        ),
-      ),
-      // The transport relays gossip: a received tx is only added, never re-published.
-      transport.subscribe(
-        'txs',
-        guarded('txs', ({ message, from }: Received<NodeMessages['txs']>) =>
-          mempool.add(message, { source: from }),
-        ),
-      ),
-    ];
-    running.stops.push(() => {
-      for (const off of unsubscribe) off();
-    });
-    if (this.#state === 'starting' || this.#state === 'syncing') this.#state = 'running';
-    logger.info('node started', { ...chain.describe(), validator: c.signer !== null });
   }
 
   /** Stops in the reverse order of `start`. The host closes storage and transport afterwards. */
@@ -479,6 +497,135 @@ export class SynodNode {
     });
   }
 
+  // ------------------------------------------------------------------ liveness
+
+  /**
+   * The liveness loop: every `livenessIntervalMs`, a node whose height has
+   * not advanced since the last tick asks one peer (the next in turn) what it
+   * holds for the height and round it is stuck at, and gives the reply to its
+   * engine (which checks every signature again): the proposals with their
+   * blocks and the votes, or, when the peer decided the height, the block and
+   * its commit's precommits, so that the engine decides by itself. When the
+   * peer is `syncLagHeights` or more ahead, or has decided our height and we
+   * are still stuck after `livenessSyncTicks` ticks, the node block-syncs
+   * (engine stopped, blocks verified and executed, engine started at the new
+   * height). Gossip never delivers a message twice, so this pull is how a node
+   * recovers what it lost (a partition, a restart, dropped messages). One
+   * request per tick at most: its cost is bounded whatever peers do.
+   * Returns the function that stops the loop.
+   */
+  #livenessLoop(running: Running): () => Promise<void> {
+    const { clock, logger } = this.#c;
+    const interval = this.#init.livenessIntervalMs;
+    let stopped = false;
+    let cancel: (() => void) | undefined;
+    let lastHeight = running.chain.height;
+    let stuck = 0;
+    let cursor = 0;
+    let busy: Promise<void> | undefined;
+    const tick = (): void => {
+      cancel = undefined;
+      if (stopped) return;
+      cancel = clock.setTimer(interval, tick);
+      if (busy !== undefined || this.#state !== 'running' || running.engine === undefined) return;
+      if (running.chain.height !== lastHeight) {
+        lastHeight = running.chain.height;
+        stuck = 0;
+        return;
+      }
+      stuck++;
+      const peers = running.engine.status() === undefined ? [] : this.#c.transport.peers();
+      if (peers.length === 0) return;
+      const peer = peers[cursor++ % peers.length] as string;
+      busy = this.#pull(running, peer, stuck)
+        .catch((err: unknown) => {
+          logger.debug('liveness: peer did not help', { peer, error: (err as Error).message });
+        })
+        .finally(() => {
+          busy = undefined;
+        });
+    };
+    cancel = clock.setTimer(interval, tick);
+    // Stopping waits for the step in progress (a block sync writes to storage the host closes next).
+    return async () => {
+      stopped = true;
+      cancel?.();
+      await busy;
+    };
+  }
+
+  /** One liveness step with `peer` (see #livenessLoop). */
+  async #pull(running: Running, peer: string, stuck: number): Promise<void> {
+    const { transport } = this.#c;
+    const engine = running.engine;
+    const st = engine?.status();
+    if (engine === undefined || st === undefined) return;
+    const height = running.chain.height + 1;
+    const status = await transport.requestStatus(peer);
+    const lag = this.#init.syncLagHeights;
+    if (lag > 0 && status.height >= height - 1 + lag) {
+      await this.#resync(running, lag);
+      return;
+    }
+    const reply = await transport.requestConsensus(peer, { height, round: st.round });
+    if (running.engine !== engine || running.chain.height + 1 !== height) return;
+    const decided = reply.decided;
+    if (decided !== undefined && decided.block.header.height === height) {
+      if (lag > 0 && stuck >= this.#init.livenessSyncTicks) {
+        await this.#resync(running, 1);
+        return;
+      }
+      await engine.receiveBlock(decided.block);
+      for (const vote of this.#commitVotes(running, decided.commit)) await engine.receiveVote(vote);
+      return;
+    }
+    for (const p of reply.proposals) await engine.receiveProposal(p.signedProposal, p.block);
+    for (const vote of reply.votes) await engine.receiveVote(vote);
+  }
+
+  /** The precommits a commit is made of (absent signatures skipped), as the engine takes votes. */
+  #commitVotes(running: Running, commit: Commit): SignedVote[] {
+    const set = running.chain.setAt(commit.height);
+    if (set === undefined) return [];
+    const votes: SignedVote[] = [];
+    commit.signatures.forEach((cs, i) => {
+      const v = set.validators[i];
+      if (cs.flag === 'absent' || v === undefined) return;
+      votes.push({
+        vote: {
+          type: 'precommit',
+          height: commit.height,
+          round: commit.round,
+          blockHash: cs.flag === 'commit' ? commit.blockHash : null,
+          validatorAddress: v.address,
+        },
+        signature: cs.signature,
+      });
+    });
+    return votes;
+  }
+
+  /**
+   * Block sync while running: the engine stops (its memory of the height is
+   * dropped; the WAL keeps what it signed), the node syncs from peers
+   * `startLag` or more heights ahead, and a new engine starts at the height
+   * after the last one synced.
+   */
+  async #resync(running: Running, startLag: number): Promise<void> {
+    const engine = running.engine;
+    if (engine === undefined || this.#state !== 'running' || this.#running !== running) return;
+    running.engine = undefined;
+    await engine.stop();
+    try {
+      await this.#blockSync(running, startLag);
+    } finally {
+      if (this.#running === running && this.#halted === undefined) {
+        await this.#startEngine(running);
+        this.#state = 'running';
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ block sync
 
   /** What this node serves to peers. */
@@ -524,7 +671,7 @@ export class SynodNode {
    * `commitProblem`, then every block check but the clock's) and execute it.
    * A peer whose blocks do not verify is dropped for this sync.
    */
-  async #blockSync(running: Running): Promise<void> {
+  async #blockSync(running: Running, startLag = this.#init.syncLagHeights): Promise<void> {
     const { transport, storage, verifySignature, logger } = this.#c;
     const { chain, executor, monitor } = running;
     const dropped = new Set<string>();
@@ -541,7 +688,7 @@ export class SynodNode {
           // [IGNORE] a peer that does not answer.
         }
       }
-      const lag = syncing ? 1 : this.#init.syncLagHeights;
+      const lag = syncing ? 1 : startLag;
       if (best === undefined || best.height < chain.height + lag) break;
       if (!syncing) {
         syncing = true;

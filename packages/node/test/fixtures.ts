@@ -24,6 +24,7 @@ import {
   createNode,
   handshake,
   type MemoryNetwork,
+  type NodeInit,
   type SynodNode,
 } from '../src/index.js';
 
@@ -173,6 +174,7 @@ export async function validatorNode(
   index: number,
   genesis: Genesis,
   storage?: NodeStorage,
+  init: Omit<NodeInit, 'genesis'> = {},
 ): Promise<{ node: SynodNode; storage: NodeStorage }> {
   const store = storage ?? (await createMemoryNodeStorage());
   const key = VALIDATORS[index] as KeyPair;
@@ -184,7 +186,7 @@ export async function validatorNode(
       clock: wallClock,
       signer: await createSigner(key.seed, store.signerState),
     },
-    { genesis },
+    { ...init, genesis },
   );
   return { node, storage: store };
 }

@@ -630,3 +630,33 @@ describe('ConsensusEngine', () => {
     expect(n.wal.kinds()).toEqual(['end-0']);
   });
 });
+
+describe('ConsensusEngine.heldMessages (the liveness protocol)', () => {
+  it("answers a stuck peer with the height's proposal, its block and the votes held, of the rounds that matter", async () => {
+    // Validator 3 (not the proposer of 1/0) takes proposal A and the prevotes of validators 0 and 1.
+    const n = node(3);
+    await n.engine.start();
+    const a = makeBlock(1, 'A');
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    await n.settle();
+    const held = n.engine.heldMessages(1, 0);
+    expect(held?.proposals.map((p) => label(p.block))).toEqual(['A']);
+    expect(held?.proposals[0]?.signedProposal.proposal.round).toBe(0);
+    // Two received prevotes and our own prevote for A.
+    const prevotes = held?.votes.filter((v) => v.vote.type === 'prevote') ?? [];
+    expect(prevotes.map((v) => v.vote.validatorAddress.toString()).sort()).toEqual(
+      [0, 1, 3].map((i) => set.validators[i]?.address.toString()).sort(),
+    );
+    // Another height: nothing; a round nobody spoke in adds nothing.
+    expect(n.engine.heldMessages(2, 0)).toBeUndefined();
+    expect(n.engine.heldMessages(1, 7)?.votes.length).toBe(held?.votes.length);
+    // A proposal whose block the engine found invalid is not handed out.
+    const m = node(3);
+    await m.engine.start();
+    const b = makeBlock(1, 'bad B');
+    await m.engine.receiveProposal(signedProposal(0, 1, 0, b), b);
+    await m.settle();
+    expect(m.engine.heldMessages(1, 0)?.proposals).toEqual([]);
+  });
+});
