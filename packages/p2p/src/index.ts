@@ -6,6 +6,17 @@
 
 export { wallClock } from './clock.js';
 export {
+  CONSENSUS_REPLY_LIMITS,
+  type ConsensusReply,
+  type ConsensusReplyBounds,
+  type ConsensusRequest,
+  consensusReplyBounds,
+  decodeConsensusReply,
+  decodeConsensusRequest,
+  encodeConsensusRequest,
+  servableConsensusItems,
+} from './codec/consensus-messages.js';
+export {
   decodeProposalMessage,
   encodeProposalMessage,
   type ProposalMessage,
@@ -36,6 +47,7 @@ export {
 export {
   type BlockRangeOptions,
   type BlockRangeResponse,
+  type CallerVerifiedBlockRangeOptions,
   createNetwork,
   type EncodedBlockWithCommit,
   type GossipHandler,
@@ -45,6 +57,14 @@ export {
   type RequestProvider,
 } from './network.js';
 export { libp2pPrivateKey, loadNodeIdentity, type NodeKey, peerIdOfNodeKey } from './node-key.js';
+export {
+  type NodeReceived,
+  type NodeSyncProvider,
+  type NodeTransportMessages,
+  type NodeValidationView,
+  nodeTransport,
+  P2PNodeTransport,
+} from './node-transport.js';
 export { isPrivateAddress } from './peers/address-filter.js';
 export { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './peers/backoff.js';
 export {

@@ -77,6 +77,8 @@ export interface RequestTimeouts {
   readonly blockRangeMs: number;
   /** @default 5000 */
   readonly pexMs: number;
+  /** The liveness protocol (`consensus`): a reply may carry a few blocks. @default 10000 */
+  readonly consensusMs: number;
   /** How long a server waits for the request bytes after the stream opens. @default 5000 */
   readonly requestReadMs: number;
 }
@@ -86,5 +88,6 @@ export const DEFAULT_REQUEST_TIMEOUTS: RequestTimeouts = Object.freeze({
   blockByHashMs: 10_000,
   blockRangeMs: 30_000,
   pexMs: 5_000,
+  consensusMs: 10_000,
   requestReadMs: 5_000,
 });

@@ -34,6 +34,18 @@ import {
 } from '@synod/types';
 import { createLibp2p } from 'libp2p';
 import { wallClock } from './clock.js';
+import {
+  CONSENSUS_REPLY_LIMITS,
+  CONSENSUS_REQUEST_BYTES,
+  type ConsensusReply,
+  type ConsensusReplyBounds,
+  type ConsensusRequest,
+  consensusReplyBounds,
+  decodeConsensusReply,
+  decodeConsensusRequest,
+  encodeConsensusRequest,
+  servableConsensusItems,
+} from './codec/consensus-messages.js';
 import { encodeProposalMessage } from './codec/proposal-message.js';
 import {
   type BlockWithCommit,
@@ -122,6 +134,14 @@ export interface RequestProvider {
   encodedBlockWithCommit(
     height: number,
   ): EncodedBlockWithCommit | undefined | Promise<EncodedBlockWithCommit | undefined>;
+  /**
+   * The liveness protocol: the proposals (with blocks) and votes this node
+   * holds for `request.height`, or the decided block and its commit. The
+   * network serves only what fits the reply's bounds (`consensusReplyBounds`):
+   * items of the asked height, at most `CONSENSUS_REPLY_LIMITS` of each kind.
+   * Without it, the request is answered RESOURCE_UNAVAILABLE.
+   */
+  consensus?(request: ConsensusRequest): ConsensusReply | Promise<ConsensusReply>;
 }
 
 /** A stored block and its commit, as encoded bytes. */
@@ -146,9 +166,12 @@ export interface NetworkOptions {
   readonly bootstrapPeers?: readonly string[];
   /** Which addresses may be dialled (every dial passes through it). @default every address */
   readonly dialFilter?: (address: string) => boolean;
-  /** Validation context: chain id, current height, validator sets, tx precheck. */
+  /** Validation context: chain id, current height, validator sets, tx precheck (`setValidation` replaces it). */
   readonly validation: ValidationContext;
-  /** Answers peers' requests. Without one, every request is answered RESOURCE_UNAVAILABLE. */
+  /**
+   * Answers peers' requests (`setProvider` replaces it). Without one, every
+   * request but pex is answered RESOURCE_UNAVAILABLE.
+   */
   readonly provider?: RequestProvider;
   readonly limits?: Partial<MessageLimits>;
   /**
@@ -208,6 +231,20 @@ export interface BlockRangeOptions {
    * request then stops before that height.
    */
   readonly validatorSetAt: (height: number) => ValidatorSet | undefined | Promise<ValidatorSet | undefined>;
+  /** Ask this peer only. */
+  readonly peer?: string;
+}
+
+/**
+ * `requestBlockRange` for a caller that verifies every commit's signatures
+ * itself, against the set of each height it learns as it applies the blocks
+ * (the node's block sync does, with its own signature verifier): every other
+ * check still runs (heights, chain id, hash links, body against header,
+ * commit for its block), only `commitProblem` is left to the caller. Said
+ * explicitly, so no caller skips the check by forgetting an argument.
+ */
+export interface CallerVerifiedBlockRangeOptions {
+  readonly commitSignatures: 'verified-by-caller';
   /** Ask this peer only. */
   readonly peer?: string;
 }
@@ -333,6 +370,7 @@ export class Network {
   private readonly mesh: MeshOptions;
   private readonly dialFilter: (address: string) => boolean;
   private readonly rateLimiter: ServeRateLimiter;
+  private currentProvider: RequestProvider | undefined;
   private running: Running | undefined;
   private starting: Promise<void> | undefined;
 
@@ -355,6 +393,7 @@ export class Network {
     };
     this.timeouts = { ...DEFAULT_REQUEST_TIMEOUTS, ...options.timeouts };
     this.topics = new TopicNames(options.chainId);
+    this.currentProvider = options.provider;
     this.params = {
       ctx: options.validation,
       limits: this.currentLimits,
@@ -421,6 +460,36 @@ export class Network {
     }
     this.currentLimits = { ...this.currentLimits, blockBytesMax };
     this.params = { ...this.params, limits: this.currentLimits };
+  }
+
+  /** The validation context gossip is checked against (`NetworkOptions.validation`, or the last `setValidation`). */
+  get validation(): ValidationContext {
+    return this.params.ctx;
+  }
+
+  /**
+   * Replaces the validation context (e.g. when the node attaches its view of
+   * the chain at start, and detaches it at stop). Messages validated from now
+   * on read the new one. Its chain id must be the network's.
+   */
+  setValidation(ctx: ValidationContext): void {
+    if (ctx.chainId !== this.chainId)
+      throw new SynodError('CONFIG_INVALID', 'network: validation.chainId differs from chainId');
+    this.params = { ...this.params, ctx };
+  }
+
+  /**
+   * Replaces what answers peers' requests (undefined: every request but pex
+   * is answered RESOURCE_UNAVAILABLE). Requests arriving from now on are
+   * answered by the new provider.
+   */
+  setProvider(provider: RequestProvider | undefined): void {
+    this.currentProvider = provider;
+  }
+
+  /** What answers peers' requests now (`NetworkOptions.provider`, or the last `setProvider`). */
+  get provider(): RequestProvider | undefined {
+    return this.currentProvider;
   }
 
   // --- lifecycle ---------------------------------------------------------------
@@ -813,6 +882,7 @@ export class Network {
     await serve('block-by-hash', 32, 8, async (request) => this.serveBlockByHash(request));
     await serve('block-range', 16, 4, async (request) => this.serveBlockRange(request));
     await serve('pex', 0, 2, async (_request, peer) => this.servePex(peer));
+    await serve('consensus', CONSENSUS_REQUEST_BYTES, 2, async (request) => this.serveConsensus(request));
   }
 
   private timeoutOf(protocol: ReqRespProtocol): number {
@@ -825,11 +895,13 @@ export class Network {
         return this.timeouts.blockRangeMs;
       case 'pex':
         return this.timeouts.pexMs;
+      case 'consensus':
+        return this.timeouts.consensusMs;
     }
   }
 
   private async serveStatus(): Promise<ResponseChunk[]> {
-    const provider = this.options.provider;
+    const provider = this.provider;
     if (provider === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
     return [{ result: 'SUCCESS', payload: encodeStatus(await provider.status()) }];
   }
@@ -837,7 +909,7 @@ export class Network {
   private async serveBlockByHash(request: Uint8Array): Promise<ResponseChunk[]> {
     if (request.length !== 32)
       throw new DecodeError('DECODE_INVALID_BYTES', `block-by-hash: request of ${request.length} bytes`);
-    const block = await this.options.provider?.blockByHash(request);
+    const block = await this.provider?.blockByHash(request);
     if (block === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
     return [{ result: 'SUCCESS', payload: encodeBlock(block) }];
   }
@@ -846,7 +918,7 @@ export class Network {
     request: Uint8Array,
   ): Promise<AsyncIterable<ResponseChunk> | readonly ResponseChunk[]> {
     const { from, to } = decodeBlockRangeRequest(request);
-    const provider = this.options.provider;
+    const provider = this.provider;
     if (provider === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
     return this.streamBlockRange(provider, from, Math.min(to, from + this.limits.rangeBlocksMax - 1));
   }
@@ -881,6 +953,30 @@ export class Network {
       yield { result: 'SUCCESS', payload: encodeBlockWithCommitParts(stored.block, stored.commit) };
     }
     if (sent === 0) yield { result: 'RESOURCE_UNAVAILABLE', payload: EMPTY };
+  }
+
+  /** The bounds of a consensus reply about `height`: its validator set's size, when known here. */
+  private consensusBounds(height: number): ConsensusReplyBounds {
+    let validators: number = LIMITS.validatorsMax;
+    try {
+      validators = this.params.ctx.validatorSetAt(height)?.validators.length ?? LIMITS.validatorsMax;
+    } catch {
+      // the host's context failed: the hard bound still holds
+    }
+    return consensusReplyBounds(this.limits, Math.min(Math.max(validators, 1), LIMITS.validatorsMax));
+  }
+
+  private async serveConsensus(
+    request: Uint8Array,
+  ): Promise<Iterable<ResponseChunk> | readonly ResponseChunk[]> {
+    const asked = decodeConsensusRequest(request);
+    const provider = this.provider;
+    if (provider?.consensus === undefined) return [{ result: 'RESOURCE_UNAVAILABLE', payload: EMPTY }];
+    const reply = await provider.consensus(asked);
+    const items = servableConsensusItems(asked.height, reply, this.consensusBounds(asked.height));
+    return (function* () {
+      for (const payload of items) yield { result: 'SUCCESS' as const, payload };
+    })();
   }
 
   private async servePex(peer: PeerId): Promise<ResponseChunk[]> {
@@ -1055,6 +1151,89 @@ export class Network {
   }
 
   /**
+   * The liveness protocol: asks `peer` what it holds for (height, round) —
+   * the proposals (with blocks) and votes of that height, or the decided
+   * block with its commit. The reply is read within its bounds
+   * (`consensusReplyBounds`: counts and bytes from `CONSENSUS_REPLY_LIMITS`,
+   * the size of the height's validator set when known here, and
+   * block.maxBytes) and checked to answer the question: every proposal,
+   * vote and decided block of the asked height and this chain, each block
+   * matching its proposal's or commit's hash and its own header
+   * (`blockDataProblem`), at most `roundsMax` rounds. Signatures are NOT
+   * verified here: the caller's engine verifies every message it is given.
+   * A peer whose reply is oversize, malformed or about something else is
+   * penalised and the request fails with RequestError (`too-large`,
+   * `invalid-response`); `unavailable` when the peer serves no such
+   * protocol, `rate-limited` when it says we ask too often.
+   */
+  async requestConsensus(peer: string, request: ConsensusRequest): Promise<ConsensusReply> {
+    const payload = encodeConsensusRequest(request);
+    const { height } = request;
+    const bounds = this.consensusBounds(height);
+    const chunks = await this.request('consensus', peerIdFromString(peer), payload, {
+      chunkBytesMax: 1 + bounds.itemBytesMax,
+      chunksMax: bounds.proposalsMax + bounds.votesMax + CONSENSUS_REPLY_LIMITS.decidedMax,
+      totalBytesMax:
+        bounds.bytesMax + bounds.proposalsMax + bounds.votesMax + CONSENSUS_REPLY_LIMITS.decidedMax,
+    });
+    const payloads = chunks.map((chunk) => this.successPayload('consensus', peer, chunk));
+    let reply: ConsensusReply;
+    try {
+      reply = decodeConsensusReply(payloads, bounds);
+    } catch (err) {
+      if (err instanceof DecodeError && err.code === 'DECODE_TOO_LARGE') {
+        this.metrics.requests.inc({ protocol: 'consensus', result: 'too-large' });
+        this.penalise(peer, 'oversized-message');
+        throw new RequestError(
+          'too-large',
+          protocolId(this.chainId, 'consensus'),
+          peer,
+          `consensus: ${err.message}`,
+          err,
+        );
+      }
+      throw this.invalidResponse('consensus', peer, 'consensus: reply does not decode', err);
+    }
+    const problem = this.consensusReplyProblem(height, reply);
+    if (problem !== undefined) throw this.invalidResponse('consensus', peer, `consensus: ${problem}`);
+    return reply;
+  }
+
+  /** Why `reply` does not answer a question about `height` (cheap checks; no signature), if it does not. */
+  private consensusReplyProblem(height: number, reply: ConsensusReply): string | undefined {
+    const rounds = new Set<number>();
+    for (const { signedProposal, block } of reply.proposals) {
+      const { proposal } = signedProposal;
+      if (proposal.height !== height) return `a proposal of height ${proposal.height}, asked ${height}`;
+      if (block.header.height !== height || block.header.chainId !== this.chainId)
+        return `a proposal's block is not of height ${height} of ${this.chainId}`;
+      if (!bytesEqual(blockHash(block), proposal.blockHash))
+        return 'a proposal whose block does not hash to its blockHash';
+      const data = blockDataProblem(block);
+      if (data !== undefined) return `a proposal's block: ${data}`;
+      rounds.add(proposal.round);
+    }
+    for (const { vote } of reply.votes) {
+      if (vote.height !== height) return `a vote of height ${vote.height}, asked ${height}`;
+      rounds.add(vote.round);
+    }
+    if (rounds.size > CONSENSUS_REPLY_LIMITS.roundsMax)
+      return `${rounds.size} rounds, more than ${CONSENSUS_REPLY_LIMITS.roundsMax}`;
+    const decided = reply.decided;
+    if (decided !== undefined) {
+      const { block, commit } = decided;
+      if (block.header.height !== height || commit.height !== height)
+        return `a decided block or commit of height ${block.header.height}/${commit.height}, asked ${height}`;
+      if (block.header.chainId !== this.chainId) return `a decided block of another chain`;
+      if (!bytesEqual(blockHash(block), commit.blockHash))
+        return "a decided block whose hash is not its commit's";
+      const data = blockDataProblem(block);
+      if (data !== undefined) return `the decided block: ${data}`;
+    }
+    return undefined;
+  }
+
+  /**
    * Fetches consecutive blocks with their commits, from `from` up to `to`
    * (inclusive), from one peer (or up to `requestAttempts` peers). Every block
    * returned is verified: the requested height of this chain, chained by hash
@@ -1068,19 +1247,30 @@ export class Network {
    * undefined (RangeError when that is `from` itself). It may also stop early
    * at the server's size limits: ask again from the next height, or use
    * `downloadBlocks`.
+   *
+   * With `{ commitSignatures: 'verified-by-caller' }` instead of
+   * `validatorSetAt`, every check but the commit signatures runs, and up to
+   * `rangeBlocksMax` heights are asked for: the caller verifies each commit
+   * (`commitProblem`) before it applies the block.
    */
-  async requestBlockRange(from: number, to: number, options: BlockRangeOptions): Promise<BlockRangeResponse> {
+  async requestBlockRange(
+    from: number,
+    to: number,
+    options: BlockRangeOptions | CallerVerifiedBlockRangeOptions,
+  ): Promise<BlockRangeResponse> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) {
       throw new RangeError(`requestBlockRange: bad range [${from}, ${to}]`);
     }
-    const sets = await this.knownValidatorSets(
-      from,
-      Math.min(to, from + this.limits.rangeBlocksMax - 1),
-      options.validatorSetAt,
-    );
-    if (sets.length === 0)
-      throw new RangeError(`requestBlockRange: the validator set of height ${from} is unknown`);
-    const last = from + sets.length - 1;
+    const upTo = Math.min(to, from + this.limits.rangeBlocksMax - 1);
+    let sets: ValidatorSet[] | undefined;
+    if ('validatorSetAt' in options) {
+      sets = await this.knownValidatorSets(from, upTo, options.validatorSetAt);
+      if (sets.length === 0)
+        throw new RangeError(`requestBlockRange: the validator set of height ${from} is unknown`);
+    } else if (options.commitSignatures !== 'verified-by-caller') {
+      throw new RangeError('requestBlockRange: give validatorSetAt, or commitSignatures: verified-by-caller');
+    }
+    const last = sets === undefined ? upTo : from + sets.length - 1;
     const targets = this.targets(options.peer, from).slice(0, this.options.requestAttempts ?? 3);
     let lastError: unknown = new RequestError(
       'no-peers',
@@ -1129,14 +1319,15 @@ export class Network {
   /**
    * Checks a range answer: cheap checks of every item first (decoding, height,
    * chain id, hash links, header against body, commit for its block), then the
-   * commit signatures of each height against `sets[height - from]`.
+   * commit signatures of each height against `sets[height - from]` (unless
+   * `sets` is undefined: the caller verifies them).
    */
   private checkRange(
     peer: string,
     from: number,
     to: number,
     chunks: readonly ResponseChunk[],
-    sets: readonly ValidatorSet[],
+    sets: readonly ValidatorSet[] | undefined,
   ): BlockWithCommit[] {
     const id = protocolId(this.chainId, 'block-range');
     const items: BlockWithCommit[] = [];
@@ -1183,6 +1374,7 @@ export class Network {
     }
     if (items.length === 0)
       throw new RequestError('unavailable', id, peer, `block-range: ${peer} has no block ${from}`);
+    if (sets === undefined) return items;
     for (const [i, { commit }] of items.entries()) {
       const height = from + i;
       const set = sets[i];

@@ -12,8 +12,8 @@
 export const GOSSIP_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
 export type GossipTopic = (typeof GOSSIP_TOPICS)[number];
 
-/** The request/response protocols. */
-export const REQRESP_PROTOCOLS = ['status', 'block-by-hash', 'block-range', 'pex'] as const;
+/** The request/response protocols (`consensus`: the liveness protocol, what a peer holds for a height and round). */
+export const REQRESP_PROTOCOLS = ['status', 'block-by-hash', 'block-range', 'pex', 'consensus'] as const;
 export type ReqRespProtocol = (typeof REQRESP_PROTOCOLS)[number];
 
 /** Current wire version of every topic and protocol. */

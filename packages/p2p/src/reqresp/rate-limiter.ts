@@ -14,13 +14,15 @@ export type ServeRateLimits = Readonly<Record<ReqRespProtocol, RateLimit>>;
 
 /**
  * Defaults: far above what an honest peer asks (sync asks one block range at
- * a time, pex runs on connect and every 30 s), far below what a flooder would.
+ * a time, pex runs on connect and every 30 s, a stalled node asks a peer what
+ * it holds about once per round), far below what a flooder would.
  */
 export const DEFAULT_SERVE_RATE_LIMITS: ServeRateLimits = Object.freeze({
   status: Object.freeze({ perSecond: 10, burst: 20 }),
   'block-by-hash': Object.freeze({ perSecond: 20, burst: 100 }),
   'block-range': Object.freeze({ perSecond: 10, burst: 40 }),
   pex: Object.freeze({ perSecond: 1, burst: 5 }),
+  consensus: Object.freeze({ perSecond: 2, burst: 10 }),
 });
 
 /** Most (peer, protocol) buckets remembered; full (idle) buckets are forgotten first. */
