@@ -41,3 +41,4 @@ export {
 } from './key-file.js';
 export { merkleLeafHash, merkleNodeHash, merkleProof, merkleRoot, verifyMerkleProof } from './merkle.js';
 export { isCanonicalTorsionFreePublicKey, publicKeyProblem } from './public-key-check.js';
+export { createVerifyCache, VERIFY_CACHE_CAPACITY, type VerifyCache, type VerifyFn } from './verify-cache.js';

@@ -25,7 +25,7 @@ import {
   type ConsensusNetwork,
   type EngineStatus,
 } from '@synod/consensus';
-import { toHex, verify } from '@synod/crypto';
+import { createVerifyCache, toHex } from '@synod/crypto';
 import { ConflictingCommitDetector, EvidencePool } from '@synod/fault-detector';
 import { type AddResult, Mempool } from '@synod/mempool';
 import {
@@ -115,7 +115,9 @@ export class SynodNode {
   #alerted = false;
 
   constructor(components: NodeComponents, init: NodeInit) {
-    this.#c = resolveComponents(components, verify);
+    // Without a verifier from the host, one with a memory of accepted signatures: a vote the engine
+    // verified is not verified again in the next block's last commit.
+    this.#c = resolveComponents(components, createVerifyCache().verify);
     this.#init = resolveInit(init);
     this.#events = new TypedEmitter((err) =>
       this.#c.logger.error('node event listener failed', { error: (err as Error).message }),

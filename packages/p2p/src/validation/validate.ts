@@ -78,6 +78,14 @@ export interface ValidationContext {
    * without blame (nonce gap, fee too low), 'REJECT' penalises the sender.
    */
   txPrecheck?(tx: Tx, bytes: Uint8Array): TxPrecheckVerdict | Promise<TxPrecheckVerdict>;
+  /**
+   * The Ed25519 check of every signature (votes, proposals, evidence, txs).
+   * Pass the node's one verifier with a memory of accepted signatures
+   * (@synod/crypto's `createVerifyCache`) — the same the consensus engine
+   * gets — so a message is verified once per node, not once per layer.
+   * @default @synod/crypto's `verify`
+   */
+  readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 /** Which heights and rounds of votes and proposals are worth handling and forwarding. */
@@ -187,7 +195,7 @@ export function validateVote(data: Uint8Array, p: ValidationParams): SignedVote 
   // [REJECT] signature does not verify under the validator's key
   if (
     validator === undefined ||
-    !verify(validator.pubKey, voteSignBytes(p.ctx.chainId, vote), sv.signature)
+    !verifier(p)(validator.pubKey, voteSignBytes(p.ctx.chainId, vote), sv.signature)
   ) {
     reject('vote', 'INVALID_SIGNATURE', `invalid vote signature at height ${vote.height}`);
   }
@@ -223,7 +231,7 @@ export function validateProposal(data: Uint8Array, p: ValidationParams): Validat
   const proposer = set.validators[index];
   const signBytes = proposalSignBytes(p.ctx.chainId, proposal);
   // [REJECT] signature does not verify under the proposer's key (the sign bytes carry the chain id)
-  if (proposer === undefined || !verify(proposer.pubKey, signBytes, signedProposal.signature)) {
+  if (proposer === undefined || !verifier(p)(proposer.pubKey, signBytes, signedProposal.signature)) {
     reject('proposal', 'INVALID_SIGNATURE', `invalid proposal signature at height ${proposal.height}`);
   }
   // only now (a validator's valid signature, a round within the window) the proposer schedule
@@ -331,6 +339,7 @@ export function validateEvidence(data: Uint8Array, p: ValidationParams): Evidenc
     reject('evidence', 'EVIDENCE_WRONG_POWER', 'evidence power does not match the validator set');
   }
   const chainId = p.ctx.chainId;
+  const verify = verifier(p);
   const ok =
     ev.kind === 'duplicate-vote'
       ? verify(validator.pubKey, voteSignBytes(chainId, ev.voteA.vote), ev.voteA.signature) &&
@@ -340,6 +349,13 @@ export function validateEvidence(data: Uint8Array, p: ValidationParams): Evidenc
   // [REJECT] one of the conflicting messages is not signed by the accused
   if (!ok) reject('evidence', 'INVALID_SIGNATURE', `invalid signature in evidence at height ${height}`);
   return ev;
+}
+
+/** The context's signature check, or @synod/crypto's. */
+function verifier(
+  p: ValidationParams,
+): (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean {
+  return p.ctx.verifySignature ?? verify;
 }
 
 /** The synchronous part of transaction validation (everything but the application precheck). */
@@ -356,7 +372,7 @@ export function decodeAndCheckTx(data: Uint8Array, p: ValidationParams): Tx {
   // [REJECT] signed for another chain
   if (tx.body.chainId !== p.ctx.chainId) reject('tx', 'WRONG_CHAIN', 'tx of another chain');
   // [REJECT] signature does not verify under the sender's key
-  if (!verify(tx.body.sender, txSignBytes(p.ctx.chainId, tx.body), tx.signature)) {
+  if (!verifier(p)(tx.body.sender, txSignBytes(p.ctx.chainId, tx.body), tx.signature)) {
     reject('tx', 'INVALID_SIGNATURE', 'invalid tx signature');
   }
   return tx;

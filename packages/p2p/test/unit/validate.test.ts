@@ -1,4 +1,4 @@
-import { addressFromPublicKey, keyPairFromSeed, sign } from '@synod/crypto';
+import { addressFromPublicKey, createVerifyCache, keyPairFromSeed, sign } from '@synod/crypto';
 import {
   blockHash,
   bytesEqual,
@@ -15,6 +15,7 @@ import {
   proposalSignBytes,
   type SignedProposal,
   type SignedVote,
+  voteSignBytes,
   ZERO_HASH,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
@@ -655,5 +656,29 @@ describe('validateGossipMessage', () => {
       'REJECT',
       'DECODE_FAILED',
     );
+  });
+});
+
+describe('ValidationContext.verifySignature (one verifier per node)', () => {
+  it("checks every vote signature with the context's verifier, and obeys its answer", () => {
+    const seen: number[] = [];
+    const counting: ValidationContext['verifySignature'] = (_pk, message) => {
+      seen.push(message.length);
+      return false; // a verifier that says no: the vote is REJECTed even though its signature is good
+    };
+    const bytes = encodeSignedVote(vote(vals.keyAt(0), HEIGHT));
+    expectVerdict(
+      () => validateVote(bytes, params({ verifySignature: counting })),
+      'REJECT',
+      'INVALID_SIGNATURE',
+    );
+    expect(seen).toHaveLength(1);
+    // With a verifier that remembers accepted signatures, the engine's second check of the same vote is a hit.
+    const cache = createVerifyCache();
+    const good = vote(vals.keyAt(1), HEIGHT);
+    expect(validateVote(encodeSignedVote(good), params({ verifySignature: cache.verify }))).toEqual(good);
+    const key = vals.set.validators[1]!.pubKey;
+    expect(cache.verify(key, voteSignBytes(CHAIN_ID, good.vote), good.signature)).toBe(true);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 });
