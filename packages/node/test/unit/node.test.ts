@@ -110,6 +110,61 @@ describe('node: handshake and restart', () => {
   });
 });
 
+describe('node: handshake after a crash between the chain state and the application commit', () => {
+  it('re-executes the block the chain state recorded and the application did not commit, to the recorded app hash', async () => {
+    const genesis = testGenesis(1);
+    const source = await validatorNode(new MemoryNetwork(), 0, genesis);
+    await source.node.start();
+    await source.node.broadcastTx(transfer(ACCOUNTS[1]!, 0));
+    await heightReached(source.node, 3);
+    await source.node.stop();
+    const top = source.storage.blocks.height();
+    const storage = await createMemoryNodeStorage();
+    for (let h = 1; h <= top; h++) {
+      const block = await source.storage.blocks.loadBlock(h);
+      const commit = await source.storage.blocks.loadCommit(h);
+      await storage.blocks.saveBlock(block!, commit!);
+    }
+    // The process dies in the application's commit of the top block: the chain state has recorded it.
+    const ledger = await Ledger.open({ kv: storage.state.appState });
+    let finalized = 0;
+    const crashing = new Proxy(ledger, {
+      get(target, prop) {
+        if (prop === 'finalizeBlock')
+          return async (req: Parameters<Ledger['finalizeBlock']>[0]) => {
+            finalized = req.height;
+            return target.finalizeBlock(req);
+          };
+        if (prop === 'commit')
+          return async () => {
+            if (finalized === top) throw new Error('power cut');
+            return target.commit();
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await expect(
+      handshake({ application: crashing, storage, genesis, blockTimesCacheHeights: 10, logger: noopLogger }),
+    ).rejects.toThrow(/power cut/);
+    expect((await storage.state.loadStateInfo())?.height).toBe(top);
+    // The next start: a new application object over the same state, one block behind the chain state.
+    const application = await Ledger.open({ kv: storage.state.appState });
+    expect((await application.info()).lastBlockHeight).toBe(top - 1);
+    const result = await handshake({
+      application,
+      storage,
+      genesis,
+      blockTimesCacheHeights: 10,
+      logger: noopLogger,
+    });
+    expect(result.initialized).toBe(false);
+    expect(result.replayed).toBe(1);
+    expect((await application.info()).lastBlockHeight).toBe(top);
+    expect(Buffer.from(result.chain.snapshot.appHash).toString('hex')).toBe(source.node.status().appHash);
+  });
+});
+
 describe('node: handshake refuses diverged state', () => {
   /** Blocks 1..n (with commits) of a one-validator chain, and the genesis. */
   async function chainOf(n: number) {
