@@ -105,6 +105,7 @@ describe('node: evidence and the application', () => {
       requestStatus: (peer) => inner.requestStatus(peer),
       requestBlockByHash: (hash, options) => inner.requestBlockByHash(hash, options),
       requestBlockRange: (peer, from, to) => inner.requestBlockRange(peer, from, to),
+      requestConsensus: (peer, request) => inner.requestConsensus(peer, request),
       peers: () => inner.peers(),
       attachValidation: (view) => {
         views.push(view);
