@@ -57,6 +57,8 @@ export interface NodeValidationView {
   currentRound?(): number;
   validatorSetAt?: ValidationContext['validatorSetAt'];
   proposerIndex?: ValidationContext['proposerIndex'];
+  /** The node's signature check (one verifier with a memory, shared with its engine). */
+  readonly verifySignature?: ValidationContext['verifySignature'];
 }
 
 /**
@@ -148,6 +150,7 @@ export class P2PNodeTransport {
       currentRound: () =>
         view.currentRound === undefined ? (base.currentRound?.() ?? 0) : view.currentRound(),
       evidenceChain: () => view.evidenceChain(),
+      verifySignature: view.verifySignature ?? base.verifySignature,
       ...(base.txPrecheck === undefined
         ? {}
         : { txPrecheck: (tx, bytes) => base.txPrecheck?.(tx, bytes) ?? 'ACCEPT' }),

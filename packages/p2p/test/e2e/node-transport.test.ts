@@ -1,3 +1,4 @@
+import { verify } from '@synod/crypto';
 import {
   blockHash,
   bytesEqual,
@@ -52,8 +53,16 @@ describe('nodeTransport(network): the node transport port over two networks on 1
   let a: P2PNodeTransport;
   let b: P2PNodeTransport;
   const metrics = new RecordingMetrics();
-  // without evidenceChain until the node attaches its view
-  const base = { ...validationContext(vals, () => 1), evidenceChain: undefined };
+  // without evidenceChain until the node attaches its view; the host's verifier counts its calls
+  let verified = 0;
+  const base = {
+    ...validationContext(vals, () => 1),
+    evidenceChain: undefined,
+    verifySignature: (key: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean => {
+      verified++;
+      return verify(key, message, signature);
+    },
+  };
 
   beforeAll(async () => {
     nodes = await startNodes(2, vals, (i) => ({ validation: base, ...(i === 1 ? { metrics } : {}) }), 80);
@@ -143,8 +152,11 @@ describe('nodeTransport(network): the node transport port over two networks on 1
     const detach = b.attachValidation(view);
     expect(nb.validation).not.toBe(base);
     expect(nb.validation.validatorSetAt(1)).toBe(vals.set);
+    const verifiedBefore = verified;
     await a.publish('evidence', duplicateVoteEvidence(vals, 1, 1));
     await waitFor(() => received.length === 1, 'the evidence delivered');
+    // its two votes' signatures, through the host's verifier (kept by the attached context)
+    expect(verified - verifiedBefore).toBeGreaterThanOrEqual(2);
     detach();
     expect(nb.validation).toBe(base);
     off();
