@@ -1,0 +1,333 @@
+/**
+ * `synodd start`: the node over LevelDB, libp2p, the wall clock and the
+ * file signer, with logs, metrics and the RPC server.
+ *
+ * Start order (each step needs the ones before; the first failure stops
+ * the start, undoes what was started and exits with one line):
+ *   1. config, genesis (checked, application dry run) and keys: read only;
+ *   2. storage: LevelDB, WAL, signer state. LevelDB's lock makes a second
+ *      process on the same home fail here (STORAGE_LOCKED);
+ *   3. the RPC and metrics listeners are bound (a port in use stops the
+ *      node before it executes or signs anything), answering "starting";
+ *   4. the p2p network (libp2p listens, dials the configured peers);
+ *   5. the application (@synod/ledger over the state store);
+ *   6. the node (@synod/node): handshake and replay, mempool, evidence
+ *      pool, gossip validation, block sync, consensus, gossip;
+ *   7. the RPC answers for the running node.
+ * `stop()` runs the reverse: RPC and metrics closed, node stopped (engine
+ * finished), network stopped, storage closed (WAL flushed, then LevelDB).
+ */
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { type KeyPair, toHex } from '@synod/crypto';
+import { Ledger } from '@synod/ledger';
+import { createNode, type SynodNode } from '@synod/node';
+import { createNetwork, type Network, nodeTransport, peerIdOfNodeKey, wallClock } from '@synod/p2p';
+import { createSigner, FileSignerStateStore, type NodeStorage, openNodeStorage } from '@synod/storage';
+import { type Genesis, type Logger, SynodError } from '@synod/types';
+import { ChainView } from './chain-view.js';
+import type { DaemonConfig } from './config/schema.js';
+import {
+  hostPortMultiaddr,
+  listenMultiaddr,
+  parseDurationMs,
+  parseHostPort,
+  parseLogLevel,
+  parseTcpAddress,
+  peerMultiaddr,
+  splitList,
+} from './config/values.js';
+import { loadGenesis } from './genesis.js';
+import { inHome } from './home.js';
+import { readNodeKey, readValidatorKey } from './home-files.js';
+import { createLogger, type DaemonLogger, type LogFormat } from './logger.js';
+import { PromMetrics } from './metrics.js';
+import { type NodeObserver, observeNode } from './node-observer.js';
+import { formatHostPort, listen, RPC_ERRORS, RpcError, RpcServer } from './rpc.js';
+import { statusResult } from './status.js';
+
+export const DAEMON_VERSION: string = (
+  createRequire(import.meta.url)('../package.json') as { version: string }
+).version;
+
+export interface Daemon {
+  readonly node: SynodNode;
+  readonly peerId: string;
+  readonly rpcAddress: string;
+  readonly metricsAddress: string | undefined;
+  readonly logger: Logger;
+  /** Stops everything in reverse start order. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** What must be closed, pushed as each step succeeds. */
+type Undo = (() => Promise<void> | void)[];
+
+async function undoAll(undo: Undo, logger: Logger): Promise<void> {
+  for (const step of undo.reverse()) {
+    try {
+      await step();
+    } catch (err) {
+      logger.warn('stop step failed', { error: (err as Error).message });
+    }
+  }
+}
+
+function storageError(err: unknown, home: string, dbDir: string): unknown {
+  if (err instanceof SynodError && err.code === 'STORAGE_LOCKED')
+    return new SynodError(
+      'STORAGE_LOCKED',
+      `home ${home} is in use by another synodd process (its database ${dbDir}/db is locked); stop that process, or use another --home`,
+      { cause: err },
+    );
+  return err;
+}
+
+async function metricsServer(metrics: PromMetrics, address: string): Promise<Server> {
+  const hp = parseHostPort(address.startsWith(':') ? `0.0.0.0${address}` : address, false);
+  if (hp === undefined)
+    throw new SynodError(
+      'CONFIG_INVALID',
+      `[instrumentation] prometheus_listen_addr ${address}: not IP:PORT`,
+    );
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end('metrics are at /metrics\n');
+      return;
+    }
+    metrics.text().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  await listen(server, hp.host, hp.port, '[instrumentation] prometheus_listen_addr');
+  return server;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** Overrides of config keys from the command line (`--p2p.laddr`, …), applied to a parsed config. */
+export interface StartOptions {
+  readonly home: string;
+  readonly config: DaemonConfig;
+  /** Where logs go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Starts a node from its home; resolves once it runs (RPC answering). */
+export async function startDaemon(options: StartOptions): Promise<Daemon> {
+  const { home, config } = options;
+  const levels = parseLogLevel(config.log_level);
+  if (levels === undefined)
+    throw new SynodError('CONFIG_INVALID', `log_level ${config.log_level}: malformed`);
+  const daemonLogger: DaemonLogger = createLogger(levels, config.log_format as LogFormat, options.logStream);
+  const logger = daemonLogger.logger;
+  const log = logger.child({ module: 'daemon' });
+  const undo: Undo = [() => daemonLogger.flush()];
+  try {
+    // 1. Read-only inputs.
+    const genesis = await loadGenesis(inHome(home, config.genesis_file));
+    const validatorKey = await readValidatorKey(home, config);
+    const nodeKey = await readNodeKey(home, config);
+    const peerId = (await peerIdOfNodeKey(nodeKey)).toString();
+    const statePath = inHome(home, config.priv_validator_state_file);
+    // 2. Storage (the home's lock).
+    const dbDir = inHome(home, config.db_dir);
+    let opened: NodeStorage;
+    try {
+      opened = await openNodeStorage({ dataDir: dbDir, syncWrites: config.storage.sync_writes, logger });
+    } catch (err) {
+      throw storageError(err, home, dbDir);
+    }
+    // The signer state lives where config.toml says (CometBFT's data/priv_validator_state.json).
+    const storage: NodeStorage = { ...opened, signerState: new FileSignerStateStore(statePath) };
+    undo.push(() => opened.close());
+    if ((await storage.signerState.load()) === undefined)
+      throw new SynodError(
+        'STORAGE_CORRUPT',
+        `${statePath} is missing: the validator does not know what it last signed, and refuses to start. Restore the file from a backup; for a new chain only, \`synodd unsafe-reset-all --reset-signer\` writes a fresh one`,
+      );
+    // 3. Listeners.
+    const metrics = new PromMetrics();
+    const rpcAddress = parseTcpAddress(config.rpc.laddr);
+    if (rpcAddress === undefined)
+      throw new SynodError('CONFIG_INVALID', `[rpc] laddr ${config.rpc.laddr}: not tcp://IP:PORT`);
+    let running: { node: SynodNode; storage: NodeStorage } | undefined;
+    const identity = {
+      peerId,
+      moniker: config.moniker,
+      listenAddr: config.p2p.laddr,
+      rpcAddress: config.rpc.laddr,
+      version: DAEMON_VERSION,
+      validatorPubKey: validatorKey.publicKey,
+    };
+    const notYet = (): never => {
+      throw new RpcError(RPC_ERRORS.internal, 'node is starting');
+    };
+    const rpc = await RpcServer.listen({
+      host: rpcAddress.host,
+      port: rpcAddress.port,
+      maxOpenConnections: config.rpc.max_open_connections,
+      maxBodyBytes: config.rpc.max_body_bytes,
+      maxHeaderBytes: config.rpc.max_header_bytes,
+      methods: {
+        health: () => {
+          if (running === undefined) return notYet();
+          const s = running.node.status();
+          if (s.state === 'halted')
+            throw new RpcError(
+              RPC_ERRORS.internal,
+              'node halted',
+              s.halted ?? 'the node stopped producing blocks',
+            );
+          return {};
+        },
+        status: () =>
+          running === undefined ? notYet() : statusResult(running.node, running.storage, identity),
+      },
+    });
+    undo.push(() => rpc.close());
+    const boundRpc = rpc.address();
+    let metricsAddress: string | undefined;
+    if (config.instrumentation.prometheus) {
+      const server = await metricsServer(metrics, config.instrumentation.prometheus_listen_addr);
+      undo.push(() => closeServer(server));
+      const a = server.address() as { address: string; port: number };
+      metricsAddress = formatHostPort(a.address, a.port);
+    }
+    // 4. Network.
+    const chainView = new ChainView(genesis.chainId, storage, logger);
+    const stateInfo = await storage.state.loadStateInfo();
+    await chainView.executed(stateInfo?.height ?? 0);
+    const network = await startNetwork(config, genesis, nodeKey, chainView, logger, metrics);
+    undo.push(() => network.stop());
+    // 5. Application. 6. Node.
+    const application = await Ledger.open({ kv: storage.state.appState, logger, metrics });
+    const signer = await createSigner(validatorKey.seed, storage.signerState);
+    const node = createNode(
+      {
+        storage,
+        application,
+        transport: nodeTransport(network),
+        clock: wallClock,
+        signer,
+        logger,
+        metrics,
+      },
+      {
+        genesis,
+        mempool: {
+          maxTxs: config.mempool.size,
+          maxBytes: config.mempool.max_txs_bytes,
+          maxTxBytes: config.mempool.max_tx_bytes,
+          cacheSize: config.mempool.cache_size,
+          keepInvalidTxsInCache: config.mempool['keep-invalid-txs-in-cache'],
+          recheck: config.mempool.recheck,
+          ttlBlocks: config.mempool['ttl-num-blocks'],
+          ttlMs: parseDurationMs(config.mempool['ttl-duration']) ?? 0,
+        },
+        evidencePendingMax: config.evidence.pending_max,
+        commitMonitorHeights: config.consensus.commit_monitor_heights,
+        blockTimesCacheHeights: config.consensus.block_times_cache_heights,
+        syncBatchBlocks: config.blocksync.batch_blocks,
+        syncLagHeights: config.block_sync ? config.blocksync.lag_heights : 0,
+        recentBlocksMax: config.consensus.recent_blocks_max,
+      },
+    );
+    chainView.followRound(() => node.status().consensus?.round ?? 0);
+    const observer: NodeObserver = observeNode(node, storage, metrics, logger);
+    undo.push(() => observer.close());
+    const offView = node.on('block', (e) => void chainView.executed(e.height));
+    undo.push(() => offView());
+    undo.push(() => node.stop());
+    await node.start();
+    running = { node, storage };
+    const s = node.status();
+    log.info('synodd started', {
+      version: DAEMON_VERSION,
+      chainId: genesis.chainId,
+      height: s.height,
+      appHash: s.appHash,
+      peerId,
+      validator: toHex(signer.address),
+      p2p: network.addresses(),
+      rpc: `tcp://${formatHostPort(boundRpc.address, boundRpc.port)}`,
+      ...(metricsAddress === undefined ? {} : { metrics: `http://${metricsAddress}/metrics` }),
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      node,
+      peerId,
+      rpcAddress: formatHostPort(boundRpc.address, boundRpc.port),
+      metricsAddress,
+      logger,
+      stop() {
+        stopping ??= (async () => {
+          log.info('synodd stopping');
+          running = undefined;
+          await undoAll(undo, logger);
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await undoAll(undo, logger);
+    throw err;
+  }
+}
+
+async function startNetwork(
+  config: DaemonConfig,
+  genesis: Genesis,
+  nodeKey: KeyPair,
+  validation: ChainView,
+  logger: Logger,
+  metrics: PromMetrics,
+): Promise<Network> {
+  const listenAddr = listenMultiaddr(config.p2p.laddr);
+  if (listenAddr === undefined)
+    throw new SynodError('CONFIG_INVALID', `[p2p] laddr ${config.p2p.laddr}: malformed`);
+  const peers = (list: string): string[] => splitList(list).map((p) => peerMultiaddr(p) as string);
+  const announce = splitList(config.p2p.external_address).map((a) => {
+    const ma = listenMultiaddr(a);
+    if (ma !== undefined) return ma;
+    return hostPortMultiaddr(parseHostPort(a, true) as NonNullable<ReturnType<typeof parseHostPort>>);
+  });
+  const network = await createNetwork({
+    chainId: genesis.chainId,
+    nodeKey,
+    listen: [listenAddr],
+    ...(announce.length === 0 ? {} : { announce }),
+    persistentPeers: peers(config.p2p.persistent_peers),
+    bootstrapPeers: peers(config.p2p.seeds),
+    validation,
+    consensusParams: genesis.consensusParams,
+    peerManager: {
+      maxPeers: config.p2p.max_peers,
+      dialTimeoutMs: parseDurationMs(config.p2p.dial_timeout) ?? 5000,
+      allowPrivateAddresses: !config.p2p.addr_book_strict,
+      privatePeerIds: splitList(config.p2p.private_peer_ids),
+    },
+    logger,
+    metrics,
+    clock: wallClock,
+  });
+  try {
+    await network.start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const text = `${(err as Error).message}`;
+    const inUse = code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(text);
+    throw new SynodError(
+      'CONFIG_INVALID',
+      `[p2p] laddr ${config.p2p.laddr}: cannot listen: ${inUse ? 'the address is in use (another synodd or program listens there)' : text}`,
+      { cause: err },
+    );
+  }
+  return network;
+}

@@ -1,0 +1,14 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../../vitest.shared.js';
+
+// The e2e tests spawn the built binary (dist/cli.js): globalSetup builds it first (tsc -b, incremental).
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      globalSetup: ['./test/global-setup.ts'],
+      // Each e2e file runs real processes on 127.0.0.1 with its own ports; one file at a time on 2 cores.
+      fileParallelism: false,
+    },
+  }),
+);
