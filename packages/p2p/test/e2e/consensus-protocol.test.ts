@@ -2,14 +2,16 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import type { Libp2p } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
 import { blockHash, bytesEqual, encodeCommit, type SignedVote } from '@synod/types';
 import * as lp from 'it-length-prefixed';
 import { createLibp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consensusReplyItems } from '../../src/codec/consensus-messages.js';
-import { encodeChunk } from '../../src/codec/reqresp-messages.js';
+import { consensusReplyItems, encodeConsensusRequest } from '../../src/codec/consensus-messages.js';
+import { encodeChunk, RESULT_CODES } from '../../src/codec/reqresp-messages.js';
 import {
   type ConsensusReply,
   type ConsensusRequest,
@@ -30,6 +32,7 @@ import {
   startNodes,
   stopAll,
   vote,
+  waitFor,
 } from '../fixtures.js';
 
 const vals = makeValidators(4);
@@ -239,5 +242,61 @@ describe('a peer answering the consensus protocol with a malformed, off-height o
     expect(points[2]).toBeCloseTo(30, 0);
     expect(points[3]).toBeGreaterThan(35);
     expect(client.isBanned(rawId)).toBe(true);
+  });
+});
+
+describe('a requester sending malformed or oversize consensus requests', () => {
+  let nodes: Network[] = [];
+  let raw: Libp2p | undefined;
+  const served = new RecordingMetrics();
+
+  beforeAll(async () => {
+    nodes = await startNodes(1, vals, () => ({ metrics: served }), 75);
+    const [server] = nodes;
+    if (server === undefined) throw new Error('setup');
+    nodeTransport(server).serve(provider([]));
+    raw = await rawConsensusServer([]);
+    await raw.dial(multiaddr(server.addresses()[0] ?? ''));
+  });
+
+  afterAll(async () => {
+    await stopAll(nodes);
+    await raw?.stop();
+  });
+
+  /** Sends `frames` on a new consensus stream; resolves with the result byte of the answer (undefined: cut). */
+  async function send(frames: Uint8Array): Promise<number | undefined> {
+    const [server] = nodes;
+    if (server === undefined || raw === undefined) throw new Error('setup');
+    const stream = await raw.dialProtocol(peerIdFromString(server.peerId), protocolId(CHAIN_ID, 'consensus'));
+    try {
+      stream.send(frames);
+      await stream.close();
+      for await (const frame of lp.decode(stream)) return frame.subarray()[0];
+    } catch {
+      // the server cut the stream
+    }
+    return undefined;
+  }
+
+  it('answers a malformed request INVALID_REQUEST, cuts an oversize one, and charges both', async () => {
+    const [server] = nodes;
+    if (server === undefined || raw === undefined) throw new Error('setup');
+    const rawId = raw.peerId.toString();
+    // a well-formed request is served
+    expect(await send(lp.encode.single(encodeConsensusRequest({ height: 2, round: 0 })).subarray())).toBe(
+      RESULT_CODES.SUCCESS,
+    );
+    expect(server.penaltyPoints(rawId)).toBe(0);
+    // 11 bytes, then height 0: INVALID_REQUEST, 5 points each
+    expect(await send(lp.encode.single(new Uint8Array(11)).subarray())).toBe(RESULT_CODES.INVALID_REQUEST);
+    expect(await send(lp.encode.single(new Uint8Array(12)).subarray())).toBe(RESULT_CODES.INVALID_REQUEST);
+    expect(server.penaltyPoints(rawId)).toBeCloseTo(10, 0);
+    // a frame above the 12-byte request bound: cut unanswered, 20 points
+    expect(await send(lp.encode.single(new Uint8Array(64 * 1024)).subarray())).toBeUndefined();
+    await waitFor(() => server.penaltyPoints(rawId) > 29, 'the oversize request charged');
+    expect(
+      served.total('synod_p2p_requests_served_total', { protocol: 'consensus', result: 'invalid-request' }),
+    ).toBe(2);
   });
 });
