@@ -1,5 +1,6 @@
 import { ProposerSchedule, ROUND_LOOKAHEAD_MAX } from '@synod/consensus';
 import { toHex } from '@synod/crypto';
+import type { ChainStatus, NodeMessages, NodeTopic } from '@synod/node';
 import {
   type Block,
   blockHash,
@@ -13,11 +14,11 @@ import {
   proposalSignBytes,
   type SignedProposal,
   type SignedVote,
+  type ValidatorSet,
   type Vote,
   voteSignBytes,
 } from '@synod/types';
-import type { SimApplication } from './app.js';
-import { encodeWire, WIRE_TAG } from './codec.js';
+import { encodeGossip, GOSSIP_TOPICS } from './codec.js';
 import type { Rng } from './rng.js';
 import type { ByzantineProfile } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
@@ -55,13 +56,33 @@ export interface ByzantineContext {
    */
   readonly attackRng: Rng;
   readonly oracle: SignatureOracle;
-  send(to: number, bytes: Uint8Array): void;
-  /** The validator's application (to make blocks other nodes reject). */
-  app(): SimApplication | undefined;
-  /** Heights its node has decided, and the decided block of one. */
+  /** Sends a gossip message (its bytes, as they are) to peer `to`. */
+  send(to: number, message: Outgoing): void;
+  /** Heights its node has decided. */
   decided(): number;
+  /** The decided chain's block of `height` (the adversary knows the chain as decided). */
   decidedBlock(height: number): Block | undefined;
+  /** The decided chain's validator set of `height`. */
+  validatorSetAt(height: number): ValidatorSet | undefined;
+  /** Evidence its node's pool accepted and no block has carried yet. */
+  pendingEvidence(): readonly Evidence[];
+  /** Whether the decided chain has tombstoned this validator. */
+  tombstoned(): boolean;
+  /** A block of the same height that honest nodes reject (see forge.ts). */
+  corrupt(block: Block): Block;
+  /** `block` with exactly `evidence` as its evidence. */
+  withEvidence(block: Block, evidence: readonly Evidence[]): Block;
   action(kind: ByzantineAction, detail: string): void;
+}
+
+/** A gossip message on its way out: its topic and bytes (garbage included). */
+export interface Outgoing {
+  readonly topic: NodeTopic;
+  readonly bytes: Uint8Array;
+}
+
+function gossip<T extends NodeTopic>(topic: T, message: NodeMessages[T]): Outgoing {
+  return { topic, bytes: encodeGossip(topic, message) };
 }
 
 const RECENT_MAX = 8;
@@ -93,7 +114,7 @@ export class ByzantineActor {
   readonly #invalid = new Map<number, Uint8Array[]>();
   /** What its own proposal was replaced by: original hash (hex) → the hash it votes for instead. */
   readonly #substitute = new Map<string, Uint8Array>();
-  readonly #recent: Uint8Array[] = [];
+  readonly #recent: Outgoing[] = [];
   /** Proposals already backed (back-all), by height/round/hash. */
   readonly #backed = new Set<string>();
   /** (height/round) where a fork proposal was considered. */
@@ -164,13 +185,13 @@ export class ByzantineActor {
     return [a, b];
   }
 
-  #sendTo(peers: readonly number[], bytes: Uint8Array): void {
-    this.#remember(bytes);
-    for (const p of peers) this.#c.send(p, bytes);
+  #sendTo(peers: readonly number[], message: Outgoing): void {
+    this.#remember(message);
+    for (const p of peers) this.#c.send(p, message);
   }
 
-  #remember(bytes: Uint8Array): void {
-    this.#recent.push(bytes);
+  #remember(message: Outgoing): void {
+    this.#recent.push(message);
     if (this.#recent.length > RECENT_MAX) this.#recent.shift();
   }
 
@@ -197,12 +218,22 @@ export class ByzantineActor {
   }
 
   /**
-   * Whether to answer a peer's catch-up request (a decided block and its
-   * commit, which holds our own precommit): withheld as often as our own
-   * messages, so a silent validator's signature never reaches a commit.
+   * Whether to answer a peer's request at all (a consensus reply carries our
+   * own votes, a decided block's commit may hold our precommit): withheld as
+   * often as our own messages, so a silent validator's signature never
+   * reaches a commit.
    */
-  helpsCatchUp(): boolean {
+  answers(): boolean {
     return !this.#c.rng.chance(this.#p.silent);
+  }
+
+  /** With its garbage rate, a status request gets a lie about its height (to peer `to`). */
+  lyingStatus(to: number): ChainStatus | undefined {
+    const rng = this.#c.rng;
+    if (!rng.chance(this.#p.garbage)) return undefined;
+    const height = rng.chance(0.5) ? this.#c.decided() + rng.int(1, 50) : rng.int(0, 0xffffffff);
+    this.#c.action('garbage', `a lying status (height ${height}) to node ${to}`);
+    return { height, lastBlockHash: rng.bytes(32), earliestHeight: 1 };
   }
 
   /** Our engine wants to broadcast a proposal. */
@@ -226,17 +257,15 @@ export class ByzantineActor {
       return;
     }
     let main: { sp: SignedProposal; block: Block } = { sp, block };
-    const app = this.#c.app();
-    const forged =
-      app !== undefined && a.chance(this.#p.evidenceFlood) ? this.#forgedInBlock(block) : undefined;
+    const forged = a.chance(this.#p.evidenceFlood) ? this.#forgedInBlock(block) : undefined;
     if (forged !== undefined) {
       const hash = blockHash(forged.block);
       this.#keep(this.#invalid, p.height, hash);
       this.#substitute.set(toHex(p.blockHash), hash);
       main = { sp: this.#signProposal({ ...p, blockHash: hash }), block: forged.block };
       this.#c.action('evidence-flood', `proposes h=${p.height} r=${p.round} with ${forged.what}`);
-    } else if (app !== undefined && rng.chance(this.#p.invalidBlock)) {
-      const bad = app.corrupt(block);
+    } else if (rng.chance(this.#p.invalidBlock)) {
+      const bad = this.#c.corrupt(block);
       const hash = blockHash(bad);
       this.#keep(this.#invalid, p.height, hash);
       this.#substitute.set(toHex(p.blockHash), hash);
@@ -252,10 +281,9 @@ export class ByzantineActor {
         `proposes a fresh block at h=${p.height} r=${p.round} (polRound ${p.polRound} → -1)`,
       );
     }
-    const mainBytes = encodeWire({ kind: 'proposal', proposal: main.sp, block: main.block });
+    const mainBytes = gossip('proposals', { signedProposal: main.sp, block: main.block });
     if (this.#c.n > 2 && rng.chance(this.#p.doublePropose)) {
-      const other =
-        app !== undefined && rng.chance(0.3) ? app.corrupt(main.block) : this.#variant(main.block);
+      const other = rng.chance(0.3) ? this.#c.corrupt(main.block) : this.#variant(main.block);
       const otherSp = this.#signProposal({
         ...main.sp.proposal,
         polRound: rng.chance(0.5) ? main.sp.proposal.polRound : -1,
@@ -263,7 +291,7 @@ export class ByzantineActor {
       });
       const [a, b] = this.#split();
       this.#sendTo(a, mainBytes);
-      this.#sendTo(b, encodeWire({ kind: 'proposal', proposal: otherSp, block: other }));
+      this.#sendTo(b, gossip('proposals', { signedProposal: otherSp, block: other }));
       this.#c.action(
         'double-propose',
         `two proposals at h=${p.height} r=${p.round} to ${a.length}+${b.length} peers`,
@@ -283,7 +311,7 @@ export class ByzantineActor {
     const t = this.#targeted;
     if (t !== undefined && t.height === v.height && t.round === v.round && v.blockHash !== null) {
       // The targeted double proposal: our votes for the majority's block reach everyone, the victim too.
-      this.#sendTo(this.#peers(), encodeWire({ kind: 'vote', vote: sv }));
+      this.#sendTo(this.#peers(), gossip('votes', sv));
       return;
     }
     if (rng.chance(this.#p.silent)) {
@@ -293,8 +321,8 @@ export class ByzantineActor {
     const split = this.#lockSplit;
     if (split !== undefined && split.height === v.height && split.round === v.round && v.blockHash !== null) {
       // Lock split: the prevote reaches everyone but the excluded peer, the precommit only the decider.
-      const nil = encodeWire({ kind: 'vote', vote: this.#signVote({ ...v, blockHash: null }) });
-      const real = encodeWire({ kind: 'vote', vote: sv });
+      const nil = gossip('votes', this.#signVote({ ...v, blockHash: null }));
+      const real = gossip('votes', sv);
       for (const p of this.#peers()) {
         const gets = v.type === 'prevote' ? p !== split.excluded : p === split.decider;
         this.#sendTo([p], gets ? real : nil);
@@ -309,7 +337,7 @@ export class ByzantineActor {
       main = this.#signVote({ ...v, blockHash: rng.pick(invalid) });
       this.#c.action('invalid-vote', `prevotes an invalid block at h=${v.height} r=${v.round}`);
     }
-    const mainBytes = encodeWire({ kind: 'vote', vote: main });
+    const mainBytes = gossip('votes', main);
     if (this.#c.n > 2 && rng.chance(this.#p.equivocate)) {
       const current = main.vote.blockHash === null ? 'nil' : toHex(main.vote.blockHash);
       const options: (Uint8Array | null)[] = [null, rng.bytes(32)];
@@ -320,7 +348,7 @@ export class ByzantineActor {
       const alt = this.#signVote({ ...main.vote, blockHash: rng.pick(others) });
       const [a, b] = this.#split();
       this.#sendTo(a, mainBytes);
-      this.#sendTo(b, encodeWire({ kind: 'vote', vote: alt }));
+      this.#sendTo(b, gossip('votes', alt));
       this.#c.action(
         'equivocate',
         `two ${v.type}s at h=${v.height} r=${v.round}: ${current.slice(0, 8)} / ${alt.vote.blockHash === null ? 'nil' : toHex(alt.vote.blockHash).slice(0, 8)}`,
@@ -359,8 +387,8 @@ export class ByzantineActor {
     const otherSp = this.#signProposal({ ...p, blockHash: blockHash(other) });
     this.#targeted = { height: p.height, round: p.round };
     const both = a.chance(0.5);
-    this.#sendTo(victims, encodeWire({ kind: 'proposal', proposal: otherSp, block: other }));
-    this.#sendTo(both ? peers : rest, encodeWire({ kind: 'proposal', proposal: sp, block }));
+    this.#sendTo(victims, gossip('proposals', { signedProposal: otherSp, block: other }));
+    this.#sendTo(both ? peers : rest, gossip('proposals', { signedProposal: sp, block }));
     this.#c.action(
       'targeted-propose',
       `h=${p.height} r=${p.round}: block ${toHex(otherSp.proposal.blockHash).slice(0, 8)} to node${victims.length > 1 ? 's' : ''} ${victims.join(',')}${both ? ' first' : ''}, ${toHex(p.blockHash).slice(0, 8)} to ${both ? 'everyone' : rest.join(',')}`,
@@ -380,7 +408,7 @@ export class ByzantineActor {
     return peers.slice(0, Math.max(1, Math.ceil(peers.length / 2)));
   }
 
-  #flood(peers: readonly number[], messages: readonly Uint8Array[]): void {
+  #flood(peers: readonly number[], messages: readonly Outgoing[]): void {
     for (const bytes of messages) for (const p of peers) this.#c.send(p, bytes);
   }
 
@@ -402,11 +430,11 @@ export class ByzantineActor {
     type: Vote['type'],
     blockHash: Uint8Array | null,
     height = v.height,
-  ): Uint8Array {
-    return encodeWire({
-      kind: 'vote',
-      vote: this.#signVote({ type, height, round, blockHash, validatorAddress: this.#c.address }),
-    });
+  ): Outgoing {
+    return gossip(
+      'votes',
+      this.#signVote({ type, height, round, blockHash, validatorAddress: this.#c.address }),
+    );
   }
 
   /** Many distinct conflicting votes of one (height, round, type): nil and made-up block hashes. */
@@ -414,7 +442,7 @@ export class ByzantineActor {
     const a = this.#c.attackRng;
     const k = this.#take(a.int(100, 600));
     if (k === 0) return;
-    const out: Uint8Array[] = [];
+    const out: Outgoing[] = [];
     for (let i = 0; i < k; i++) out.push(this.#vote(v, v.round, v.type, i === 0 ? null : a.bytes(32)));
     const peers = this.#floodPeers();
     this.#flood(peers, out);
@@ -434,7 +462,7 @@ export class ByzantineActor {
     const a = this.#c.attackRng;
     const k = this.#take(a.int(100, 600));
     if (k === 0) return;
-    const out: Uint8Array[] = [];
+    const out: Outgoing[] = [];
     const edge = v.round + ROUND_LOOKAHEAD_MAX;
     const rounds: number[] = [];
     for (let i = 0; i < k; i++) {
@@ -468,7 +496,7 @@ export class ByzantineActor {
     );
   }
 
-  #farProposal(block: Block, height: number, round: number): Uint8Array {
+  #farProposal(block: Block, height: number, round: number): Outgoing {
     const sp = this.#signProposal({
       height,
       round,
@@ -477,7 +505,7 @@ export class ByzantineActor {
       timestampMs: block.header.timeMs,
       proposerAddress: this.#c.address,
     });
-    return encodeWire({ kind: 'proposal', proposal: sp, block });
+    return gossip('proposals', { signedProposal: sp, block });
   }
 
   /**
@@ -492,7 +520,7 @@ export class ByzantineActor {
     const k = this.#take(a.int(100, 600));
     if (k === 0) return;
     const next = v.height + 1;
-    const out: Uint8Array[] = [];
+    const out: Outgoing[] = [];
     for (let i = 0; i < k; i++) {
       const round = i < k / 2 ? 0 : a.int(0, 20);
       const value = a.chance(0.2) ? null : a.bytes(32);
@@ -526,7 +554,7 @@ export class ByzantineActor {
 
   /** A real equivocation of ours at `height` (round `round`): valid evidence against ourselves. */
   #ownEquivocation(height: number, round: number): Evidence | undefined {
-    const set = this.#c.app()?.validatorSetAt(height);
+    const set = this.#c.validatorSetAt(height);
     const time = this.#c.decidedBlock(height)?.header.timeMs;
     const me = set?.validators.find((x) => toHex(x.address) === toHex(this.#c.address));
     if (set === undefined || time === undefined || me === undefined) return undefined;
@@ -572,17 +600,16 @@ export class ByzantineActor {
    */
   #evidenceFlood(): void {
     const a = this.#c.attackRng;
-    const app = this.#c.app();
     const decided = this.#c.decided();
-    if (app?.evidence === undefined || decided < 1) return;
-    const pending = app.evidence.pending();
+    if (decided < 1) return;
+    const pending = this.#c.pendingEvidence();
     const base =
       pending.length > 0 ? a.pick(pending) : this.#ownEquivocation(a.int(1, decided), a.int(0, 20));
     if (base === undefined) return;
     const k = this.#take(a.int(10, 60));
     if (k === 0) return;
-    const tombstoned = app.slashing?.status(this.#c.address)?.tombstoned === true;
-    const out: Uint8Array[] = [];
+    const tombstoned = this.#c.tombstoned();
+    const out: Outgoing[] = [];
     let againstTombstoned = 0;
     for (let i = 0; i < k; i++) {
       const j = 1 + Math.floor(i / 6);
@@ -608,10 +635,10 @@ export class ByzantineActor {
           if (ev !== undefined) againstTombstoned++;
           else ev = { ...this.#swapped(base), timeMs: base.timeMs + j };
       }
-      out.push(encodeWire({ kind: 'evidence', evidence: ev }));
+      out.push(gossip('evidence', ev));
     }
     const peers = this.#floodPeers();
-    for (const bytes of out) this.#c.send(a.pick(peers), bytes);
+    for (const m of out) this.#c.send(a.pick(peers), m);
     this.#c.action(
       'evidence-flood',
       `${k} byte-distinct copies of ${base.kind} evidence against ${toHex(evidenceValidator(base)).slice(0, 8)}${againstTombstoned > 0 ? ` and ${againstTombstoned} equivocations of its own, tombstoned` : ''} to nodes ${peers.join(',')}`,
@@ -625,16 +652,15 @@ export class ByzantineActor {
    * block, whatever its pool holds.
    */
   #forgedInBlock(block: Block): { block: Block; what: string } | undefined {
-    const app = this.#c.app();
-    const pending = app?.evidence?.pending() ?? [];
-    if (app?.withEvidence === undefined || pending.length === 0) return undefined;
+    const pending = this.#c.pendingEvidence();
+    if (pending.length === 0) return undefined;
     const real = this.#c.attackRng.pick(pending);
     const forged = this.#badSignature(real);
     const realBytes = toHex(encodeEvidence(real));
     const evidence = [...block.evidence.filter((e) => toHex(encodeEvidence(e)) !== realBytes), forged];
     const h = forged.kind === 'duplicate-vote' ? forged.voteA.vote.height : forged.proposalA.proposal.height;
     return {
-      block: app.withEvidence(block, evidence),
+      block: this.#c.withEvidence(block, evidence),
       what: `${forged.kind} evidence against ${toHex(evidenceValidator(forged)).slice(0, 8)} (h=${h}) whose signature is invalid, for an infraction its pool holds`,
     };
   }
@@ -657,7 +683,7 @@ export class ByzantineActor {
     if (this.#forks.has(key)) return;
     this.#forks.add(key);
     if (this.#forks.size > 256) this.#forks.clear();
-    const set = this.#c.app()?.validatorSetAt(height);
+    const set = this.#c.validatorSetAt(height);
     const base = this.#c.decidedBlock(height);
     if (set === undefined || base === undefined || round > 10_000) return;
     if (this.#schedule?.height !== height)
@@ -673,7 +699,7 @@ export class ByzantineActor {
       timestampMs: fork.header.timeMs,
       proposerAddress: this.#c.address,
     });
-    this.#sendTo(this.#peers(), encodeWire({ kind: 'proposal', proposal: sp, block: fork }));
+    this.#sendTo(this.#peers(), gossip('proposals', { signedProposal: sp, block: fork }));
     this.#c.action('fork-propose', `proposes another block at decided height ${height} r=${round}`);
     this.onPeerProposal(sp, true);
   }
@@ -694,7 +720,7 @@ export class ByzantineActor {
     this.#lockSplit = { height: p.height, round: p.round, excluded, decider };
     this.#sendTo(
       peers.filter((x) => x !== excluded),
-      encodeWire({ kind: 'proposal', proposal: sp, block }),
+      gossip('proposals', { signedProposal: sp, block }),
     );
     this.#c.action(
       'split-locks',
@@ -719,7 +745,7 @@ export class ByzantineActor {
         blockHash: p.blockHash,
         validatorAddress: this.#c.address,
       });
-      this.#sendTo(this.#peers(), encodeWire({ kind: 'vote', vote }));
+      this.#sendTo(this.#peers(), gossip('votes', vote));
     }
     this.#c.action(
       'back-all',
@@ -735,14 +761,13 @@ export class ByzantineActor {
    */
   #badEvidence(to: number, height: number): void {
     const rng = this.#c.rng;
-    const app = this.#c.app();
     const decided = this.#c.decided();
-    const set = decided >= 1 ? app?.validatorSetAt(decided) : undefined;
+    const set = decided >= 1 ? this.#c.validatorSetAt(decided) : undefined;
     const block = this.#c.decidedBlock(decided);
     const kind = rng.int(0, 4);
     let ev: Evidence | undefined;
     let what: string;
-    const pending = app?.evidence?.pending() ?? [];
+    const pending = this.#c.pendingEvidence();
     if (kind === 3 && pending.length > 0) {
       const real = rng.pick(pending);
       ev = rng.chance(0.5)
@@ -792,15 +817,12 @@ export class ByzantineActor {
           ? `forged evidence from height ${h}, not decided yet`
           : 'forged evidence (random signatures)';
     } else what = 'undecodable evidence';
-    let bytes: Uint8Array;
-    if (ev === undefined) {
-      bytes = rng.bytes(rng.int(1, 400));
-      bytes[0] = WIRE_TAG.evidence;
-    } else bytes = encodeWire({ kind: 'evidence', evidence: ev });
-    this.#c.send(to, bytes);
+    const m: Outgoing =
+      ev === undefined ? { topic: 'evidence', bytes: rng.bytes(rng.int(1, 400)) } : gossip('evidence', ev);
+    this.#c.send(to, m);
     this.#c.action(
       'bad-evidence',
-      `${what} to node ${to} (${ev === undefined ? bytes.length : encodeEvidence(ev).length} bytes, h=${height})`,
+      `${what} to node ${to} (${ev === undefined ? m.bytes.length : encodeEvidence(ev).length} bytes, h=${height})`,
     );
   }
 
@@ -809,27 +831,30 @@ export class ByzantineActor {
     if (!rng.chance(this.#p.garbage)) return;
     const to = rng.pick(this.#peers());
     if (to === undefined) return;
-    if (this.#c.app()?.evidence !== undefined && rng.chance(0.25)) {
+    if (rng.chance(0.25)) {
       this.#badEvidence(to, height);
       return;
     }
     const kind = rng.int(0, 4);
-    let bytes: Uint8Array;
+    let m: Outgoing;
     let what: string;
     const recent = this.#recent.length > 0 ? rng.pick(this.#recent) : undefined;
     if (kind === 0 || recent === undefined) {
-      bytes = rng.bytes(rng.int(0, 300));
-      if (bytes.length > 0) bytes[0] = rng.int(0, 6);
-      what = `${bytes.length} random bytes`;
+      m = { topic: rng.pick(GOSSIP_TOPICS), bytes: rng.bytes(rng.int(0, 300)) };
+      what = `${m.bytes.length} random bytes on ${m.topic}`;
     } else if (kind === 1) {
-      bytes = recent.slice();
+      const bytes = recent.bytes.slice();
       for (let k = rng.int(1, 3); k > 0; k--) {
         const at = rng.int(0, bytes.length - 1);
         bytes[at] = (bytes[at] as number) ^ (1 << rng.int(0, 7));
       }
+      m = { topic: recent.topic, bytes };
       what = 'a bit-flipped message';
     } else if (kind === 2) {
-      bytes = recent.slice(0, rng.int(0, Math.max(0, recent.length - 1)));
+      m = {
+        topic: recent.topic,
+        bytes: recent.bytes.slice(0, rng.int(0, Math.max(0, recent.bytes.length - 1))),
+      };
       what = 'a truncated message';
     } else if (kind === 3) {
       // Correctly signed, absurdly far ahead: must be ignored (and not buffered).
@@ -840,13 +865,15 @@ export class ByzantineActor {
         blockHash: rng.chance(0.5) ? null : rng.bytes(32),
         validatorAddress: this.#c.address,
       });
-      bytes = encodeWire({ kind: 'vote', vote });
+      m = gossip('votes', vote);
       what = `a signed vote for height ${vote.vote.height}`;
     } else {
-      bytes = encodeWire({ kind: 'status', height: rng.int(0, 0xffffffff), stuck: rng.int(0, 255) });
-      what = 'a lying status';
+      // A real message on a topic it does not belong to.
+      const other = GOSSIP_TOPICS.filter((t) => t !== recent.topic);
+      m = { topic: rng.pick(other), bytes: recent.bytes };
+      what = `a ${recent.topic} message on ${m.topic}`;
     }
-    this.#c.send(to, bytes);
+    this.#c.send(to, m);
     this.#c.action('garbage', `${what} to node ${to}`);
   }
 }

@@ -1,6 +1,5 @@
 import { toHex } from '@synod/crypto';
 import {
-  type AddEvidenceResult,
   countsAsSigned,
   evidenceProblem,
   infractionKey,
@@ -20,11 +19,13 @@ import {
   evidenceValidator,
   proposalSignBytes,
   type SignRequest,
+  txHash,
   type ValidatorSet,
   validatorIndex,
   voteSignBytes,
 } from '@synod/types';
-import type { SimApplication, SimPunishment } from './app.js';
+import type { NodeView } from './node.js';
+import type { ChainReference, SimPunishment } from './reference.js';
 import type { VerifyFn } from './signatures.js';
 
 /** How a run failed: a checker (safety), the liveness bound (liveness), or an exception / honest halt (crash). */
@@ -41,8 +42,10 @@ export type CheckName =
   | 'honest-punished'
   | 'punishment'
   | 'state'
+  | 'tx'
   | 'liveness'
   | 'evidence-stuck'
+  | 'tx-lost'
   | 'crash';
 
 export interface SimFailure {
@@ -57,8 +60,8 @@ export interface CheckerContext {
   readonly chainId: string;
   /**
    * The genesis validators' addresses: validator i is node i (genesis set
-   * order). The set of each height is the reference application's
-   * (`validatorSetAt`): with the ledger it changes as validators are jailed.
+   * order). The set of each height is the reference's (`validatorSetAt`): it
+   * changes as validators are jailed.
    */
   readonly addresses: readonly Uint8Array[];
   /** honest[i]: validator (node) i is honest. */
@@ -72,8 +75,10 @@ export interface CheckerContext {
    * checked with `verify` (evidenceProblem checks Ed25519).
    */
   readonly signaturesChecked?: boolean;
-  /** The reference application: it executes the decided chain, once, and judges validity. */
-  readonly reference: SimApplication;
+  /** The reference: it executes the decided chain, once, and judges validity. */
+  readonly reference: ChainReference;
+  /** A transaction (hex hash) was committed in a decided block. */
+  readonly onTxCommitted?: (hash: string) => void;
   /** Simulated time, for failure records. */
   now(): number;
   /** Readable trace lines (what the decided chain did to validators), when a trace is wanted. */
@@ -96,8 +101,10 @@ interface CanonicalBlock {
   readonly hash: string;
   readonly timeMs: number;
   readonly round: number;
-  /** The reference application's state hash after this block ('' until it is executed). */
+  /** The reference's app hash after this block ('' until it is executed). */
   stateHash: string;
+  /** App hashes nodes reported for this height before the reference had executed it. */
+  readonly reported: { readonly node: number; readonly appHash: string }[];
 }
 
 interface SeenEntry {
@@ -113,25 +120,21 @@ function infractionLabel(key: string): string {
   return `h=${h} r=${r} ${kind === 'dp' ? 'proposal' : type}`;
 }
 
-/** A validator set as a string: members, powers and proposer priorities, in order. */
-function setKey(set: ValidatorSet): string {
-  return set.validators.map((v) => `${toHex(v.address)}:${v.votingPower}:${v.proposerPriority}`).join(',');
-}
-
 /** A node at the end of a run, for the final checks. */
 export interface FinalNode {
   readonly index: number;
   readonly honest: boolean;
   readonly up: boolean;
-  readonly app: SimApplication | undefined;
+  /** What the node says, when it is up. */
+  readonly view: NodeView | undefined;
 }
 
-/** A punishment the reference application applied, with the validator's index. */
+/** A punishment the reference's ledger applied, with the validator's index. */
 export interface AppliedPunishment extends SimPunishment {
   readonly index: number;
 }
 
-/** What the chain did to validators (from the reference application, i.e. the decided chain). */
+/** What the chain did to validators (from the reference, i.e. the decided chain). */
 export interface PunishmentStats {
   /** Evidence items in decided blocks. */
   readonly evidenceCommitted: number;
@@ -142,8 +145,6 @@ export interface PunishmentStats {
   /** Validators jailed / tombstoned at the end of the run. */
   readonly jailed: number;
   readonly tombstoned: number;
-  /** Infractions honest nodes saw whose evidence was lost with the crashes of every node that held it. */
-  readonly evidenceLost: number;
   /** The longest run of consecutive decided commits an honest validator was absent from. */
   readonly honestMissStreak: number;
 }
@@ -155,21 +156,25 @@ export interface PunishmentStats {
  * first failure (they never throw into the engine).
  *
  * - agreement: no two nodes decide different blocks at one height;
- * - validity: every decided block is valid for the reference application at
- *   the decided chain (so it extends the previous decided block) and comes
- *   with a commit of more than 2/3 of the power of its height's validator set;
+ * - validity: every decided block is valid for the reference (@synod/node's
+ *   block checks over the decided chain: so it extends the previous decided
+ *   block) and comes with a commit of more than 2/3 of the power of its
+ *   height's validator set;
  * - double-sign: no honest validator signs two different messages for one
  *   (height, round, step), across crashes;
  * - evidence-missing: when both messages of an equivocation by a validator
- *   entered an honest node's engine at that height (see `onSeen`), the node
- *   reports evidence of it by the time it decides that height (or the next
- *   one, when it saw the second message after deciding);
+ *   entered an honest node's engine at that height (see `onSeen`), the node's
+ *   pool holds evidence of it by the time it decides that height (or the
+ *   next one, when it saw the second message after deciding), unless the
+ *   pool has no use for it (see `evidenceDue`);
  * - honest-accused / evidence-invalid: every reported evidence names a
  *   Byzantine validator and verifies (@synod/fault-detector's evidenceProblem);
  *   no honest node's evidence pool accepts evidence against an honest
  *   validator, and no decided block carries any;
- * - state: nodes at one height hold the same application state;
- * - with an application that punishes (the ledger), at every decided block:
+ * - state: every honest node's app hash after a height is the reference's;
+ * - tx: every transaction of a decided block executed with an OK result, and
+ *   none is committed twice;
+ * - at every decided block:
  *   honest-punished: no honest validator is ever punished for equivocation,
  *   nor for downtime (see `#downtimeMirror`); punishment: the ledger's
  *   downtime decisions are exactly those of @synod/fault-detector's rule
@@ -183,7 +188,9 @@ export class Checkers {
   readonly #decided: number[];
   readonly #signed = new Map<string, string>();
   readonly #seen: Map<string, SeenEntry>[];
-  readonly #reported: Set<string>[];
+  /** Per node: infractions its pool accepted (from its consensus or a peer), and pool items per accused. */
+  readonly #pooled: Set<string>[];
+  readonly #pooledPerValidator: Map<number, number>[];
   readonly #addressHex: string[];
   readonly #indexOf = new Map<string, number>();
   /** Evidence reports, and distinct infractions reported. */
@@ -191,10 +198,10 @@ export class Checkers {
   readonly infractions = new Set<string>();
   /** Infractions honest nodes saw (their engine reported it, or their pool accepted it), with the accused. */
   readonly #seenInfractions = new Map<string, number>();
-  /** Honest nodes whose evidence pool holds each infraction (a crash empties a pool). */
+  /** Honest nodes whose evidence pool took each infraction (pools keep pending evidence in the evidence store). */
   readonly #holders = new Map<string, Set<number>>();
-  /** Nodes that held an infraction and crashed (for the reason given when evidence is lost). */
-  readonly #lostBy = new Map<string, Set<number>>();
+  /** Hex hashes of every transaction in the decided chain. */
+  readonly #txs = new Set<string>();
   /** Infractions committed in decided blocks: accused and the height of the block. */
   readonly #committed = new Map<string, { readonly accused: number; readonly height: number }>();
   #evidenceCommitted = 0;
@@ -204,7 +211,6 @@ export class Checkers {
   readonly #windows: (SigningInfo | undefined)[];
   readonly #missStreak: number[];
   #honestMissStreak = 0;
-  #evidenceLost = 0;
   /** What the final checks accepted, and why (printed with the result). */
   readonly notes: string[] = [];
 
@@ -213,7 +219,8 @@ export class Checkers {
     const n = ctx.addresses.length;
     this.#decided = new Array<number>(n).fill(0);
     this.#seen = Array.from({ length: n }, () => new Map());
-    this.#reported = Array.from({ length: n }, () => new Set());
+    this.#pooled = Array.from({ length: n }, () => new Set());
+    this.#pooledPerValidator = Array.from({ length: n }, () => new Map());
     this.#addressHex = ctx.addresses.map((a) => toHex(a));
     this.#addressHex.forEach((a, i) => {
       this.#indexOf.set(a, i);
@@ -304,6 +311,7 @@ export class Checkers {
       timeMs: block.header.timeMs,
       round: commit.round,
       stateHash: '',
+      reported: [],
     };
     // Claimed before the first await: another node's decision of h in the same event is not canonical.
     this.#canonical.push(entry);
@@ -315,16 +323,57 @@ export class Checkers {
     const slashing = ref.slashing;
     const lastSet = h >= 2 ? ref.validatorSetAt(h - 1) : undefined;
     const jailedBefore = new Set<number>();
-    if (slashing !== undefined && lastSet !== undefined) {
+    if (lastSet !== undefined) {
       for (const v of lastSet.validators)
         if (slashing.status(v.address)?.jailed === true) jailedBefore.add(this.indexOf(v.address));
     }
-    await ref.finalizeBlock(block, commit);
+    const response = await ref.execute(block, commit);
     entry.stateHash = toHex(ref.stateHash());
-    if (slashing !== undefined) this.#afterBlock(block, lastSet, jailedBefore, slashing.lastPunishments());
+    for (const r of entry.reported) this.#compareAppHash(r.node, h, r.appHash, entry.stateHash);
+    this.#checkTxs(block, response.txResults);
+    this.#afterBlock(block, lastSet, jailedBefore, slashing.lastPunishments());
   }
 
-  /** The decided chain's block `block` was executed by the reference application, which applied `punishments`. */
+  /**
+   * Every transaction of a decided block was valid when executed (its result
+   * is OK: the proposer's `prepareProposal` and everyone's `processProposal`
+   * keep failing ones out), and none is committed twice.
+   */
+  #checkTxs(block: Block, results: readonly { readonly code: string; readonly log: string }[]): void {
+    const h = block.header.height;
+    block.txs.forEach((tx, i) => {
+      const hash = toHex(txHash(tx));
+      const r = results[i];
+      if (r === undefined || r.code !== 'OK')
+        this.#safety(
+          'tx',
+          `the block decided at height ${h} carries transaction ${i} that failed: ${r?.code} ${r?.log}`,
+        );
+      if (this.#txs.has(hash))
+        this.#safety('tx', `transaction ${hash.slice(0, 12)} is committed twice (again at height ${h})`);
+      this.#txs.add(hash);
+      this.#ctx.onTxCommitted?.(hash);
+    });
+  }
+
+  /** Honest node `node` executed `height` to app hash `appHash`: every node's must be the decided chain's. */
+  onAppHash(node: number, height: number, appHash: Uint8Array): void {
+    const c = this.#canonical[height - 1];
+    const hex = toHex(appHash);
+    if (c === undefined) return;
+    if (c.stateHash === '') c.reported.push({ node, appHash: hex });
+    else this.#compareAppHash(node, height, hex, c.stateHash);
+  }
+
+  #compareAppHash(node: number, height: number, got: string, want: string): void {
+    if (got !== want)
+      this.#safety(
+        'state',
+        `node ${node}'s app hash after height ${height} differs from the decided chain's`,
+      );
+  }
+
+  /** The decided chain's block `block` was executed by the reference, whose ledger applied `punishments`. */
   #afterBlock(
     block: Block,
     lastSet: ValidatorSet | undefined,
@@ -432,30 +481,6 @@ export class Checkers {
     }
   }
 
-  /** Node `node`'s application is at `height` with state `stateHash`: it must match the reference's. */
-  checkState(node: number, height: number, stateHash: Uint8Array): void {
-    if (height === 0) return;
-    const c = this.#canonical[height - 1];
-    if (c !== undefined && c.stateHash !== '' && c.stateHash !== toHex(stateHash)) {
-      this.#safety(
-        'state',
-        `node ${node}'s application state at height ${height} differs from the reference`,
-      );
-    }
-  }
-
-  /**
-   * Node `node`'s application returned `set` as the validator set of
-   * `height` (`FinalizeBlockResult.nextValidatorSet`): members, powers and
-   * proposer priorities must be the reference's for that height.
-   */
-  checkNextSet(node: number, height: number, set: ValidatorSet): void {
-    const want = this.#ctx.reference.validatorSetAt(height);
-    if (want !== undefined && setKey(want) !== setKey(set)) {
-      this.#safety('state', `node ${node}'s validator set for height ${height} differs from the reference's`);
-    }
-  }
-
   /** Honest validator `validator`'s signer released a signature for `request`. */
   onHonestSign(validator: number, request: SignRequest): void {
     const key = `${validator}/${request.height}/${request.round}/${request.step}`;
@@ -493,22 +518,13 @@ export class Checkers {
   }
 
   /**
-   * Node `node` lost its memory: what it saw is gone, except what its WAL
-   * replays (`onSeen` again); with `poolLost` (a crash, not a consensus
-   * restart for block sync) its evidence pool is gone as well.
+   * Node `node` lost its memory (a crash, or its engine stopped for block
+   * sync): what it saw is gone, except what its WAL replays (`onSeen`
+   * again). Its pool's pending evidence is not: the node keeps it in its
+   * evidence store and reloads it at start.
    */
-  onCrash(node: number, poolLost = true): void {
+  onCrash(node: number, _crashed = true): void {
     this.#seen[node]?.clear();
-    if (!poolLost) return;
-    for (const [key, holders] of this.#holders) {
-      if (!holders.delete(node)) continue;
-      let lost = this.#lostBy.get(key);
-      if (lost === undefined) {
-        lost = new Set();
-        this.#lostBy.set(key, lost);
-      }
-      lost.add(node);
-    }
   }
 
   /** The accused's index, or a failure when the evidence names no validator of the run. */
@@ -519,11 +535,10 @@ export class Checkers {
     return accused;
   }
 
-  /** Evidence reported by node `node`'s engine. */
+  /** Evidence node `node`'s consensus reported (and its pool accepted: the node's `evidence` event, local). */
   onEvidence(node: number, ev: Evidence): void {
     this.evidenceReports++;
     const key = infractionKey(ev);
-    this.#reported[node]?.add(key);
     this.infractions.add(key);
     const accused = this.#accused(node, ev, 'reported');
     if (accused < 0) return;
@@ -560,13 +575,13 @@ export class Checkers {
   }
 
   /**
-   * Honest node `node`'s evidence pool answered `result` for `ev` (from its
-   * engine or from gossip): it must never accept evidence against an honest
-   * validator. Accepted evidence is an infraction the node saw, held in its
-   * (memory-only) pool.
+   * Honest node `node`'s evidence pool accepted `ev` (from its consensus or
+   * from gossip; the node's `evidence` event, emitted once it is in the
+   * evidence store): it must never accept evidence against an honest
+   * validator. Accepted evidence is an infraction the node saw, pending
+   * until a block carries it.
    */
-  onPoolAdd(node: number, ev: Evidence, result: AddEvidenceResult): void {
-    if (result.status === 'invalid') return;
+  onPoolAdd(node: number, ev: Evidence): void {
     const accused = this.#accused(node, ev, 'accepted');
     if (accused < 0) return;
     if (this.#ctx.honest[accused] === true) {
@@ -578,7 +593,9 @@ export class Checkers {
     }
     const key = infractionKey(ev);
     this.#seenInfractions.set(key, accused);
-    if (result.status === 'committed') return;
+    this.#pooled[node]?.add(key);
+    const perValidator = this.#pooledPerValidator[node];
+    perValidator?.set(accused, (perValidator.get(accused) ?? 0) + 1);
     let holders = this.#holders.get(key);
     if (holders === undefined) {
       holders = new Set();
@@ -603,15 +620,26 @@ export class Checkers {
    * Evidence due at node `node`'s decision of `height`: called once the
    * decision has run its course (the engine reports evidence after saving the
    * block, finalizing it and closing the height in its WAL), i.e. after the
-   * event in which the node decided.
+   * event in which the node decided. The node's pool must hold the
+   * infraction by then (its consensus reported it, or a peer's evidence
+   * came first) — unless the pool has no use for it: the infraction is
+   * committed, its validator tombstoned, or the pool holds its per-validator
+   * maximum (`EvidencePool`'s maxPerValidator, 2) of that validator's.
    */
   evidenceDue(node: number, height: number): void {
     const seen = this.#seen[node] as Map<string, SeenEntry>;
     if (seen.size === 0) return;
-    const reported = this.#reported[node] as Set<string>;
+    const pooled = this.#pooled[node] as Set<string>;
+    const perValidator = this.#pooledPerValidator[node] as Map<number, number>;
     for (const [key, e] of seen) {
       if (e.due !== undefined && e.due <= height) {
-        if (!reported.has(key)) {
+        const validator = this.#validatorOf(key);
+        const useless =
+          this.#committed.has(key) ||
+          (perValidator.get(validator) ?? 0) >= 2 ||
+          this.#ctx.reference.slashing.status(this.#ctx.addresses[validator] as Uint8Array)?.tombstoned ===
+            true;
+        if (!pooled.has(key) && !useless) {
           this.#safety(
             'evidence-missing',
             `node ${node} saw an equivocation (${infractionLabel(key)}) of validator ${this.#validatorOf(key)} and did not report it by height ${height}`,
@@ -629,7 +657,7 @@ export class Checkers {
     return this.#addressHex.indexOf(addr ?? '');
   }
 
-  /** What the decided chain did to validators (the reference application's view, at the end). */
+  /** What the decided chain did to validators (the reference's view, at the end). */
   punishmentStats(): PunishmentStats {
     const count = (r: SimPunishment['reason']): number =>
       this.#punishments.filter((p) => p.reason === r).length;
@@ -637,7 +665,7 @@ export class Checkers {
     let jailed = 0;
     let tombstoned = 0;
     for (const a of this.#ctx.addresses) {
-      const st = slashing?.status(a);
+      const st = slashing.status(a);
       if (st?.jailed === true) jailed++;
       if (st?.tombstoned === true) tombstoned++;
     }
@@ -648,15 +676,14 @@ export class Checkers {
       downtime: count('downtime'),
       jailed,
       tombstoned,
-      evidenceLost: this.#evidenceLost,
       honestMissStreak: this.#honestMissStreak,
     };
   }
 
   /**
-   * The end-of-run checks (after the liveness phase), with an application
-   * that punishes, on every honest node that is up (H* = the lowest height
-   * among them; "node height" = the height that node's application reached):
+   * The end-of-run checks (after the liveness phase), on every honest node
+   * that is up (H* = the lowest height among them; "node height" = the
+   * height that node executed):
    *
    * 1. every such node's record of punished validators at H* (the ledger's
    *    `slashing/punished` query at that height) equals the reference's;
@@ -667,13 +694,13 @@ export class Checkers {
    *    is a validator jailed for downtime);
    * 3. every infraction an honest node saw (its engine reported it or its
    *    pool accepted it) is committed in a decided block at or below every
-   *    such node's height, so the validator is punished by 2 — or it was
-   *    lost: it is in no such node's pool, and every honest node that ever
-   *    held it crashed (its pool is memory) before a block carried it; the
-   *    run's notes name those nodes. Pending evidence in an up node's pool at
-   *    the end is a failure (`evidence-stuck`): the liveness phase goes on
-   *    until every up honest pool is empty and every up honest node has
-   *    executed the last block that carried evidence;
+   *    such node's height, so the validator is punished by 2, unless the
+   *    validator was tombstoned for another infraction (the ledger punishes
+   *    once). Pools keep pending evidence in the evidence store, so a crash
+   *    loses none; evidence still pending in an up node's pool at the end is
+   *    a failure (`evidence-stuck`): the liveness phase goes on until every
+   *    up honest pool is empty and every up honest node has executed the
+   *    last block that carried evidence;
    * 4. every silent Byzantine validator (it sends nothing) is jailed for
    *    downtime on every such node whose height is past the first full window
    *    (signedBlocksWindow + 1); the run's liveness phase is long enough for
@@ -684,18 +711,18 @@ export class Checkers {
   async finalCheck(nodes: readonly FinalNode[]): Promise<void> {
     const ref = this.#ctx.reference;
     const refSlashing = ref.slashing;
-    if (refSlashing === undefined || this.#failure !== undefined) return;
-    const live: { readonly index: number; readonly app: SimApplication }[] = [];
+    if (this.#failure !== undefined) return;
+    const live: { readonly index: number; readonly view: NodeView }[] = [];
     for (const n of nodes)
-      if (n.honest && n.up && n.app?.slashing !== undefined) live.push({ index: n.index, app: n.app });
+      if (n.honest && n.up && n.view !== undefined) live.push({ index: n.index, view: n.view });
     if (live.length === 0) return;
     const fail = (check: CheckName, reason: string): void => this.#safety(check, reason);
     const address = (i: number): Uint8Array => this.#ctx.addresses[i] as Uint8Array;
-    const hStar = Math.min(...live.map((n) => n.app.height()));
+    const hStar = Math.min(...live.map((n) => n.view.height));
     // 1. Every honest node agrees on who was punished, and how.
     const want = await refSlashing.punishedAt(hStar);
     for (const n of live) {
-      const got = await (n.app.slashing as NonNullable<SimApplication['slashing']>).punishedAt(hStar);
+      const got = await n.view.slashing.punishedAt(hStar);
       if (got !== want)
         fail(
           'punishment',
@@ -704,10 +731,9 @@ export class Checkers {
     }
     // 2. Committed evidence: the accused is slashed, jailed for ever and tombstoned.
     for (const n of live) {
-      const slashing = n.app.slashing as NonNullable<SimApplication['slashing']>;
       for (const [key, c] of this.#committed) {
-        if (c.height > n.app.height()) continue;
-        const st = slashing.status(address(c.accused));
+        if (c.height > n.view.height) continue;
+        const st = n.view.slashing.status(address(c.accused));
         if (
           st === undefined ||
           !st.tombstoned ||
@@ -730,16 +756,17 @@ export class Checkers {
           `validator ${p.index}, punished (${p.reason}) at height ${p.height}, is still in the validator set of height ${p.height + 2}`,
         );
     }
-    // 3. Every infraction honest nodes saw made it on chain, or was lost with every pool that held it,
-    // or its validator was tombstoned for an equivocation already (the ledger punishes a validator
-    // once; the pools keep one item per (validator, height) and a few per validator).
-    const lostValidators = new Map<number, string[]>();
+    // 3. Every infraction honest nodes saw made it on chain, or its validator was tombstoned for an
+    // equivocation already (the ledger punishes a validator once; the pools keep one item per
+    // (validator, height) and a few per validator).
     const tombstoned = new Set(this.#punishments.filter((p) => p.reason !== 'downtime').map((p) => p.index));
+    const pending = new Map<number, Set<string>>();
+    for (const n of live) pending.set(n.index, new Set((await n.view.pendingEvidence()).map(infractionKey)));
     for (const [key, accused] of this.#seenInfractions) {
       const c = this.#committed.get(key);
       if (c === undefined && tombstoned.has(accused)) continue;
       if (c !== undefined) {
-        const behind = live.filter((n) => n.app.height() < c.height).map((n) => n.index);
+        const behind = live.filter((n) => n.view.height < c.height).map((n) => n.index);
         if (behind.length > 0)
           fail(
             'evidence-stuck',
@@ -747,9 +774,7 @@ export class Checkers {
           );
         continue;
       }
-      const holding = live.filter(
-        (n) => n.app.evidence?.pending().some((ev) => infractionKey(ev) === key) === true,
-      );
+      const holding = live.filter((n) => pending.get(n.index)?.has(key) === true);
       if (holding.length > 0) {
         fail(
           'evidence-stuck',
@@ -757,33 +782,12 @@ export class Checkers {
         );
         continue;
       }
-      const holders = this.#holders.get(key);
-      if (holders !== undefined && holders.size > 0) {
-        fail(
-          'punishment',
-          `validator ${accused}'s evidence (${infractionLabel(key)}) left the pools of nodes ${[...holders].join(',')} without being committed`,
-        );
-        continue;
-      }
-      const lostBy = [...(this.#lostBy.get(key) ?? [])].sort((a, b) => a - b);
-      if (lostBy.length === 0) {
-        fail(
-          'punishment',
-          `validator ${accused}'s evidence (${infractionLabel(key)}) was reported, but no honest pool ever held it`,
-        );
-        continue;
-      }
-      this.#evidenceLost++;
-      const reasons = lostValidators.get(accused) ?? [];
-      reasons.push(
-        `${infractionLabel(key)} (held only by node${lostBy.length === 1 ? '' : 's'} ${lostBy.join(',')}, crashed before a block carried it)`,
-      );
-      lostValidators.set(accused, reasons);
-    }
-    for (const [accused, reasons] of lostValidators) {
-      const punished = this.#punishments.some((p) => p.index === accused && p.reason !== 'downtime');
-      this.notes.push(
-        `validator ${accused}: evidence lost for ${reasons.join('; ')}${punished ? '; punished for another infraction' : '; not punished for it'}`,
+      const holders = [...(this.#holders.get(key) ?? [])].sort((a, b) => a - b);
+      fail(
+        'punishment',
+        holders.length > 0
+          ? `validator ${accused}'s evidence (${infractionLabel(key)}) left the pools of nodes ${holders.join(',')} without being committed`
+          : `validator ${accused}'s evidence (${infractionLabel(key)}) was reported, but no honest pool ever held it`,
       );
     }
     // 4. Silent Byzantine validators are jailed for downtime once a full window has passed.
@@ -791,17 +795,17 @@ export class Checkers {
     this.#ctx.silent?.forEach((silent, i) => {
       if (!silent) return;
       for (const n of live) {
-        if (n.app.height() < window + 1) {
+        if (n.view.height < window + 1) {
           this.notes.push(
-            `silent validator ${i}: node ${n.index} ended at height ${n.app.height()}, before the first full downtime window (height ${window + 1})`,
+            `silent validator ${i}: node ${n.index} ended at height ${n.view.height}, before the first full downtime window (height ${window + 1})`,
           );
           continue;
         }
-        const st = n.app.slashing?.status(address(i));
+        const st = n.view.slashing.status(address(i));
         if (st === undefined || !st.jailed || st.downtimeJails < 1)
           fail(
             'punishment',
-            `silent validator ${i} is not jailed for downtime on node ${n.index} at height ${n.app.height()}`,
+            `silent validator ${i} is not jailed for downtime on node ${n.index} at height ${n.view.height}`,
           );
       }
     });
@@ -809,9 +813,9 @@ export class Checkers {
     this.#ctx.honest.forEach((honest, i) => {
       if (!honest) return;
       for (const n of live) {
-        const st = n.app.slashing?.status(address(i));
+        const st = n.view.slashing.status(address(i));
         if (st === undefined)
-          fail('honest-punished', `honest validator ${i} is unknown to node ${n.index}'s application`);
+          fail('honest-punished', `honest validator ${i} is unknown to node ${n.index}'s ledger`);
         else if (st.tombstoned || st.equivocations > 0 || st.downtimeJails > 0 || st.jailed)
           fail(
             'honest-punished',

@@ -10,7 +10,7 @@ options:
   --heights H            heights of the safety phase (default 12)
   --liveness K           heights every honest node must decide in the liveness phase (default 5)
   --no-faults            no crashes, partitions, loss, duplication or delay storms
-  --app ledger|counter   the application (default ledger: evidence in blocks, slashing, jails)
+  --no-workload          no transactions (the workload submits signed transfers to broadcastTx)
   --signatures fast      keyed-hash signatures instead of Ed25519 (faster; see README)
   --mutation M           run a deliberately broken core (ignore-lock-l22)
   --quiet                single seed: summary only, no trace`;
@@ -57,7 +57,7 @@ export function parseArgs(argv: readonly string[]): Cli {
     faults?: boolean;
     signatures?: 'ed25519' | 'fast';
     mutation?: 'ignore-lock-l22';
-    app?: 'ledger' | 'counter';
+    workload?: boolean;
   } = {};
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i++) {
@@ -112,13 +112,10 @@ export function parseArgs(argv: readonly string[]): Cli {
         flags.push(a, v);
         break;
       }
-      case '--app': {
-        const v = next();
-        if (v !== 'ledger' && v !== 'counter') fail('--app is ledger or counter');
-        o.app = v;
-        flags.push(a, v);
+      case '--no-workload':
+        o.workload = false;
+        flags.push(a);
         break;
-      }
       case '--mutation': {
         const v = next();
         if (v !== 'ignore-lock-l22') fail('--mutation: the only mutation is ignore-lock-l22');
@@ -153,7 +150,6 @@ export interface PunishmentTotals {
   downtime: number;
   jailed: number;
   tombstoned: number;
-  evidenceLost: number;
 }
 
 export function emptyTotals(): PunishmentTotals {
@@ -164,7 +160,6 @@ export function emptyTotals(): PunishmentTotals {
     downtime: 0,
     jailed: 0,
     tombstoned: 0,
-    evidenceLost: 0,
   };
 }
 
@@ -176,13 +171,12 @@ export function addTotals(t: PunishmentTotals, r: SimResult): void {
   t.downtime += p.downtime;
   t.jailed += p.jailed;
   t.tombstoned += p.tombstoned;
-  t.evidenceLost += p.evidenceLost;
 }
 
 /** "evidence committed 7, slashed 2 (double-sign 1, double-proposal 1, downtime 0), jailed 2, tombstoned 2". */
 export function punishmentLine(t: PunishmentTotals): string {
   const slashed = t.doubleSign + t.doubleProposal + t.downtime;
-  return `evidence committed ${t.evidenceCommitted}, slashed ${slashed} (double-sign ${t.doubleSign}, double-proposal ${t.doubleProposal}, downtime ${t.downtime}), jailed ${t.jailed}, tombstoned ${t.tombstoned}${t.evidenceLost > 0 ? `, evidence lost with crashed nodes ${t.evidenceLost}` : ''}`;
+  return `evidence committed ${t.evidenceCommitted}, slashed ${slashed} (double-sign ${t.doubleSign}, double-proposal ${t.doubleProposal}, downtime ${t.downtime}), jailed ${t.jailed}, tombstoned ${t.tombstoned}`;
 }
 
 export function summary(r: SimResult, wallMs: number): string[] {
@@ -195,10 +189,17 @@ export function summary(r: SimResult, wallMs: number): string[] {
     `result: ${r.ok ? 'PASS' : `FAIL ${r.failure?.class} (${r.failure?.check}): ${r.failure?.reason}`}`,
     `trace hash ${r.traceHash}, chain hash ${r.finalState.chainHash}`,
     `heights ${s.heights} (rounds beyond the first: ${s.extraRounds}, highest decision round ${s.maxRound}), simulated ${(s.simulatedMs / 1000).toFixed(1)}s, events ${s.events}`,
-    `messages sent ${s.messagesSent}, delivered ${s.messagesDelivered}, dropped ${s.messagesDropped}, rejected on arrival ${s.messagesRejected}`,
-    `crashes ${s.crashes}, restarts ${s.restarts}, partitions ${s.partitions}, storms ${s.storms}, block syncs ${s.syncs}, catch-ups ${s.catchUps}, re-gossips ${s.regossips}`,
+    `messages sent ${s.messagesSent}, delivered ${s.messagesDelivered}, dropped ${s.messagesDropped}`,
+    `gossip sent ${s.gossipSent} (relayed ${s.gossipRelayed}), seen before ${s.gossipDuplicates}, rejected on arrival ${s.gossipRejected}, out of window ${s.gossipIgnored}`,
+    `requests: ${Object.entries(s.requests)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')} (timed out ${s.requestTimeouts})`,
+    `crashes ${s.crashes}, restarts ${s.restarts}, partitions ${s.partitions}, storms ${s.storms}, block syncs ${s.syncs}`,
     `byzantine actions: ${byz === '' ? 'none' : byz}`,
-    `evidence reports ${s.evidenceReports}, infractions ${s.infractions}, gossiped ${s.evidenceGossip}, refused by honest pools ${s.evidenceRefused}`,
+    `evidence reports ${s.evidenceReports}, infractions ${s.infractions}, taken by pools ${s.evidenceAdded}`,
+    `transactions submitted ${s.txs.submitted} (${Object.entries(s.txs.byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}), accepted ${s.txs.accepted}, committed ${s.txs.committed}`,
     (() => {
       const t = emptyTotals();
       addTotals(t, r);

@@ -2,20 +2,21 @@
  * @synod/sim — the deterministic whole-cluster simulator. This file is the
  * package's only public surface.
  */
+export { type ByzantineAction, FLOOD_BUDGET, type Outgoing } from './byzantine.js';
 export {
-  createCounterApp,
-  type SimAppGenesis,
-  type SimApplication,
-  type SimApplicationFactory,
-  type SimAppStorage,
-  type SimEvidencePool,
-  type SimPunishment,
-  type SimSlashing,
-  type SimValidatorStatus,
-  TX_POISON,
-} from './app.js';
-export { SimBlockStore } from './block-store.js';
-export { type ByzantineAction, FLOOD_BUDGET } from './byzantine.js';
+  DOWNTIME_WINDOW_MARGIN,
+  GENESIS_TIME_MS,
+  SIM_ACCOUNTS,
+  SIM_CHAIN_ID,
+  SIM_EVIDENCE,
+  SIM_MIN_FEE,
+  SimChain,
+  simConsensusParams,
+  simSlashing,
+  type TransferSpec,
+  type ValidatorKey,
+  validatorKeys,
+} from './chain.js';
 export {
   type AppliedPunishment,
   type CheckerContext,
@@ -27,10 +28,20 @@ export {
   type SeenMessage,
   type SimFailure,
 } from './checkers.js';
-export { decodeWire, encodeWire, WireError, type WireMessage } from './codec.js';
+export { decodeGossip, encodeGossip, GOSSIP_TOPICS, WireError } from './codec.js';
+export { type CrashPoint, type Life, SimDisk } from './disk.js';
 export { EventQueue, type SimEvent } from './event-queue.js';
-export { createLedgerApp, SIM_ACCOUNTS, SIM_MIN_FEE } from './ledger-app.js';
+export { corruptBlock, withEvidence } from './forge.js';
 export { CALM_NETWORK, type NetworkFaults, SimNetwork } from './network.js';
+export type { NodeView } from './node.js';
+export {
+  type ChainReference,
+  ReferenceChain,
+  type SimPunishment,
+  type SimValidatorStatus,
+  type SlashingView,
+  slashingView,
+} from './reference.js';
 export { Rng } from './rng.js';
 export {
   type AttackProfile,
@@ -47,18 +58,32 @@ export {
 } from './scenario.js';
 export { SignatureOracle, type VerifyFn } from './signatures.js';
 export {
-  applicationOf,
-  DOWNTIME_WINDOW_MARGIN,
   type NodeHeap,
   type PunishedValidator,
   runSimulation,
-  SIM_CHAIN_ID,
-  SIM_EVIDENCE,
   type SimFinalState,
   type SimNodeState,
   type SimResult,
   type SimStats,
-  simConsensusParams,
-  simSlashing,
 } from './simulation.js';
 export { Trace } from './trace.js';
+export {
+  emptyTransportCounters,
+  fingerprint,
+  MESH_DEGREE,
+  type Packet,
+  SEEN_CACHE_SIZE,
+  type SimProtocol,
+  type SimRequest,
+  SimTransport,
+  type TransportCounters,
+  type TransportWorld,
+} from './transport.js';
+export {
+  LIVENESS_SENDERS,
+  LIVENESS_TXS,
+  type Submission,
+  type TxCounts,
+  type TxKind,
+  TxWorkload,
+} from './workload.js';

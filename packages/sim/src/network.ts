@@ -52,6 +52,11 @@ export class SimNetwork<M> {
     this.#handlers[i] = handler;
   }
 
+  /** Whether node i has a receive handler (it is up). */
+  isAttached(i: number): boolean {
+    return this.#handlers[i] !== undefined;
+  }
+
   /** Split nodes into groups that cannot reach each other. */
   partition(groups: readonly (readonly number[])[]): void {
     this.#group = new Array(this.#handlers.length).fill(-1);

@@ -1,5 +1,4 @@
 import type { CoreMutation, TimeoutParams } from '@synod/consensus';
-import type { SimApplicationFactory } from './app.js';
 import type { NetworkFaults } from './network.js';
 import type { Rng } from './rng.js';
 import type { SignatureScheme } from './signatures.js';
@@ -27,12 +26,8 @@ export interface SimOptions {
   readonly mutation?: SimMutation;
   /** Real Ed25519 (default) or the keyed-hash stand-in, for speed (see `SignatureScheme`). */
   readonly signatures?: SignatureScheme;
-  /**
-   * The application every node runs: 'ledger' (default: @synod/ledger, with
-   * evidence in blocks, slashing and downtime jails), 'counter' (a small
-   * counter, faster, no evidence in blocks), or any factory.
-   */
-  readonly app?: 'ledger' | 'counter' | SimApplicationFactory;
+  /** The transaction workload (signed transfers to `broadcastTx`; default true). */
+  readonly workload?: boolean;
   /** Readable trace lines: keep them in the result (true) or stream them to a callback. */
   readonly trace?: boolean | ((line: string) => void);
 }
@@ -135,8 +130,8 @@ export interface Scenario {
   readonly timeouts: TimeoutParams;
   /** Each node's clock offset from simulated time. */
   readonly clockOffsetsMs: readonly number[];
-  /** Gossip tick: status and, when stuck, re-sending own messages. */
-  readonly gossipIntervalMs: number;
+  /** The nodes' liveness loop period (`livenessIntervalMs`): a node whose height did not move asks a peer. */
+  readonly livenessIntervalMs: number;
   /** Simulated time after which the safety phase ends even without reaching `heights`. */
   readonly safetyPhaseMaxMs: number;
   readonly mutation: SimMutation | undefined;
@@ -335,7 +330,7 @@ export function deriveScenario(
     faults,
     timeouts,
     clockOffsetsMs: Array.from({ length: validators }, () => rng.int(0, 50)),
-    gossipIntervalMs: Math.max(100, Math.round(roundMs / 2)),
+    livenessIntervalMs: Math.max(100, Math.round(roundMs / 2)),
     safetyPhaseMaxMs: heights * 10 * roundMs,
     mutation: options.mutation,
   };

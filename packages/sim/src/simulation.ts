@@ -1,26 +1,13 @@
-import { addressFromPublicKey, keyPairFromSeed, toHex } from '@synod/crypto';
-import {
-  type ConsensusParams,
-  compareBytes,
-  DEFAULT_CONSENSUS_PARAMS,
-  makeValidatorSet,
-  PPM,
-  type TimeoutParams,
-  type ValidatorSet,
-} from '@synod/types';
-import {
-  createCounterApp,
-  type SimAppGenesis,
-  type SimApplication,
-  type SimApplicationFactory,
-  type SimSlashing,
-} from './app.js';
+import { toHex } from '@synod/crypto';
+import type { BlockDecidedEvent } from '@synod/node';
+import type { Block, Commit } from '@synod/types';
 import type { ByzantineAction } from './byzantine.js';
+import { GENESIS_TIME_MS, SIM_CHAIN_ID, SimChain, simConsensusParams, validatorKeys } from './chain.js';
 import { type AppliedPunishment, Checkers, type PunishmentStats, type SimFailure } from './checkers.js';
 import { EventQueue } from './event-queue.js';
-import { createLedgerApp } from './ledger-app.js';
 import { SimNetwork } from './network.js';
-import { GENESIS_TIME_MS, type SimCounters, SimNode, type SimWorld, TAG } from './node.js';
+import { type SimCounters, SimNode, type SimWorld, TAG } from './node.js';
+import { ReferenceChain, type SlashingView } from './reference.js';
 import { Rng } from './rng.js';
 import {
   deriveScenario,
@@ -31,69 +18,14 @@ import {
 } from './scenario.js';
 import { SignatureOracle } from './signatures.js';
 import { Trace } from './trace.js';
-
-export const SIM_CHAIN_ID = 'synod-sim';
-
-/**
- * Heights an honest node may need, after the safety phase, to be back in the
- * decided commits (restart, catch up): the downtime window is the safety
- * phase's heights plus this. Measured (`SimStats.punishments.honestMissStreak`):
- * over seeds 1–500 with 12 safety heights, no honest validator was absent
- * from more than 10 decided commits in a row.
- */
-export const DOWNTIME_WINDOW_MARGIN = 12;
-
-/**
- * The simulated chain's slashing params: the defaults' amounts (5%, jail for
- * ever and tombstone for equivocation; 1% and a jail for downtime), with a
- * downtime window short enough to be seen in a run: a validator absent from
- * every one of `signedBlocksWindow` decided commits in a row is slashed and
- * jailed (minSignedPerWindowPpm makes one signature per window the bar), and
- * the jail outlasts any run. The window is `safetyHeights +
- * DOWNTIME_WINDOW_MARGIN`: an honest node misses commits only while the
- * fault plan keeps it down or cut off (the safety phase, at most
- * `safetyHeights` heights) and while it catches up in the liveness phase, so
- * it cannot miss a whole window; a validator that stays silent misses every
- * one and is jailed at height window + 1 (the liveness phase runs at least
- * to window + 3, when it is out of the set).
- */
-export function simSlashing(safetyHeights: number): ConsensusParams['slashing'] {
-  const window = safetyHeights + DOWNTIME_WINDOW_MARGIN;
-  return {
-    doubleSignSlashPpm: DEFAULT_CONSENSUS_PARAMS.slashing.doubleSignSlashPpm,
-    downtimeSlashPpm: DEFAULT_CONSENSUS_PARAMS.slashing.downtimeSlashPpm,
-    signedBlocksWindow: window,
-    minSignedPerWindowPpm: Math.floor(PPM / window),
-    downtimeJailDurationMs: 24 * 3600 * 1000,
-  };
-}
-
-/**
- * Evidence: never expires within a run (the defaults' ages: 100,000 blocks
- * and 48 hours); at most 2 KiB per block (six items), so a burst of evidence
- * takes several blocks.
- */
-export const SIM_EVIDENCE: ConsensusParams['evidence'] = {
-  ...DEFAULT_CONSENSUS_PARAMS.evidence,
-  maxBytes: 2048,
-};
-
-/** The consensus params of a simulated chain: the scenario's timeouts, evidence and slashing as above. */
-export function simConsensusParams(timeouts: TimeoutParams, safetyHeights = 12): ConsensusParams {
-  return {
-    ...DEFAULT_CONSENSUS_PARAMS,
-    timeouts,
-    evidence: SIM_EVIDENCE,
-    slashing: simSlashing(safetyHeights),
-  };
-}
-
-/** The application of `options.app` (default: the ledger). */
-export function applicationOf(app: SimOptions['app']): SimApplicationFactory {
-  if (app === undefined || app === 'ledger') return createLedgerApp();
-  if (app === 'counter') return createCounterApp();
-  return app;
-}
+import {
+  emptyTransportCounters,
+  type Packet,
+  type SimProtocol,
+  type TransportCounters,
+  type TransportWorld,
+} from './transport.js';
+import { LIVENESS_TXS, type Submission, type TxCounts, TxWorkload } from './workload.js';
 
 /** Counts of one run. */
 export interface SimStats {
@@ -102,23 +34,34 @@ export interface SimStats {
   /** Sum over decided heights of the decision round (0 when every height decided in round 0). */
   readonly extraRounds: number;
   readonly maxRound: number;
+  /** Packets on the simulated network (gossip, requests, replies). */
   readonly messagesSent: number;
   readonly messagesDelivered: number;
   readonly messagesDropped: number;
-  /** Messages that failed decoding or the gossip checks on arrival. */
-  readonly messagesRejected: number;
+  /** Gossip: copies sent (publishes and relays), relayed, dropped as seen, rejected, ignored (out of window). */
+  readonly gossipSent: number;
+  readonly gossipRelayed: number;
+  readonly gossipDuplicates: number;
+  readonly gossipRejected: number;
+  readonly gossipIgnored: number;
+  /** Requests by protocol, and those that timed out. */
+  readonly requests: Readonly<Record<SimProtocol, number>>;
+  readonly requestTimeouts: number;
   readonly crashes: number;
   readonly restarts: number;
   readonly partitions: number;
   readonly storms: number;
-  readonly catchUps: number;
-  readonly regossips: number;
-  /** Block syncs (a node behind took decided blocks with their commits and restarted consensus). */
+  /** Block syncs the nodes completed (at start, or from their liveness loop). */
   readonly syncs: number;
   readonly byzantineActions: Readonly<Record<ByzantineAction, number>>;
+  /** Evidence honest nodes' consensus reported (their pools accepted it). */
   readonly evidenceReports: number;
   /** Distinct infractions (validator, height, round, type) reported by honest nodes. */
   readonly infractions: number;
+  /** Evidence the pools of all nodes accepted (reports and gossip). */
+  readonly evidenceAdded: number;
+  /** The transaction workload. */
+  readonly txs: TxCounts;
   readonly events: number;
   readonly simulatedMs: number;
   /** When the liveness phase began (simulated ms). */
@@ -127,10 +70,7 @@ export interface SimStats {
   readonly safetyHeights: number;
   /** Signatures verified with Ed25519 (the rest came from the shared cache). */
   readonly signaturesVerified: number;
-  /** Evidence messages sent between nodes, and evidence honest pools refused. */
-  readonly evidenceGossip: number;
-  readonly evidenceRefused: number;
-  /** What the decided chain did to validators (zeros with an application that does not punish). */
+  /** What the decided chain did to validators. */
   readonly punishments: PunishmentStats;
 }
 
@@ -139,17 +79,17 @@ export interface SimNodeState {
   readonly honest: boolean;
   readonly up: boolean;
   readonly decided: number;
-  /** The application's state hash (hex), when the node is up. */
+  /** The node's app hash (hex), when it is up. */
   readonly stateHash: string | undefined;
   /**
-   * The validators the node's application has punished (jailed, or with a
-   * punishment on record), in validator order, when the node is up and its
-   * application punishes: what that node believes about everyone.
+   * The validators the node's ledger has punished (jailed, or with a
+   * punishment on record), in validator order, when the node is up: what
+   * that node believes about everyone.
    */
   readonly punished: readonly PunishedValidator[] | undefined;
 }
 
-/** A validator's punishment record in one node's application. */
+/** A validator's punishment record in one node's ledger. */
 export interface PunishedValidator {
   /** The validator (= node) index. */
   readonly validator: number;
@@ -275,39 +215,30 @@ function between(rng: Rng, range: readonly [number, number]): number {
 }
 
 /**
- * Runs one simulation: N production engines over a simulated network,
- * clock and storage, all derived from `options.seed`. A safety phase with
- * Byzantine validators and faults, then a liveness phase (network healed,
- * crashed nodes restarted) in which every honest node must decide
- * `livenessHeights` more heights within a bound derived from the timeouts.
- * Checkers run at every state change; the first failure ends the run.
+ * Runs one simulation: N @synod/node nodes over a simulated network, clock
+ * and disk, all derived from `options.seed`. A safety phase with Byzantine
+ * validators and faults, then a liveness phase (network healed, crashed
+ * nodes restarted) in which every honest node must decide `livenessHeights`
+ * more heights within a bound derived from the timeouts, every valid
+ * transaction submitted then must be committed, and no evidence may stay
+ * pending. Checkers run at every state change; the first failure ends the
+ * run.
  */
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
-  const setup = prepare(options);
-  const reference = await setup.factory.createNode(setup.appGenesis).open();
-  return new Simulation(options, setup, reference).run();
-}
-
-interface Keys {
-  readonly seed: Uint8Array;
-  readonly publicKey: Uint8Array;
-  readonly address: Uint8Array;
+  return (await Simulation.create(options)).run();
 }
 
 /** Everything a run derives from its options before anything runs. */
 interface Setup {
   readonly oracle: SignatureOracle;
   readonly scenario: Scenario;
-  readonly keys: readonly Keys[];
-  readonly genesis: ValidatorSet;
-  readonly params: ConsensusParams;
-  readonly factory: SimApplicationFactory;
-  readonly appGenesis: SimAppGenesis;
+  readonly chain: SimChain;
   readonly netRng: Rng;
   readonly faultRng: Rng;
   readonly nodeRng: Rng;
   /** Each Byzantine actor's attack strategies draw from a fork of this (see `chooseAttacks`). */
   readonly attackRng: Rng;
+  readonly workloadRng: Rng;
 }
 
 function prepare(options: SimOptions): Setup {
@@ -319,62 +250,34 @@ function prepare(options: SimOptions): Setup {
   const netRng = master.fork();
   const faultRng = master.fork();
   const nodeRng = master.fork();
-  // Forked last: the attack strategies came later, and the streams above stay what they were.
+  // Forked after the others: the streams above stay what they were.
   const attackRng = master.fork();
+  const workloadRng = master.fork();
   const [lo, hi] = validatorRange(options.validators);
   const n = scenarioRng.int(lo, hi);
-  const keys = Array.from({ length: n }, () => {
-    const kp = keyPairFromSeed(keyRng.bytes(32));
-    return { seed: kp.seed, publicKey: kp.publicKey, address: addressFromPublicKey(kp.publicKey) };
-  }).sort((a, b) => compareBytes(a.address, b.address));
+  const keys = validatorKeys(keyRng, n);
   for (const k of keys) oracle.register(k.publicKey, k.seed);
-  const factory = applicationOf(options.app);
-  const scenario = deriveScenario(options, scenarioRng, n, factory.punishes === true, attackRng.fork());
-  const genesis = makeValidatorSet(
-    keys.map((k, i) => ({
-      address: k.address,
-      pubKey: k.publicKey,
-      votingPower: scenario.powers[i] as number,
-      proposerPriority: 0n,
-    })),
-  );
+  const scenario = deriveScenario(options, scenarioRng, n, true, attackRng.fork());
   const params = simConsensusParams(scenario.timeouts, scenario.heights);
-  const appGenesis: SimAppGenesis = {
-    chainId: SIM_CHAIN_ID,
-    genesisTimeMs: GENESIS_TIME_MS,
-    validatorSet: genesis,
-    params,
-    verify: oracle.verify,
-    seed,
-  };
-  return {
-    oracle,
-    scenario,
-    keys,
-    genesis,
-    params,
-    factory,
-    appGenesis,
-    netRng,
-    faultRng,
-    nodeRng,
-    attackRng,
-  };
+  const chain = new SimChain(keys, scenario.powers, params, seed);
+  return { oracle, scenario, chain, netRng, faultRng, nodeRng, attackRng, workloadRng };
 }
 
 class Simulation {
   readonly #scenario: Scenario;
   readonly #queue = new EventQueue();
-  readonly #network: SimNetwork<Uint8Array>;
+  readonly #network: SimNetwork<Packet>;
   readonly #trace: Trace;
-  readonly #checkers: Checkers;
   readonly #oracle: SignatureOracle;
-  readonly #nodes: SimNode[];
+  readonly #chain: SimChain;
   readonly #faultRng: Rng;
   readonly #counters: SimCounters;
-  readonly #params: ConsensusParams;
-  readonly #punishes: boolean;
-  readonly #addresses: readonly Uint8Array[];
+  readonly #transportCounters: TransportCounters = emptyTransportCounters();
+  readonly #workload: TxWorkload | undefined;
+  readonly #workloadRng: Rng;
+  #checkers!: Checkers;
+  #reference!: ReferenceChain;
+  #nodes: SimNode[] = [];
   #phase: 'safety' | 'liveness' = 'safety';
   #events = 0;
   #livenessStartMs = -1;
@@ -383,24 +286,27 @@ class Simulation {
   #livenessDeadlineMs = 0;
   #livenessBoundMs = 0;
   #reached = 0;
-  /** When every honest node had reached the target: from then on, the run waits for pending evidence. */
+  /** When every honest node had reached the target: from then on, the run waits for evidence and transactions. */
   #settleDeadlineMs: number | undefined;
   /** (node, height) pairs decided in the current event, flattened. */
   #decisions: number[] = [];
+  /** The checkers judge decisions one at a time, in the order nodes announce them. */
+  #decideChain: Promise<void> = Promise.resolve();
+  #requestIds = 0;
   /** Host-side heap samples per node (never in the trace: see `NodeHeap`). */
   readonly #heap: [number, number][][];
   /** (height, WAL bytes appended for it) per node. */
   readonly #wal: [number, number][][];
 
-  constructor(options: SimOptions, setup: Setup, reference: SimApplication) {
-    const { scenario, keys, params, factory, appGenesis } = setup;
+  private constructor(options: SimOptions, setup: Setup) {
+    const { scenario, chain } = setup;
     this.#oracle = setup.oracle;
     this.#scenario = scenario;
+    this.#chain = chain;
     this.#faultRng = setup.faultRng;
-    this.#params = params;
-    this.#punishes = reference.slashing !== undefined;
-    this.#addresses = keys.map((k) => k.address);
-    const n = keys.length;
+    this.#workloadRng = setup.workloadRng;
+    this.#workload = options.workload === false ? undefined : new TxWorkload(chain, setup.workloadRng.fork());
+    const n = scenario.validators;
     this.#heap = Array.from({ length: n }, () => []);
     this.#wal = Array.from({ length: n }, () => []);
     const trace = options.trace;
@@ -408,33 +314,14 @@ class Simulation {
       keepLines: trace === true,
       ...(typeof trace === 'function' ? { onLine: trace } : {}),
     });
-    this.#network = new SimNetwork<Uint8Array>(n, this.#queue, setup.netRng, scenario.calm);
-    this.#checkers = new Checkers({
-      chainId: SIM_CHAIN_ID,
-      addresses: keys.map((k) => k.address),
-      honest: keys.map((_, i) => !scenario.byzantine.has(i)),
-      silent: keys.map((_, i) => (scenario.byzantine.get(i)?.silent ?? 0) >= 1),
-      params,
-      verify: this.#oracle.verify,
-      signaturesChecked: this.#oracle.scheme === 'ed25519',
-      reference,
-      now: () => this.#queue.now,
-      ...(this.#trace.verbose
-        ? { log: (line: string) => this.#trace.line(`${stampOf(this.#queue.now)} ${line}`) }
-        : {}),
-    });
+    this.#network = new SimNetwork<Packet>(n, this.#queue, setup.netRng, scenario.calm);
     this.#counters = {
-      messagesSent: 0,
-      messagesRejected: 0,
       crashes: 0,
       restarts: 0,
       partitions: 0,
       storms: 0,
-      catchUps: 0,
-      regossips: 0,
       syncs: 0,
-      evidenceGossip: 0,
-      evidenceRefused: 0,
+      evidenceAdded: 0,
       byzantineActions: {
         silent: 0,
         equivocate: 0,
@@ -454,38 +341,98 @@ class Simulation {
         'evidence-flood': 0,
       },
     };
+  }
+
+  static async create(options: SimOptions): Promise<Simulation> {
+    const setup = prepare(options);
+    const sim = new Simulation(options, setup);
+    await sim.#init(setup);
+    return sim;
+  }
+
+  async #init(setup: Setup): Promise<void> {
+    const { scenario, chain } = setup;
+    const queue = this.#queue;
+    this.#reference = await ReferenceChain.create(chain, this.#oracle.verify, {
+      now: () => GENESIS_TIME_MS + queue.now,
+      setTimer: () => () => undefined,
+    });
+    this.#checkers = new Checkers({
+      chainId: SIM_CHAIN_ID,
+      addresses: chain.validators.map((k) => k.address),
+      honest: chain.validators.map((_, i) => !scenario.byzantine.has(i)),
+      silent: chain.validators.map((_, i) => (scenario.byzantine.get(i)?.silent ?? 0) >= 1),
+      params: chain.params,
+      verify: this.#oracle.verify,
+      signaturesChecked: this.#oracle.scheme === 'ed25519',
+      reference: this.#reference,
+      now: () => queue.now,
+      ...(this.#workload === undefined
+        ? {}
+        : { onTxCommitted: (hash: string) => this.#workload?.committed(hash) }),
+      ...(this.#trace.verbose
+        ? { log: (line: string) => this.#trace.line(`${stampOf(queue.now)} ${line}`) }
+        : {}),
+    });
+    const keyOf = new Map(chain.validators.map((k) => [toHex(k.address), k.publicKey]));
+    const roundMs = scenario.timeouts.proposeMs + scenario.timeouts.prevoteMs + scenario.timeouts.precommitMs;
+    const transport: TransportWorld = {
+      network: this.#network,
+      queue,
+      chainId: SIM_CHAIN_ID,
+      verify: this.#oracle.verify,
+      verifyTx: chain.txSignatures.verify,
+      keyOf: (address) => keyOf.get(toHex(address)),
+      requestTimeoutMs: roundMs,
+      counters: this.#transportCounters,
+      trace: this.#trace,
+      nextRequestId: () => ++this.#requestIds,
+    };
     const checkers = this.#checkers;
     const world: SimWorld = {
-      queue: this.#queue,
+      queue,
       network: this.#network,
-      chainId: SIM_CHAIN_ID,
-      params,
+      transport,
+      chain,
       scenario,
       oracle: this.#oracle,
       checkers,
+      reference: this.#reference,
       trace: this.#trace,
       counters: this.#counters,
-      byzantineAddresses: [...scenario.byzantine.keys()].map((i) => Buffer.from((keys[i] as Keys).address)),
+      byzantineAddresses: [...scenario.byzantine.keys()].map((i) =>
+        Buffer.from(chain.validators[i]?.address ?? new Uint8Array(0)),
+      ),
+      livenessIntervalMs: scenario.livenessIntervalMs,
       indexOf: (address) => checkers.indexOf(address),
-      nowMs: () => GENESIS_TIME_MS + this.#queue.now,
+      nowMs: () => GENESIS_TIME_MS + queue.now,
       onKilled: (node) => this.#onKilled(node),
-      onDecided: (node, height) => this.#onDecided(node, height),
+      onBlock: (node, event) => this.#onBlock(node, event),
+      onSavedBlocks: (node, blocks) => {
+        for (const { block, commit } of blocks) this.#decide(node, block, commit);
+      },
       onWalHeight: (node, height, bytes) => {
         this.#wal[node.index]?.push([height, bytes]);
       },
+      fail: (what, error) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        this.#checkers.fail('crash', 'crash', `${what}: ${e.message}`);
+      },
     };
-    this.#nodes = keys.map(
-      (k, i) =>
-        new SimNode(
+    for (let i = 0; i < scenario.validators; i++) {
+      const key = chain.validators[i];
+      if (key === undefined) continue;
+      this.#nodes.push(
+        await SimNode.create(
           world,
           i,
-          k,
-          factory.createNode(appGenesis),
+          key,
           setup.nodeRng.fork(),
           scenario.byzantine.get(i),
           setup.attackRng.fork(),
         ),
-    );
+      );
+    }
   }
 
   async run(): Promise<SimResult> {
@@ -495,17 +442,19 @@ class Simulation {
     trace.record(s.seed, s.validators);
     if (trace.verbose) trace.line(`seed=${s.seed} ${description}`);
     try {
-      for (const node of this.#nodes) await node.start();
-      for (const node of this.#nodes) this.#scheduleTicks(node);
+      for (const node of this.#nodes)
+        this.#queue.schedule(0, () => this.#spawn(node.start(), `starting node ${node.index}`), true);
       if (s.faults !== null) {
         this.#scheduleCrash();
         this.#schedulePartition();
         this.#scheduleStorm();
       }
+      this.#scheduleWorkload();
       await this.#loop();
+      await this.#decideChain;
       if (this.#checkers.failure === undefined) {
         await this.#checkers.finalCheck(
-          this.#nodes.map((n) => ({ index: n.index, honest: n.honest, up: n.alive, app: n.application })),
+          this.#nodes.map((n) => ({ index: n.index, honest: n.honest, up: n.alive, view: n.view() })),
         );
       }
     } catch (err) {
@@ -518,7 +467,7 @@ class Simulation {
       for (const note of this.#checkers.notes) trace.line(`${stampOf(this.#queue.now)} note: ${note}`);
       trace.line(
         failure === undefined
-          ? `${stampOf(this.#queue.now)} pass: every honest node reached height ${this.#livenessTarget}${this.#punishes ? ', no evidence pending, punishments checked on every honest node' : ''}`
+          ? `${stampOf(this.#queue.now)} pass: every honest node reached height ${this.#livenessTarget}, every valid transaction of the liveness phase committed, no evidence pending, punishments checked on every honest node`
           : `${stampOf(failure.atMs)} FAIL ${failure.class} (${failure.check}): ${failure.reason}`,
       );
     }
@@ -529,7 +478,7 @@ class Simulation {
       ok: failure === undefined,
       failure,
       traceHash: trace.hash(),
-      finalState: this.#finalState(),
+      finalState: await this.#finalState(),
       stats: this.#stats(),
       trace: trace.lines,
       punishments: [...this.#checkers.punishments],
@@ -550,8 +499,8 @@ class Simulation {
       }
       if (this.#phase === 'liveness') {
         if (this.#reached >= this.#honestCount()) {
-          // Then until no honest node that is up holds pending evidence (it must reach a block).
-          if (this.#evidenceSettled()) return;
+          // Then until no honest node that is up holds pending evidence or a valid transaction is missing.
+          if (this.#settled()) return;
           if (this.#settleDeadlineMs === undefined) {
             this.#settleDeadlineMs = q.now + this.#livenessBoundMs;
             this.#trace.record(TAG.phase, this.#settleDeadlineMs);
@@ -615,15 +564,79 @@ class Simulation {
     });
   }
 
-  // ------------------------------------------------------------------ gossip ticks
+  // ------------------------------------------------------------------ decisions
 
-  #scheduleTicks(node: SimNode): void {
-    const every = this.#scenario.gossipIntervalMs;
+  #onBlock(node: SimNode, e: BlockDecidedEvent): void {
+    const h = e.height;
+    this.#decisions.push(node.index, h);
+    // Host-side observation: read, never mixed into the trace or fed back into the run.
+    this.#heap[node.index]?.push([h, process.memoryUsage().heapUsed]);
+    if (node.honest) this.#checkers.onAppHash(node.index, h, e.appHash);
+    this.#decide(node, e.block, e.commit);
+    if (this.#phase === 'liveness' && node.honest && h === this.#livenessTarget) this.#reached++;
+  }
+
+  /** The checkers judge node `node`'s decision of `block`, after every decision announced before it. */
+  #decide(node: SimNode, block: Block, commit: Commit): void {
+    this.#decideChain = this.#decideChain
+      .then(() => this.#checkers.onDecide(node.index, block, commit))
+      .catch((err: unknown) => {
+        this.#checkers.fail('crash', 'crash', `checking a decision: ${(err as Error).message}`);
+      });
+  }
+
+  // ------------------------------------------------------------------ workload
+
+  /**
+   * Transactions: in the safety phase one submission about every half
+   * height, to a random honest node that is up; in the liveness phase
+   * `LIVENESS_TXS` of them, spread over its first heights.
+   */
+  #scheduleWorkload(): void {
+    const w = this.#workload;
+    if (w === undefined) return;
+    const s = this.#scenario;
+    const every = Math.max(5, Math.round((s.timeouts.commitMs + 2 * s.calm.maxDelayMs + 10) / 2));
     const tick = (): void => {
-      node.tick();
-      this.#queue.schedule(every, tick);
+      if (this.#phase !== 'safety') return;
+      this.#submit(w, 'safety');
+      this.#queue.schedule(this.#workloadRng.int(1, 2 * every), tick);
     };
-    this.#queue.schedule(this.#faultRng.int(1, every), tick);
+    this.#queue.schedule(this.#workloadRng.int(1, 2 * every), tick);
+  }
+
+  #submit(w: TxWorkload, phase: 'safety' | 'liveness'): void {
+    const up = this.#honestNodes().filter((n) => n.node !== undefined);
+    if (up.length === 0) return;
+    const target = this.#workloadRng.pick(up);
+    const s = w.next(phase, (sender) => {
+      const a = this.#chain.accounts[sender];
+      return a === undefined ? 0 : this.#reference.ledger.account(a.address).nonce;
+    });
+    const node = target.node;
+    if (node === undefined) return;
+    const answered = (accepted: boolean): void => {
+      w.answered(s, accepted, phase);
+      this.#trace.record(TAG.tx, target.index, accepted ? 1 : 0);
+      if (this.#trace.verbose) this.#traceTx(target.index, s, accepted);
+    };
+    let result: ReturnType<typeof node.broadcastTx>;
+    try {
+      result = node.broadcastTx(s.tx);
+    } catch {
+      answered(false);
+      return;
+    }
+    result.then(
+      (r) => answered(r.accepted),
+      () => answered(false),
+    );
+  }
+
+  #traceTx(node: number, s: Submission, accepted: boolean): void {
+    this.#trace.line(
+      `${stampOf(this.#queue.now)} tx ${s.hash.slice(0, 8)} (${s.kind}, account ${s.sender} nonce ${s.nonce}) to node ${node}: ${accepted ? 'accepted' : 'refused'}`,
+    );
   }
 
   // ------------------------------------------------------------------ faults
@@ -763,9 +776,9 @@ class Simulation {
     const heights = honest.map((n) => n.decided);
     const top = Math.max(...heights);
     const lag = top - Math.min(...heights);
-    // With an application that punishes: at least past the first downtime window, and two more
-    // heights (a validator jailed there leaves the set at H + 2).
-    const horizon = this.#punishes ? this.#params.slashing.signedBlocksWindow + 3 : 0;
+    // At least past the first downtime window, and two more heights (a validator jailed there
+    // leaves the set at H + 2).
+    const horizon = this.#chain.params.slashing.signedBlocksWindow + 3;
     const extra = Math.max(s.livenessHeights, horizon - top);
     this.#livenessTarget = top + extra;
     this.#reached = honest.filter((n) => n.decided >= this.#livenessTarget).length;
@@ -774,53 +787,62 @@ class Simulation {
     // in a row, round synchronisation), each at most the three capped timeouts.
     const rounds = 2 * s.byzantine.size + 3;
     const perHeightMs = t.commitMs + rounds * 3 * t.capMs + 4 * s.calm.maxDelayMs;
-    const catchUpMs = Math.ceil(lag / 16 + 1) * (3 * s.gossipIntervalMs + 4 * s.calm.maxDelayMs);
-    const boundMs = catchUpMs + (extra + 1) * perHeightMs + 2 * s.gossipIntervalMs;
+    const catchUpMs = Math.ceil(lag / 16 + 1) * (3 * s.livenessIntervalMs + 4 * s.calm.maxDelayMs);
+    const boundMs = catchUpMs + (extra + 1) * perHeightMs + 2 * s.livenessIntervalMs;
     this.#livenessDeadlineMs = now + boundMs;
-    this.#livenessBoundMs = (s.livenessHeights + 1) * perHeightMs + 4 * s.gossipIntervalMs;
+    this.#livenessBoundMs = (s.livenessHeights + 1) * perHeightMs + 4 * s.livenessIntervalMs;
     this.#trace.record(TAG.phase, this.#livenessTarget, boundMs);
     if (this.#trace.verbose) {
       this.#trace.line(
         `${stampOf(now)} liveness phase: faults off, network healed, crashed nodes restart; every honest node must reach height ${this.#livenessTarget} within ${boundMs}ms (heights now ${heights.join(',')})`,
       );
     }
-  }
-
-  #onDecided(node: SimNode, height: number): void {
-    this.#decisions.push(node.index, height);
-    // Host-side observation: read, never mixed into the trace or fed back into the run.
-    this.#heap[node.index]?.push([height, process.memoryUsage().heapUsed]);
-    if (this.#phase === 'liveness' && node.honest && height === this.#livenessTarget) this.#reached++;
+    const w = this.#workload;
+    if (w !== undefined) {
+      const spacing = Math.max(1, Math.round((t.commitMs + 2 * s.calm.maxDelayMs + 10) / 2));
+      for (let i = 0; i < LIVENESS_TXS; i++)
+        this.#queue.schedule(1 + i * spacing, () => this.#submit(w, 'liveness'));
+    }
   }
 
   /**
-   * No honest node that is up holds evidence its pool has not seen committed,
-   * and every one of them has executed the last block that carried evidence
-   * (so each applied every punishment the chain decided).
+   * No honest node that is up holds pending evidence, every one of them has
+   * executed the last block that carried evidence (so each applied every
+   * punishment the chain decided), and every valid transaction submitted in
+   * the liveness phase is committed.
    */
-  #evidenceSettled(): boolean {
+  #settled(): boolean {
+    if ((this.#workload?.pending().length ?? 0) > 0) return false;
     const last = this.#checkers.lastEvidenceHeight;
     for (const n of this.#nodes) {
       if (!n.honest || !n.alive) continue;
-      const app = n.application;
-      if ((app?.evidence?.pendingCount ?? 0) > 0 || (app?.height() ?? 0) < last) return false;
+      const st = n.node?.status();
+      if (st === undefined || st.evidencePending > 0 || st.height < last) return false;
     }
     return true;
   }
 
   #failSettle(): void {
+    const missing = this.#workload?.pending() ?? [];
+    if (missing.length > 0) {
+      this.#checkers.fail(
+        'liveness',
+        'tx-lost',
+        `${missing.length} valid transaction(s) of the liveness phase not committed within ${this.#livenessBoundMs}ms after every honest node reached height ${this.#livenessTarget}: ${missing.map((s) => `${s.hash.slice(0, 12)} (account ${s.sender} nonce ${s.nonce})`).join(', ')}`,
+      );
+      return;
+    }
     const last = this.#checkers.lastEvidenceHeight;
     const holding = this.#honestNodes()
-      .filter(
-        (n) =>
-          n.alive &&
-          ((n.application?.evidence?.pendingCount ?? 0) > 0 || (n.application?.height() ?? 0) < last),
-      )
-      .map((n) => `node ${n.index} (${n.application?.evidence?.pendingCount} pending, decided ${n.decided})`);
+      .filter((n) => {
+        const st = n.node?.status();
+        return n.alive && (st === undefined || st.evidencePending > 0 || st.height < last);
+      })
+      .map((n) => `node ${n.index} (${n.node?.status().evidencePending} pending, decided ${n.decided})`);
     this.#checkers.fail(
       'liveness',
       'evidence-stuck',
-      `pending evidence not committed (or its block not executed by every honest node) within ${this.#livenessBoundMs}ms after every honest node reached height ${this.#livenessTarget}: ${holding.join(', ') || `last evidence at height ${this.#checkers.lastEvidenceHeight}`}`,
+      `pending evidence not committed (or its block not executed by every honest node) within ${this.#livenessBoundMs}ms after every honest node reached height ${this.#livenessTarget}: ${holding.join(', ') || `last evidence at height ${last}`}`,
     );
   }
 
@@ -829,7 +851,7 @@ class Simulation {
       .filter((n) => n.decided < this.#livenessTarget)
       .map((n) => {
         const p = n.position();
-        return `node ${n.index} decided ${n.decided}${p === undefined ? ' (down)' : ` (at h=${p.height} r=${p.round})`}`;
+        return `node ${n.index} decided ${n.decided}${p === undefined ? ` (${n.alive ? (n.node?.status().state ?? 'starting') : 'down'})` : ` (at h=${p.height} r=${p.round})`}`;
       });
     this.#checkers.fail(
       'liveness',
@@ -840,7 +862,7 @@ class Simulation {
 
   // ------------------------------------------------------------------ results
 
-  #finalState(): SimFinalState {
+  async #finalState(): Promise<SimFinalState> {
     const chain = new Trace();
     const height = this.#checkers.height;
     for (let h = 1; h <= height; h++)
@@ -849,23 +871,23 @@ class Simulation {
       height,
       chainHash: chain.hash(),
       nodes: this.#nodes.map((n) => {
-        const app = n.application;
+        const view = n.view();
         return {
           index: n.index,
           honest: n.honest,
           up: n.alive,
           decided: n.decided,
-          stateHash: app === undefined ? undefined : toHex(app.stateHash()),
-          punished: app?.slashing === undefined ? undefined : this.#punishedIn(app.slashing),
+          stateHash: n.node?.status().appHash,
+          punished: view === undefined ? undefined : this.#punishedIn(view.slashing),
         };
       }),
     };
   }
 
-  #punishedIn(slashing: SimSlashing): PunishedValidator[] {
+  #punishedIn(slashing: SlashingView): PunishedValidator[] {
     const out: PunishedValidator[] = [];
-    this.#addresses.forEach((address, validator) => {
-      const st = slashing.status(address);
+    this.#chain.validators.forEach((k, validator) => {
+      const st = slashing.status(k.address);
       if (st === undefined || (!st.jailed && st.equivocations === 0 && st.downtimeJails === 0)) return;
       const { equivocations, downtimeJails, jailed, tombstoned, totalBurned } = st;
       out.push({ validator, equivocations, downtimeJails, jailed, tombstoned, totalBurned });
@@ -883,31 +905,51 @@ class Simulation {
       if (r > maxRound) maxRound = r;
     }
     const k = this.#counters;
+    const t = this.#transportCounters;
     return {
       heights: c.height,
       extraRounds,
       maxRound,
-      messagesSent: k.messagesSent,
+      messagesSent: this.#network.sent,
       messagesDelivered: this.#network.delivered,
       messagesDropped: this.#network.dropped,
-      messagesRejected: k.messagesRejected,
+      gossipSent: t.gossipSent,
+      gossipRelayed: t.gossipRelayed,
+      gossipDuplicates: t.gossipDuplicates,
+      gossipRejected: t.gossipRejected,
+      gossipIgnored: t.gossipIgnored,
+      requests: { ...t.requests },
+      requestTimeouts: t.requestTimeouts,
       crashes: k.crashes,
       restarts: k.restarts,
       partitions: k.partitions,
       storms: k.storms,
-      catchUps: k.catchUps,
-      regossips: k.regossips,
       syncs: k.syncs,
       byzantineActions: { ...k.byzantineActions },
       evidenceReports: c.evidenceReports,
       infractions: c.infractions.size,
+      evidenceAdded: k.evidenceAdded,
+      txs:
+        this.#workload === undefined
+          ? {
+              submitted: 0,
+              accepted: 0,
+              committed: 0,
+              byKind: {
+                valid: 0,
+                duplicate: 0,
+                'bad-signature': 0,
+                'low-fee': 0,
+                'wrong-chain': 0,
+                'nonce-gap': 0,
+              },
+            }
+          : { ...this.#workload.counts, byKind: { ...this.#workload.counts.byKind } },
       events: this.#events,
       simulatedMs: this.#queue.now,
       livenessStartMs: this.#livenessStartMs,
       safetyHeights: this.#safetyHeights,
       signaturesVerified: this.#oracle.verified,
-      evidenceGossip: k.evidenceGossip,
-      evidenceRefused: k.evidenceRefused,
       punishments: c.punishmentStats(),
     };
   }

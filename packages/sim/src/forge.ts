@@ -1,0 +1,89 @@
+/**
+ * Blocks a Byzantine proposer makes up: well-formed blocks of the right
+ * height that no honest node may accept (one of four ways), and blocks with
+ * the evidence it chooses. The header hashes are made to match, so only the
+ * node's validation (signatures, the evidence rules, the ledger) can tell.
+ */
+import { type Block, blockHash, type Evidence, evidenceListHash, txsRoot } from '@synod/types';
+import type { SimChain } from './chain.js';
+import type { ReferenceChain } from './reference.js';
+
+/** `block` with other transactions, evidence or app hash (its header's hashes made to match). */
+export function reassemble(
+  block: Block,
+  txs: readonly Uint8Array[],
+  evidence: readonly Evidence[],
+  appHash: Uint8Array = block.header.appHash,
+): Block {
+  return {
+    ...block,
+    header: { ...block.header, txsRoot: txsRoot(txs), evidenceHash: evidenceListHash(evidence), appHash },
+    txs,
+    evidence,
+  };
+}
+
+/** `block` with exactly `evidence` as its evidence. */
+export function withEvidence(block: Block, evidence: readonly Evidence[]): Block {
+  return reassemble(block, block.txs, evidence);
+}
+
+/**
+ * A block of the same height that validation rejects, one of four ways
+ * (chosen by the block's hash): a transfer with a broken signature, forged
+ * evidence (signatures that do not verify), evidence the chain already
+ * committed, or a wrong app hash in the header.
+ */
+export function corruptBlock(block: Block, chain: SimChain, reference: ReferenceChain): Block {
+  const h = block.header.height;
+  const id = blockHash(block);
+  const way = (id[0] as number) % 4;
+  const committed = reference.committedEvidence();
+  const lastSet = reference.validatorSetAt(h - 1);
+  const lastTime = reference.blockAt(h - 1)?.header.timeMs;
+  if (way === 1 && h >= 2 && lastSet !== undefined && lastTime !== undefined) {
+    const accused = lastSet.validators[(id[1] as number) % lastSet.validators.length];
+    if (accused !== undefined) {
+      const vote = (hash: Uint8Array | null, fill: number) => ({
+        vote: {
+          type: 'prevote' as const,
+          height: h - 1,
+          round: 0,
+          blockHash: hash,
+          validatorAddress: accused.address,
+        },
+        signature: new Uint8Array(64).fill(fill),
+      });
+      const forged: Evidence = {
+        kind: 'duplicate-vote',
+        voteA: vote(null, 1),
+        voteB: vote(id, 2),
+        validatorPower: accused.votingPower,
+        totalVotingPower: lastSet.validators.reduce((a, v) => a + v.votingPower, 0),
+        timeMs: lastTime,
+      };
+      return reassemble(block, block.txs, [...block.evidence, forged]);
+    }
+  }
+  if (way === 2 && committed.length > 0) {
+    const again = committed[(id[1] as number) % committed.length] as Evidence;
+    return reassemble(block, block.txs, [...block.evidence, again]);
+  }
+  if (way === 3) {
+    const appHash = block.header.appHash.slice();
+    appHash[0] = (appHash[0] as number) ^ 0xff;
+    return reassemble(block, block.txs, block.evidence, appHash);
+  }
+  // A transfer whose signature is broken: the ledger rejects it (TX_BAD_SIGNATURE).
+  const sender = (id[1] as number) % chain.accounts.length;
+  const account = chain.accounts[sender];
+  const nonce = account === undefined ? 0 : reference.ledger.account(account.address).nonce;
+  const tx = chain.transfer({
+    sender,
+    nonce,
+    to: (sender + 1) % chain.accounts.length,
+    amount: 1n,
+    badSignature: true,
+  });
+  return reassemble(block, [...block.txs, tx], block.evidence);
+}

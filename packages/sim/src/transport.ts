@@ -1,0 +1,476 @@
+/**
+ * @synod/node's `NodeTransport` on the simulated network: gossip that
+ * behaves like gossipsub (publish floods every peer; a node relays a valid
+ * message it receives once, to a few peers, and drops every copy it has seen
+ * — nothing is ever re-sent, so whatever a storm or a partition swallows is
+ * recovered by the node's own protocols), and the request/response
+ * protocols (status, block-by-hash, block-range, consensus) as request and
+ * reply messages with the network's delay and loss, a request that gets no
+ * reply within `requestTimeoutMs` rejecting with P2P_TIMEOUT.
+ */
+import type {
+  BlockWithCommit,
+  ChainStatus,
+  ConsensusReply,
+  ConsensusRequest,
+  GossipValidationView,
+  NodeMessages,
+  NodeTopic,
+  NodeTransport,
+  Received,
+  SyncProvider,
+} from '@synod/node';
+import {
+  type Block,
+  blockHash,
+  bytesEqual,
+  decodeTx,
+  type Evidence,
+  evidenceStructureProblem,
+  evidenceTimeProblem,
+  evidenceValidator,
+  proposalSignBytes,
+  SynodError,
+  txSignBytes,
+  voteSignBytes,
+} from '@synod/types';
+import { decodeGossip, encodeGossip } from './codec.js';
+import type { EventQueue } from './event-queue.js';
+import type { SimNetwork } from './network.js';
+import type { Rng } from './rng.js';
+import type { VerifyFn } from './signatures.js';
+import type { Trace } from './trace.js';
+
+/** What the request/response protocols carry. */
+export type SimRequest =
+  | { readonly protocol: 'status' }
+  | { readonly protocol: 'block-by-hash'; readonly hash: Uint8Array }
+  | { readonly protocol: 'block-range'; readonly from: number; readonly to: number }
+  | { readonly protocol: 'consensus'; readonly request: ConsensusRequest };
+
+export type SimProtocol = SimRequest['protocol'];
+
+/** What travels on the simulated network. */
+export type Packet =
+  | { readonly kind: 'gossip'; readonly topic: NodeTopic; readonly bytes: Uint8Array }
+  | { readonly kind: 'request'; readonly id: number; readonly request: SimRequest }
+  | { readonly kind: 'response'; readonly id: number; readonly ok: boolean; readonly body: unknown };
+
+/** Peers a node relays a gossip message to (@synod/p2p's mesh degree D). */
+export const MESH_DEGREE = 8;
+/** Messages a node remembers having seen (gossipsub's seen cache; oldest forgotten first). */
+export const SEEN_CACHE_SIZE = 20_000;
+/** Peers asked at once for a block by hash when no peer is named. */
+const BLOCK_BY_HASH_FANOUT = 3;
+
+/** Trace record tags of the transport (the run's other tags are in node.ts). */
+export const TRANSPORT_TAG = { deliver: 1, rejected: 13, request: 18, timeout: 19 } as const;
+
+/** Counters the transports of a run share. */
+export interface TransportCounters {
+  gossipSent: number;
+  /** Copies dropped by a seen cache. */
+  gossipDuplicates: number;
+  /** Messages that failed decoding or the checks on arrival. */
+  gossipRejected: number;
+  /** Valid messages out of the node's window (not delivered, not relayed). */
+  gossipIgnored: number;
+  gossipRelayed: number;
+  requests: Record<SimProtocol, number>;
+  requestTimeouts: number;
+}
+
+export function emptyTransportCounters(): TransportCounters {
+  return {
+    gossipSent: 0,
+    gossipDuplicates: 0,
+    gossipRejected: 0,
+    gossipIgnored: 0,
+    gossipRelayed: 0,
+    requests: { status: 0, 'block-by-hash': 0, 'block-range': 0, consensus: 0 },
+    requestTimeouts: 0,
+  };
+}
+
+/** What the transports of a run share: the network, time, keys and the signature caches. */
+export interface TransportWorld {
+  readonly network: SimNetwork<Packet>;
+  readonly queue: EventQueue;
+  readonly chainId: string;
+  /** Consensus signatures (votes, proposals, evidence). */
+  readonly verify: VerifyFn;
+  /** Transaction signatures. */
+  readonly verifyTx: VerifyFn;
+  /** The public key of a validator address, if it is one of the run's. */
+  keyOf(address: Uint8Array): Uint8Array | undefined;
+  readonly requestTimeoutMs: number;
+  readonly counters: TransportCounters;
+  readonly trace: Trace;
+  /** A run-wide request id (deterministic). */
+  nextRequestId(): number;
+}
+
+/** A gossip message's verdict on arrival. */
+type Verdict = 'accept' | 'ignore' | 'reject';
+
+type Handler = (received: Received<never>) => void | Promise<void>;
+
+interface Pending {
+  readonly resolve: (body: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: { cancelled: boolean };
+}
+
+/** Decoded messages by their bytes: a broadcast is one array sent to every peer, decoded once. */
+const decoded = new WeakMap<Uint8Array, unknown>();
+const INVALID = Symbol('invalid');
+/** Seen-cache keys by bytes object (a relayed message keeps its array). */
+const keys = new WeakMap<Uint8Array, string>();
+
+/** A 64-bit content hash of `bytes` (two murmur-style lanes), as a string key. */
+export function fingerprint(bytes: Uint8Array): string {
+  const known = keys.get(bytes);
+  if (known !== undefined) return known;
+  let a = 0x9747b28c ^ bytes.length;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ (bytes[i] as number), 0xcc9e2d51);
+    a = (a << 15) | (a >>> 17);
+    b = Math.imul(b ^ a, 0x1b873593) + i;
+  }
+  const key = `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}.${bytes.length}`;
+  keys.set(bytes, key);
+  return key;
+}
+
+export interface SimTransportOptions {
+  readonly world: TransportWorld;
+  /** This node's index on the network. */
+  readonly index: number;
+  /** The node's randomness (relay peers, block-by-hash peers). */
+  readonly rng: Rng;
+  /** Whether the node's incarnation this transport belongs to is alive (a dead one sends and answers nothing). */
+  readonly alive: () => boolean;
+  /** Whether this transport relays what it receives (a Byzantine node's does not). @default true */
+  readonly relay?: boolean;
+  /** Called with every valid gossip message before the node's handlers (the Byzantine actor's eyes). */
+  readonly onMessage?: <T extends NodeTopic>(topic: T, message: NodeMessages[T], from: number) => void;
+}
+
+export class SimTransport implements NodeTransport {
+  readonly #w: TransportWorld;
+  readonly #index: number;
+  readonly #rng: Rng;
+  readonly #alive: () => boolean;
+  readonly #relay: boolean;
+  readonly #onMessage: SimTransportOptions['onMessage'];
+  readonly #handlers = new Map<NodeTopic, Set<Handler>>();
+  readonly #seen = new Set<string>();
+  readonly #pending = new Map<number, Pending>();
+  #provider: SyncProvider | undefined;
+  #view: GossipValidationView | undefined;
+
+  constructor(options: SimTransportOptions) {
+    this.#w = options.world;
+    this.#index = options.index;
+    this.#rng = options.rng;
+    this.#alive = options.alive;
+    this.#relay = options.relay ?? true;
+    this.#onMessage = options.onMessage;
+  }
+
+  /** Receives what the network delivers to this node (the host attaches it for the incarnation's life). */
+  receive(from: number, packet: Packet): void {
+    if (!this.#alive()) return;
+    switch (packet.kind) {
+      case 'gossip':
+        this.#gossip(from, packet.topic, packet.bytes);
+        return;
+      case 'request':
+        this.#serve(from, packet.id, packet.request);
+        return;
+      case 'response': {
+        const p = this.#pending.get(packet.id);
+        if (p === undefined) return;
+        this.#pending.delete(packet.id);
+        p.timer.cancelled = true;
+        if (packet.ok) p.resolve(packet.body);
+        else p.reject(new SynodError('P2P_INVALID_MESSAGE', `request failed: ${String(packet.body)}`));
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ gossip
+
+  publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void {
+    if (!this.#alive()) return;
+    const bytes = encodeGossip(topic, message);
+    decoded.set(bytes, message);
+    this.#seen.add(fingerprint(bytes));
+    this.sendGossip(this.peerIndices(), topic, bytes);
+  }
+
+  /** Sends gossip bytes to `peers` as they are (the Byzantine actor's way out, too). */
+  sendGossip(peers: readonly number[], topic: NodeTopic, bytes: Uint8Array): void {
+    const w = this.#w;
+    w.trace.bytes(bytes);
+    for (const to of peers) {
+      w.counters.gossipSent++;
+      w.network.send(this.#index, to, { kind: 'gossip', topic, bytes });
+    }
+  }
+
+  subscribe<T extends NodeTopic>(
+    topic: T,
+    handler: (received: Received<NodeMessages[T]>) => void | Promise<void>,
+  ): () => void {
+    let set = this.#handlers.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.#handlers.set(topic, set);
+    }
+    const h = handler as Handler;
+    set.add(h);
+    return () => {
+      set.delete(h);
+    };
+  }
+
+  attachValidation(view: GossipValidationView): () => void {
+    this.#view = view;
+    return () => {
+      if (this.#view === view) this.#view = undefined;
+    };
+  }
+
+  #gossip(from: number, topic: NodeTopic, bytes: Uint8Array): void {
+    const w = this.#w;
+    const handlers = this.#handlers.get(topic);
+    // Not subscribed (yet): the topic's messages are not ours (nor marked seen).
+    if (handlers === undefined || handlers.size === 0) return;
+    w.trace.record(TRANSPORT_TAG.deliver, from, this.#index, bytes.length);
+    const key = fingerprint(bytes);
+    // [IGNORE] seen already: gossipsub never hands a message over (or forwards it) twice.
+    if (this.#seen.has(key)) {
+      w.counters.gossipDuplicates++;
+      return;
+    }
+    this.#seen.add(key);
+    if (this.#seen.size > SEEN_CACHE_SIZE) this.#seen.delete(this.#seen.values().next().value as string);
+    let message = decoded.get(bytes);
+    if (message === undefined) {
+      try {
+        message = decodeGossip(topic, bytes, w.chainId);
+      } catch {
+        message = INVALID;
+      }
+      decoded.set(bytes, message);
+    }
+    const verdict = message === INVALID ? 'reject' : this.#check(topic, message as NodeMessages[NodeTopic]);
+    if (verdict !== 'accept') {
+      if (verdict === 'reject') {
+        w.counters.gossipRejected++;
+        w.trace.record(TRANSPORT_TAG.rejected, from, this.#index);
+      } else w.counters.gossipIgnored++;
+      return;
+    }
+    if (this.#relay) {
+      const peers = this.#rng.shuffle(this.peerIndices().filter((p) => p !== from)).slice(0, MESH_DEGREE);
+      w.counters.gossipRelayed += peers.length;
+      for (const to of peers) w.network.send(this.#index, to, { kind: 'gossip', topic, bytes });
+    }
+    this.#onMessage?.(topic, message as never, from);
+    for (const h of [...handlers]) void h({ message: message as never, from: String(from) });
+  }
+
+  /**
+   * What a relay must know before it forwards: the message is within the
+   * node's height window (one height behind to two ahead of the height being
+   * decided, as @synod/p2p's validation), and its signatures verify under the
+   * keys of the validators they name (consensus messages, evidence) or of
+   * the sender (transactions). Everything else — membership of the height's
+   * set, the proposer of the round, what evidence proves — is the node's.
+   */
+  #check(topic: NodeTopic, m: NodeMessages[NodeTopic]): Verdict {
+    const w = this.#w;
+    const chain = this.#view?.evidenceChain();
+    const current = chain === undefined ? undefined : chain.height + 1;
+    const inWindow = (h: number): boolean => current === undefined || (h >= current - 1 && h <= current + 2);
+    switch (topic) {
+      case 'votes': {
+        const sv = m as NodeMessages['votes'];
+        if (!inWindow(sv.vote.height)) return 'ignore';
+        const key = w.keyOf(sv.vote.validatorAddress);
+        return key !== undefined && w.verify(key, voteSignBytes(w.chainId, sv.vote), sv.signature)
+          ? 'accept'
+          : 'reject';
+      }
+      case 'proposals': {
+        const p = (m as NodeMessages['proposals']).signedProposal;
+        if (!inWindow(p.proposal.height)) return 'ignore';
+        const key = w.keyOf(p.proposal.proposerAddress);
+        return key !== undefined && w.verify(key, proposalSignBytes(w.chainId, p.proposal), p.signature)
+          ? 'accept'
+          : 'reject';
+      }
+      case 'evidence': {
+        const ev = m as NodeMessages['evidence'];
+        if (evidenceStructureProblem(ev) !== undefined || !this.#evidenceSigned(ev)) return 'reject';
+        // [IGNORE] evidence the chain cannot judge yet (or any more): not forwarded.
+        if (chain !== undefined && evidenceTimeProblem(ev, chain) !== undefined) return 'ignore';
+        return 'accept';
+      }
+      case 'txs': {
+        const tx = decodeTx(m as NodeMessages['txs']);
+        return w.verifyTx(tx.body.sender, txSignBytes(w.chainId, tx.body), tx.signature)
+          ? 'accept'
+          : 'reject';
+      }
+    }
+  }
+
+  #evidenceSigned(ev: Evidence): boolean {
+    const w = this.#w;
+    const key = w.keyOf(evidenceValidator(ev));
+    if (key === undefined) return false;
+    return ev.kind === 'duplicate-vote'
+      ? w.verify(key, voteSignBytes(w.chainId, ev.voteA.vote), ev.voteA.signature) &&
+          w.verify(key, voteSignBytes(w.chainId, ev.voteB.vote), ev.voteB.signature)
+      : w.verify(key, proposalSignBytes(w.chainId, ev.proposalA.proposal), ev.proposalA.signature) &&
+          w.verify(key, proposalSignBytes(w.chainId, ev.proposalB.proposal), ev.proposalB.signature);
+  }
+
+  // ------------------------------------------------------------------ request / response
+
+  serve(provider: SyncProvider): () => void {
+    this.#provider = provider;
+    return () => {
+      if (this.#provider === provider) this.#provider = undefined;
+    };
+  }
+
+  /** The provider this transport serves with (a Byzantine wrapper answers in its place). */
+  get provider(): SyncProvider | undefined {
+    return this.#provider;
+  }
+
+  /** Answers a request (`body` undefined with `ok` false: no provider, or it failed). */
+  respond(to: number, id: number, ok: boolean, body: unknown): void {
+    if (!this.#alive()) return;
+    this.#w.network.send(this.#index, to, { kind: 'response', id, ok, body });
+  }
+
+  /** How requests are answered; a Byzantine wrapper replaces it. */
+  answer: (from: number, request: SimRequest) => Promise<{ ok: boolean; body: unknown }> | undefined = (
+    _from,
+    request,
+  ) => this.answerWith(this.#provider, request);
+
+  /** The provider's answer to `request` (undefined: no answer is sent at all). */
+  answerWith(
+    provider: SyncProvider | undefined,
+    request: SimRequest,
+  ): Promise<{ ok: boolean; body: unknown }> | undefined {
+    if (provider === undefined) return Promise.resolve({ ok: false, body: 'not serving' });
+    const run = async (): Promise<unknown> => {
+      switch (request.protocol) {
+        case 'status':
+          return provider.status();
+        case 'block-by-hash':
+          return provider.blockByHash(request.hash);
+        case 'block-range':
+          return provider.blockRange(request.from, request.to);
+        case 'consensus':
+          return provider.consensus(request.request);
+      }
+    };
+    return run().then(
+      (body) => ({ ok: true, body }),
+      (err: unknown) => ({ ok: false, body: (err as Error).message }),
+    );
+  }
+
+  #serve(from: number, id: number, request: SimRequest): void {
+    const answer = this.answer(from, request);
+    if (answer === undefined) return;
+    void answer.then(({ ok, body }) => this.respond(from, id, ok, body));
+  }
+
+  #request<T>(peer: string, request: SimRequest): Promise<T> {
+    const w = this.#w;
+    const to = Number(peer);
+    w.counters.requests[request.protocol]++;
+    if (!this.#alive()) return new Promise<T>(() => undefined);
+    const id = w.nextRequestId();
+    w.trace.record(TRANSPORT_TAG.request, this.#index, to, id);
+    return new Promise<T>((resolve, reject) => {
+      const timer = w.queue.schedule(w.requestTimeoutMs, () => {
+        if (!this.#alive() || !this.#pending.has(id)) return;
+        this.#pending.delete(id);
+        w.counters.requestTimeouts++;
+        w.trace.record(TRANSPORT_TAG.timeout, this.#index, id);
+        reject(new SynodError('P2P_TIMEOUT', `peer ${peer}: no answer to ${request.protocol}`));
+      });
+      this.#pending.set(id, { resolve: resolve as (b: unknown) => void, reject, timer });
+      w.network.send(this.#index, to, { kind: 'request', id, request });
+    });
+  }
+
+  requestStatus(peer: string): Promise<ChainStatus> {
+    return this.#request(peer, { protocol: 'status' });
+  }
+
+  async requestBlockByHash(
+    hash: Uint8Array,
+    options: { readonly peer?: string } = {},
+  ): Promise<Block | undefined> {
+    const peers =
+      options.peer === undefined
+        ? this.#rng.shuffle(this.peers()).slice(0, BLOCK_BY_HASH_FANOUT)
+        : [options.peer];
+    const ask = async (peer: string): Promise<Block | undefined> => {
+      const block = await this.#request<Block | undefined>(peer, { protocol: 'block-by-hash', hash });
+      // [IGNORE] an answer that is not the block asked for.
+      return block !== undefined && bytesEqual(blockHash(block), hash) ? block : undefined;
+    };
+    return new Promise<Block | undefined>((resolve) => {
+      let left = peers.length;
+      if (left === 0) resolve(undefined);
+      for (const peer of peers) {
+        ask(peer).then(
+          (block) => {
+            left--;
+            if (block !== undefined) resolve(block);
+            else if (left === 0) resolve(undefined);
+          },
+          () => {
+            left--;
+            if (left === 0) resolve(undefined);
+          },
+        );
+      }
+    });
+  }
+
+  requestBlockRange(peer: string, from: number, to: number): Promise<readonly BlockWithCommit[]> {
+    return this.#request(peer, { protocol: 'block-range', from, to });
+  }
+
+  requestConsensus(peer: string, request: ConsensusRequest): Promise<ConsensusReply> {
+    return this.#request(peer, { protocol: 'consensus', request });
+  }
+
+  /** Peers this node is connected to: up, and on its side of a partition. */
+  peerIndices(): number[] {
+    const net = this.#w.network;
+    const out: number[] = [];
+    for (let i = 0; i < net.size; i++)
+      if (i !== this.#index && net.isAttached(i) && net.canReach(this.#index, i)) out.push(i);
+    return out;
+  }
+
+  peers(): readonly string[] {
+    return this.peerIndices().map(String);
+  }
+}
