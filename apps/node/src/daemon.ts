@@ -128,7 +128,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   const daemonLogger: DaemonLogger = createLogger(levels, config.log_format as LogFormat, options.logStream);
   const logger = daemonLogger.logger;
   const log = logger.child({ module: 'daemon' });
-  const undo: Undo = [() => daemonLogger.flush()];
+  const undo: Undo = [];
   try {
     // 1. Read-only inputs.
     const genesis = await loadGenesis(inHome(home, config.genesis_file));
@@ -271,12 +271,20 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
           log.info('synodd stopping');
           running = undefined;
           await undoAll(undo, logger);
+          const end = node.status();
+          log.info('synodd stopped', {
+            height: end.height,
+            lastBlockHash: end.lastBlockHash,
+            appHash: end.appHash,
+          });
+          daemonLogger.flush();
         })();
         return stopping;
       },
     };
   } catch (err) {
     await undoAll(undo, logger);
+    daemonLogger.flush();
     throw err;
   }
 }

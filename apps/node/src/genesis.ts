@@ -112,9 +112,16 @@ export function genesisToDoc(genesis: Genesis, appHash: Uint8Array | undefined):
 
 // ----------------------------------------------------------------- JSON → Genesis
 
-const int64 = z.union([z.string().regex(/^(0|[1-9][0-9]{0,18})$/), z.number().int().nonnegative()], {
-  error: 'expected a non-negative integer as a decimal string (e.g. "10")',
-});
+const INT64 = 'expected a non-negative integer as a decimal string (e.g. "10")';
+const int64 = z
+  .union([z.string(), z.number()], { error: INT64 })
+  .refine(
+    (v) =>
+      typeof v === 'string'
+        ? /^(0|[1-9][0-9]{0,15})$/.test(v) && Number.isSafeInteger(Number(v))
+        : Number.isSafeInteger(v) && v >= 0,
+    { error: INT64 },
+  );
 
 const paramSections: Record<string, z.ZodType> = {};
 for (const [section] of PARAMS) {
@@ -190,6 +197,15 @@ function invalid(file: string, message: string, cause?: unknown): SynodError {
   return new SynodError('GENESIS_INVALID', `${file}: ${line}`, cause === undefined ? undefined : { cause });
 }
 
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
 function toNumber(v: string | number): number {
   return typeof v === 'number' ? v : Number(v);
 }
@@ -198,13 +214,19 @@ function toNumber(v: string | number): number {
 export function docToGenesis(json: unknown, file = 'genesis.json'): { genesis: Genesis; appHash: string } {
   const shape = docSchema.safeParse(json);
   if (!shape.success) {
-    const issue = shape.error.issues[0] as z.core.$ZodIssue;
+    // An unknown key first: a misspelt key is also a missing one, and the misspelling is the news.
+    const issues = shape.error.issues;
+    const issue = (issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]) as z.core.$ZodIssue;
     const path = issue.path
       .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
       .join('');
     if (issue.code === 'unrecognized_keys')
       throw invalid(file, `${path === '' ? '' : `${path}: `}unknown key "${issue.keys[0]}"`);
-    throw invalid(file, `${path === '' ? '(top level)' : path}: ${issue.message}`);
+    const missing = issue.code === 'invalid_type' && valueAt(json, issue.path) === undefined;
+    throw invalid(
+      file,
+      `${path === '' ? '(top level)' : path}: ${missing ? 'missing; ' : ''}${issue.message}`,
+    );
   }
   const doc = shape.data;
   const consensusParams: Record<string, Record<string, number>> = {};

@@ -77,7 +77,7 @@ export class RpcServer {
         res.end();
       });
     });
-    await listen(server, options.host, options.port, 'rpc.laddr');
+    await listen(server, options.host, options.port, '[rpc] laddr');
     return rpc;
   }
 
@@ -107,6 +107,9 @@ export class RpcServer {
     }
     const body = await this.#readBody(req);
     if (body === undefined) {
+      // Answer, then drop the connection: the rest of the body is never read.
+      res.setHeader('connection', 'close');
+      res.on('finish', () => req.destroy());
       this.#send(res, 413, errorEnvelope(null, RPC_ERRORS.invalidRequest, 'request body too large'));
       return;
     }
@@ -162,10 +165,7 @@ export class RpcServer {
     let size = 0;
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > this.#options.maxBodyBytes) {
-        req.destroy();
-        return undefined;
-      }
+      if (size > this.#options.maxBodyBytes) return undefined;
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks).toString('utf8');

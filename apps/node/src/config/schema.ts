@@ -28,12 +28,13 @@ import {
 
 // ----------------------------------------------------------------- value types
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .number({ error: `expected an integer in [${min}, ${max}]` })
-    .int({ error: `expected an integer in [${min}, ${max}]` })
-    .min(min, { error: `expected an integer in [${min}, ${max}]` })
-    .max(max, { error: `expected an integer in [${min}, ${max}]` });
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const error =
+    max === Number.MAX_SAFE_INTEGER
+      ? `expected an integer ≥ ${min}`
+      : `expected an integer in [${min}, ${max}]`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
 
 const bool = () => z.boolean({ error: 'expected true or false' });
 
