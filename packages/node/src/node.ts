@@ -24,6 +24,7 @@ import {
   ConsensusEngine,
   type ConsensusNetwork,
   type EngineStatus,
+  ProposerSchedule,
 } from '@synod/consensus';
 import { createVerifyCache, toHex } from '@synod/crypto';
 import { ConflictingCommitDetector, EvidencePool } from '@synod/fault-detector';
@@ -42,6 +43,7 @@ import {
   type SignedProposal,
   type SignedVote,
   SynodError,
+  type ValidatorSet,
   ZERO_HASH,
 } from '@synod/types';
 import { BlockExecutor } from './block-executor.js';
@@ -60,6 +62,7 @@ import type {
   BlockWithCommit,
   ChainStatus,
   ConsensusReply,
+  GossipValidationView,
   NodeMessages,
   NodeTopic,
   Received,
@@ -211,8 +214,7 @@ export class SynodNode {
       evidencePool.add(ev, ctx);
     }
     // 3. The transport's gossip validation reads the chain; serve the sync protocols.
-    const chainView = chain.evidenceChainView();
-    const detach = transport.attachValidation?.({ evidenceChain: () => chainView });
+    const detach = transport.attachValidation?.(this.#validationView(running));
     if (detach !== undefined) running.stops.push(detach);
     running.stops.push(transport.serve(this.#provider(running)));
     // 4. Block sync.
@@ -275,6 +277,35 @@ export class SynodNode {
     if (init.livenessIntervalMs > 0) running.stops.push(this.#livenessLoop(running));
     if (this.#state === 'starting' || this.#state === 'syncing') this.#state = 'running';
     logger.info('node started', { ...chain.describe(), validator: c.signer !== null });
+  }
+
+  /** What the transport's gossip validation reads from the node (see GossipValidationView). */
+  #validationView(running: Running): GossipValidationView {
+    const { chain } = running;
+    const chainView = chain.evidenceChainView();
+    // Proposer schedules of the heights in the window, computed once per (height, set).
+    const schedules = new Map<number, { readonly set: ValidatorSet; readonly schedule: ProposerSchedule }>();
+    return {
+      evidenceChain: () => chainView,
+      currentHeight: () => chain.height + 1,
+      currentRound: () => {
+        const st = running.engine?.status();
+        return st !== undefined && st.height === chain.height + 1 ? st.round : 0;
+      },
+      validatorSetAt: (height) => chain.setAt(height),
+      proposerIndex: (height, round) => {
+        const set = chain.setAt(height);
+        if (set === undefined) return undefined;
+        let entry = schedules.get(height);
+        if (entry === undefined || entry.set !== set) {
+          entry = { set, schedule: new ProposerSchedule(set.validators) };
+          schedules.set(height, entry);
+          for (const h of schedules.keys()) if (h <= chain.height - 2) schedules.delete(h);
+        }
+        return entry.schedule.proposer(round);
+      },
+      verifySignature: this.#c.verifySignature,
+    };
   }
 
   /** A consensus engine at the height after the chain state's, started (its WAL replayed). */

@@ -8,7 +8,15 @@
  * `REQRESP_PROTOCOLS`); the shapes are structurally its `ValidatedMessages`,
  * `StatusMessage`, `BlockWithCommit` and `RequestProvider`.
  */
-import type { Block, Commit, Evidence, EvidenceChainView, SignedProposal, SignedVote } from '@synod/types';
+import type {
+  Block,
+  Commit,
+  Evidence,
+  EvidenceChainView,
+  SignedProposal,
+  SignedVote,
+  ValidatorSet,
+} from '@synod/types';
 
 /** The gossip topics, in the order they matter under load (consensus first). */
 export const NODE_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
@@ -99,8 +107,10 @@ export interface SyncProvider {
 
 /**
  * What the transport's gossip validation reads from the node while it runs
- * (from memory: cheap enough for every message). @synod/p2p's
- * `ValidationContext.evidenceChain` is this view's `evidenceChain`.
+ * (from memory: cheap enough for every message): the members of @synod/p2p's
+ * `ValidationContext` that only the node knows — the height and round being
+ * decided, the validator sets and proposer schedule of the heights in the
+ * window, the committed chain for evidence, and the node's one verifier.
  */
 export interface GossipValidationView {
   /**
@@ -110,6 +120,16 @@ export interface GossipValidationView {
    * (older ones are undefined: such evidence cannot be judged there).
    */
   evidenceChain(): EvidenceChainView;
+  /** The height consensus is deciding (last committed height + 1). */
+  currentHeight(): number;
+  /** The round consensus is in at `currentHeight()` (0 while the engine is not running). */
+  currentRound(): number;
+  /** The validator set of `height`, for the heights the node knows (last committed .. + 2). */
+  validatorSetAt(height: number): ValidatorSet | undefined;
+  /** Index in `validatorSetAt(height)` of the proposer of (height, round); cached per height. */
+  proposerIndex(height: number, round: number): number | undefined;
+  /** The node's signature check: the transport verifies with it, so each signature is verified once per node. */
+  readonly verifySignature: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 export interface NodeTransport {

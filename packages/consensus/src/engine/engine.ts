@@ -708,6 +708,19 @@ export class ConsensusEngine {
       this.metrics.rejected.inc({ reason: 'wrong_proposer' });
       return;
     }
+    // [IGNORE] a fresh proposal (no POL round) of a block that names another proposer: the round's
+    // proposer would credit the block, and its rewards, to someone else. A re-proposal (polRound ≥ 0)
+    // rightly keeps the proposer of the round the block was built in (L16). A proposal that arrives
+    // without its block (not over @synod/p2p, whose proposals carry it) is not checked here: its
+    // block, fetched later, is judged by the application alone.
+    if (p.polRound === -1 && matches && !bytesEqual(block.header.proposerAddress, p.proposerAddress)) {
+      this.metrics.rejected.inc({ reason: 'block_proposer_mismatch' });
+      this.log.warn('fresh proposal of a block naming another proposer; ignored', {
+        height: p.height,
+        round: p.round,
+      });
+      return;
+    }
     const valid = matches ? await this.verdict(block, id) : undefined;
     await this.feed(this.proposalInput(sp, index, valid ?? null), {
       kind: 'proposal',

@@ -295,7 +295,7 @@ describe('ConsensusEngine', () => {
     const a = node(3);
     await a.engine.start();
     const blockA = makeBlock(1, 'A');
-    const blockB = makeBlock(1, 'B');
+    const blockB = makeBlock(1, 'B', set.validators[1]?.address); // built by round 1's proposer
     await a.engine.receiveProposal(signedProposal(0, 1, 0, blockA), blockA);
     for (const i of [0, 1]) await a.engine.receiveVote(signedVote(i, 'prevote', 1, 0, blockA));
     for (const i of [0, 1]) await a.engine.receiveVote(signedVote(i, 'precommit', 1, 0, null));
@@ -628,6 +628,38 @@ describe('ConsensusEngine', () => {
     expect(n.clock.pending()).toBe(0);
     await n.engine.receiveVote(signedVote(0, 'prevote', 1, 0, null));
     expect(n.wal.kinds()).toEqual(['end-0']);
+  });
+});
+
+describe('ConsensusEngine: a fresh proposal must carry its proposer’s block', () => {
+  it('ignores a polRound −1 proposal whose block names another validator, and takes a re-proposal that keeps the original proposer', async () => {
+    const n = node(3);
+    const metrics = new RecordingMetrics();
+    const m = node(3, { metrics });
+    for (const x of [n, m]) await x.engine.start();
+    // Round 0's proposer (validator 0) proposes, as fresh, a block that credits validator 2.
+    const stolen = makeBlock(1, 'A', set.validators[2]?.address);
+    await m.engine.receiveProposal(signedProposal(0, 1, 0, stolen), stolen);
+    await m.settle();
+    expect(m.network.lines()).toEqual([]); // no prevote for it: the proposal was not taken
+    expect(
+      metrics.values.get('synod_consensus_messages_rejected_total{"reason":"block_proposer_mismatch"}'),
+    ).toBe(1);
+    m.clock.advance(PARAMS.timeouts.proposeMs);
+    await m.settle();
+    expect(m.network.lines()).toEqual(['prevote 1/0 nil']);
+    // A re-proposal with a proof of lock keeps the block's proposer: round 1's proposer re-proposes
+    // validator 0's block A of round 0, polka included, and it is taken.
+    const a = makeBlock(1, 'A');
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    for (const i of [0, 1]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, null));
+    await n.engine.receiveVote(signedVote(2, 'precommit', 1, 0, null));
+    n.clock.advance(PARAMS.timeouts.precommitMs);
+    await n.settle();
+    await n.engine.receiveProposal(signedProposal(1, 1, 1, a, 0), a);
+    await n.settle();
+    expect(n.network.lines()).toContain('prevote 1/1 block');
   });
 });
 

@@ -245,7 +245,7 @@ export class FakeNetwork implements ConsensusNetwork {
 export function makeBlock(
   height: number,
   labelText: string,
-  proposerAddress: Uint8Array = new Uint8Array(20),
+  proposerAddress: Uint8Array = roundZeroProposer(height),
 ): Block {
   const zero = new Uint8Array(32);
   const txs = [new TextEncoder().encode(labelText)];
@@ -371,6 +371,17 @@ export class EvidenceLog {
 }
 
 /** Four validators (power 10 each) with keys; `set.validators` is in address order. */
+/**
+ * The address of the proposer of (height, round 0) in the 4-validator test set
+ * (equal powers: validator (height − 1) mod 4): a block built for a fresh
+ * proposal names its proposer, and the engine ignores one that names another.
+ */
+export function roundZeroProposer(height: number): Uint8Array {
+  const v = testValidators(4).set.validators[(height - 1) % 4];
+  if (v === undefined) throw new Error('no validator');
+  return v.address;
+}
+
 export function testValidators(n = 4): {
   keys: KeyPair[];
   set: ValidatorSet;
