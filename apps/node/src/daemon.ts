@@ -240,6 +240,10 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       },
     );
     chainView.followRound(() => node.status().consensus?.round ?? 0);
+    // Block sync decides from the peers connected when the node starts: give the configured ones a moment.
+    const configured = splitList(config.p2p.persistent_peers).length + splitList(config.p2p.seeds).length;
+    if (config.block_sync && configured > 0)
+      await waitForPeer(network, parseDurationMs(config.blocksync.peer_wait) ?? 0);
     const observer: NodeObserver = observeNode(node, storage, metrics, logger);
     undo.push(() => observer.close());
     const offView = node.on('block', (e) => void chainView.executed(e.height));
@@ -287,6 +291,13 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     daemonLogger.flush();
     throw err;
   }
+}
+
+/** Resolves when `network` has a connected peer, or after `ms`. */
+async function waitForPeer(network: Network, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (network.connectedPeers().length === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 async function startNetwork(

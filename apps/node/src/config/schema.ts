@@ -93,6 +93,7 @@ export const DEFAULT_CONFIG = Object.freeze({
   blocksync: {
     lag_heights: NODE_DEFAULTS.syncLagHeights,
     batch_blocks: NODE_DEFAULTS.syncBatchBlocks,
+    peer_wait: '5s',
   },
   consensus: {
     commit_monitor_heights: NODE_DEFAULTS.commitMonitorHeights,
@@ -158,6 +159,7 @@ const mempoolSchema = z.strictObject({
 const blocksyncSchema = z.strictObject({
   lag_heights: int(1, 1_000_000).default(D.blocksync.lag_heights),
   batch_blocks: int(1, 1000).default(D.blocksync.batch_blocks),
+  peer_wait: duration().default(D.blocksync.peer_wait),
 });
 
 const consensusSchema = z.strictObject({

@@ -66,6 +66,8 @@ export const CONFIG_DOCS: Readonly<Record<string, string>> = {
   'mempool.ttl-num-blocks': 'Drop a transaction that waited this many blocks (0: never).',
   'blocksync.lag_heights': 'Block sync at start when a peer is at least this many heights ahead.',
   'blocksync.batch_blocks': 'Blocks asked for (and served) per block-range request.',
+  'blocksync.peer_wait':
+    'With peers configured, how long the start waits for a first connected peer before it decides whether to block sync ("0s": no wait).',
   'consensus.commit_monitor_heights':
     'Heights the conflicting-commit monitor remembers (two valid commits for one height halt the node).',
   'consensus.recent_blocks_max': 'Blocks of undecided heights kept to answer peers asking for them by hash.',

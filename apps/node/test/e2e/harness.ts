@@ -194,3 +194,58 @@ export async function portFlags(): Promise<{ flags: string[]; p2p: number; rpc: 
     ],
   };
 }
+
+/** A base port such that `nodes` testnet nodes (p2p, RPC, metrics at +0, +1, +4, step 10) find their ports free. */
+export async function freeBasePort(nodes: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 10 * Math.floor(Math.random() * 3000);
+    const ports = Array.from({ length: nodes }, (_, i) => [
+      base + 10 * i,
+      base + 10 * i + 1,
+      base + 10 * i + 4,
+    ]).flat();
+    const servers: ReturnType<typeof createServer>[] = [];
+    let ok = true;
+    for (const port of ports) {
+      const s = createServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.listen(port, '127.0.0.1', () => resolve());
+        });
+        servers.push(s);
+      } catch {
+        ok = false;
+        break;
+      }
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error('no free port range');
+}
+
+/** Height → block hash of every block a node executed (its `executed block` debug lines). */
+export function executedBlocks(node: NodeProcess): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const l of node.lines)
+    if (l.msg === 'executed block' && typeof l.height === 'number') out.set(l.height, String(l.hash));
+  return out;
+}
+
+/** The highest executed height in a node's log (0 when none). */
+export function lastHeight(node: NodeProcess): number {
+  let h = 0;
+  for (const l of node.lines)
+    if (l.msg === 'executed block' && typeof l.height === 'number' && l.height > h) h = l.height;
+  return h;
+}
+
+/** Waits until `test()` holds, polling every 100 ms. */
+export async function until(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A 4-validator testnet of real synodd processes on 127.0.0.1 (`synodd
+ * testnet`), plus a non-validator started later:
+ * - all four commit identical blocks (same hash at every height);
+ * - SIGKILL one: the other three keep committing;
+ * - SIGKILL a second: no new height (2 of 4 is not more than 2/3);
+ * - restart both: the chain resumes, no fork, and their signer state never
+ *   went back (no double sign);
+ * - the non-validator block-syncs to the tip, then follows consensus.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executedBlocks, freeBasePort, lastHeight, NodeProcess, synodd, tempDir, until } from './harness.js';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+const running: NodeProcess[] = [];
+
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(async () => {
+  for (const n of running)
+    if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+  await dir.remove();
+});
+
+function start(home: string): NodeProcess {
+  const n = new NodeProcess(['--home', home, '--log_level', 'daemon:debug,*:info']);
+  running.push(n);
+  return n;
+}
+
+async function signedHeight(home: string): Promise<number> {
+  return (
+    JSON.parse(await readFile(join(home, 'data/priv_validator_state.json'), 'utf8')) as { height: number }
+  ).height;
+}
+
+/** Every pair of nodes agrees on the hash of every height both executed; returns the heights compared. */
+function assertNoFork(nodes: readonly NodeProcess[][]): number {
+  const reference = new Map<number, string>();
+  for (const lives of nodes)
+    for (const life of lives)
+      for (const [h, hash] of executedBlocks(life)) {
+        const seen = reference.get(h);
+        if (seen === undefined) reference.set(h, hash);
+        else expect(hash, `height ${h}`).toBe(seen);
+      }
+  return reference.size;
+}
+
+describe('synodd 4-validator testnet', () => {
+  it('commits identical blocks; survives one crash, stalls at two, resumes on restart; a late follower syncs', async () => {
+    const base = await freeBasePort(5);
+    const out = join(dir.path, 'net');
+    const written = await synodd([
+      'testnet',
+      '--validators',
+      '4',
+      '--non-validators',
+      '1',
+      '--out',
+      out,
+      '--chain-id',
+      'e2e-net',
+      '--base-port',
+      String(base),
+    ]);
+    expect(written.code, written.stderr).toBe(0);
+    const home = (i: number): string => join(out, `node${i}`);
+    const lives: NodeProcess[][] = [0, 1, 2, 3].map((i) => [start(home(i))]);
+    const current = (i: number): NodeProcess => lives[i]?.at(-1) as NodeProcess;
+
+    // All four commit.
+    await until(() => [0, 1, 2, 3].every((i) => lastHeight(current(i)) >= 3), 'four validators at height 3');
+
+    // SIGKILL one: the others keep committing.
+    const signedBefore3 = await signedHeight(home(3));
+    await current(3).stop('SIGKILL');
+    const h1 = lastHeight(current(0));
+    await until(
+      () => [0, 1, 2].every((i) => lastHeight(current(i)) >= h1 + 3),
+      'three validators commit 3 more heights',
+    );
+
+    // SIGKILL a second: no new height.
+    const signedBefore2 = await signedHeight(home(2));
+    await current(2).stop('SIGKILL');
+    const stalledAt = Math.max(lastHeight(current(0)), lastHeight(current(1)));
+    await new Promise((r) => setTimeout(r, 3000));
+    // (a block already decided by the quorum may still be executed once)
+    expect(Math.max(lastHeight(current(0)), lastHeight(current(1)))).toBeLessThanOrEqual(stalledAt + 1);
+    const stalled = Math.max(lastHeight(current(0)), lastHeight(current(1)));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(Math.max(lastHeight(current(0)), lastHeight(current(1)))).toBe(stalled);
+
+    // Restart both: the chain resumes; their signer state never went back.
+    lives[2]?.push(start(home(2)));
+    lives[3]?.push(start(home(3)));
+    await until(
+      () => [0, 1, 2, 3].every((i) => lastHeight(current(i)) >= stalled + 3),
+      'the chain resumes on all four',
+      30_000,
+    );
+    expect(await signedHeight(home(2))).toBeGreaterThanOrEqual(signedBefore2);
+    expect(await signedHeight(home(3))).toBeGreaterThanOrEqual(signedBefore3);
+    for (const i of [2, 3])
+      expect(
+        current(i).lines.some((l) => l.level === 'error'),
+        current(i).stderr,
+      ).toBe(false);
+
+    // A non-validator started late block-syncs to the tip, then follows consensus.
+    const tip = lastHeight(current(0));
+    const follower = start(home(4));
+    lives.push([follower]);
+    await follower.waitForLine((l) => l.msg === 'block sync done' && l.module === 'daemon', 20_000);
+    await until(() => lastHeight(follower) >= tip, 'the follower reaches the tip');
+    const synced = lastHeight(follower);
+    await until(() => lastHeight(follower) >= synced + 3, 'the follower follows consensus');
+
+    expect(assertNoFork(lives)).toBeGreaterThanOrEqual(stalled + 3);
+    const alive = lives.map((l) => l.at(-1) as NodeProcess);
+    const stops = await Promise.all(alive.map((n) => n.stop('SIGTERM')));
+    expect(stops.map((s) => s.code)).toEqual([0, 0, 0, 0, 0]);
+  });
+});
