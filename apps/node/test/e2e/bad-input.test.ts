@@ -1,7 +1,9 @@
 /**
  * Bad input stops synodd with exit 1 and one clear line on stderr, before
  * it writes anything: an unknown config key, a bad value, a bad address, a
- * corrupt genesis, a home in use by another process, a port in use.
+ * corrupt genesis, a home in use by another process, a port in use. (The
+ * message of every rule is covered by the config and genesis unit tests;
+ * these check the process: exit code, one line on stderr, nothing written.)
  */
 import { access, appendFile, cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -63,11 +65,6 @@ describe('synodd refuses bad input with one line', () => {
       r,
       /^synodd: CONFIG_INVALID: .*config\.toml: \[p2p\] max_num_inbound_peers: not a Synod key: .*max_peers/,
     );
-    await writeFile(join(h, 'config/config.toml'), `${text}\nsnapshot_interval = 5\n`);
-    oneLine(
-      await synodd(['start', '--home', h]),
-      /\[instrumentation\] snapshot_interval: unknown key; allowed in \[instrumentation\]: prometheus, prometheus_listen_addr$/,
-    );
     expect(await exists(join(h, 'data/db'))).toBe(false);
   });
 
@@ -76,20 +73,11 @@ describe('synodd refuses bad input with one line', () => {
     const text = await readFile(join(h, 'config/config.toml'), 'utf8');
     await writeFile(join(h, 'config/config.toml'), text.replace('size = 5000', 'size = "big"'));
     oneLine(await synodd(['start', '--home', h]), /\[mempool\] size: expected an integer ≥ 1, got "big"$/);
-    await writeFile(
-      join(h, 'config/config.toml'),
-      text.replace('laddr = "tcp://0.0.0.0:26656"', 'laddr = "0.0.0.0:26656"'),
-    );
-    oneLine(
-      await synodd(['start', '--home', h]),
-      /\[p2p\] laddr: expected tcp:\/\/IP:PORT .*, got "0\.0\.0\.0:26656"$/,
-    );
     await writeFile(join(h, 'config/config.toml'), text);
     oneLine(
       await synodd(['start', '--home', h, '--p2p.persistent_peers', 'abc@127.0.0.1:1']),
       /^synodd: CONFIG_INVALID: --p2p.persistent_peers: expected a comma-separated list of ID@HOST:PORT/,
     );
-    oneLine(await synodd(['start', '--home', h, '--log_level', 'loud']), /--log_level: expected a level/);
     expect(await exists(join(h, 'data/db'))).toBe(false);
   });
 
@@ -107,12 +95,6 @@ describe('synodd refuses bad input with one line', () => {
       await synodd(['start', '--home', h]),
       /validators\[0\]\.power: 7, but app_state gives this validator power 10$/,
     );
-    await writeFile(path, text.replace(/"app_hash": "[0-9A-F]+"/, `"app_hash": "${'AB'.repeat(32)}"`));
-    oneLine(await synodd(['start', '--home', h]), /app_hash: A?B?.* is not the app hash of app_state/);
-    await writeFile(path, text.replace('"cap": "30000000000"', '"cap": "100000000"'));
-    oneLine(await synodd(['start', '--home', h]), /consensus_params\.timeout\.cap below a base timeout$/);
-    await writeFile(path, text.replace('"chain_id"', '"chainId"'));
-    oneLine(await synodd(['start', '--home', h]), /unknown key "chainId"$/);
     expect(await exists(join(h, 'data/db'))).toBe(false);
   });
 
