@@ -11,10 +11,12 @@
  * the victim's RSS and JS heap before, at peak and after (after a GC), and
  * its CPU over the attack in cores (one identity attacks at a time, so this
  * is per attacking peer); identities banned; time from an identity's first
- * message to its ban; messages validated after a ban. Numbers only: nothing
- * here is asserted.
+ * message to its ban; messages validated after a ban; the victim's event loop
+ * delay (p99, max). With `--profile DIR`, the victim's CPU profile over
+ * each attack (profile.ts). Numbers only: nothing here is asserted.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { blockHash } from '@synod/types';
@@ -51,6 +53,10 @@ export interface PhaseFigures {
   readonly observerRejects: number;
   readonly forwardedForeign: number;
   readonly queuePeak: { votes: number; proposals: number };
+  /** The victim's event loop delay over the attack, ms. */
+  readonly loopDelayMs: { p99: number; max: number };
+  /** The victim's CPU profile summary over the attack (with `--profile`). */
+  readonly profile: string | undefined;
 }
 
 /** A child process speaking the IPC protocol of victim-process / attacker-process. */
@@ -102,6 +108,7 @@ async function runPhase(
   attacker: Child,
   durationMs: number,
   firstIdentity: number,
+  profileDir: string | undefined,
 ): Promise<PhaseFigures> {
   const victim = new Child('./victim-process.ts');
   const nodes: Network[] = [];
@@ -140,7 +147,10 @@ async function runPhase(
     await sleep(1_000);
 
     const cmd = (c: VictimCommand): void => victim.send(c);
-    cmd({ type: 'attack-start' });
+    cmd({
+      type: 'attack-start',
+      ...(profileDir === undefined ? {} : { profile: { dir: profileDir, name: attackName ?? 'none' } }),
+    });
     const fromMs = performance.timeOrigin + performance.now();
     // the CPU window is the attack's time, even when the attacker stops early
     const window = sleep(durationMs).then(() => cmd({ type: 'attack-end' }));
@@ -187,6 +197,8 @@ async function runPhase(
       observerRejects: observerMetrics.total('synod_p2p_gossip_messages_total', { action: 'reject' }),
       forwardedForeign: atObserver.foreign + otherTopics,
       queuePeak: report.queuePeak,
+      loopDelayMs: report.loopDelayMs,
+      profile: report.profile,
     };
   } finally {
     voter?.stop();
@@ -232,6 +244,8 @@ export async function main(args: readonly string[]): Promise<void> {
   const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 5);
   const durationMs = (args.includes('--seconds') && Number.isFinite(seconds) ? seconds : 5) * 1000;
   const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : undefined;
+  const profileDir = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   const names = [undefined, ...ATTACKS.map((a) => a.name)].filter(
     (n) => only === undefined || only.includes(n ?? 'none'),
   );
@@ -248,7 +262,7 @@ export async function main(args: readonly string[]): Promise<void> {
   try {
     let firstIdentity = 0;
     for (const name of names) {
-      const f = await runPhase(name, attacker, durationMs, firstIdentity);
+      const f = await runPhase(name, attacker, durationMs, firstIdentity, profileDir);
       firstIdentity += 1_000;
       rows.push(f);
       console.log(tableRow(f));
@@ -278,4 +292,8 @@ export async function main(args: readonly string[]): Promise<void> {
   console.log(
     `  queue peaks (votes / proposals): ${rows.map((r) => `${r.attack} ${r.queuePeak.votes}/${r.queuePeak.proposals}`).join(', ')}`,
   );
+  console.log(
+    `  victim event loop delay p99 / max (ms): ${rows.map((r) => `${r.attack} ${r.loopDelayMs.p99.toFixed(0)}/${r.loopDelayMs.max.toFixed(0)}`).join(', ')}`,
+  );
+  for (const r of rows) if (r.profile !== undefined) console.log(`\n${r.profile}`);
 }

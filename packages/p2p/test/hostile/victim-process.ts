@@ -9,10 +9,12 @@
  *     ← report         → report { … } and the process exits
  */
 import '@synod/polyfills';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createNetwork } from '../../src/index.js';
 import { chainProvider, makeChain, makeValidators, testNodeOptions } from '../fixtures.js';
 import { Deliveries } from './honest.js';
 import { PeerLedger, type PeerRecord, type ResourceFigures, ResourceSampler } from './probe.js';
+import { CpuProfiler, formatSummary, summarise } from './profile.js';
 
 export interface VictimReport {
   readonly type: 'report';
@@ -25,9 +27,17 @@ export interface VictimReport {
   readonly foreign: number;
   /** Most messages waiting in the votes and proposals queues at once. */
   readonly queuePeak: { votes: number; proposals: number };
+  /** The event loop's delay over the attack (ms): how long a ready callback waited, p99 and max. */
+  readonly loopDelayMs: { p99: number; max: number };
+  /** The CPU profile's summary (`formatSummary`), when one was asked for. */
+  readonly profile: string | undefined;
 }
 
-export type VictimCommand = { type: 'attack-start' } | { type: 'attack-end' } | { type: 'report' };
+export type VictimCommand =
+  /** `profile`: sample the CPU over the attack, written to `dir/name.cpuprofile`. */
+  | { type: 'attack-start'; profile?: { dir: string; name: string } }
+  | { type: 'attack-end' }
+  | { type: 'report' };
 
 export const VICTIM_NODE_INDEX = 300;
 
@@ -46,6 +56,10 @@ async function main(): Promise<void> {
   await network.start();
   const sampler = new ResourceSampler();
   const queuePeak = { votes: 0, proposals: 0 };
+  const profiler = new CpuProfiler();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let profileTo: { dir: string; name: string } | undefined;
+  let profile: Promise<string | undefined> = Promise.resolve(undefined);
   let queueTimer: ReturnType<typeof setInterval> | undefined;
   const send = (msg: unknown): void => {
     process.send?.(msg);
@@ -53,29 +67,44 @@ async function main(): Promise<void> {
   process.on('message', (cmd: VictimCommand) => {
     switch (cmd.type) {
       case 'attack-start':
+        profileTo = cmd.profile;
+        if (profileTo !== undefined) void profiler.start();
         sampler.start();
+        loopDelay.reset();
+        loopDelay.enable();
         queueTimer = setInterval(() => {
           const q = network.queueLengths();
           queuePeak.votes = Math.max(queuePeak.votes, q.votes);
           queuePeak.proposals = Math.max(queuePeak.proposals, q.proposals);
         }, 20);
         return;
-      case 'attack-end':
+      case 'attack-end': {
         sampler.stopCpu();
+        loopDelay.disable();
+        const to = profileTo;
+        if (to !== undefined)
+          profile = profiler
+            .stop(to.dir, to.name)
+            .then((p) => (p === undefined ? undefined : formatSummary(to.name, summarise(p))));
         return;
+      }
       case 'report': {
         if (queueTimer !== undefined) clearInterval(queueTimer);
-        const report: VictimReport = {
-          type: 'report',
-          resources: sampler.finish(),
-          peers: [...ledger.peers],
-          errors: ledger.errors,
-          delays: [...deliveries.delayMs],
-          foreign: deliveries.foreign,
-          queuePeak,
-        };
-        send(report);
-        void network.stop().finally(() => process.exit(0));
+        void profile.then((summary) => {
+          const report: VictimReport = {
+            type: 'report',
+            resources: sampler.finish(),
+            peers: [...ledger.peers],
+            errors: ledger.errors,
+            delays: [...deliveries.delayMs],
+            foreign: deliveries.foreign,
+            queuePeak,
+            loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+            profile: summary,
+          };
+          send(report);
+          void network.stop().finally(() => process.exit(0));
+        });
         return;
       }
     }
