@@ -1,10 +1,10 @@
 /**
  * Simulated heights per second: whole runs (safety and liveness phases) of
- * the production engines, for 4, 10 and 100 validators, faults off and on,
- * with real Ed25519 signatures and with the fast stand-in, with the ledger
- * application (the default) and the counter. Every run is also checked: a
- * failing run is reported (it still counts its heights). With the ledger a
- * run lasts at least safety heights + 15 (past the first downtime window).
+ * @synod/node nodes, for 4, 10 and 100 validators, faults off and on, with
+ * real Ed25519 signatures and with the fast stand-in, with the transaction
+ * workload (the default) and without. Every run is also checked: a failing
+ * run is reported (it still counts its heights). A run lasts at least safety
+ * heights + 15 (past the first downtime window).
  */
 import '@synod/polyfills';
 import { runSimulation, type SimOptions } from '../src/index.js';
@@ -17,34 +17,48 @@ interface Case {
 
 const quick = process.argv.includes('--quick');
 const cases: Case[] = [];
-for (const app of ['ledger', 'counter'] as const)
+for (const workload of [true, false] as const)
   for (const signatures of ['ed25519', 'fast'] as const) {
-    const tag = `${app}, ${signatures}`;
+    const tag = `${workload ? 'workload' : 'no workload'}, ${signatures}`;
     cases.push(
       {
         name: `4 validators, no faults, no Byzantine, ${tag}`,
-        options: { app, validators: 4, byzantine: 0, faults: false, heights: quick ? 100 : 400, signatures },
+        options: {
+          workload,
+          validators: 4,
+          byzantine: 0,
+          faults: false,
+          heights: quick ? 100 : 400,
+          signatures,
+        },
         seeds: 3,
       },
       {
         name: `4 validators, Byzantine + faults, ${tag}`,
-        options: { app, validators: 4, signatures },
+        options: { workload, validators: 4, signatures },
         seeds: quick ? 10 : 40,
       },
       {
         name: `10 validators, no faults, no Byzantine, ${tag}`,
-        options: { app, validators: 10, byzantine: 0, faults: false, heights: quick ? 30 : 100, signatures },
+        options: {
+          workload,
+          validators: 10,
+          byzantine: 0,
+          faults: false,
+          heights: quick ? 30 : 100,
+          signatures,
+        },
         seeds: 2,
       },
       {
         name: `10 validators, Byzantine + faults, ${tag}`,
-        options: { app, validators: 10, heights: 8, signatures },
+        options: { workload, validators: 10, heights: 8, signatures },
         seeds: quick ? 3 : 10,
       },
       {
         name: `100 validators, no faults, no Byzantine, ${tag}`,
         options: {
-          app,
+          workload,
           validators: 100,
           byzantine: 0,
           faults: false,
@@ -57,10 +71,10 @@ for (const app of ['ledger', 'counter'] as const)
     );
   }
 
-// 100 ledgers in one process are slow (each block updates every validator's downtime window in each):
-// one signature scheme is enough there.
+// 100 nodes in one process are slow (each block updates every validator's downtime window in each
+// ledger): one signature scheme, with the workload, is enough there.
 const skipped = (c: Case): boolean =>
-  c.options.app === 'ledger' && c.options.validators === 100 && c.options.signatures === 'fast';
+  c.options.validators === 100 && (c.options.signatures === 'fast' || c.options.workload === false);
 
 const pad = (s: string, n: number): string => s.padEnd(n);
 console.log(`${pad('case', 66)} ${pad('heights/s', 10)} ${pad('heights', 8)} ${pad('wall', 8)} failed`);

@@ -5,6 +5,7 @@ import {
   infractionKey,
   maxMissedBlocks,
   newSigningInfo,
+  punishmentKey,
   recordSignature,
   type SigningInfo,
 } from '@synod/fault-detector';
@@ -190,6 +191,10 @@ export class Checkers {
   readonly #seen: Map<string, SeenEntry>[];
   /** Per node: infractions its pool accepted (from its consensus or a peer), and pool items per accused. */
   readonly #pooled: Set<string>[];
+  /** Per node: punishment keys (validator, height) its pool accepted: it keeps one item per key. */
+  readonly #pooledPunishments: Set<string>[];
+  /** Punishment keys (validator, height) of the evidence decided blocks carried. */
+  readonly #committedPunishments = new Set<string>();
   readonly #pooledPerValidator: Map<number, number>[];
   readonly #addressHex: string[];
   readonly #indexOf = new Map<string, number>();
@@ -220,6 +225,7 @@ export class Checkers {
     this.#decided = new Array<number>(n).fill(0);
     this.#seen = Array.from({ length: n }, () => new Map());
     this.#pooled = Array.from({ length: n }, () => new Set());
+    this.#pooledPunishments = Array.from({ length: n }, () => new Set());
     this.#pooledPerValidator = Array.from({ length: n }, () => new Map());
     this.#addressHex = ctx.addresses.map((a) => toHex(a));
     this.#addressHex.forEach((a, i) => {
@@ -386,6 +392,7 @@ export class Checkers {
       this.#evidenceCommitted++;
       this.#lastEvidenceHeight = h;
       this.#committed.set(infractionKey(ev), { accused, height: h });
+      this.#committedPunishments.add(punishmentKey(ev));
       this.#ctx.log?.(
         `block ${h} carries ${ev.kind} evidence against validator ${accused} (${infractionLabel(infractionKey(ev))})`,
       );
@@ -594,6 +601,7 @@ export class Checkers {
     const key = infractionKey(ev);
     this.#seenInfractions.set(key, accused);
     this.#pooled[node]?.add(key);
+    this.#pooledPunishments[node]?.add(punishmentKey(ev));
     const perValidator = this.#pooledPerValidator[node];
     perValidator?.set(accused, (perValidator.get(accused) ?? 0) + 1);
     let holders = this.#holders.get(key);
@@ -622,20 +630,26 @@ export class Checkers {
    * block, finalizing it and closing the height in its WAL), i.e. after the
    * event in which the node decided. The node's pool must hold the
    * infraction by then (its consensus reported it, or a peer's evidence
-   * came first) — unless the pool has no use for it: the infraction is
-   * committed, its validator tombstoned, or the pool holds its per-validator
-   * maximum (`EvidencePool`'s maxPerValidator, 2) of that validator's.
+   * came first) — unless the pool has no use for it: it holds another
+   * infraction of the validator at that height (one punishment per
+   * validator and height: `punishmentKey`), or its per-validator maximum
+   * (`EvidencePool`'s maxPerValidator, 2), or such evidence is committed, or
+   * the validator is tombstoned.
    */
   evidenceDue(node: number, height: number): void {
     const seen = this.#seen[node] as Map<string, SeenEntry>;
     if (seen.size === 0) return;
     const pooled = this.#pooled[node] as Set<string>;
+    const pooledPunishments = this.#pooledPunishments[node] as Set<string>;
     const perValidator = this.#pooledPerValidator[node] as Map<number, number>;
     for (const [key, e] of seen) {
       if (e.due !== undefined && e.due <= height) {
         const validator = this.#validatorOf(key);
+        const [, addr, h] = key.split('/');
+        const punishment = `${addr}/${h}`;
         const useless =
-          this.#committed.has(key) ||
+          pooledPunishments.has(punishment) ||
+          this.#committedPunishments.has(punishment) ||
           (perValidator.get(validator) ?? 0) >= 2 ||
           this.#ctx.reference.slashing.status(this.#ctx.addresses[validator] as Uint8Array)?.tombstoned ===
             true;

@@ -31,7 +31,7 @@ export {
 export { decodeGossip, encodeGossip, GOSSIP_TOPICS, WireError } from './codec.js';
 export { type CrashPoint, type Life, SimDisk } from './disk.js';
 export { EventQueue, type SimEvent } from './event-queue.js';
-export { corruptBlock, withEvidence } from './forge.js';
+export { corruptBlock, reassemble, withEvidence } from './forge.js';
 export { CALM_NETWORK, type NetworkFaults, SimNetwork } from './network.js';
 export type { NodeView } from './node.js';
 export {
@@ -83,6 +83,7 @@ export {
   LIVENESS_SENDERS,
   LIVENESS_TXS,
   type Submission,
+  TX_KINDS,
   type TxCounts,
   type TxKind,
   TxWorkload,

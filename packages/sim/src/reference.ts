@@ -7,6 +7,7 @@
  * the checkers ask of the chain: the validator set of every height, the
  * decided blocks, the ledger's slashing state.
  */
+import type { BuildBlockRequest } from '@synod/consensus';
 import { toHex } from '@synod/crypto';
 import { EvidencePool } from '@synod/fault-detector';
 import { JAIL_FOREVER, Ledger } from '@synod/ledger';
@@ -225,5 +226,19 @@ export class ReferenceChain implements ChainReference {
 
   stateHash(): Uint8Array {
     return this.#chain.snapshot.appHash;
+  }
+
+  /** The block the executor builds for the next height (empty mempool and pool): for tests and forged blocks. */
+  buildBlock(request: BuildBlockRequest): Promise<Block> {
+    return this.#executor.buildBlock(request);
+  }
+
+  /** This chain as a node's final view (nothing pending). */
+  view(): {
+    readonly height: number;
+    readonly slashing: SlashingView;
+    pendingEvidence(): Promise<Evidence[]>;
+  } {
+    return { height: this.height, slashing: this.slashing, pendingEvidence: async () => [] };
   }
 }

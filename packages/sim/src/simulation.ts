@@ -850,8 +850,14 @@ class Simulation {
     const behind = this.#honestNodes()
       .filter((n) => n.decided < this.#livenessTarget)
       .map((n) => {
-        const p = n.position();
-        return `node ${n.index} decided ${n.decided}${p === undefined ? ` (${n.alive ? (n.node?.status().state ?? 'starting') : 'down'})` : ` (at h=${p.height} r=${p.round})`}`;
+        const p = n.node?.status().consensus;
+        const at =
+          p === undefined
+            ? n.alive
+              ? (n.node?.status().state ?? 'starting')
+              : 'down'
+            : `at h=${p.height} r=${p.round} ${p.step}, locked r=${p.lockedRound}${p.lockedValue === null ? '' : ` ${p.lockedValue.slice(0, 8)}`}, valid r=${p.validRound}${p.validValue === null ? '' : ` ${p.validValue.slice(0, 8)}`}`;
+        return `node ${n.index} decided ${n.decided} (${at})`;
       });
     this.#checkers.fail(
       'liveness',

@@ -121,8 +121,8 @@ interface Pending {
   readonly timer: { cancelled: boolean };
 }
 
-/** Decoded messages by their bytes: a broadcast is one array sent to every peer, decoded once. */
-const decoded = new WeakMap<Uint8Array, unknown>();
+/** Decoded messages by their bytes (and topic): a broadcast is one array sent to every peer, decoded once. */
+const decoded = new WeakMap<Uint8Array, { readonly topic: NodeTopic; readonly message: unknown }>();
 const INVALID = Symbol('invalid');
 /** Seen-cache keys by bytes object (a relayed message keeps its array). */
 const keys = new WeakMap<Uint8Array, string>();
@@ -206,8 +206,8 @@ export class SimTransport implements NodeTransport {
   publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void {
     if (!this.#alive()) return;
     const bytes = encodeGossip(topic, message);
-    decoded.set(bytes, message);
-    this.#seen.add(fingerprint(bytes));
+    decoded.set(bytes, { topic, message });
+    this.#seen.add(`${topic}/${fingerprint(bytes)}`);
     this.sendGossip(this.peerIndices(), topic, bytes);
   }
 
@@ -250,7 +250,7 @@ export class SimTransport implements NodeTransport {
     // Not subscribed (yet): the topic's messages are not ours (nor marked seen).
     if (handlers === undefined || handlers.size === 0) return;
     w.trace.record(TRANSPORT_TAG.deliver, from, this.#index, bytes.length);
-    const key = fingerprint(bytes);
+    const key = `${topic}/${fingerprint(bytes)}`;
     // [IGNORE] seen already: gossipsub never hands a message over (or forwards it) twice.
     if (this.#seen.has(key)) {
       w.counters.gossipDuplicates++;
@@ -258,14 +258,16 @@ export class SimTransport implements NodeTransport {
     }
     this.#seen.add(key);
     if (this.#seen.size > SEEN_CACHE_SIZE) this.#seen.delete(this.#seen.values().next().value as string);
-    let message = decoded.get(bytes);
-    if (message === undefined) {
+    const known = decoded.get(bytes);
+    let message: unknown;
+    if (known?.topic === topic) message = known.message;
+    else {
       try {
         message = decodeGossip(topic, bytes, w.chainId);
       } catch {
         message = INVALID;
       }
-      decoded.set(bytes, message);
+      decoded.set(bytes, { topic, message });
     }
     const verdict = message === INVALID ? 'reject' : this.#check(topic, message as NodeMessages[NodeTopic]);
     if (verdict !== 'accept') {

@@ -1,15 +1,15 @@
 import { toHex } from '@synod/crypto';
-import {
-  type Block,
-  canonicalEvidence,
-  type Evidence,
-  evidenceListHash,
-  type SignedVote,
-  voteSignBytes,
-} from '@synod/types';
+import { canonicalEvidence, type Evidence, txHash } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { SIM_CHAIN_ID, type SimApplication } from '../src/index.js';
-import { type Fixture, firstBlock, fixture } from './helpers.js';
+import {
+  type ChainReference,
+  Checkers,
+  corruptBlock,
+  reassemble,
+  SIM_CHAIN_ID,
+  type SlashingView,
+} from '../src/index.js';
+import { decidedChain, doubleSign, firstBlock, fixture, nextBlock, prevote } from './helpers.js';
 
 describe('checkers', () => {
   it('accept one block decided by every node', async () => {
@@ -38,12 +38,15 @@ describe('checkers', () => {
     expect(f.checkers.failure?.reason).toContain('does not have more than 2/3');
   });
 
-  it('validity: a block the application rejects fails', async () => {
+  it("validity: a block @synod/node's checks reject fails (a wrong app hash)", async () => {
     const f = await fixture();
-    const bad = (await f.app()).corrupt(await firstBlock(f, 0));
+    const good = await firstBlock(f, 0);
+    const appHash = good.header.appHash.slice();
+    appHash[0] = (appHash[0] as number) ^ 0xff;
+    const bad = reassemble(good, good.txs, good.evidence, appHash);
     await f.checkers.onDecide(0, bad, f.commit(bad, [0, 1, 2]));
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'validity' });
-    expect(f.checkers.failure?.reason).toContain('poisoned');
+    expect(f.checkers.failure?.reason).toContain('WRONG_APP_HASH');
   });
 
   it('double-sign: an honest validator signing two different prevotes for one round fails', async () => {
@@ -56,24 +59,11 @@ describe('checkers', () => {
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'double-sign' });
   });
 
-  const vote = (
-    f: Awaited<ReturnType<typeof fixture>>,
-    validator: number,
-    blockHash: Uint8Array | null,
-  ): SignedVote => {
-    const v = f.set.validators[validator];
-    if (v === undefined) throw new Error('no validator');
-    const body = { type: 'prevote' as const, height: 1, round: 0, blockHash, validatorAddress: v.address };
-    return {
-      vote: body,
-      signature: f.oracle.sign(f.seeds[validator] as Uint8Array, v.pubKey, voteSignBytes(SIM_CHAIN_ID, body)),
-    };
-  };
+  const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
 
-  it('evidence-missing: an equivocation a node saw must be reported by its decision', async () => {
+  it('evidence-missing: an equivocation a node saw must be in its pool by its decision', async () => {
     const f = await fixture();
     const b = await firstBlock(f, 0);
-    const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
     f.checkers.onSeen(0, { ...seen, value: toHex(new Uint8Array(32).fill(1)) }, 0);
     f.checkers.onSeen(0, { ...seen, value: 'nil' }, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
@@ -81,25 +71,21 @@ describe('checkers', () => {
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'evidence-missing' });
   });
 
-  it('evidence-missing: reported evidence discharges the obligation', async () => {
+  it('evidence-missing: reported evidence discharges the obligation, and so does pooled evidence of the same validator and height', async () => {
     const f = await fixture();
     const b = await firstBlock(f, 0);
-    const x = vote(f, 3, new Uint8Array(32).fill(1));
-    const y = vote(f, 3, null);
-    const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
     f.checkers.onSeen(0, { ...seen, value: toHex(new Uint8Array(32).fill(1)) }, 0);
     f.checkers.onSeen(0, { ...seen, value: 'nil' }, 0);
+    // Node 1 saw the same validator equivocate in another round of the height: one punishment per height.
+    f.checkers.onSeen(1, { ...seen, round: 1, value: toHex(new Uint8Array(32).fill(1)) }, 0);
+    f.checkers.onSeen(1, { ...seen, round: 1, value: 'nil' }, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    const ev: Evidence = canonicalEvidence({
-      kind: 'duplicate-vote',
-      voteA: x,
-      voteB: y,
-      validatorPower: 10,
-      totalVotingPower: 40,
-      timeMs: b.header.timeMs,
-    });
+    const ev = doubleSign(f, 3, 1, b.header.timeMs);
     f.checkers.onEvidence(0, ev);
+    f.checkers.onPoolAdd(0, ev);
+    f.checkers.onPoolAdd(1, ev);
     f.checkers.evidenceDue(0, 1);
+    f.checkers.evidenceDue(1, 1);
     expect(f.checkers.failure).toBeUndefined();
     expect(f.checkers.infractions.size).toBe(1);
   });
@@ -107,7 +93,6 @@ describe('checkers', () => {
   it('a crash forgets what the node saw (its WAL replay tells again)', async () => {
     const f = await fixture();
     const b = await firstBlock(f, 0);
-    const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
     f.checkers.onSeen(0, { ...seen, value: 'aa' }, 0);
     f.checkers.onSeen(0, { ...seen, value: 'nil' }, 0);
     f.checkers.onCrash(0);
@@ -120,17 +105,7 @@ describe('checkers', () => {
     const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    f.checkers.onEvidence(
-      1,
-      canonicalEvidence({
-        kind: 'duplicate-vote',
-        voteA: vote(f, 0, new Uint8Array(32).fill(1)),
-        voteB: vote(f, 0, null),
-        validatorPower: 10,
-        totalVotingPower: 40,
-        timeMs: b.header.timeMs,
-      }),
-    );
+    f.checkers.onEvidence(1, doubleSign(f, 0, 1, b.header.timeMs));
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'honest-accused' });
   });
 
@@ -138,12 +113,12 @@ describe('checkers', () => {
     const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    const forged = vote(f, 3, null);
+    const forged = prevote(f, 3, 1, null);
     f.checkers.onEvidence(
       1,
       canonicalEvidence({
         kind: 'duplicate-vote',
-        voteA: vote(f, 3, new Uint8Array(32).fill(1)),
+        voteA: prevote(f, 3, 1, new Uint8Array(32).fill(1)),
         voteB: { ...forged, signature: new Uint8Array(64).fill(7) },
         validatorPower: 10,
         totalVotingPower: 40,
@@ -154,28 +129,72 @@ describe('checkers', () => {
     expect(f.checkers.failure?.reason).toContain('signature');
   });
 
-  it('state: a node whose application state differs from the reference fails', async () => {
-    const f = await fixture();
-    const b = await firstBlock(f, 0);
-    await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    f.checkers.checkState(0, 1, new Uint8Array(32));
-    expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
+  it("state: a node whose app hash differs from the decided chain's fails, whether it reports before or after the reference executes", async () => {
+    const early = await fixture();
+    const b = await firstBlock(early, 0);
+    const decided = early.checkers.onDecide(0, b, early.commit(b, [0, 1, 2]));
+    early.checkers.onAppHash(1, 1, new Uint8Array(32));
+    await decided;
+    expect(early.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
+    const late = await fixture();
+    await late.checkers.onDecide(0, b, late.commit(b, [0, 1, 2]));
+    late.checkers.onAppHash(1, 1, late.reference.stateHash());
+    expect(late.checkers.failure).toBeUndefined();
+    late.checkers.onAppHash(2, 1, new Uint8Array(32));
+    expect(late.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
   });
 
-  it("state: a node whose next validator set differs from the reference's (members, powers or priorities) fails", async () => {
-    const f = await fixture('ledger');
-    const b = await firstBlock(f, 0);
-    await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    const node = await f.app();
-    const result = await node.finalizeBlock(b, f.commit(b, [0, 1, 2]));
-    f.checkers.checkNextSet(0, 2, result.nextValidatorSet);
-    expect(f.checkers.failure).toBeUndefined();
-    const [first, ...rest] = result.nextValidatorSet.validators;
-    if (first === undefined) throw new Error('empty set');
-    f.checkers.checkNextSet(0, 2, {
-      validators: [{ ...first, proposerPriority: first.proposerPriority + 1n }, ...rest],
-    });
-    expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
+  it('tx: every committed transaction is reported; one committed twice, or whose result is not OK, fails', async () => {
+    // The reference would refuse such blocks (validity); a reference that lets them through shows the tx checks fail on their own.
+    const build = async (result: string) => {
+      const f = await fixture();
+      const committed: string[] = [];
+      const real = f.reference;
+      const lenient: ChainReference = {
+        get height() {
+          return real.height;
+        },
+        validatorSetAt: (h) => real.validatorSetAt(h),
+        blockProblem: async () => undefined,
+        execute: async (block) => ({
+          txResults: block.txs.map(() => ({ code: result as 'OK', log: result, gasUsed: 0, events: [] })),
+          validatorUpdates: [],
+          appHash: new Uint8Array(32),
+        }),
+        stateHash: () => real.stateHash(),
+        slashing: real.slashing,
+      };
+      const checkers = new Checkers({
+        chainId: SIM_CHAIN_ID,
+        addresses: f.set.validators.map((v) => v.address),
+        honest: [true, true, true, false],
+        params: f.chain.params,
+        verify: f.oracle.verify,
+        reference: lenient,
+        now: () => 0,
+        onTxCommitted: (hash) => committed.push(hash),
+      });
+      return { f, checkers, committed };
+    };
+    const ok = await build('OK');
+    const tx = ok.f.chain.transfer({ sender: 0, nonce: 0, to: 1, amount: 5n });
+    const node = await ok.f.node();
+    const b1 = reassemble(await nextBlock(ok.f, node, undefined, 0), [tx], []);
+    await ok.checkers.onDecide(0, b1, ok.f.commit(b1, [0, 1, 2]));
+    expect(ok.checkers.failure).toBeUndefined();
+    expect(ok.committed).toEqual([toHex(txHash(tx))]);
+    const b2 = reassemble(
+      { ...b1, header: { ...b1.header, height: 2, timeMs: b1.header.timeMs + 1 } },
+      [tx],
+      [],
+    );
+    await ok.checkers.onDecide(0, b2, ok.f.commit(b2, [0, 1, 2]));
+    expect(ok.checkers.failure).toMatchObject({ class: 'safety', check: 'tx' });
+    expect(ok.checkers.failure?.reason).toContain('committed twice');
+    const failed = await build('TX_INSUFFICIENT_FUNDS');
+    await failed.checkers.onDecide(0, b1, failed.f.commit(b1, [0, 1, 2]));
+    expect(failed.checkers.failure).toMatchObject({ class: 'safety', check: 'tx' });
+    expect(failed.checkers.failure?.reason).toContain('TX_INSUFFICIENT_FUNDS');
   });
 
   it('keep the first failure', async () => {
@@ -186,87 +205,27 @@ describe('checkers', () => {
   });
 });
 
-/** Validator `v` signs two different prevotes at (height, 0): duplicate-vote evidence. */
-function doubleSign(f: Fixture, v: number, height: number, timeMs: number): Evidence {
-  const val = f.set.validators[v];
-  if (val === undefined) throw new Error('no validator');
-  const vote = (blockHash: Uint8Array | null): SignedVote => {
-    const body = { type: 'prevote' as const, height, round: 0, blockHash, validatorAddress: val.address };
-    return {
-      vote: body,
-      signature: f.oracle.sign(f.seeds[v] as Uint8Array, val.pubKey, voteSignBytes(SIM_CHAIN_ID, body)),
-    };
-  };
-  return canonicalEvidence({
-    kind: 'duplicate-vote',
-    voteA: vote(new Uint8Array(32).fill(5)),
-    voteB: vote(null),
-    validatorPower: 10,
-    totalVotingPower: 40,
-    timeMs,
-  });
-}
-
-/**
- * A chain decided by node 0 on the ledger fixture: `blocks` blocks built by a
- * node's application (which executes them too), each commit signed by
- * `signers`, block 2 carrying `evidence` (made once block 1 is known).
- */
-async function ledgerChain(
-  f: Fixture,
-  blocks: number,
-  signers: readonly number[],
-  evidence: (b1: Block) => readonly Evidence[] = () => [],
-): Promise<{ readonly node: SimApplication; readonly last: Block }> {
-  const node = await f.app();
-  let last = await firstBlock(f, 0);
-  for (let h = 1; h <= blocks; h++) {
-    if (h > 1) {
-      const proposer = f.set.validators[h % 3];
-      if (proposer === undefined) throw new Error('no validator');
-      const built = await node.buildBlock({
-        height: h,
-        round: 0,
-        proposerAddress: proposer.address,
-        lastCommit: f.commit(last, signers),
-        timeMs: last.header.timeMs + 1000,
-      });
-      const ev = h === 2 ? evidence(last) : [];
-      last = { ...built, header: { ...built.header, evidenceHash: evidenceListHash(ev) }, evidence: ev };
-    }
-    const commit = f.commit(last, signers);
-    await f.checkers.onDecide(0, last, commit);
-    await node.finalizeBlock(last, commit);
-  }
-  return { node, last };
-}
-
-describe('checkers of punishments (ledger application)', () => {
+describe('checkers of punishments', () => {
   it("honest-accused: an honest node's evidence pool accepting evidence against an honest validator fails", async () => {
-    const f = await fixture('ledger');
+    const f = await fixture();
     const b = await firstBlock(f, 0);
     await f.checkers.onDecide(0, b, f.commit(b, [0, 1, 2]));
-    f.checkers.onPoolAdd(1, doubleSign(f, 3, 1, b.header.timeMs), { status: 'added' });
+    f.checkers.onPoolAdd(1, doubleSign(f, 3, 1, b.header.timeMs));
     expect(f.checkers.failure).toBeUndefined();
-    f.checkers.onPoolAdd(1, doubleSign(f, 0, 1, b.header.timeMs), {
-      status: 'invalid',
-      problem: { code: 'BAD_SIGNATURE', reason: 'x' },
-    });
-    expect(f.checkers.failure).toBeUndefined();
-    f.checkers.onPoolAdd(1, doubleSign(f, 0, 1, b.header.timeMs), { status: 'added' });
+    f.checkers.onPoolAdd(1, doubleSign(f, 0, 1, b.header.timeMs));
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'honest-accused' });
   });
 
   it('honest-accused: a decided block carrying evidence against an honest validator fails', async () => {
-    const f = await fixture('ledger');
-    await ledgerChain(f, 2, [0, 1, 2, 3], (b1) => [doubleSign(f, 0, 1, b1.header.timeMs)]);
+    const f = await fixture();
+    await decidedChain(f, 2, [0, 1, 2, 3], (b1) => [doubleSign(f, 0, 1, b1.header.timeMs)]);
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'honest-accused' });
     expect(f.checkers.failure?.reason).toContain('honest validator 0');
   });
 
   it("the Byzantine validator's committed equivocation is punished; the final checks pass, and catch a node that did not punish it", async () => {
-    const f = await fixture('ledger');
-    const { node } = await ledgerChain(f, 3, [0, 1, 2, 3], (b1) => [doubleSign(f, 3, 1, b1.header.timeMs)]);
+    const f = await fixture();
+    const { node } = await decidedChain(f, 3, [0, 1, 2, 3], (b1) => [doubleSign(f, 3, 1, b1.header.timeMs)]);
     expect(f.checkers.failure).toBeUndefined();
     expect(f.checkers.punishments.map((p) => [p.index, p.reason, p.height])).toEqual([[3, 'double-sign', 2]]);
     expect(f.checkers.punishmentStats()).toMatchObject({
@@ -275,66 +234,74 @@ describe('checkers of punishments (ledger application)', () => {
       tombstoned: 1,
       jailed: 1,
     });
-    await f.checkers.finalCheck([{ index: 0, honest: true, up: true, app: node }]);
+    await f.checkers.finalCheck([{ index: 0, honest: true, up: true, view: node.view() }]);
     expect(f.checkers.failure).toBeUndefined();
-    const slashing = node.slashing as NonNullable<SimApplication['slashing']>;
-    // A node whose application forgot the tombstone (a stand-in that answers everything else as the node).
-    const lying: SimApplication = {
-      height: () => node.height(),
-      validatorSetAt: (h) => node.validatorSetAt(h),
-      blockProblem: (b) => node.blockProblem(b),
-      stateHash: () => node.stateHash(),
-      corrupt: (b) => node.corrupt(b),
-      buildBlock: (r) => node.buildBlock(r),
-      validateBlock: (b) => node.validateBlock(b),
-      finalizeBlock: (b, c) => node.finalizeBlock(b, c),
-      slashing: {
-        ...slashing,
-        status: (a: Uint8Array) => {
-          const st = slashing.status(a);
-          return st === undefined ? undefined : { ...st, tombstoned: false };
-        },
+    // A node whose ledger forgot the tombstone (a stand-in that answers everything else as the node).
+    const slashing: SlashingView = {
+      ...node.slashing,
+      status: (a: Uint8Array) => {
+        const st = node.slashing.status(a);
+        return st === undefined ? undefined : { ...st, tombstoned: false };
       },
     };
-    await f.checkers.finalCheck([{ index: 1, honest: true, up: true, app: lying }]);
+    await f.checkers.finalCheck([{ index: 1, honest: true, up: true, view: { ...node.view(), slashing } }]);
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'punishment' });
     expect(f.checkers.failure?.reason).toContain('not slashed, jailed for ever and tombstoned');
   });
 
   it('honest-punished: an honest validator absent from a whole downtime window fails; a Byzantine one must be jailed', async () => {
-    const w = (await fixture('ledger')).genesis.params.slashing.signedBlocksWindow;
-    const byz = await fixture('ledger');
-    const { node } = await ledgerChain(byz, w + 1, [0, 1, 2]);
+    const w = (await fixture()).chain.params.slashing.signedBlocksWindow;
+    const byz = await fixture();
+    const { node } = await decidedChain(byz, w + 1, [0, 1, 2]);
     expect(byz.checkers.failure).toBeUndefined();
     expect(byz.checkers.punishments.map((p) => [p.index, p.reason, p.height])).toEqual([
       [3, 'downtime', w + 1],
     ]);
-    await byz.checkers.finalCheck([{ index: 0, honest: true, up: true, app: node }]);
+    await byz.checkers.finalCheck([{ index: 0, honest: true, up: true, view: node.view() }]);
     expect(byz.checkers.failure).toBeUndefined();
-    const honest = await fixture('ledger');
-    await ledgerChain(honest, w + 1, [0, 1, 3]);
+    const honest = await fixture();
+    await decidedChain(honest, w + 1, [0, 1, 3]);
     expect(honest.checkers.failure).toMatchObject({ class: 'safety', check: 'honest-punished' });
     expect(honest.checkers.failure?.reason).toContain(
       `honest validator 2 was jailed for downtime at height ${w + 1}`,
     );
   });
 
-  it('evidence an honest node saw: accepted as lost when every pool that held it crashed, stuck while a pool holds it', async () => {
-    const lost = await fixture('ledger');
-    const a = await ledgerChain(lost, 2, [0, 1, 2, 3]);
-    const b1Time = (await firstBlock(lost, 0)).header.timeMs;
-    lost.checkers.onPoolAdd(1, doubleSign(lost, 3, 1, b1Time), { status: 'added' });
-    lost.checkers.onCrash(1);
-    await lost.checkers.finalCheck([{ index: 0, honest: true, up: true, app: a.node }]);
-    expect(lost.checkers.failure).toBeUndefined();
-    expect(lost.checkers.notes.join()).toContain('held only by node 1, crashed before a block carried it');
-    expect(lost.checkers.punishmentStats().evidenceLost).toBe(1);
-    const stuck = await fixture('ledger');
-    const s = await ledgerChain(stuck, 2, [0, 1, 2, 3]);
+  it('evidence an honest pool took must be committed: stuck while a pool still holds it, a failure when it vanished', async () => {
+    const stuck = await fixture();
+    const s = await decidedChain(stuck, 2, [0, 1, 2, 3]);
+    const b1Time = (await firstBlock(stuck, 0)).header.timeMs;
     const ev = doubleSign(stuck, 3, 1, b1Time);
-    expect(s.node.evidence?.add(ev).status).toBe('added');
-    stuck.checkers.onPoolAdd(0, ev, { status: 'added' });
-    await stuck.checkers.finalCheck([{ index: 0, honest: true, up: true, app: s.node }]);
+    stuck.checkers.onPoolAdd(0, ev);
+    const holding = { ...s.node.view(), pendingEvidence: async (): Promise<Evidence[]> => [ev] };
+    await stuck.checkers.finalCheck([{ index: 0, honest: true, up: true, view: holding }]);
     expect(stuck.checkers.failure).toMatchObject({ check: 'evidence-stuck' });
+    const vanished = await fixture();
+    const v = await decidedChain(vanished, 2, [0, 1, 2, 3]);
+    vanished.checkers.onPoolAdd(1, doubleSign(vanished, 3, 1, b1Time));
+    await vanished.checkers.finalCheck([{ index: 0, honest: true, up: true, view: v.node.view() }]);
+    expect(vanished.checkers.failure).toMatchObject({ check: 'punishment' });
+    expect(vanished.checkers.failure?.reason).toContain('left the pools of nodes 1 without being committed');
+  });
+
+  it('a corrupted block of each kind is refused by the reference (the Byzantine proposer cannot get it decided)', async () => {
+    const f = await fixture();
+    const { node, last } = await decidedChain(f, 2, [0, 1, 2, 3], (b1) => [
+      doubleSign(f, 3, 1, b1.header.timeMs),
+    ]);
+    const reasons = new Set<string>();
+    for (let proposer = 0; proposer < 4 && reasons.size < 4; proposer++) {
+      for (let k = 0; k < 40 && reasons.size < 4; k++) {
+        const next = await nextBlock(f, node, last, proposer);
+        const variant = { ...next, header: { ...next.header, timeMs: next.header.timeMs + k } };
+        const bad = corruptBlock(variant, f.chain, f.reference);
+        const problem = await node.blockProblem(bad);
+        expect(problem).toBeDefined();
+        reasons.add((problem ?? '').split(':')[0] as string);
+      }
+    }
+    expect(reasons.has('APP_REJECTED')).toBe(true);
+    expect(reasons.has('BAD_EVIDENCE')).toBe(true);
+    expect(reasons.has('WRONG_APP_HASH')).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { runSimulation, type SimOptions } from '../src/index.js';
  * second prevote was never counted for its value, so a proof-of-lock could
  * stay invisible to an honest node) with the counter application; the
  * @synod/consensus interaction scripts now hold that case, and the seeds run
- * here with both applications.
+ * here with and without the transaction workload.
  */
 const SEEDS = [
   ...Array.from({ length: 30 }, (_, i) => i + 1),
@@ -36,8 +36,7 @@ const VARIANTS: readonly {
   { name: 'no faults', options: { faults: false, heights: 30 }, seeds: [1, 2] },
   { name: 'no Byzantine validators', options: { byzantine: 0 }, seeds: [1, 2, 3] },
   { name: 'one validator', options: { validators: 1, heights: 20 }, seeds: [1] },
-  { name: 'counter application', options: { app: 'counter' }, seeds: [7, 16, 22] },
-  { name: 'counter application, 7 validators', options: { app: 'counter', validators: 7 }, seeds: [1, 2] },
+  { name: 'no transaction workload', options: { workload: false }, seeds: [7, 16, 22] },
 ];
 
 describe('CI seeds', () => {

@@ -29,7 +29,7 @@ describe('scenario', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('the fault model is exercised: every Byzantine action, crashes, partitions, storms, syncs, evidence, punishments', async () => {
+  it('the fault model is exercised: every Byzantine action, crashes, partitions, storms, syncs, liveness requests and timeouts, transactions, evidence, punishments', async () => {
     const actions: Record<string, number> = {};
     const totals = {
       crashes: 0,
@@ -39,7 +39,9 @@ describe('scenario', () => {
       rejected: 0,
       infractions: 0,
       restarts: 0,
-      evidenceRefused: 0,
+      consensusRequests: 0,
+      requestTimeouts: 0,
+      txsCommitted: 0,
       evidenceCommitted: 0,
       slashed: 0,
     };
@@ -51,9 +53,11 @@ describe('scenario', () => {
       totals.partitions += r.stats.partitions;
       totals.storms += r.stats.storms;
       totals.syncs += r.stats.syncs;
-      totals.rejected += r.stats.messagesRejected;
+      totals.rejected += r.stats.gossipRejected;
       totals.infractions += r.stats.infractions;
-      totals.evidenceRefused += r.stats.evidenceRefused;
+      totals.consensusRequests += r.stats.requests.consensus;
+      totals.requestTimeouts += r.stats.requestTimeouts;
+      totals.txsCommitted += r.stats.txs.committed;
       totals.evidenceCommitted += r.stats.punishments.evidenceCommitted;
       totals.slashed += r.punishments.length;
     }
