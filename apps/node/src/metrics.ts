@@ -8,13 +8,24 @@ import client from 'prom-client';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 
+/** prom-client's default gauges whose names end in `_total`. */
+const NON_COUNTERS_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export class PromMetrics implements Metrics {
   readonly registry = new client.Registry();
   readonly #made = new Map<string, { kind: Kind; metric: unknown }>();
 
   constructor(options: { readonly processMetrics?: boolean } = {}) {
     // process_*, nodejs_* (event-loop lag, heap, GC): what an operator watches first.
-    if (options.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics !== false) {
+      client.collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters: `promtool check metrics` rejects them (what they count is minor).
+      for (const name of NON_COUNTERS_NAMED_TOTAL) this.registry.removeSingleMetric(name);
+    }
   }
 
   #get<T>(kind: Kind, name: string, make: () => T): T {

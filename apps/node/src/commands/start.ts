@@ -41,6 +41,28 @@ export async function runStart(o: { home?: string; overrides: readonly ConfigOve
   };
   process.on('SIGINT', stopAndExit);
   process.on('SIGTERM', stopAndExit);
+  // A rejection nobody handled (a library's stray promise) is logged; the node goes on.
+  process.on('unhandledRejection', (reason) => {
+    const message = reason instanceof Error ? reason.message : String(reason);
+    if (daemon === undefined) process.stderr.write(`synodd: unhandled rejection: ${message}\n`);
+    else
+      daemon.logger
+        .child({ module: 'daemon' })
+        .error('unhandled rejection', { event: 'unhandled_rejection', error: message });
+  });
+  // An exception nobody caught leaves the process in an unknown state: stop cleanly, exit 1.
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`${errorLine(err)}\n`);
+    if (daemon === undefined) process.exit(1);
+    daemon.logger
+      .child({ module: 'daemon' })
+      .error('uncaught exception: stopping', { event: 'crash', error: err.message });
+    const deadline = setTimeout(() => process.exit(1), STOP_DEADLINE_MS);
+    void daemon.stop().finally(() => {
+      clearTimeout(deadline);
+      process.exit(1);
+    });
+  });
   daemon = await startDaemon({ home, config });
   if (signalled !== undefined) {
     const s = signalled;
