@@ -309,6 +309,15 @@ export class RpcServer {
     await this.#indexer.catch(() => undefined);
   }
 
+  /** What the server holds now: open WebSockets, subscription clients and subscriptions. */
+  stats(): { readonly websockets: number; readonly subscriptionClients: number; readonly subscriptions: number } {
+    return {
+      websockets: this.#sockets.size,
+      subscriptionClients: this.#bus.clientCount,
+      subscriptions: this.#bus.subscriptionCount,
+    };
+  }
+
   /** Resolves once every block event received so far is indexed and published (for tests and the daemon's stop). */
   async idle(): Promise<void> {
     await this.#blocks;
