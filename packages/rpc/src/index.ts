@@ -35,6 +35,7 @@ export {
   type IndexedTx,
   SEARCH_SCAN_MAX,
   TxIndexer,
+  type TxIndexerOptions,
   txEventMap,
 } from './indexer.js';
 export {

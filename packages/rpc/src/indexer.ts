@@ -130,23 +130,30 @@ export function txEventMap(block: IndexedBlock, index: number): Record<string, s
   return out;
 }
 
+export interface TxIndexerOptions {
+  /** Index entries one search condition may scan. @default SEARCH_SCAN_MAX */
+  readonly scanMax?: number;
+}
+
 export class TxIndexer {
   readonly #kv: KvStore;
   readonly #txIndex: boolean;
+  readonly #scanMax: number;
 
-  private constructor(kv: KvStore, txIndex: boolean) {
+  private constructor(kv: KvStore, txIndex: boolean, scanMax: number) {
     this.#kv = kv;
     this.#txIndex = txIndex;
+    this.#scanMax = scanMax;
   }
 
   /** Opens the store (writes its schema version on first use; refuses another version). */
-  static async open(kv: KvStore, indexer: 'kv' | 'null'): Promise<TxIndexer> {
+  static async open(kv: KvStore, indexer: 'kv' | 'null', options: TxIndexerOptions = {}): Promise<TxIndexer> {
     const key = Uint8Array.of(P.meta);
     const schema = await kv.get(key);
     if (schema === undefined) await kv.put(key, SCHEMA);
     else if (!bytesEqual(schema, SCHEMA))
       throw new SynodError('STORAGE_CORRUPT', `rpc store: schema version ${schema[0]} is not ${SCHEMA[0]}`);
-    return new TxIndexer(kv, indexer === 'kv');
+    return new TxIndexer(kv, indexer === 'kv', options.scanMax ?? SEARCH_SCAN_MAX);
   }
 
   get enabled(): boolean {
@@ -238,10 +245,10 @@ export class TxIndexer {
   ): Promise<void> {
     let n = 0;
     for await (const { key, value } of this.#kv.iterate({ gte, lt })) {
-      if (++n > SEARCH_SCAN_MAX)
+      if (++n > this.#scanMax)
         throw new SynodError(
           'INTERNAL',
-          `${what} matches more than ${SEARCH_SCAN_MAX} index entries: add conditions to narrow the query`,
+          `${what} matches more than ${this.#scanMax} index entries: add conditions to narrow the query`,
         );
       visit(key, value);
     }

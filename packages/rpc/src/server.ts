@@ -310,7 +310,11 @@ export class RpcServer {
   }
 
   /** What the server holds now: open WebSockets, subscription clients and subscriptions. */
-  stats(): { readonly websockets: number; readonly subscriptionClients: number; readonly subscriptions: number } {
+  stats(): {
+    readonly websockets: number;
+    readonly subscriptionClients: number;
+    readonly subscriptions: number;
+  } {
     return {
       websockets: this.#sockets.size,
       subscriptionClients: this.#bus.clientCount,

@@ -10,7 +10,11 @@ import { WebSocket } from 'ws';
 import { RPC_ERROR_CODES } from '../src/index.js';
 import { ACCOUNTS, call, post, startChain, type TestChain, transfer } from './harness.js';
 
-type RpcResponse = { id: unknown; result?: Record<string, unknown>; error?: { code: number; message: string; data?: string } };
+type RpcResponse = {
+  id: unknown;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string; data?: string };
+};
 
 /** A WebSocket client that collects every message. */
 async function wsClient(url: string): Promise<{
@@ -128,11 +132,13 @@ describe('bad requests', () => {
     await stillServing();
   });
 
-  it('a height above the tip: -32603 with CometBFT\'s reason', async () => {
+  it("a height above the tip: -32603 with CometBFT's reason", async () => {
     for (const method of ['block', 'commit', 'header', 'block_results']) {
       const r = await call(chain.url, method, { height: '999999' });
       expect(r.error?.code).toBe(RPC_ERROR_CODES.internal);
-      expect(r.error?.data).toMatch(/^height 999999 must be less than or equal to the current blockchain height \d+$/);
+      expect(r.error?.data).toMatch(
+        /^height 999999 must be less than or equal to the current blockchain height \d+$/,
+      );
     }
     const zero = await call(chain.url, 'block', { height: '0' });
     expect(zero.error?.data).toBe('height must be greater than 0, but got 0');
@@ -144,7 +150,12 @@ describe('bad requests', () => {
   });
 
   it('an oversize body: HTTP 413 with -32600, the connection closed, others served', async () => {
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'status', params: { pad: 'x'.repeat(10_000) } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'status',
+      params: { pad: 'x'.repeat(10_000) },
+    });
     const r = await post(chain.url, big);
     expect(r.status).toBe(413);
     expect((r.json as RpcResponse).error?.code).toBe(RPC_ERROR_CODES.invalidRequest);
@@ -197,7 +208,9 @@ describe('bad requests', () => {
       chain.url,
       JSON.stringify([1, 2, 3, 4].map((id) => ({ jsonrpc: '2.0', id, method: 'health' }))),
     );
-    expect((tooMany.json as RpcResponse).error?.data).toBe('batch request exceeds maximum (3) allowed number of requests');
+    expect((tooMany.json as RpcResponse).error?.data).toBe(
+      'batch request exceeds maximum (3) allowed number of requests',
+    );
     await stillServing();
   });
 
@@ -206,7 +219,9 @@ describe('bad requests', () => {
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as RpcResponse;
     expect(body.id).toBe(-1);
-    expect(((body.result?.block as Record<string, Record<string, unknown>>).header as { height: string }).height).toBe('1');
+    expect(
+      ((body.result?.block as Record<string, Record<string, unknown>>).header as { height: string }).height,
+    ).toBe('1');
     const bad = await fetch(`${chain.url}/block?height=abc`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as RpcResponse).error?.code).toBe(RPC_ERROR_CODES.invalidParams);
@@ -256,7 +271,12 @@ describe('bad requests', () => {
     const abort = new AbortController();
     const pending = fetch(chain.url, {
       method: 'POST',
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'broadcast_tx_commit', params: { tx: Buffer.from(tx).toString('base64') } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'broadcast_tx_commit',
+        params: { tx: Buffer.from(tx).toString('base64') },
+      }),
       signal: abort.signal,
     }).catch(() => 'aborted');
     await new Promise((r) => setTimeout(r, 100));
@@ -278,7 +298,12 @@ describe('bad requests', () => {
       const unknown = await c.request({ jsonrpc: '2.0', id: 'a', method: 'nope' });
       expect(unknown.id).toBe('a');
       expect(unknown.error?.code).toBe(RPC_ERROR_CODES.methodNotFound);
-      const badQuery = await c.request({ jsonrpc: '2.0', id: 2, method: 'subscribe', params: { query: 'tm.event=' } });
+      const badQuery = await c.request({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'subscribe',
+        params: { query: 'tm.event=' },
+      });
       expect(badQuery.error?.data).toMatch(/failed to parse query/);
       const status = await c.request({ jsonrpc: '2.0', id: 3, method: 'status' });
       expect(status.result?.node_info).toBeDefined();
@@ -315,8 +340,18 @@ describe('bad requests', () => {
     it('a client that disconnects mid-subscription: its subscriptions go, others keep their events', async () => {
       const leaver = await wsClient(chain.wsUrl);
       const stayer = await wsClient(chain.wsUrl);
-      await leaver.request({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: { query: "tm.event='NewBlock'" } });
-      await stayer.request({ jsonrpc: '2.0', id: 7, method: 'subscribe', params: { query: "tm.event='NewBlockHeader'" } });
+      await leaver.request({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'subscribe',
+        params: { query: "tm.event='NewBlock'" },
+      });
+      await stayer.request({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'subscribe',
+        params: { query: "tm.event='NewBlockHeader'" },
+      });
       expect(chain.rpc.stats().subscriptions).toBe(2);
       // Gone without a close frame.
       leaver.ws.terminate();
@@ -339,7 +374,9 @@ describe('bad requests', () => {
 
     it('an oversize message closes that connection only', async () => {
       const c = await wsClient(chain.wsUrl);
-      c.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'status', params: { pad: 'x'.repeat(10_000) } }));
+      c.ws.send(
+        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'status', params: { pad: 'x'.repeat(10_000) } }),
+      );
       const { code } = await c.closed;
       expect(code).toBe(1009);
       await stillServing();
