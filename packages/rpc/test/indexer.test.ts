@@ -92,7 +92,7 @@ describe('TxIndexer', () => {
     expect(await ix.get(txHash(txs[0]!))).toBeUndefined();
     const r = await ix.results(3);
     expect(r?.height).toBe('3');
-    expect((r?.txs_results as unknown[]).length).toBe(4);
+    expect((r?.txs_results as unknown[] | undefined)?.length).toBe(4);
     expect(r?.app_hash).toBe(Buffer.from(new Uint8Array(32).fill(3)).toString('base64'));
     expect(await ix.results(4)).toBeUndefined();
   });
