@@ -63,13 +63,19 @@ export function testGenesis(commitMs: number): Genesis {
 }
 
 /** A signed ledger transaction of `from` at `nonce`. */
-export function signedTx(from: KeyPair, nonce: number, msg: TxMsg, fee = MIN_FEE): Uint8Array {
+export function signedTx(
+  from: KeyPair,
+  nonce: number,
+  msg: TxMsg,
+  fee = MIN_FEE,
+  gasLimit = 10_000,
+): Uint8Array {
   const body: TxBody = {
     chainId: CHAIN_ID,
     sender: from.publicKey,
     nonce,
     fee,
-    gasLimit: 10_000,
+    gasLimit,
     msg,
     memo: new Uint8Array(0),
   };
