@@ -271,6 +271,29 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
     return appVersion;
   };
 
+  const nodeId = toHex(addressFromPublicKey(c.nodeInfo.nodeKey));
+  const validatorAddress = addressFromPublicKey(c.nodeInfo.validatorPubKey);
+  let powerAt: { height: number; power: number } | undefined;
+  type Earliest = { hash: string; appHash: string; height: number; timeMs: number };
+  let earliestCache: { base: number; value: Earliest } | undefined;
+  /** The earliest stored block: its hash, the app hash after it, its height and time (cached per base once final). */
+  const earliestOf = async (height: number, latestAppHash: string): Promise<Earliest> => {
+    const base = env.chain.base();
+    if (earliestCache?.base === base) return earliestCache.value;
+    const header = base >= 1 && base <= height ? await env.chain.header(base) : undefined;
+    if (header === undefined) return { hash: '', appHash: '', height: 0, timeMs: c.genesis.genesisTimeMs };
+    // The app hash after the earliest block is the next header's (or, at the tip, the latest app hash).
+    const next = base < height ? await env.chain.header(base + 1) : undefined;
+    const value = {
+      hash: (await env.chain.blockId(base)).hash,
+      appHash: next === undefined ? latestAppHash.toUpperCase() : hex(next.appHash),
+      height: base,
+      timeMs: header.timeMs,
+    };
+    if (next !== undefined) earliestCache = { base, value };
+    return value;
+  };
+
   /** The mempool's answer turned into CometBFT's: its own refusals are errors, checkTx's are result codes. */
   const broadcast = async (tx: Uint8Array): Promise<{ code: string; reason: string; hash: Uint8Array }> => {
     if (tx.length === 0) throw methodError('tx is empty');
@@ -303,16 +326,14 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
       params: [],
       call: async () => {
         const s = c.node.status();
-        const base = env.chain.base();
-        const earliest = base >= 1 && base <= s.height ? await env.chain.header(base) : undefined;
-        // The app hash after the earliest block is in the next header (or is the latest app hash).
-        const afterEarliest =
-          earliest !== undefined && base < s.height ? await env.chain.header(base + 1) : undefined;
         const info = c.nodeInfo;
-        const validatorAddress = addressFromPublicKey(info.validatorPubKey);
-        const set = await env.chain.validatorSet(s.height + 1);
-        const i = set === undefined ? -1 : validatorIndex(set, validatorAddress);
-        const power = i < 0 ? 0 : (set?.validators[i]?.votingPower ?? 0);
+        const earliest = await earliestOf(s.height, s.appHash);
+        // This node's power in the set of the next height (cached per height: status is polled often).
+        if (powerAt?.height !== s.height) {
+          const set = await env.chain.validatorSet(s.height + 1);
+          const i = set === undefined ? -1 : validatorIndex(set, validatorAddress);
+          powerAt = { height: s.height, power: i < 0 ? 0 : (set?.validators[i]?.votingPower ?? 0) };
+        }
         return {
           node_info: {
             protocol_version: {
@@ -320,7 +341,7 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
               block: int64(BLOCK_PROTOCOL_VERSION),
               app: appVersionNumber(await appVersionOf()),
             },
-            id: toHex(addressFromPublicKey(info.nodeKey)),
+            id: nodeId,
             listen_addr: info.listenAddr,
             network: s.chainId,
             version: `${COMETBFT_RPC_VERSION}+synod.${info.version}`,
@@ -337,21 +358,16 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
             latest_app_hash: s.appHash.toUpperCase(),
             latest_block_height: int64(s.height),
             latest_block_time: rfc3339(s.lastBlockTimeMs),
-            earliest_block_hash: earliest === undefined ? '' : (await env.chain.blockId(base)).hash,
-            earliest_app_hash:
-              afterEarliest !== undefined
-                ? hex(afterEarliest.appHash)
-                : earliest === undefined
-                  ? ''
-                  : s.appHash.toUpperCase(),
-            earliest_block_height: int64(earliest === undefined ? 0 : base),
-            earliest_block_time: rfc3339(earliest?.timeMs ?? c.genesis.genesisTimeMs),
+            earliest_block_hash: earliest.hash,
+            earliest_app_hash: earliest.appHash,
+            earliest_block_height: int64(earliest.height),
+            earliest_block_time: rfc3339(earliest.timeMs),
             catching_up: s.state === 'syncing' || s.state === 'starting',
           },
           validator_info: {
             address: hex(validatorAddress),
             pub_key: { type: PUB_KEY_TYPE, value: b64(info.validatorPubKey) },
-            voting_power: int64(power),
+            voting_power: int64(powerAt.power),
           },
         };
       },
