@@ -507,19 +507,28 @@ export class RpcServer {
     this.#send(res, status, response);
   }
 
-  /** The body as text, or undefined when it exceeds `max_body_bytes` (reading stops there). */
-  async #readBody(req: IncomingMessage): Promise<string | undefined> {
+  /** The body as text, or undefined when it exceeds `max_body_bytes` (reading stops there; the caller answers and closes). */
+  #readBody(req: IncomingMessage): Promise<string | undefined> {
     const max = this.#init.rpc.max_body_bytes;
     const declared = Number(req.headers['content-length'] ?? Number.NaN);
-    if (declared > max) return undefined;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > max) return undefined;
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    if (declared > max) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > max) {
+          req.off('data', onData);
+          req.pause();
+          resolve(undefined);
+          return;
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.once('error', reject);
+    });
   }
 
   async #onJsonRpc(body: string, res: ServerResponse, ctx: CallContext): Promise<void> {
