@@ -8,7 +8,7 @@ import { txHash } from '@synod/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RPC_ERROR_CODES } from '../src/index.js';
-import { ACCOUNTS, call, post, startChain, type TestChain, transfer } from './harness.js';
+import { ACCOUNTS, call, eventually, post, startChain, type TestChain, transfer } from './harness.js';
 
 type RpcResponse = {
   id: unknown;
@@ -279,12 +279,10 @@ describe('bad requests', () => {
       }),
       signal: abort.signal,
     }).catch(() => 'aborted');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(chain.rpc.stats().subscriptions).toBe(1);
+    await eventually(() => chain.rpc.stats().subscriptions === 1);
     abort.abort();
     expect(await pending).toBe('aborted');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(chain.rpc.stats().subscriptions).toBe(0);
+    await eventually(() => chain.rpc.stats().subscriptions === 0);
     // The transaction went in the mempool all the same: its hash is what a client would look for later.
     expect(toHex(txHash(tx))).toHaveLength(64);
     await stillServing();
@@ -333,8 +331,7 @@ describe('bad requests', () => {
       expect((await sub(c, 2, "tm.event='Tx'")).result).toEqual({});
       for (const x of [a, b, c]) x.ws.close();
       await Promise.all([a.closed, b.closed, c.closed]);
-      await new Promise((r) => setTimeout(r, 20));
-      expect(chain.rpc.stats().subscriptions).toBe(0);
+      await eventually(() => chain.rpc.stats().subscriptions === 0);
     });
 
     it('a client that disconnects mid-subscription: its subscriptions go, others keep their events', async () => {
@@ -356,16 +353,15 @@ describe('bad requests', () => {
       // Gone without a close frame.
       leaver.ws.terminate();
       await leaver.closed;
-      await new Promise((r) => setTimeout(r, 20));
-      expect(chain.rpc.stats().subscriptions).toBe(1);
+      await eventually(() => chain.rpc.stats().subscriptions === 1);
       expect(chain.rpc.stats().websockets).toBe(1);
       const before = stayer.messages.length;
       const height = chain.node.status().height;
       await chain.waitForHeight(height + 2);
-      await new Promise((r) => setTimeout(r, 20));
-      const events = stayer.messages.slice(before).filter((m) => m.id === 7 && m.result?.query !== undefined);
-      expect(events.length).toBeGreaterThanOrEqual(1);
-      const data = events[0]?.result?.data as { type: string };
+      const events = (): RpcResponse[] =>
+        stayer.messages.slice(before).filter((m) => m.id === 7 && m.result?.query !== undefined);
+      await eventually(() => events().length >= 1);
+      const data = events()[0]?.result?.data as { type: string };
       expect(data.type).toBe('tendermint/event/NewBlockHeader');
       stayer.ws.close();
       await stayer.closed;
@@ -400,7 +396,7 @@ describe('bad requests', () => {
       });
       expect(closed).toBe(true);
       for (const s of held) s.destroy();
-      await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(held.map((s) => new Promise((r) => (s.destroyed ? r(null) : s.once('close', r)))));
       const r = await call(limited.url, 'health');
       expect(r.result).toEqual({});
     } finally {

@@ -365,8 +365,8 @@ describe('@cosmjs/tendermint-rpc 0.39 against a Synod node', () => {
     it('subscribeTx: the transfer of a sender', async () => {
       const sender = ACCOUNTS[1]!;
       const tx = transfer(sender, 0, ACCOUNTS[2]!, 5n);
+      // The subscribe request goes first on the socket; the server answers a connection's requests in order.
       const event = firstEvent(ws.subscribeTx(`transfer.from='${hex(address(sender))}'`));
-      await new Promise((r) => setTimeout(r, 100));
       const sent = await ws.broadcastTxSync({ tx });
       expect(sent.code).toBe(0);
       const e = await event;

@@ -166,6 +166,15 @@ export async function startChain(options: TestChainOptions = {}): Promise<TestCh
   };
 }
 
+/** Resolves once `condition()` holds (polled every 5 ms), or rejects after `timeoutMs`. */
+export async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** POSTs a JSON-RPC body (any text) and returns the HTTP status and parsed body (or text). */
 export async function post(
   url: string,
