@@ -68,6 +68,12 @@ export {
 export { isPrivateAddress } from './peers/address-filter.js';
 export { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './peers/backoff.js';
 export {
+  DEFAULT_INBOUND_CONNECTION_LIMITS,
+  INBOUND_REFUSALS,
+  type InboundConnectionLimits,
+  type InboundRefusal,
+} from './peers/ip-guard.js';
+export {
   DEFAULT_PEER_MANAGER_OPTIONS,
   type PeerInfo,
   type PeerKind,

@@ -77,6 +77,7 @@ import {
 } from './limits.js';
 import { libp2pPrivateKey, type NodeKey, peerIdOfNodeKey } from './node-key.js';
 import { createP2pMetrics, type P2pMetrics } from './p2p-metrics.js';
+import { type InboundConnectionLimits, InboundIpGuard } from './peers/ip-guard.js';
 import {
   DEFAULT_PEER_MANAGER_OPTIONS,
   type PeerInfo,
@@ -193,8 +194,14 @@ export interface NetworkOptions {
    * @default DEFAULT_INBOUND_GOSSIP_BUDGET
    */
   readonly inboundGossipBudget?: Partial<InboundGossipBudget>;
-  /** New connections accepted per remote host per second (libp2p rate limit). @default 50 */
-  readonly inboundConnectionsPerHostPerSecond?: number;
+  /**
+   * What one remote IP may do with inbound connections, judged before the
+   * Noise handshake: a rate, a cap on handshakes in progress, and a ban of the
+   * IP once `bannedPeersPerIp` of its peers were banned (see
+   * `InboundConnectionLimits` for the NAT trade-off).
+   * @default DEFAULT_INBOUND_CONNECTION_LIMITS
+   */
+  readonly inboundConnections?: Partial<InboundConnectionLimits>;
   /** How many peers a block request tries before giving up. @default 3 */
   readonly requestAttempts?: number;
   /**
@@ -351,6 +358,8 @@ export class Network {
   /** Proposals accepted per (height, round): the first is forwarded, one conflicting one only delivered. */
   private readonly proposals = new ProposalTracker();
   private readonly reputation: PeerReputation;
+  /** Per-IP admission of inbound connections, before their handshake. */
+  private readonly ipGuard: InboundIpGuard;
   private readonly metrics: P2pMetrics;
   /** What the inbound gossip budget dropped (gossip-guard.ts), by unit: messages, bytes. */
   private readonly overBudget: Counter;
@@ -414,6 +423,7 @@ export class Network {
       ...options.reputation,
       penalties: { ...DEFAULT_REPUTATION.penalties, ...options.reputation?.penalties },
     });
+    this.ipGuard = new InboundIpGuard(this.clock, options.inboundConnections);
     this.queueOptions = {
       ...DEFAULT_QUEUE_OPTIONS,
       ...options.queues,
@@ -510,8 +520,22 @@ export class Network {
     const gater: ConnectionGater = {
       denyDialPeer: (peer) => this.reputation.isBanned(peer.toString()),
       denyDialMultiaddr: (addr) => !this.dialFilter(addr.toString()),
+      // right after the TCP accept, before any handshake: the remote IP's limits
+      denyInboundConnection: (maConn) => {
+        const refusal = this.ipGuard.admit(maConn.remoteAddr, maConn);
+        if (refusal !== undefined) {
+          this.metrics.inboundRefused.inc({ reason: refusal });
+          return true;
+        }
+        maConn.addEventListener('close', () => this.ipGuard.settled(maConn), { once: true });
+        return false;
+      },
       denyInboundEncryptedConnection: (peer) => this.reputation.isBanned(peer.toString()),
       denyOutboundEncryptedConnection: (peer) => this.reputation.isBanned(peer.toString()),
+      denyInboundUpgradedConnection: (_peer, maConn) => {
+        this.ipGuard.settled(maConn);
+        return false;
+      },
     };
     const node = await createLibp2p<Services>({
       privateKey: this.privateKey,
@@ -526,7 +550,10 @@ export class Network {
       connectionManager: {
         // the peer manager enforces maxPeers; libp2p only prunes far beyond it
         maxConnections: this.peerOptions.maxPeers + 16,
-        inboundConnectionThreshold: this.options.inboundConnectionsPerHostPerSecond ?? 50,
+        // per-IP rates are the gater's (InboundIpGuard: a token bucket, IPv6 by prefix,
+        // an allow list); libp2p's own per-host limit is set out of its way
+        inboundConnectionThreshold: Number.MAX_SAFE_INTEGER,
+        maxIncomingPendingConnections: this.ipGuard.limits.pendingMax,
         dialTimeout: this.peerOptions.dialTimeoutMs,
       },
       // under load a ping can be slow; a slow ping must never abort a connection
@@ -1499,6 +1526,19 @@ export class Network {
     this.reputation.unban(peer);
   }
 
+  /**
+   * Remote IPs whose inbound connections are refused because enough of their
+   * peers were banned (IPv6 as a prefix, see `InboundConnectionLimits`).
+   */
+  bannedIps(): { ip: string; untilMs: number }[] {
+    return this.ipGuard.bannedIps();
+  }
+
+  /** Lifts an IP's ban (`ip` as `bannedIps` names it). */
+  unbanIp(ip: string): void {
+    this.ipGuard.unbanIp(ip);
+  }
+
   private penalise(peer: string, reason: PenaltyReason): void {
     this.metrics.penalties.inc({ reason });
     const { banned, points } = this.reputation.penalise(peer, reason);
@@ -1511,9 +1551,21 @@ export class Network {
     this.logger.warn('peer banned', { peer, reason, durationMs: this.reputation.options.banDurationMs });
     const r = this.running;
     if (r === undefined) return;
+    // the ban counts against the IPs it is connected from (enough of them ban the IP)
+    const peerId = peerIdFromString(peer);
+    for (const connection of r.node.getConnections(peerId)) {
+      const ip = this.ipGuard.peerBanned(peer, connection.remoteAddr);
+      if (ip === undefined) continue;
+      this.metrics.ipBans.inc();
+      this.logger.warn('ip banned', {
+        ip,
+        bannedPeers: this.ipGuard.limits.bannedPeersPerIp,
+        durationMs: this.ipGuard.limits.ipBanMs,
+      });
+    }
     r.peerManager.onBanned(peer);
     // whatever it still has queued is dropped unvalidated: a ban ends the work it causes
     r.scheduler.dropPeer(peer);
-    r.node.hangUp(peerIdFromString(peer)).catch(() => {});
+    r.node.hangUp(peerId).catch(() => {});
   }
 }

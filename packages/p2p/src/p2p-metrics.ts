@@ -26,6 +26,10 @@ export interface P2pMetrics {
   readonly penalties: Counter;
   /** Bans by reason. */
   readonly bans: Counter;
+  /** Inbound connections refused before their handshake, by reason (`INBOUND_REFUSALS`). */
+  readonly inboundRefused: Counter;
+  /** IPs banned (enough of their peers were banned). */
+  readonly ipBans: Counter;
   /** Connected peers. */
   readonly peers: Gauge;
   /** Connected peers currently marked delinquent. */
@@ -97,6 +101,15 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
       name: 'synod_p2p_peer_bans_total',
       help: 'Peers banned, by reason',
       labelNames: ['reason'],
+    }),
+    inboundRefused: m.counter({
+      name: 'synod_p2p_inbound_refused_total',
+      help: 'Inbound connections refused before their handshake, by reason',
+      labelNames: ['reason'],
+    }),
+    ipBans: m.counter({
+      name: 'synod_p2p_ip_bans_total',
+      help: 'Remote IPs banned because enough of their peers were banned',
     }),
     peers: m.gauge({ name: 'synod_p2p_peers', help: 'Connected peers' }),
     delinquentPeers: m.gauge({

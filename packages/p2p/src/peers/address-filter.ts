@@ -12,7 +12,8 @@ const PRIVATE_IPV4: readonly (readonly [number, number])[] = [
   [ipv4ToNumber('255.255.255.255'), 32], // broadcast
 ];
 
-function ipv4ToNumber(ip: string): number {
+/** An IPv4 address as a 32-bit number, NaN when it does not parse. */
+export function ipv4ToNumber(ip: string): number {
   const parts = ip.split('.');
   if (parts.length !== 4) return Number.NaN;
   let n = 0;
@@ -34,7 +35,7 @@ function isPrivateIpv4(ip: string): boolean {
 }
 
 /** The eight 16-bit groups of an IPv6 address, or undefined when it does not parse. */
-function ipv6Groups(ip: string): number[] | undefined {
+export function ipv6Groups(ip: string): number[] | undefined {
   let text = ip.toLowerCase();
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);

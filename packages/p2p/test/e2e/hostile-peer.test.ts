@@ -114,7 +114,7 @@ describe('a hostile peer attacks a node on every topic and protocol while an hon
     if (stored === undefined) throw new Error('fixture');
     const storedBlockHash = blockHash(stored.block);
     let firstIdentity = 0;
-    for (const attack of ATTACKS) {
+    for (const [i, attack] of ATTACKS.entries()) {
       const fromMs = epochMs();
       const { identities } = await attack.run({
         victimAddress: v.addresses()[0] ?? '',
@@ -122,6 +122,8 @@ describe('a hostile peer attacks a node on every topic and protocol while an hon
         untilMs: fromMs + ATTACK_MS,
         storedBlockHash,
         firstIdentity,
+        // each attack from a host of its own (five banned identities ban their IP)
+        sourceIp: `127.0.0.${10 + i}`,
         pace: pacer(3_000, 8 * 1024 * 1024),
       });
       firstIdentity += attack.identities;

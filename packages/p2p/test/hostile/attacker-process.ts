@@ -51,7 +51,7 @@ process.on('message', (cmd: RunCommand) => {
       storedBlockHash: Uint8Array.from(Buffer.from(cmd.storedBlockHash, 'hex')),
       firstIdentity: cmd.firstIdentity,
       // a new identity each time one is banned, for as long as the attack lasts
-      identities: 1_000,
+      identities: 100_000,
       pace: () => new Promise((r) => setImmediate(r)),
     })
     .then(

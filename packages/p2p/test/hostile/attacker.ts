@@ -12,7 +12,7 @@ import { identify } from '@libp2p/identify';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
-import { tcp } from '@libp2p/tcp';
+import { type TCPSocketOptions, tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { frame, MESHSUB, type RawMessage, rpcBytes } from './wire.js';
@@ -39,7 +39,12 @@ export interface IdentityReport {
   bytes: number;
   /** When the victim closed its connection (ban or hang-up), if it did. */
   cutAtMs: number | undefined;
+  /** True when the victim refused its connection (the dial failed). */
+  refused: boolean;
 }
+
+/** The attacker's IP by default: not the honest peers' 127.0.0.1. */
+export const ATTACKER_IP = '127.0.0.2';
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes of one machine. */
 export function epochMs(): number {
@@ -51,6 +56,7 @@ function seedOf(index: number): Uint8Array {
   s[0] = 0xa7;
   s[1] = index & 0xff;
   s[2] = (index >> 8) & 0xff;
+  s[3] = (index >> 16) & 0xff;
   s[31] = 0x66;
   return s;
 }
@@ -70,15 +76,22 @@ export class Attacker {
       sent: 0,
       bytes: 0,
       cutAtMs: undefined,
+      refused: false,
     };
   }
 
-  /** A new identity (its peer id derived from `index`). */
-  static async create(index: number): Promise<Attacker> {
+  /**
+   * A new identity (its peer id derived from `index`), dialling from
+   * `sourceIp` (any of 127.0.0.0/8 is this host on Linux: an attacker on
+   * 127.0.0.2 is another IP than honest peers on 127.0.0.1).
+   */
+  static async create(index: number, sourceIp = ATTACKER_IP): Promise<Attacker> {
+    // net.connect's localAddress (@libp2p/tcp passes dialOpts through; its type omits it)
+    const dialOpts = { localAddress: sourceIp } as TCPSocketOptions;
     const node = await createLibp2p({
       privateKey: await generateKeyPairFromSeed('Ed25519', seedOf(index)),
       addresses: { listen: [] },
-      transports: [tcp()],
+      transports: [tcp({ dialOpts })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: { denyDialMultiaddr: (a) => !a.toString().startsWith('/ip4/127.0.0.1/') },
@@ -106,7 +119,12 @@ export class Attacker {
   /** Dials the victim; throws when refused. Records the moment the victim closes the connection. */
   async connect(victimAddress: string): Promise<void> {
     this.victim = peerIdFromString(multiaddr(victimAddress).getComponents().at(-1)?.value ?? '');
-    const connection = await this.node.dial(multiaddr(victimAddress), { signal: AbortSignal.timeout(5_000) });
+    const connection = await this.node
+      .dial(multiaddr(victimAddress), { signal: AbortSignal.timeout(5_000) })
+      .catch((err: unknown) => {
+        this.report.refused = true;
+        throw err;
+      });
     connection.addEventListener(
       'close',
       () => {

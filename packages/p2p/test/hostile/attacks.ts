@@ -18,6 +18,8 @@ export interface AttackContext {
   readonly storedBlockHash: Uint8Array;
   /** Identity numbers are taken from here on (distinct across attacks). */
   readonly firstIdentity: number;
+  /** The IP the attacker dials from (a loopback address other than 127.0.0.1). @default ATTACKER_IP */
+  readonly sourceIp?: string;
   /**
    * Most identities to use. @default the attack's `identities`; a real
    * attacker has as many as it likes (a new one each time one is banned).
@@ -76,7 +78,7 @@ async function identityTurns(
   const reports: IdentityReport[] = [];
   const max = ctx.identities ?? attack.identities;
   for (let n = 0; n < max && epochMs() < ctx.untilMs; n++) {
-    const a = await Attacker.create(ctx.firstIdentity + n);
+    const a = await Attacker.create(ctx.firstIdentity + n, ctx.sourceIp);
     reports.push(a.report);
     try {
       await a.connect(ctx.victimAddress);

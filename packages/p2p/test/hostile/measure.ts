@@ -10,7 +10,8 @@
  * attack that the victim delivered within 1 s, their median and p99 delay;
  * the victim's RSS and JS heap before, at peak and after (after a GC), and
  * its CPU over the attack in cores (one identity attacks at a time, so this
- * is per attacking peer); identities banned; time from an identity's first
+ * is per attacking peer); identities banned, identities that attacked, and
+ * identities whose connection the victim refused; time from an identity's first
  * message to its ban; messages validated after a ban; the victim's event loop
  * delay (p99, max). With `--profile DIR`, the victim's CPU profile over
  * each attack (profile.ts). Numbers only: nothing here is asserted.
@@ -43,6 +44,8 @@ export interface PhaseFigures {
   readonly resources: ResourceFigures;
   readonly identities: number;
   readonly banned: number;
+  /** Identities whose connection the victim refused (they sent nothing). */
+  readonly refused: number;
   /** The attack's time, ms. */
   readonly durationMs: number;
   readonly timeToBanMs: readonly number[];
@@ -188,6 +191,7 @@ async function runPhase(
       resources: report.resources,
       identities: active.length,
       banned: banned.length,
+      refused: done.identities.filter((r) => r.refused).length,
       durationMs,
       timeToBanMs: banned.map((r) => (peers.get(r.id)?.bannedAtMs ?? 0) - (r.firstSentAtMs ?? 0)),
       validatedAfterBan: active.reduce((n, r) => n + (peers.get(r.id)?.validatedAfterBan ?? 0), 0),
@@ -228,7 +232,7 @@ export function tableRow(f: PhaseFigures): string {
     `${mbf(r.heapPeakMb)} / ${mbf(r.heapAfterMb)}`,
     r.cpuCores.toFixed(2),
     f.identities === 0 ? '–' : `${Math.round((r.cpuCores * f.durationMs) / f.identities)} ms`,
-    f.identities === 0 ? '–' : `${f.banned} / ${f.identities}`,
+    f.identities === 0 ? '–' : `${f.banned} / ${f.identities} / ${f.refused}`,
     ttb,
     f.identities === 0 ? '–' : String(f.validatedAfterBan),
     f.identities === 0 ? '–' : `${f.sentMessages} / ${f.sentMb.toFixed(1)} MB`,
@@ -236,7 +240,7 @@ export function tableRow(f: PhaseFigures): string {
 }
 
 export const TABLE_HEADER = [
-  '| attack | honest votes ≤ 1 s (victim / observer) | delay median / p99 | RSS before / peak / after (MB) | heap peak / after (MB) | CPU (cores) | CPU per identity | banned / identities | 1st msg → ban median / max | validated after ban | attacker sent |',
+  '| attack | honest votes ≤ 1 s (victim / observer) | delay median / p99 | RSS before / peak / after (MB) | heap peak / after (MB) | CPU (cores) | CPU per identity | banned / identities / refused | 1st msg → ban median / max | validated after ban | attacker sent |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ].join('\n');
 
@@ -263,7 +267,7 @@ export async function main(args: readonly string[]): Promise<void> {
     let firstIdentity = 0;
     for (const name of names) {
       const f = await runPhase(name, attacker, durationMs, firstIdentity, profileDir);
-      firstIdentity += 1_000;
+      firstIdentity += 100_000;
       rows.push(f);
       console.log(tableRow(f));
       if (f.victimErrors.length > 0) console.log(`  victim errors: ${f.victimErrors.join('; ')}`);

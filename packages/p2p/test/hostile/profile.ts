@@ -100,8 +100,20 @@ export function summarise(profile: CpuProfile, top = 15): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  // the profiler's own start (Profiler.start, from this module) is not the victim's work
+  const profilerStart = new Set<number>();
+  for (const n of profile.nodes) {
+    if (n.callFrame.url !== 'node:inspector') continue;
+    const stack = [n.id];
+    while (stack.length > 0) {
+      const id = stack.pop() ?? 0;
+      profilerStart.add(id);
+      stack.push(...(byId.get(id)?.children ?? []));
+    }
+  }
   const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
+    if (profilerStart.has(profile.samples[i] ?? 0)) continue;
     const id = profile.samples[i] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
