@@ -247,6 +247,11 @@ export function chainProvider(chain: readonly BlockWithCommit[]): RequestProvide
         ? undefined
         : { block: encodeBlock(item.block), commit: encodeCommit(item.commit) };
     },
+    // the liveness protocol: a height of the chain is decided; nothing is held for the others
+    consensus: ({ height }) => {
+      const item = chain[height - 1];
+      return item === undefined ? { proposals: [], votes: [] } : { proposals: [], votes: [], decided: item };
+    },
   };
 }
 

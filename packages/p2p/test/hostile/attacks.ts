@@ -3,6 +3,7 @@
  * bound each one): when the victim cuts an identity, the next one connects
  * and carries on, until the attack's time is up or its identities are spent.
  */
+import { encodeConsensusRequest } from '../../src/codec/consensus-messages.js';
 import { protocolId, type ReqRespProtocol } from '../../src/topics.js';
 import { Attacker, epochMs, type IdentityReport } from './attacker.js';
 import { OVERSIZE_BYTES, type Payloads } from './payloads.js';
@@ -320,7 +321,7 @@ const gossipsubGarbage: Attack = {
 /** Requests on every protocol, each identity one flavour (in turn): malformed, oversize, a flood over the rate limits. */
 const requests: Attack = {
   name: 'requests',
-  what: 'malformed, oversize and flooding requests on status, block-by-hash, block-range, pex; idle streams',
+  what: 'malformed, oversize and flooding requests on status, block-by-hash, block-range, pex, consensus; idle streams',
   identities: 3,
   bans: true,
   run: (ctx) => {
@@ -332,7 +333,11 @@ const requests: Attack = {
       v.setBigUint64(8, BigInt(to), false);
       return b;
     };
+    // the newest protocol first in each list (an identity is often banned before its list ends)
     const malformed: [ReqRespProtocol, Uint8Array][] = [
+      // a consensus request one byte short, and one for height 0
+      ['consensus', frame(new Uint8Array(11))],
+      ['consensus', frame(new Uint8Array(12))],
       ['block-by-hash', frame(new Uint8Array(31))],
       ['block-range', frame(new Uint8Array(3))],
       ['block-range', frame(range(50, 10))],
@@ -340,12 +345,15 @@ const requests: Attack = {
       ['status', new Uint8Array(11).fill(0xff)],
     ];
     const oversizeRequests: [ReqRespProtocol, Uint8Array][] = [
+      ['consensus', frame(new Uint8Array(64 * 1024))],
       ['status', frame(new Uint8Array(1))],
       ['pex', frame(new Uint8Array(64))],
       ['block-by-hash', frame(new Uint8Array(1024 * 1024))],
       ['block-range', frame(new Uint8Array(64 * 1024))],
     ];
     const flood: [ReqRespProtocol, Uint8Array][] = [
+      // a decided height of the victim's chain: served with its block and commit
+      ['consensus', frame(encodeConsensusRequest({ height: 5, round: 0 }))],
       ['block-range', frame(range(1, 100))],
       ['block-by-hash', frame(ctx.storedBlockHash)],
       ['status', frame(new Uint8Array(0))],
