@@ -1,13 +1,16 @@
 /**
- * The chain as the network's gossip validation reads it (@synod/p2p's
- * `ValidationContext`): the height and round being decided, the validator
- * sets of the height window and the proposer of a (height, round). Kept in
- * memory (validation asks for every message), refreshed from the state
- * store after each executed block; the node's own view adds the evidence
- * rules while it runs (`attachValidation`).
+ * The network's base gossip validation context (@synod/p2p's
+ * `ValidationContext`), for the moments the node does not run: from the
+ * network's start until the node attaches its own view (step 3 of its
+ * start), and after it detaches it at stop. While the node runs, its view
+ * (`attachValidation`: height and round being decided, validator sets of
+ * the window, proposer schedule, evidence rules, its one verifier) replaces
+ * every member of this one.
  *
- * Before the node's first start (no chain state yet) it knows no set:
- * votes and proposals are ignored, as they should be.
+ * It knows the chain as the state store left it at start: the sets of the
+ * heights around the last executed one, so that messages of that height can
+ * be judged (and relayed) while the node starts; anything else is ignored.
+ * Before a node's first start it knows no set.
  */
 import { ProposerSchedule } from '@synod/consensus';
 import type { ValidationContext } from '@synod/p2p';
@@ -26,7 +29,6 @@ export class ChainView implements ValidationContext {
   readonly #schedules = new Map<number, ProposerSchedule>();
   /** Last executed height. */
   #height = 0;
-  #round: () => number = () => 0;
   #refreshing: Promise<void> = Promise.resolve();
 
   constructor(chainId: string, storage: NodeStorage, logger: Logger) {
@@ -35,17 +37,12 @@ export class ChainView implements ValidationContext {
     this.#logger = logger;
   }
 
-  /** Where the round being decided comes from (the node's status once it runs). */
-  followRound(round: () => number): void {
-    this.#round = round;
-  }
-
   currentHeight(): number {
     return this.#height + 1;
   }
 
   currentRound(): number {
-    return this.#round();
+    return 0;
   }
 
   validatorSetAt(height: number): ValidatorSet | undefined {
@@ -63,7 +60,7 @@ export class ChainView implements ValidationContext {
     return schedule.proposer(round);
   }
 
-  /** Last executed height is `height`: load the sets of the window (serialised, never concurrent). */
+  /** The last executed height is `height`: load the sets of the window (serialised, never concurrent). */
   executed(height: number): Promise<void> {
     const run = this.#refreshing.then(() => this.#load(height));
     this.#refreshing = run.catch((err: unknown) =>

@@ -239,15 +239,12 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         recentBlocksMax: config.consensus.recent_blocks_max,
       },
     );
-    chainView.followRound(() => node.status().consensus?.round ?? 0);
     // Block sync decides from the peers connected when the node starts: give the configured ones a moment.
     const configured = splitList(config.p2p.persistent_peers).length + splitList(config.p2p.seeds).length;
     if (config.block_sync && configured > 0)
       await waitForPeer(network, parseDurationMs(config.blocksync.peer_wait) ?? 0);
     const observer: NodeObserver = observeNode(node, storage, metrics, logger);
     undo.push(() => observer.close());
-    const offView = node.on('block', (e) => void chainView.executed(e.height));
-    undo.push(() => offView());
     undo.push(() => node.stop());
     await node.start();
     running = { node, storage };
