@@ -54,6 +54,8 @@ export interface NodeInit {
   readonly blockTimesCacheHeights?: number;
   /** Blocks asked for in one block-range request of block sync. @default 16 */
   readonly syncBatchBlocks?: number;
+  /** Block-range requests of block sync in flight at once, spread over the peers that have the blocks. @default 4 */
+  readonly syncParallelRequests?: number;
   /**
    * Block sync at start: catch up from peers when one of them is at least this
    * many heights ahead; 0 disables block sync. @default 2
@@ -82,6 +84,7 @@ export const NODE_DEFAULTS = Object.freeze({
   commitMonitorHeights: 1000,
   blockTimesCacheHeights: 10_000,
   syncBatchBlocks: 16,
+  syncParallelRequests: 4,
   syncLagHeights: 2,
   recentBlocksMax: 64,
   livenessIntervalMs: 1000,
@@ -96,6 +99,7 @@ export interface ResolvedInit {
   readonly commitMonitorHeights: number;
   readonly blockTimesCacheHeights: number;
   readonly syncBatchBlocks: number;
+  readonly syncParallelRequests: number;
   readonly syncLagHeights: number;
   readonly recentBlocksMax: number;
   readonly livenessIntervalMs: number;
@@ -134,6 +138,11 @@ export function resolveInit(init: NodeInit): ResolvedInit {
       1,
     ),
     syncBatchBlocks: integer('syncBatchBlocks', init.syncBatchBlocks ?? d.syncBatchBlocks, 1),
+    syncParallelRequests: integer(
+      'syncParallelRequests',
+      init.syncParallelRequests ?? d.syncParallelRequests,
+      1,
+    ),
     syncLagHeights: integer('syncLagHeights', init.syncLagHeights ?? d.syncLagHeights, 0),
     recentBlocksMax: integer('recentBlocksMax', init.recentBlocksMax ?? d.recentBlocksMax, 1),
     livenessIntervalMs: integer('livenessIntervalMs', init.livenessIntervalMs ?? d.livenessIntervalMs, 0),

@@ -698,84 +698,166 @@ export class SynodNode {
   }
 
   /**
-   * Block sync at start: while a peer says it is `syncLagHeights` or more
-   * ahead (then until caught up with the best peer), fetch ranges of blocks
-   * from it, verify each against the set of its height (the commit with
-   * `commitProblem`, then every block check but the clock's) and execute it.
-   * A peer whose blocks do not verify is dropped for this sync.
+   * Block sync: while a peer says it is `startLag` or more heights ahead
+   * (then until caught up with the best peer), fetch ranges of
+   * `syncBatchBlocks` blocks from the peers that have them — up to
+   * `syncParallelRequests` ranges in flight, spread over those peers in turn
+   * — and apply them in height order: each commit verified against the set
+   * of its height with `commitProblem`, each block with every check but the
+   * clock's, then saved and executed. A peer whose blocks do not verify, or
+   * that has nothing of a range it claimed, is dropped for this sync and its
+   * range asked of another. Progress (height, target, blocks/s, ETA) is
+   * logged and announced as `sync` events.
    */
   async #blockSync(running: Running, startLag = this.#init.syncLagHeights): Promise<void> {
-    const { transport, storage, verifySignature, logger } = this.#c;
-    const { chain, executor, monitor } = running;
+    const { transport, logger, clock } = this.#c;
+    const { chain } = running;
     const dropped = new Set<string>();
     const from = chain.height + 1;
-    let syncing = false;
+    const progress = { syncing: false, startedMs: clock.now(), lastLogMs: 0 };
     for (;;) {
-      let best: { peer: string; height: number } | undefined;
+      if (this.#running !== running || this.#halted !== undefined) return;
+      const heights = new Map<string, number>();
       for (const peer of transport.peers()) {
         if (dropped.has(peer)) continue;
         try {
-          const st = await transport.requestStatus(peer);
-          if (best === undefined || st.height > best.height) best = { peer, height: st.height };
+          heights.set(peer, (await transport.requestStatus(peer)).height);
         } catch {
           // [IGNORE] a peer that does not answer.
         }
       }
-      const lag = syncing ? 1 : startLag;
-      if (best === undefined || best.height < chain.height + lag) break;
-      if (!syncing) {
-        syncing = true;
+      const target = Math.max(0, ...heights.values());
+      const lag = progress.syncing ? 1 : startLag;
+      if (heights.size === 0 || target < chain.height + lag) break;
+      if (!progress.syncing) {
+        progress.syncing = true;
         this.#state = 'syncing';
-        logger.info('block sync', { height: chain.height, target: best.height, peer: best.peer });
+        logger.info('block sync', { height: chain.height, target, peers: heights.size });
       }
-      const first = chain.height + 1;
-      let items: readonly BlockWithCommit[];
-      try {
-        items = await transport.requestBlockRange(
-          best.peer,
-          first,
-          Math.min(best.height, first + this.#init.syncBatchBlocks - 1),
-        );
-      } catch {
-        items = [];
-      }
-      let progressed = false;
-      for (const { block, commit } of items) {
-        const h = chain.height + 1;
-        const set = chain.setAt(h);
-        const bad =
-          block.header.height !== h || set === undefined
-            ? `block ${block.header.height}, expected ${h}`
-            : (commitProblem(chain.chainId, set, commit, {
-                height: h,
-                blockHash: blockHash(block),
-                verifySignature,
-              }) ?? (await executor.blockProblem(block, { proposal: false }))?.reason);
-        if (this.#halted !== undefined) return; // the block proved a fork: the security alert
-        if (bad !== undefined) {
-          logger.warn('block sync: invalid block from peer', { peer: best.peer, height: h, reason: bad });
-          break;
-        }
-        const alert = monitor.observe(commit);
-        if (alert !== undefined) {
-          this.#securityAlert(alert);
-          return;
-        }
-        await storage.blocks.saveBlock(block, commit);
-        const response = await executor.execute(block);
-        await executor.afterExecute(block, commit, response);
-        progressed = true;
-      }
-      if (!progressed) {
-        dropped.add(best.peer);
-        continue;
-      }
-      this.#events.emit('sync', { from, height: chain.height, target: best.height, done: false });
+      // Each pass applies blocks or drops a peer: the loop ends.
+      await this.#syncRanges(running, heights, target, dropped, from, progress);
     }
-    if (syncing) {
+    if (progress.syncing && this.#running === running && this.#halted === undefined) {
       this.#events.emit('sync', { from, height: chain.height, target: chain.height, done: true });
       logger.info('block sync done', chain.describe());
     }
+  }
+
+  /** Fetches `chain.height + 1 .. target` from `heights`' peers, several ranges at a time, applied in order. */
+  async #syncRanges(
+    running: Running,
+    heights: ReadonlyMap<string, number>,
+    target: number,
+    dropped: Set<string>,
+    from: number,
+    progress: { startedMs: number; lastLogMs: number },
+  ): Promise<void> {
+    const { transport, logger, clock } = this.#c;
+    const { chain } = running;
+    const batch = this.#init.syncBatchBlocks;
+    type Fetched = {
+      readonly peer: string;
+      readonly end: number;
+      readonly items: readonly BlockWithCommit[];
+    };
+    const inFlight = new Map<number, Promise<Fetched>>();
+    let turn = 0;
+    /** Asks a peer that has `end` (else one that has `start`) for start..end; false when no peer can. */
+    const ask = (start: number, end: number): boolean => {
+      const able = (h: number) =>
+        [...heights].filter(([p, ph]) => !dropped.has(p) && ph >= h).map(([p]) => p);
+      const peers = able(end).length > 0 ? able(end) : able(start);
+      const peer = peers[turn++ % Math.max(1, peers.length)];
+      if (peer === undefined) return false;
+      const last = Math.min(end, heights.get(peer) ?? end);
+      inFlight.set(
+        start,
+        transport.requestBlockRange(peer, start, last).then(
+          (items) => ({ peer, end: last, items }),
+          () => ({ peer, end: last, items: [] }),
+        ),
+      );
+      return true;
+    };
+    let next = chain.height + 1;
+    for (;;) {
+      if (this.#running !== running || this.#halted !== undefined) return;
+      while (inFlight.size < this.#init.syncParallelRequests && next <= target) {
+        const end = Math.min(target, next + batch - 1);
+        if (!ask(next, end)) break;
+        next = end + 1;
+      }
+      const h = chain.height + 1;
+      if (h > target) return;
+      const pending = inFlight.get(h);
+      if (pending === undefined) {
+        // Nothing asked for h (its range was cut short, or its peer dropped): ask again, or give up.
+        if (!ask(h, Math.min(target, h + batch - 1))) return;
+        continue;
+      }
+      const { peer, end, items } = await pending;
+      inFlight.delete(h);
+      const applied = await this.#applySynced(running, peer, items);
+      if (applied === 0) {
+        dropped.add(peer);
+        if (this.#halted !== undefined) return;
+        continue;
+      }
+      // A range answered in part: the rest of it is asked for again at the top of the loop.
+      if (chain.height < end && !inFlight.has(chain.height + 1)) ask(chain.height + 1, end);
+      const now = clock.now();
+      const done = chain.height - from + 1;
+      const rate = done / Math.max(0.001, (now - progress.startedMs) / 1000);
+      this.#events.emit('sync', { from, height: chain.height, target, done: false });
+      if (now - progress.lastLogMs >= 5_000 || chain.height === target) {
+        progress.lastLogMs = now;
+        logger.info('block sync progress', {
+          height: chain.height,
+          target,
+          blocksPerSecond: Math.round(rate * 10) / 10,
+          etaSeconds: Math.round((target - chain.height) / Math.max(rate, 0.001)),
+          inFlight: inFlight.size,
+        });
+      }
+    }
+  }
+
+  /**
+   * Applies synced blocks in order from the chain state's next height; stops
+   * at the first one that does not verify. Returns how many were applied.
+   */
+  async #applySynced(running: Running, peer: string, items: readonly BlockWithCommit[]): Promise<number> {
+    const { storage, verifySignature, logger } = this.#c;
+    const { chain, executor, monitor } = running;
+    let applied = 0;
+    for (const { block, commit } of items) {
+      if (this.#running !== running) return applied;
+      const h = chain.height + 1;
+      const set = chain.setAt(h);
+      const bad =
+        block.header.height !== h || set === undefined
+          ? `block ${block.header.height}, expected ${h}`
+          : (commitProblem(chain.chainId, set, commit, {
+              height: h,
+              blockHash: blockHash(block),
+              verifySignature,
+            }) ?? (await executor.blockProblem(block, { proposal: false }))?.reason);
+      if (this.#halted !== undefined) return applied; // the block proved a fork: the security alert
+      if (bad !== undefined) {
+        logger.warn('block sync: invalid block from peer', { peer, height: h, reason: bad });
+        return applied;
+      }
+      const alert = monitor.observe(commit);
+      if (alert !== undefined) {
+        this.#securityAlert(alert);
+        return applied;
+      }
+      await storage.blocks.saveBlock(block, commit);
+      const response = await executor.execute(block);
+      await executor.afterExecute(block, commit, response);
+      applied++;
+    }
+    return applied;
   }
 }
 

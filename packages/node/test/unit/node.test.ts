@@ -256,3 +256,71 @@ describe('node: block sync', () => {
     }
   });
 });
+
+describe('node: block sync from several peers', () => {
+  it('fetches ranges from every peer that has them, drops one serving forged commits, and catches up', async () => {
+    const genesis = testGenesis(1);
+    const network = new MemoryNetwork();
+    const leader = await validatorNode(network, 0, genesis);
+    await leader.node.start();
+    await leader.node.broadcastTx(transfer(ACCOUNTS[2]!, 0));
+    await heightReached(leader.node, 30);
+    await leader.node.stop();
+    network.setConnected('v0', false);
+    const top = leader.storage.blocks.height();
+
+    // Three peers with the chain: two honest copies and one whose commits carry forged signatures.
+    const served = new Map<string, number>();
+    const serve = (id: string, forge: boolean) => {
+      const t = network.transport(id);
+      t.serve({
+        status: () => ({ height: top, lastBlockHash: new Uint8Array(32), earliestHeight: 1 }),
+        blockByHash: () => undefined,
+        blockRange: async (from, to) => {
+          served.set(id, (served.get(id) ?? 0) + 1);
+          const out = [];
+          for (let h = from; h <= Math.min(to, top); h++) {
+            const block = (await leader.storage.blocks.loadBlock(h))!;
+            const commit = (await leader.storage.blocks.loadCommit(h))!;
+            const signatures = forge
+              ? commit.signatures.map((cs) => ({ ...cs, signature: new Uint8Array(64).fill(7) }))
+              : commit.signatures;
+            out.push({ block, commit: { ...commit, signatures } });
+          }
+          return out;
+        },
+        consensus: () => ({ proposals: [], votes: [] }),
+      });
+    };
+    serve('evil', true);
+    serve('copy-a', false);
+    serve('copy-b', false);
+
+    const storage = await createMemoryNodeStorage();
+    const follower = createNode(
+      {
+        storage,
+        application: await Ledger.open({ kv: storage.state.appState }),
+        transport: network.transport('f'),
+        clock: wallClock,
+        signer: null,
+      },
+      { genesis, syncBatchBlocks: 4, syncParallelRequests: 3, livenessIntervalMs: 0 },
+    );
+    const progress: SyncProgressEvent[] = [];
+    follower.on('sync', (e) => progress.push(e));
+    await follower.start();
+    expect(follower.status().height).toBe(top);
+    expect(progress.at(-1)).toMatchObject({ done: true, height: top });
+    // Both honest peers served ranges; the forger was asked, then dropped (asked once).
+    expect(served.get('copy-a')).toBeGreaterThan(1);
+    expect(served.get('copy-b')).toBeGreaterThan(1);
+    expect(served.get('evil')).toBe(1);
+    for (let h = 1; h <= top; h++) {
+      const a = await storage.blocks.loadBlock(h);
+      const b = await leader.storage.blocks.loadBlock(h);
+      expect(a && blockHash(a)).toEqual(b && blockHash(b));
+    }
+    await follower.stop();
+  });
+});
