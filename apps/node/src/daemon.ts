@@ -19,7 +19,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { type KeyPair, toHex } from '@synod/crypto';
+import { createVerifyCache, type KeyPair, toHex } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createNode, type SynodNode } from '@synod/node';
 import { createNetwork, type Network, nodeTransport, peerIdOfNodeKey, wallClock } from '@synod/p2p';
@@ -207,7 +207,15 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     const network = await startNetwork(config, genesis, nodeKey, chainView, logger, metrics);
     undo.push(() => network.stop());
     // 5. Application. 6. Node.
-    const application = await Ledger.open({ kv: storage.state.appState, logger, metrics });
+    // One verifier with a memory of accepted signatures for the whole node: gossip validation (the
+    // node's view carries it), consensus and the ledger's transaction checks verify each signature once.
+    const verifier = createVerifyCache();
+    const application = await Ledger.open({
+      kv: storage.state.appState,
+      logger,
+      metrics,
+      verifySignature: verifier.verify,
+    });
     const signer = await createSigner(validatorKey.seed, storage.signerState);
     const node = createNode(
       {
@@ -216,6 +224,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         transport: nodeTransport(network),
         clock: wallClock,
         signer,
+        verifySignature: verifier.verify,
         logger,
         metrics,
       },
