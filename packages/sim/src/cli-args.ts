@@ -203,7 +203,7 @@ export function summary(r: SimResult, wallMs: number): string[] {
     (() => {
       const t = emptyTotals();
       addTotals(t, r);
-      return punishmentLine(t);
+      return `${punishmentLine(t)}; longest run of decided commits an honest validator missed ${s.punishments.honestMissStreak}`;
     })(),
     ...r.notes.map((n) => `note: ${n}`),
     ...heapLines(r.heap),

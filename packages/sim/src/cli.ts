@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const totals = emptyTotals();
   const memory = emptyMemory();
   const actions = emptyActions();
+  let streak = { length: 0, seed: 0 };
   for (let i = 0; i < count; i++) {
     const seed = (cli.from + i) >>> 0;
     const r = await runSimulation({ ...cli.options, seed });
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
     addTotals(totals, r);
     addMemory(memory, r);
     addActions(actions, r);
+    if (r.stats.punishments.honestMissStreak > streak.length)
+      streak = { length: r.stats.punishments.honestMissStreak, seed };
     if (!r.ok) {
       failed++;
       const f = r.failure;
@@ -79,6 +82,9 @@ async function main(): Promise<void> {
   out(`punishments over all seeds: ${punishmentLine(totals)}`);
   out(`byzantine actions over all seeds: ${actionsLine(actions)}`);
   out(`memory over all seeds: ${memoryLine(memory)}`);
+  out(
+    `longest run of decided commits an honest validator missed: ${streak.length}${streak.length > 0 ? ` (seed ${streak.seed})` : ''}`,
+  );
   out(`${count - failed} passed, ${failed} failed`);
   process.exitCode = failed > 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@ import { Ledger } from '@synod/ledger';
 import {
   type BlockDecidedEvent,
   createNode,
+  type NodeInit,
   type NodeMessages,
   type NodeTopic,
   type NodeTransport,
@@ -46,7 +47,7 @@ import type { SimNetwork } from './network.js';
 import type { ReferenceChain, SlashingView } from './reference.js';
 import { slashingView, validatorPubKeys } from './reference.js';
 import type { Rng } from './rng.js';
-import type { ByzantineProfile, Scenario } from './scenario.js';
+import type { ByzantineProfile, Scenario, SimMutation } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
 import type { Trace } from './trace.js';
 import { type Packet, type SimRequest, SimTransport, type TransportWorld } from './transport.js';
@@ -312,10 +313,7 @@ export class SimNode {
         signer,
         verifySignature: w.oracle.verify,
       },
-      {
-        genesis: w.chain.genesis,
-        livenessIntervalMs: w.livenessIntervalMs,
-      },
+      this.#init(),
     );
     const c: Incarnation = { life, node, ledger, storage, transport };
     if (!life.alive) return;
@@ -323,6 +321,21 @@ export class SimNode {
     this.#watch(c);
     w.network.attach(this.index, (from, packet) => transport.receive(from, packet));
     await node.start();
+  }
+
+  /**
+   * The node's configuration. A scenario's core mutation goes to the node as
+   * `mutation`, which @synod/node has to hand to its engine for the broken
+   * core to run (the broken-variant test's only way in; see README).
+   */
+  #init(): NodeInit {
+    const w = this.#w;
+    const init: NodeInit & { readonly mutation?: SimMutation } = {
+      genesis: w.chain.genesis,
+      livenessIntervalMs: w.livenessIntervalMs,
+      ...(w.scenario.mutation === undefined ? {} : { mutation: w.scenario.mutation }),
+    };
+    return init;
   }
 
   /** Power is cut now: memory is gone, the WAL keeps only what was synced. */

@@ -330,7 +330,7 @@ export function deriveScenario(
     faults,
     timeouts,
     clockOffsetsMs: Array.from({ length: validators }, () => rng.int(0, 50)),
-    livenessIntervalMs: Math.max(100, Math.round(roundMs / 2)),
+    livenessIntervalMs: Math.max(10, Math.round(timeouts.commitMs / 2)),
     safetyPhaseMaxMs: heights * 10 * roundMs,
     mutation: options.mutation,
   };
