@@ -142,6 +142,7 @@ export class RpcServer {
   readonly #sockets = new Set<WebSocket>();
   #address = '';
   #clientSeq = 0;
+  #eventsDropped = 0;
   readonly #m: {
     requests: ReturnType<Metrics['counter']>;
     duration: ReturnType<Metrics['histogram']>;
@@ -314,11 +315,14 @@ export class RpcServer {
     readonly websockets: number;
     readonly subscriptionClients: number;
     readonly subscriptions: number;
+    /** Events not delivered to WebSocket clients that did not read in time. */
+    readonly eventsDropped: number;
   } {
     return {
       websockets: this.#sockets.size,
       subscriptionClients: this.#bus.clientCount,
       subscriptions: this.#bus.subscriptionCount,
+      eventsDropped: this.#eventsDropped,
     };
   }
 
@@ -638,6 +642,7 @@ export class RpcServer {
       if (ws.readyState !== ws.OPEN) return false;
       if (unflushed >= rpc.experimental_websocket_write_buffer_size) {
         if (isEvent && !rpc.experimental_close_on_slow_client) {
+          this.#eventsDropped++;
           this.#m.dropped.inc();
           return false;
         }

@@ -392,7 +392,7 @@ describe('bad requests', () => {
       const third = await open();
       const closed = await new Promise<boolean>((resolve) => {
         third.on('close', () => resolve(true));
-        setTimeout(() => resolve(false), 2000);
+        setTimeout(() => resolve(false), 5000);
       });
       expect(closed).toBe(true);
       for (const s of held) s.destroy();

@@ -56,7 +56,7 @@ describe('the methods, in CometBFT 0.38 JSON', () => {
           },
         }),
     });
-    await chain.waitForHeight(2);
+    await chain.waitForHeight(3);
   });
 
   afterAll(async () => {
@@ -163,8 +163,12 @@ describe('the methods, in CometBFT 0.38 JSON', () => {
   });
 
   it('validators, consensus_params, consensus_state, dump_consensus_state', async () => {
+    const before = chain.node.status().height;
     const v = await ok(chain.url, 'validators');
-    expect(v.block_height).toBe(String(chain.node.status().height + 1));
+    const after = chain.node.status().height;
+    // The next height's set (the chain may move on during the call).
+    expect(Number(v.block_height)).toBeGreaterThanOrEqual(before + 1);
+    expect(Number(v.block_height)).toBeLessThanOrEqual(after + 1);
     expect(v).toMatchObject({ count: '1', total: '1' });
     expect((v.validators as Obj[])[0]).toEqual({
       address: HEX(address(VALIDATOR)),
