@@ -137,10 +137,16 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     const peerId = (await peerIdOfNodeKey(nodeKey)).toString();
     const statePath = inHome(home, config.priv_validator_state_file);
     // 2. Storage (the home's lock).
+    const metrics = new PromMetrics();
     const dbDir = inHome(home, config.db_dir);
     let opened: NodeStorage;
     try {
-      opened = await openNodeStorage({ dataDir: dbDir, syncWrites: config.storage.sync_writes, logger });
+      opened = await openNodeStorage({
+        dataDir: dbDir,
+        syncWrites: config.storage.sync_writes,
+        logger,
+        metrics,
+      });
     } catch (err) {
       throw storageError(err, home, dbDir);
     }
@@ -153,7 +159,6 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         `${statePath} is missing: the validator does not know what it last signed, and refuses to start. Restore the file from a backup; for a new chain only, \`synodd unsafe-reset-all --reset-signer\` writes a fresh one`,
       );
     // 3. Listeners.
-    const metrics = new PromMetrics();
     const rpcAddress = parseTcpAddress(config.rpc.laddr);
     if (rpcAddress === undefined)
       throw new SynodError('CONFIG_INVALID', `[rpc] laddr ${config.rpc.laddr}: not tcp://IP:PORT`);

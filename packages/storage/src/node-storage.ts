@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ConsensusWal, Logger, SignerStateStore } from '@synod/types';
+import type { ConsensusWal, Logger, Metrics, SignerStateStore } from '@synod/types';
 import { BlockStore } from './block-store.js';
 import { EvidenceStore } from './evidence-store.js';
 import { directorySize } from './fs-util.js';
@@ -45,10 +45,12 @@ export interface NodeStorageOptions {
   /** The node's data folder; see `storagePaths` for what goes where. */
   readonly dataDir: string;
   readonly level?: LevelKvStoreOptions;
-  readonly wal?: Omit<FileWalOptions, 'logger'>;
+  readonly wal?: Omit<FileWalOptions, 'logger' | 'metrics'>;
   /** fsync block, state and evidence writes. @default true */
   readonly syncWrites?: boolean;
   readonly logger?: Logger;
+  /** Storage metrics (the WAL's `synod_wal_fsync_seconds`). */
+  readonly metrics?: Metrics;
 }
 
 /** The files and folders under a node's data folder. */
@@ -114,6 +116,7 @@ export async function openNodeStorage(options: NodeStorageOptions): Promise<Node
     const wal = await openFileWal(paths.wal, {
       ...options.wal,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
     try {
       return await assemble(

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSynodError, LIMITS, type SynodError } from '@synod/types';
+import { isSynodError, LIMITS, type Metrics, noopMetrics, type SynodError } from '@synod/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FileConsensusWal, type FileWalOptions, openFileWal, segmentFileName } from '../../src/index.js';
 import { tempDir } from '../temp-dir.js';
@@ -40,6 +40,21 @@ describe('FileConsensusWal', () => {
   afterEach(async () => {
     await wal?.close().catch(() => undefined);
     await dir.remove();
+  });
+
+  it('times every fsync into synod_wal_fsync_seconds', async () => {
+    const observed: { name: string; value: number }[] = [];
+    const metrics: Metrics = {
+      ...noopMetrics,
+      histogram: (opts) => ({ observe: (value) => observed.push({ name: opts.name, value }) }),
+    };
+    const w = await openWal({ metrics });
+    await w.append(enc('a'), { sync: true });
+    await w.append(enc('b'));
+    await w.append(enc('c'), { sync: true });
+    expect(w.stats().fsyncs).toBe(2);
+    expect(observed.map((o) => o.name)).toEqual(['synod_wal_fsync_seconds', 'synod_wal_fsync_seconds']);
+    for (const o of observed) expect(o.value).toBeGreaterThanOrEqual(0);
   });
 
   it('a new WAL has the base height marker and no records', async () => {
