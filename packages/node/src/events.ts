@@ -3,7 +3,7 @@
  * it (no test-only hooks inside the node).
  */
 import type { ConflictingCommits } from '@synod/consensus';
-import type { Block, Commit, Evidence, TxResult } from '@synod/types';
+import type { Block, Commit, ConsensusParams, Evidence, TxResult, ValidatorUpdate } from '@synod/types';
 
 /** A block was decided and executed. */
 export interface BlockDecidedEvent {
@@ -14,6 +14,10 @@ export interface BlockDecidedEvent {
   readonly commit: Commit;
   /** The application's result of each transaction, in block order. */
   readonly txResults: readonly TxResult[];
+  /** Validator changes the block decided (they take effect at height + 2). */
+  readonly validatorUpdates: readonly ValidatorUpdate[];
+  /** Consensus parameters the block changed, if any. */
+  readonly consensusParamUpdates?: ConsensusParams;
   /** The app hash after the block (the next header's `appHash`). */
   readonly appHash: Uint8Array;
 }

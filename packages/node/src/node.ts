@@ -28,7 +28,7 @@ import {
 } from '@synod/consensus';
 import { createVerifyCache, toHex } from '@synod/crypto';
 import { ConflictingCommitDetector, EvidencePool } from '@synod/fault-detector';
-import { type AddResult, Mempool } from '@synod/mempool';
+import { type AddResult, Mempool, type MempoolTx } from '@synod/mempool';
 import {
   type Block,
   blockHash,
@@ -394,6 +394,40 @@ export class SynodNode {
     return result;
   }
 
+  /** Pending transactions in the order a proposal would take them, at most `limit`. */
+  unconfirmedTxs(limit = Number.POSITIVE_INFINITY): MempoolTx[] {
+    return this.#needRunning().mempool.contents(limit);
+  }
+
+  /** Drops every pending transaction (an operator's emergency tool; the RPC's `unsafe_flush_mempool`). */
+  flushMempool(): Promise<void> {
+    return this.#needRunning().mempool.flush();
+  }
+
+  /**
+   * Evidence submitted from outside (the RPC's `broadcast_evidence`): verified
+   * against the chain by the pool like a peer's, kept pending and gossiped
+   * when it is new. Resolves to the pool's verdict: `'added'`, `'duplicate'`
+   * (known or committed already) or `'invalid'` with the reason.
+   */
+  async submitEvidence(
+    ev: Evidence,
+  ): Promise<
+    { readonly status: 'added' | 'duplicate' } | { readonly status: 'invalid'; readonly reason: string }
+  > {
+    const running = this.#needRunning();
+    const { storage, verifySignature } = this.#c;
+    if ((await storage.evidence.status(ev)) === 'committed') return { status: 'duplicate' };
+    const ctx = await running.chain.evidenceContext([evidenceHeight(ev)], verifySignature);
+    const result = running.evidencePool.add(ev, ctx);
+    if (result.status === 'invalid') return { status: 'invalid', reason: result.problem.reason };
+    if (result.status !== 'added') return { status: 'duplicate' };
+    await storage.evidence.addPending(ev);
+    this.#events.emit('evidence', { evidence: ev, source: 'local' });
+    await this.#publish('evidence', ev);
+    return { status: 'added' };
+  }
+
   /** The application's answer to a query. */
   query(request: QueryRequest): Promise<QueryResponse> {
     return this.#c.application.query(request);
@@ -526,6 +560,10 @@ export class SynodNode {
       block,
       commit,
       txResults: response.txResults,
+      validatorUpdates: response.validatorUpdates,
+      ...(response.consensusParamUpdates === undefined
+        ? {}
+        : { consensusParamUpdates: response.consensusParamUpdates }),
       appHash: response.appHash,
     });
   }

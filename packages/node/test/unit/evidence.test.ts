@@ -149,3 +149,30 @@ describe('node: evidence and the application', () => {
     expect(views).toHaveLength(0); // detached at stop
   });
 });
+
+describe('node: submitted evidence (the RPC’s broadcast_evidence)', () => {
+  it('verifies it like a peer’s: a forged one is refused with the reason, a valid one added once, then a duplicate', async () => {
+    const network = new MemoryNetwork();
+    const v0 = await validatorNode(network, 0, genesis());
+    running.push(v0.node);
+    const events: EvidenceEvent[] = [];
+    v0.node.on('evidence', (e) => events.push(e));
+    await v0.node.start();
+    await heightReached(v0.node, 3);
+    const accused = VALIDATORS[1] as KeyPair;
+    // Forged first (once valid evidence commits, the accused is tombstoned and nothing more is taken).
+    const other = duplicateVote(accused, 1, await blockTimeOf(v0.storage, 1));
+    const forged: Evidence =
+      other.kind === 'duplicate-vote'
+        ? { ...other, voteB: { ...other.voteB, signature: new Uint8Array(64).fill(3) } }
+        : other;
+    const verdict = await v0.node.submitEvidence(forged);
+    expect(verdict.status).toBe('invalid');
+    expect(verdict.status === 'invalid' && verdict.reason).toMatch(/signature/i);
+    expect(events).toHaveLength(0);
+    const ev = duplicateVote(accused, 2, await blockTimeOf(v0.storage, 2));
+    expect(await v0.node.submitEvidence(ev)).toEqual({ status: 'added' });
+    expect(await v0.node.submitEvidence(ev)).toEqual({ status: 'duplicate' });
+    expect(events).toHaveLength(1);
+  });
+});

@@ -1,5 +1,5 @@
 import { Ledger } from '@synod/ledger';
-import { createMemoryNodeStorage } from '@synod/storage';
+import { createMemoryNodeStorage, createSigner } from '@synod/storage';
 import {
   type Block,
   blockHash,
@@ -20,9 +20,11 @@ import {
 import {
   ACCOUNTS,
   address,
+  fixedClock,
   heightReached,
   testGenesis,
   transfer,
+  VALIDATORS,
   validatorNode,
   wallClock,
 } from '../fixtures.js';
@@ -322,5 +324,37 @@ describe('node: block sync from several peers', () => {
       expect(a && blockHash(a)).toEqual(b && blockHash(b));
     }
     await follower.stop();
+  });
+});
+
+describe('node: the mempool as the RPC sees it', () => {
+  it('lists pending transactions in proposal order and flushes them', async () => {
+    // A clock whose timers never fire: after its first block the node waits for ever, txs stay pending.
+    const genesis = testGenesis(1);
+    const storage = await createMemoryNodeStorage();
+    const node = createNode(
+      {
+        storage,
+        application: await Ledger.open({ kv: storage.state.appState }),
+        transport: new MemoryNetwork().transport('v0'),
+        clock: fixedClock(genesis.genesisTimeMs + 60_000),
+        signer: await createSigner(VALIDATORS[0]!.seed, storage.signerState),
+      },
+      { genesis, livenessIntervalMs: 0 },
+    );
+    await node.start();
+    const txs = [transfer(ACCOUNTS[0]!, 0), transfer(ACCOUNTS[0]!, 1), transfer(ACCOUNTS[1]!, 0)];
+    for (const tx of txs) expect((await node.broadcastTx(tx)).accepted).toBe(true);
+    const pending = node.unconfirmedTxs();
+    expect(pending).toHaveLength(3);
+    // One sender's nonces in order.
+    const a0 = pending.findIndex((p) => Buffer.from(p.tx).equals(Buffer.from(txs[0]!)));
+    const a1 = pending.findIndex((p) => Buffer.from(p.tx).equals(Buffer.from(txs[1]!)));
+    expect(a0).toBeLessThan(a1);
+    expect(node.unconfirmedTxs(1)).toHaveLength(1);
+    await node.flushMempool();
+    expect(node.unconfirmedTxs()).toEqual([]);
+    expect(node.status().mempoolTxs).toBe(0);
+    await node.stop();
   });
 });
