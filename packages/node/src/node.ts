@@ -335,6 +335,7 @@ export class SynodNode {
       metrics,
       verifySignature: c.verifySignature,
       commitMonitor: running.monitor,
+      ...(this.#init.mutation === undefined ? {} : { mutation: this.#init.mutation }),
       onSecurityAlert: (alert) => this.#securityAlert(alert),
       onHalt: (error) => {
         this.#halted ??= error.message;
