@@ -601,11 +601,28 @@ export class SynodNode {
       cancel = clock.setTimer(interval, tick);
       if (busy !== undefined || this.#state !== 'running' || running.engine === undefined) return;
       if (running.chain.height !== lastHeight) {
+        if (stuck >= this.#init.livenessSyncTicks)
+          logger.warn('blocks are decided again after a stall', {
+            event: 'partition_healed',
+            height: running.chain.height,
+            stalledMs: stuck * interval,
+          });
         lastHeight = running.chain.height;
         stuck = 0;
         return;
       }
       stuck++;
+      if (stuck === this.#init.livenessSyncTicks) {
+        const st = running.engine.status();
+        logger.warn('no block decided for a while: a partition, or too many validators down', {
+          event: 'partition_suspected',
+          height: running.chain.height + 1,
+          round: st?.round,
+          step: st?.step,
+          peers: this.#c.transport.peers().length,
+          stalledMs: stuck * interval,
+        });
+      }
       const peers = running.engine.status() === undefined ? [] : this.#c.transport.peers();
       if (peers.length === 0) return;
       const peer = peers[cursor++ % peers.length] as string;

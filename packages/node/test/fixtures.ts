@@ -12,6 +12,8 @@ import {
   DEFAULT_CONSENSUS_PARAMS,
   encodeTx,
   type Genesis,
+  type LogContext,
+  type Logger,
   noopLogger,
   noopMetrics,
   type TxBody,
@@ -175,6 +177,7 @@ export async function validatorNode(
   genesis: Genesis,
   storage?: NodeStorage,
   init: Omit<NodeInit, 'genesis'> = {},
+  logger?: Logger,
 ): Promise<{ node: SynodNode; storage: NodeStorage }> {
   const store = storage ?? (await createMemoryNodeStorage());
   const key = VALIDATORS[index] as KeyPair;
@@ -185,10 +188,34 @@ export async function validatorNode(
       transport: network.transport(`v${index}`),
       clock: wallClock,
       signer: await createSigner(key.seed, store.signerState),
+      ...(logger === undefined ? {} : { logger }),
     },
     { ...init, genesis },
   );
   return { node, storage: store };
+}
+
+/** A logger that keeps every line (level, message, context), for tests of what is logged. */
+export function recordingLogger(): Logger & {
+  readonly lines: { level: string; msg: string; ctx: LogContext }[];
+} {
+  const lines: { level: string; msg: string; ctx: LogContext }[] = [];
+  const make = (bindings: LogContext): Logger => {
+    const at =
+      (level: string) =>
+      (msg: string, ctx: LogContext = {}): void => {
+        lines.push({ level, msg, ctx: { ...bindings, ...ctx } });
+      };
+    return {
+      trace: at('trace'),
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return Object.assign(make({}), { lines });
 }
 
 /** Resolves once `node` has executed `height`. */

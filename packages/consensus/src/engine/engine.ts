@@ -362,6 +362,7 @@ export class ConsensusEngine {
     this.log.error(
       'SECURITY ALERT: two valid commits for different blocks at one height; block production stopped',
       {
+        event: 'conflicting_commits',
         height: alert.height,
         blockA: toHex(alert.commitA.blockHash),
         blockB: toHex(alert.commitB.blockHash),
@@ -403,6 +404,7 @@ export class ConsensusEngine {
     this.metrics.halted.set(1);
     this.cancelTimers();
     this.log.error('consensus engine halted', {
+      event: 'consensus_halted',
       error: error.message,
       code: isSynodError(error) ? error.code : undefined,
       height: this.height,
@@ -607,7 +609,12 @@ export class ConsensusEngine {
     const checked = verifiedKey !== undefined && bytesEqual(verifiedKey, validator.pubKey);
     if (!checked && !this.verify(validator.pubKey, voteSignBytes(this.o.chainId, v), sv.signature)) {
       this.metrics.rejected.inc({ reason: 'invalid_signature' });
-      this.log.warn('vote with an invalid signature', { height: v.height, round: v.round, validator: index });
+      this.log.warn('vote with an invalid signature', {
+        event: 'invalid_signature',
+        height: v.height,
+        round: v.round,
+        validator: index,
+      });
       return;
     }
     this.metrics.votes.inc({ type: v.type });
@@ -700,7 +707,11 @@ export class ConsensusEngine {
     const checked = verifiedKey !== undefined && bytesEqual(verifiedKey, proposer.pubKey);
     if (!checked && !this.verify(proposer.pubKey, proposalSignBytes(this.o.chainId, p), sp.signature)) {
       this.metrics.rejected.inc({ reason: 'invalid_signature' });
-      this.log.warn('proposal with an invalid signature', { height: p.height, round: p.round });
+      this.log.warn('proposal with an invalid signature', {
+        event: 'invalid_signature',
+        height: p.height,
+        round: p.round,
+      });
       return;
     }
     // [IGNORE] not the round's proposer: do not even validate its block.
@@ -716,6 +727,7 @@ export class ConsensusEngine {
     if (p.polRound === -1 && matches && !bytesEqual(block.header.proposerAddress, p.proposerAddress)) {
       this.metrics.rejected.inc({ reason: 'block_proposer_mismatch' });
       this.log.warn('fresh proposal of a block naming another proposer; ignored', {
+        event: 'block_proposer_mismatch',
         height: p.height,
         round: p.round,
       });
@@ -1181,6 +1193,7 @@ export class ConsensusEngine {
     const total = totalVotingPower(this.set);
     this.metrics.equivocations.inc({ kind: e.kind });
     this.log.warn('equivocation detected', {
+      event: e.kind === 'duplicate-vote' ? 'equivocation' : 'double_proposal',
       kind: e.kind,
       height: e.height,
       round: e.round,

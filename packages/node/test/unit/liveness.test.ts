@@ -3,10 +3,10 @@
  * (the `consensus` protocol) — a decided height's commit when it is one
  * height behind, block sync when it is further behind.
  */
-import { blockHash, type SignedVote } from '@synod/types';
+import { blockHash, type Logger, type SignedVote } from '@synod/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryNetwork, type SynodNode } from '../../src/index.js';
-import { heightReached, testGenesis, validatorNode } from '../fixtures.js';
+import { heightReached, recordingLogger, testGenesis, validatorNode } from '../fixtures.js';
 
 const running: SynodNode[] = [];
 afterEach(async () => {
@@ -23,11 +23,18 @@ function heightOf(topic: string, message: unknown): number | undefined {
   return undefined;
 }
 
-async function fourValidators(network: MemoryNetwork, livenessIntervalMs: number) {
+async function fourValidators(network: MemoryNetwork, livenessIntervalMs: number, v3Logger?: Logger) {
   const genesis = testGenesis(4, { proposeMs: 200, prevoteMs: 100, precommitMs: 100 });
   const nodes = [];
   for (let i = 0; i < 4; i++) {
-    const { node, storage } = await validatorNode(network, i, genesis, undefined, { livenessIntervalMs });
+    const { node, storage } = await validatorNode(
+      network,
+      i,
+      genesis,
+      undefined,
+      { livenessIntervalMs },
+      i === 3 ? v3Logger : undefined,
+    );
     nodes.push({ node, storage });
   }
   for (const { node } of nodes) {
@@ -72,7 +79,8 @@ describe('node: liveness protocol', () => {
 
   it('a node cut off while the others go on catches up by block sync, then takes part in consensus again', async () => {
     const network = new MemoryNetwork();
-    const nodes = await fourValidators(network, 100);
+    const log = recordingLogger();
+    const nodes = await fourValidators(network, 100, log);
     const [v0, , , v3] = nodes.map((n) => n.node) as [SynodNode, SynodNode, SynodNode, SynodNode];
     await heightReached(v0, 2);
     network.setConnected('v3', false);
@@ -86,5 +94,9 @@ describe('node: liveness protocol', () => {
     const now = v0.status().height;
     await Promise.all([heightReached(v0, now + 3), heightReached(v3, now + 3)]);
     await sameBlocks([nodes[0]!, nodes[1]!, nodes[3]!], now + 3);
+    // The operator saw it: a stall suspected while cut off, healed after.
+    const events = log.lines.map((l) => l.ctx.event).filter((e) => e !== undefined);
+    expect(events).toContain('partition_suspected');
+    expect(events.indexOf('partition_healed')).toBeGreaterThan(events.indexOf('partition_suspected'));
   }, 30_000);
 });
