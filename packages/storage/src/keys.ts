@@ -24,6 +24,8 @@ import type { KvSpan } from './kv/kv-store.js';
  *   0x30 u64 height ‖ hash[32]     encoded Evidence, pending (height = infraction height)
  *   0x31 hash[32]                  u64 committed-at height ‖ u64 infraction height
  *   0x32 u64 height ‖ hash[32]     (empty) committed evidence by infraction height, for pruning
+ *   -- reserved for other components sharing the database
+ *   0x40 key…                      @synod/rpc's store (block results, transaction index), its own keys
  */
 export const KEY_PREFIX = {
   schema: 0x00,
@@ -40,6 +42,7 @@ export const KEY_PREFIX = {
   evidencePending: 0x30,
   evidenceCommitted: 0x31,
   evidenceCommittedByHeight: 0x32,
+  rpc: 0x40,
 } as const;
 
 /**
