@@ -6,28 +6,22 @@
  */
 import type { SynodNode } from '@synod/node';
 import type { KvStore, NodeStorage } from '@synod/storage';
-import type { Application, Evidence, Genesis, Logger, Metrics } from '@synod/types';
+import type { Application, Genesis, Logger, Metrics } from '@synod/types';
 
 /**
  * What the RPC uses of a node: @synod/node's `SynodNode` satisfies it as it
- * is. The optional members are interfaces `SynodNode` does not offer (yet);
- * a host that has them passes a node with them, and the methods that need
- * them (`unconfirmed_txs` listing, `broadcast_evidence`, the unsafe ones)
- * use them; without them those methods say so.
+ * is — `status`, `broadcastTx`, `query`, `on('block')` (each block's
+ * results and validator updates), `unconfirmedTxs` (`unconfirmed_txs`,
+ * `num_unconfirmed_txs`), `flushMempool` (`unsafe_flush_mempool`) and
+ * `submitEvidence` (`broadcast_evidence`). `dialPeers` (`dial_seeds`,
+ * `dial_peers`) belongs to the network: the host adds it when it can dial.
  */
-export type RpcNode = Pick<SynodNode, 'status' | 'broadcastTx' | 'query' | 'on'> & {
-  /** The mempool's pending transactions (at most `limit`), its size and bytes. */
-  unconfirmedTxs?(limit: number): {
-    readonly txs: readonly Uint8Array[];
-    readonly total: number;
-    readonly totalBytes: number;
-  };
-  /** Evidence submitted by a client: verified and pooled as if gossiped. */
-  submitEvidence?(evidence: Evidence): Promise<void>;
-  /** `dial_seeds` / `dial_peers` (unsafe). */
+export type RpcNode = Pick<
+  SynodNode,
+  'status' | 'broadcastTx' | 'query' | 'on' | 'unconfirmedTxs' | 'flushMempool' | 'submitEvidence'
+> & {
+  /** `dial_seeds` / `dial_peers` (unsafe): dial `peers` (`ID@HOST:PORT` or multiaddrs). */
   dialPeers?(peers: readonly string[], options: { readonly persistent: boolean }): Promise<void>;
-  /** `unsafe_flush_mempool` (unsafe). */
-  flushMempool?(): Promise<void> | void;
 };
 
 /** Who this node is, for `status` and `net_info`. */

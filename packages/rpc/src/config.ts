@@ -79,8 +79,11 @@ export interface ResolvedRpcInit {
   readonly indexer: 'kv' | 'null';
 }
 
+/** A bad value: the message names the key; `details` has the key path (`['rpc', 'max_body_bytes']`) and the reason alone. */
 function fail(key: string, message: string): never {
-  throw new SynodError('CONFIG_INVALID', `[${key.replace('.', '] ')} ${message}`);
+  throw new SynodError('CONFIG_INVALID', `[${key.replace('.', '] ')} ${message}`, {
+    details: { path: key.split('.'), reason: message },
+  });
 }
 
 function integer(key: string, v: unknown, min: number, max: number): number {

@@ -46,7 +46,6 @@ export {
   MAX_ASYNC_CHECKS,
   MAX_PER_PAGE,
 } from './methods.js';
-export { PENDING_TXS_MAX } from './pending.js';
 export {
   type EventMap,
   MAX_QUERY_LENGTH,

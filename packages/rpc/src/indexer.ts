@@ -23,8 +23,17 @@
  * fail beyond (an RPC client cannot make the node scan without bound).
  */
 import type { KvBatchOp, KvStore } from '@synod/storage';
-import { bytesEqual, SynodError, txHash } from '@synod/types';
-import { b64, gasWanted, hex, int64, type Json, type JsonObject, txResultJson } from './encode.js';
+import { bytesEqual, type ConsensusParams, SynodError, txHash } from '@synod/types';
+import {
+  b64,
+  consensusParamsJson,
+  gasWanted,
+  hex,
+  int64,
+  type Json,
+  type JsonObject,
+  txResultJson,
+} from './encode.js';
 import type { EventMap, Query, QueryCondition } from './query.js';
 
 /** Index entries one search condition may scan. */
@@ -100,6 +109,8 @@ export interface IndexedBlock {
   }[];
   /** Validator updates decided by the block, as CometBFT's `Validator` JSON objects are made from. */
   readonly validatorUpdates: readonly { readonly pubKey: Uint8Array; readonly power: number }[];
+  /** Consensus parameters the block changed (`consensus_param_updates`), if any. */
+  readonly consensusParamUpdates?: ConsensusParams;
   readonly appHash: Uint8Array;
 }
 
@@ -176,7 +187,8 @@ export class TxIndexer {
             power: int64(u.power),
           }) as Json,
       ),
-      consensus_param_updates: null,
+      consensus_param_updates:
+        block.consensusParamUpdates === undefined ? null : consensusParamsJson(block.consensusParamUpdates),
       app_hash: b64(block.appHash),
     };
   }

@@ -37,7 +37,6 @@ import { methodError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { IndexedTx, TxIndexer } from './indexer.js';
 import type { ParamSpec, ParamValue } from './params.js';
-import type { PendingTxs } from './pending.js';
 import { Query, QueryError } from './query.js';
 
 /** The CometBFT RPC version this server speaks (cosmjs picks its 0.38 client by the `0.38.` prefix). */
@@ -78,7 +77,6 @@ export interface MethodEnv {
   /** The RPC store, once opened. */
   readonly indexer: () => Promise<TxIndexer>;
   readonly bus: EventBus;
-  readonly pending: PendingTxs;
   /** The address the server listens on (`tcp://…`), for `node_info.other.rpc_address`. */
   readonly rpcAddress: () => string;
   /** Aborted when the server closes (waits in progress end). */
@@ -304,10 +302,26 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
       throw methodError(`error on broadcastTx: ${(err as Error).message}`);
     }
     const hash = r.hash ?? txHash(tx);
-    if (r.accepted) env.pending.add(hash, tx);
-    else if (r.code === 'DUPLICATE') throw methodError('tx already exists in cache');
-    else if (r.code === 'MEMPOOL_FULL' || r.code === 'TX_TOO_LARGE') throw methodError(r.reason);
+    if (!r.accepted && r.code === 'DUPLICATE') throw methodError('tx already exists in cache');
+    if (!r.accepted && (r.code === 'MEMPOOL_FULL' || r.code === 'TX_TOO_LARGE')) throw methodError(r.reason);
     return { code: r.code, reason: r.reason, hash };
+  };
+
+  /**
+   * The mempool's pending transactions in proposal order and their bytes. One
+   * walk of the pool (at most `[mempool] size` entries): the node tells its
+   * count (`status().mempoolTxs`) but not its bytes.
+   */
+  const mempool = (): { txs: readonly { readonly tx: Uint8Array }[]; bytes: number } => {
+    let txs: readonly { readonly tx: Uint8Array }[];
+    try {
+      txs = c.node.unconfirmedTxs();
+    } catch (err) {
+      throw methodError(`the mempool is not available: ${(err as Error).message}`);
+    }
+    let bytes = 0;
+    for (const t of txs) bytes += t.tx.length;
+    return { txs, bytes };
   };
 
   const table: Record<string, MethodSpec> = {
@@ -579,40 +593,26 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
     unconfirmed_txs: {
       params: [int('limit')],
       call: async ([limit]) => {
-        const n = perPage(limit);
-        const own = c.node.unconfirmedTxs?.(n);
-        if (own !== undefined)
-          return {
-            n_txs: int64(own.txs.length),
-            total: int64(own.total),
-            total_bytes: int64(own.totalBytes),
-            txs: own.txs.map(b64),
-          };
-        const total = c.node.status().mempoolTxs;
-        if (total === 0) env.pending.clear();
-        const txs = env.pending.list(n);
+        const pool = mempool();
+        const txs = pool.txs.slice(0, perPage(limit));
         return {
           n_txs: int64(txs.length),
-          total: int64(total),
-          total_bytes: int64(env.pending.bytes),
-          txs: txs.map(b64),
+          total: int64(pool.txs.length),
+          total_bytes: int64(pool.bytes),
+          txs: txs.map((t) => b64(t.tx)),
         };
       },
     },
     num_unconfirmed_txs: {
       params: [],
       call: async () => {
-        const own = c.node.unconfirmedTxs?.(0);
-        if (own !== undefined)
-          return {
-            n_txs: int64(own.total),
-            total: int64(own.total),
-            total_bytes: int64(own.totalBytes),
-            txs: null,
-          };
-        const total = c.node.status().mempoolTxs;
-        if (total === 0) env.pending.clear();
-        return { n_txs: int64(total), total: int64(total), total_bytes: int64(env.pending.bytes), txs: null };
+        const pool = mempool();
+        return {
+          n_txs: int64(pool.txs.length),
+          total: int64(pool.txs.length),
+          total_bytes: int64(pool.bytes),
+          txs: null,
+        };
       },
     },
     check_tx: {
@@ -779,9 +779,15 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
         } catch (err) {
           throw methodError(`evidence does not decode: ${(err as Error).message}`);
         }
-        if (c.node.submitEvidence === undefined)
-          throw methodError('this node takes evidence from its peers and its own consensus only');
-        await c.node.submitEvidence(ev);
+        let verdict: Awaited<ReturnType<typeof c.node.submitEvidence>>;
+        try {
+          verdict = await c.node.submitEvidence(ev);
+        } catch (err) {
+          throw methodError(`failed to add evidence: ${(err as Error).message}`);
+        }
+        // As CometBFT's evidence pool: evidence already pending or committed is not an error.
+        if (verdict.status === 'invalid')
+          throw methodError(`failed to add evidence: invalid evidence: ${verdict.reason}`);
         return { hash: b64(evidenceHash(ev)) };
       },
     },
@@ -835,10 +841,11 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
     table.unsafe_flush_mempool = {
       params: [],
       call: async () => {
-        if (c.node.flushMempool === undefined)
-          throw methodError('this node cannot flush its mempool on request');
-        await c.node.flushMempool();
-        env.pending.clear();
+        try {
+          await c.node.flushMempool();
+        } catch (err) {
+          throw methodError(`the mempool is not available: ${(err as Error).message}`);
+        }
         return {};
       },
     };

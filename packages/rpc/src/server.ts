@@ -16,28 +16,19 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { toHex } from '@synod/crypto';
+import { addressFromPublicKey } from '@synod/crypto';
 import type { BlockDecidedEvent } from '@synod/node';
-import {
-  type Logger,
-  type Metrics,
-  noopLogger,
-  noopMetrics,
-  SynodError,
-  txHash,
-  type ValidatorSet,
-} from '@synod/types';
+import { type Logger, type Metrics, noopLogger, noopMetrics, SynodError } from '@synod/types';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ChainReader } from './chain.js';
 import type { RpcComponents } from './components.js';
 import { type ResolvedRpcInit, type RpcInit, resolveRpcInit } from './config.js';
-import { b64, int64, type Json, PUB_KEY_TYPE, validatorJson } from './encode.js';
+import { b64, hex, int64, type Json, PUB_KEY_TYPE } from './encode.js';
 import { RPC_ERROR_CODES, RpcError, type RpcErrorObject, toErrorObject } from './errors.js';
 import { EventBus } from './events.js';
 import { type IndexedBlock, TxIndexer, txEventMap } from './indexer.js';
 import { type CallContext, type MethodSpec, methodLabel, methodTable } from './methods.js';
 import { paramsFromJson, paramsFromUri } from './params.js';
-import { PendingTxs } from './pending.js';
 import type { Query } from './query.js';
 
 type Id = string | number;
@@ -110,27 +101,11 @@ function originAllowed(allowed: readonly string[], origin: string): boolean {
   return false;
 }
 
-/** The validator updates block H decided: the set of H + 2 compared with the set of H + 1. */
-function validatorUpdates(next: ValidatorSet | undefined, after: ValidatorSet | undefined) {
-  if (next === undefined || after === undefined) return [];
-  const before = new Map(next.validators.map((v) => [toHex(v.pubKey), v.votingPower]));
-  const updates: { pubKey: Uint8Array; power: number }[] = [];
-  for (const v of after.validators)
-    if (before.get(toHex(v.pubKey)) !== v.votingPower)
-      updates.push({ pubKey: v.pubKey, power: v.votingPower });
-  const now = new Set(after.validators.map((v) => toHex(v.pubKey)));
-  for (const v of next.validators)
-    if (!now.has(toHex(v.pubKey))) updates.push({ pubKey: v.pubKey, power: 0 });
-  return updates;
-}
-
 export class RpcServer {
-  readonly #c: RpcComponents;
   readonly #init: ResolvedRpcInit;
   readonly #logger: Logger;
   readonly #chain: ChainReader;
   readonly #bus: EventBus;
-  readonly #pending = new PendingTxs();
   readonly #indexer: Promise<TxIndexer>;
   readonly #methods: Readonly<Record<string, MethodSpec>>;
   readonly #closing = new AbortController();
@@ -153,7 +128,6 @@ export class RpcServer {
   };
 
   constructor(components: RpcComponents, init: RpcInit = {}) {
-    this.#c = components;
     this.#init = resolveRpcInit(init);
     this.#logger = (components.logger ?? noopLogger).child({ module: 'rpc' });
     const metrics = components.metrics ?? noopMetrics;
@@ -196,7 +170,6 @@ export class RpcServer {
       chain: this.#chain,
       indexer: () => this.#indexer,
       bus: this.#bus,
-      pending: this.#pending,
       rpcAddress: () => this.#address,
       closing: this.#closing.signal,
     });
@@ -334,24 +307,18 @@ export class RpcServer {
   // ------------------------------------------------------------------ blocks → index → events
 
   async #onBlock(e: BlockDecidedEvent): Promise<void> {
-    const { storage } = this.#c;
-    const entry = await storage.state.loadValidatorSetEntry(e.height + 2);
-    const updates =
-      entry !== undefined && entry.height === e.height + 2
-        ? validatorUpdates(await storage.state.loadValidatorSet(e.height + 1), entry.set)
-        : [];
     const block: IndexedBlock = {
       height: e.height,
       txs: e.block.txs,
       txResults: e.txResults,
-      validatorUpdates: updates,
+      validatorUpdates: e.validatorUpdates,
+      ...(e.consensusParamUpdates === undefined ? {} : { consensusParamUpdates: e.consensusParamUpdates }),
       appHash: e.appHash,
     };
     const indexer = await this.#indexer;
     await indexer.index(block);
     this.#m.indexed.set(e.height);
     const blockId = this.#chain.rememberBlockId(e.block);
-    for (const tx of e.block.txs) this.#pending.remove(txHash(tx));
     const results = TxIndexer.resultsJson(block);
     await this.#publish(
       { 'tm.event': ['NewBlock'], 'block.height': [String(e.height)] },
@@ -363,7 +330,7 @@ export class RpcServer {
           events: [],
           tx_results: results.txs_results as Json,
           validator_updates: results.validator_updates as Json,
-          consensus_param_updates: null,
+          consensus_param_updates: results.consensus_param_updates as Json,
           app_hash: results.app_hash as Json,
         },
       }),
@@ -382,23 +349,18 @@ export class RpcServer {
         },
       }));
     }
-    if (updates.length > 0 && entry !== undefined) {
-      const after = new Map(entry.set.validators.map((v) => [toHex(v.pubKey), v]));
+    if (e.validatorUpdates.length > 0) {
       await this.#publish(
         { 'tm.event': ['ValidatorSetUpdates'] },
         'tendermint/event/ValidatorSetUpdates',
+        // As CometBFT's: each update as a Validator (address from the key, priority 0).
         async () => ({
-          validator_updates: updates.map((u) => {
-            const v = after.get(toHex(u.pubKey));
-            return v === undefined
-              ? {
-                  address: '',
-                  pub_key: { type: PUB_KEY_TYPE, value: b64(u.pubKey) },
-                  voting_power: '0',
-                  proposer_priority: '0',
-                }
-              : validatorJson(v);
-          }),
+          validator_updates: e.validatorUpdates.map((u) => ({
+            address: hex(addressFromPublicKey(u.pubKey)),
+            pub_key: { type: PUB_KEY_TYPE, value: b64(u.pubKey) },
+            voting_power: int64(u.power),
+            proposer_priority: '0',
+          })),
         }),
       );
     }

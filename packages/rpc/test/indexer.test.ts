@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '@synod/crypto';
 import { type KvStore, openLevelKvStore, prefixedKvStore } from '@synod/storage';
-import { txHash } from '@synod/types';
+import { DEFAULT_CONSENSUS_PARAMS, txHash } from '@synod/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type IndexedBlock, Query, TxIndexer, txEventMap } from '../src/index.js';
 import { ACCOUNTS, address, transfer } from './harness.js';
@@ -34,6 +34,38 @@ function blockOf(height: number, txs: Uint8Array[], amounts: bigint[]): IndexedB
     appHash: new Uint8Array(32).fill(height),
   };
 }
+
+describe('TxIndexer.resultsJson', () => {
+  it("writes the block's validator updates and consensus param updates as ABCI's, null when none", () => {
+    const plain = TxIndexer.resultsJson(blockOf(4, [], []));
+    expect(plain.consensus_param_updates).toBeNull();
+    expect(plain.validator_updates).toEqual([]);
+    const pubKey = new Uint8Array(32).fill(9);
+    const changed = TxIndexer.resultsJson({
+      ...blockOf(5, [], []),
+      validatorUpdates: [{ pubKey, power: 0 }],
+      consensusParamUpdates: {
+        ...DEFAULT_CONSENSUS_PARAMS,
+        block: { ...DEFAULT_CONSENSUS_PARAMS.block, maxBytes: 12345 },
+      },
+    });
+    expect(changed.validator_updates).toEqual([
+      {
+        pub_key: {
+          Sum: {
+            type: 'tendermint.crypto.PublicKey_Ed25519',
+            value: { ed25519: Buffer.from(pubKey).toString('base64') },
+          },
+        },
+        power: '0',
+      },
+    ]);
+    expect(changed.consensus_param_updates).toMatchObject({
+      block: { max_bytes: '12345', max_gas: String(DEFAULT_CONSENSUS_PARAMS.block.maxGas) },
+      validator: { pub_key_types: ['ed25519'] },
+    });
+  });
+});
 
 describe('TxIndexer', () => {
   let dir: string;

@@ -4,15 +4,25 @@
  * RFC 3339 nanosecond times), validator updates, the null indexer and the
  * unsafe methods.
  */
-import { addressFromPublicKey, keyPairFromSeed, toHex } from '@synod/crypto';
+import { addressFromPublicKey, keyPairFromSeed, sign, toHex } from '@synod/crypto';
 import { POWER_REDUCTION } from '@synod/ledger';
-import { blockHash, type Evidence, encodeEvidence, txHash } from '@synod/types';
+import {
+  blockHash,
+  canonicalEvidence,
+  type Evidence,
+  encodeEvidence,
+  evidenceHash,
+  txHash,
+  type Vote,
+  voteSignBytes,
+} from '@synod/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { COMETBFT_RPC_VERSION, RPC_ERROR_CODES } from '../src/index.js';
 import {
   ACCOUNTS,
   address,
+  CHAIN_ID,
   call,
   signedTx,
   startChain,
@@ -42,19 +52,21 @@ describe('the methods, in CometBFT 0.38 JSON', () => {
   beforeAll(async () => {
     chain = await startChain({
       init: { rpc: { unsafe: true } },
-      wrapNode: (node) =>
-        Object.assign(Object.create(node) as typeof node, {
-          status: () => node.status(),
-          broadcastTx: (tx: Uint8Array) => node.broadcastTx(tx),
-          query: (r: Parameters<typeof node.query>[0]) => node.query(r),
-          on: node.on.bind(node),
-          flushMempool: () => {
-            flushed.push('flush');
-          },
-          dialPeers: async (peers: readonly string[], o: { persistent: boolean }) => {
-            flushed.push(`dial ${peers.join(',')} ${o.persistent}`);
-          },
-        }),
+      wrapNode: (node) => ({
+        status: () => node.status(),
+        broadcastTx: (tx) => node.broadcastTx(tx),
+        query: (r) => node.query(r),
+        on: node.on.bind(node),
+        unconfirmedTxs: (limit) => node.unconfirmedTxs(limit),
+        submitEvidence: (ev) => node.submitEvidence(ev),
+        flushMempool: () => {
+          flushed.push('flush');
+          return node.flushMempool();
+        },
+        dialPeers: async (peers, o) => {
+          flushed.push(`dial ${peers.join(',')} ${o.persistent}`);
+        },
+      }),
     });
     await chain.waitForHeight(3);
   });
@@ -282,42 +294,19 @@ describe('the methods, in CometBFT 0.38 JSON', () => {
     expect(unknown.code).toBe(40);
   });
 
-  it('broadcast_evidence: decoded, then refused (the node takes evidence from peers only)', async () => {
-    const junk = await call(chain.url, 'broadcast_evidence', { evidence: b64(Uint8Array.of(1, 2, 3)) });
-    expect(junk.error?.data).toMatch(/^evidence does not decode/);
-    const ev: Evidence = {
-      kind: 'duplicate-vote',
-      voteA: {
-        vote: {
-          type: 'prevote',
-          height: 1,
-          round: 0,
-          blockHash: new Uint8Array(32).fill(1),
-          validatorAddress: address(VALIDATOR),
-        },
-        signature: new Uint8Array(64),
-      },
-      voteB: {
-        vote: {
-          type: 'prevote',
-          height: 1,
-          round: 0,
-          blockHash: new Uint8Array(32).fill(2),
-          validatorAddress: address(VALIDATOR),
-        },
-        signature: new Uint8Array(64),
-      },
-      validatorPower: 10,
-      totalVotingPower: 10,
-      timeMs: chain.genesis.genesisTimeMs,
-    };
-    const r = await call(chain.url, 'broadcast_evidence', { evidence: b64(encodeEvidence(ev)) });
-    expect(r.error?.code).toBe(RPC_ERROR_CODES.internal);
-    expect(r.error?.data).toBe('this node takes evidence from its peers and its own consensus only');
-  });
-
-  it('unsafe methods with [rpc] unsafe = true', async () => {
+  it('unsafe methods with [rpc] unsafe = true: unsafe_flush_mempool empties the mempool', async () => {
+    // Ahead of the account's nonce: it waits in the mempool until flushed.
+    const ahead = transfer(ACCOUNTS[3]!, 5, ACCOUNTS[1]!, 1n);
+    expect((await ok(chain.url, 'broadcast_tx_sync', { tx: b64(ahead) })).code).toBe(0);
+    expect((await ok(chain.url, 'unconfirmed_txs')).txs).toEqual([b64(ahead)]);
     expect(await ok(chain.url, 'unsafe_flush_mempool')).toEqual({});
+    expect(await ok(chain.url, 'num_unconfirmed_txs')).toEqual({
+      n_txs: '0',
+      total: '0',
+      total_bytes: '0',
+      txs: null,
+    });
+    expect(chain.node.status().mempoolTxs).toBe(0);
     expect(
       (await ok(chain.url, 'dial_peers', { peers: ['/ip4/127.0.0.1/tcp/1'], persistent: true })).log,
     ).toMatch(/Dialing peers/);
@@ -404,5 +393,71 @@ describe('[tx_index] indexer = "null"', () => {
       'transaction indexing is disabled',
     );
     expect((await ok(chain.url, 'block_results', { height: 1 })).height).toBe('1');
+  });
+});
+
+describe('broadcast_evidence', () => {
+  let chain: TestChain;
+
+  beforeAll(async () => {
+    chain = await startChain();
+    await chain.waitForHeight(2);
+  });
+
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  /** A double sign by the validator at height 1 (its own chain's: the only validator). */
+  const doubleSign = async (signature?: Uint8Array): Promise<Evidence> => {
+    const vote = (fill: number): Vote => ({
+      type: 'precommit',
+      height: 1,
+      round: 0,
+      blockHash: new Uint8Array(32).fill(fill),
+      validatorAddress: address(VALIDATOR),
+    });
+    const signed = (v: Vote) => ({ vote: v, signature: sign(VALIDATOR, voteSignBytes(CHAIN_ID, v)) });
+    const header = await chain.storage.blocks.loadHeader(1);
+    const b = signed(vote(2));
+    return canonicalEvidence({
+      kind: 'duplicate-vote',
+      voteA: signed(vote(1)),
+      voteB: signature === undefined ? b : { ...b, signature },
+      validatorPower: 10,
+      totalVotingPower: 10,
+      timeMs: header!.timeMs,
+    });
+  };
+
+  it('junk does not decode; a forged double sign is refused with the reason; a valid one is pooled, committed, and taken again without error', async () => {
+    const junk = await call(chain.url, 'broadcast_evidence', { evidence: b64(Uint8Array.of(1, 2, 3)) });
+    expect(junk.error?.code).toBe(RPC_ERROR_CODES.internal);
+    expect(junk.error?.data).toMatch(/^evidence does not decode/);
+    const forged = await call(chain.url, 'broadcast_evidence', {
+      evidence: b64(encodeEvidence(await doubleSign(new Uint8Array(64).fill(3)))),
+    });
+    expect(forged.error?.code).toBe(RPC_ERROR_CODES.internal);
+    expect(forged.error?.data).toMatch(/^failed to add evidence: invalid evidence: .*signature/i);
+    const ev = await doubleSign();
+    const added = await ok(chain.url, 'broadcast_evidence', { evidence: b64(encodeEvidence(ev)) });
+    expect(added).toEqual({ hash: b64(evidenceHash(ev)) });
+    expect(chain.node.status().evidencePending).toBe(1);
+    // Already pending: no error, as CometBFT's pool.
+    expect(await ok(chain.url, 'broadcast_evidence', { evidence: b64(encodeEvidence(ev)) })).toEqual(added);
+    // The validator proposes it: a block carries it as CometBFT's DuplicateVoteEvidence.
+    const deadline = Date.now() + 10_000;
+    let found: Obj | undefined;
+    for (let h = 2; found === undefined && Date.now() < deadline; ) {
+      if (h > chain.node.status().height) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
+      }
+      const block = (await ok(chain.url, 'block', { height: String(h) })).block as Obj;
+      found = ((block.evidence as Obj).evidence as Obj[])[0];
+      h++;
+    }
+    expect(found?.type).toBe('tendermint/DuplicateVoteEvidence');
+    expect(((found?.value as Obj | undefined)?.vote_a as Obj | undefined)?.height).toBe('1');
   });
 });

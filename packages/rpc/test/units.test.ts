@@ -154,6 +154,16 @@ describe('configuration', () => {
       expect((thrown as SynodError).code).toBe('CONFIG_INVALID');
       expect((thrown as SynodError).message).toMatch(err);
     }
+    // The key path and the reason alone, for a host that words its own line (the daemon's `config.toml: [rpc] …`).
+    try {
+      resolveRpcInit({ rpc: { max_body_bytes: 10 } });
+    } catch (e) {
+      expect((e as SynodError).details).toEqual({
+        path: ['rpc', 'max_body_bytes'],
+        reason: 'must be an integer in [1024, 1073741824], got 10',
+      });
+    }
+    expect.assertions(bad.length * 3 + 1);
   });
 });
 
