@@ -3,6 +3,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.js';
+import { registerQuery } from './commands/query.js';
+import { registerTx } from './commands/tx.js';
 import { CliError, EXIT, errorLine, exitCodeOf } from './errors.js';
 import { closePrompter } from './keys/prompt.js';
 
@@ -32,6 +34,8 @@ export function program(): Command {
     })
     .addHelpText('after', EXIT_CODES_HELP);
   registerKeys(cli);
+  registerQuery(cli);
+  registerTx(cli);
   return cli;
 }
 
