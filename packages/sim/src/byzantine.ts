@@ -1,6 +1,6 @@
 import { ProposerSchedule, ROUND_LOOKAHEAD_MAX } from '@synod/consensus';
 import { toHex } from '@synod/crypto';
-import type { ChainStatus, NodeMessages, NodeTopic } from '@synod/node';
+import type { ChainStatus, NodeMessages, NodeTopic, NodeTransport, SyncProvider } from '@synod/node';
 import {
   type Block,
   blockHash,
@@ -22,6 +22,7 @@ import { encodeGossip, GOSSIP_TOPICS } from './codec.js';
 import type { Rng } from './rng.js';
 import type { ByzantineProfile } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
+import type { SimRequest, SimTransport } from './transport.js';
 
 export type ByzantineAction =
   | 'silent'
@@ -728,6 +729,20 @@ export class ByzantineActor {
     );
   }
 
+  /** A message arrived (before our engine sees it). */
+  sees<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void {
+    if (topic === 'proposals') {
+      const m = message as NodeMessages['proposals'];
+      const p = m.signedProposal.proposal;
+      this.seeBlock(m.block);
+      this.onPeerProposal(m.signedProposal);
+      this.onPeerMessage(p.height, p.round);
+    } else if (topic === 'votes') {
+      const v = (message as NodeMessages['votes']).vote;
+      this.onPeerMessage(v.height, v.round);
+    }
+  }
+
   /** A peer's proposal arrived (before our engine sees it). */
   onPeerProposal(sp: SignedProposal, always = false): void {
     const rng = this.#c.rng;
@@ -876,4 +891,38 @@ export class ByzantineActor {
     this.#c.send(to, m);
     this.#c.action('garbage', `${what} to node ${to}`);
   }
+}
+
+/**
+ * A Byzantine node's transport: what its engine publishes goes to its
+ * actor, which decides what reaches whom; its own evidence and transactions
+ * stay with it; it answers requests as often as it sends its own messages,
+ * and sometimes lies about its height. (That it relays nothing and that its
+ * actor sees what arrives are `inner`'s options.)
+ */
+export function byzantineTransport(inner: SimTransport, actor: ByzantineActor): NodeTransport {
+  inner.answer = (from: number, request: SimRequest) => {
+    if (!actor.answers()) return undefined;
+    if (request.protocol === 'status') {
+      const lie = actor.lyingStatus(from);
+      if (lie !== undefined) return Promise.resolve({ ok: true, body: lie });
+    }
+    return inner.answerWith(inner.provider, request);
+  };
+  return {
+    publish: <T extends NodeTopic>(topic: T, message: NodeMessages[T]) => {
+      if (topic === 'proposals') {
+        const m = message as NodeMessages['proposals'];
+        actor.onProposal(m.signedProposal, m.block);
+      } else if (topic === 'votes') actor.onVote(message as NodeMessages['votes']);
+    },
+    subscribe: (topic, handler) => inner.subscribe(topic, handler),
+    attachValidation: (view) => inner.attachValidation(view),
+    serve: (provider: SyncProvider) => inner.serve(provider),
+    requestStatus: (peer) => inner.requestStatus(peer),
+    requestBlockByHash: (hash, options) => inner.requestBlockByHash(hash, options),
+    requestBlockRange: (peer, from, to) => inner.requestBlockRange(peer, from, to),
+    requestConsensus: (peer, request) => inner.requestConsensus(peer, request),
+    peers: () => inner.peers(),
+  };
 }

@@ -16,16 +16,7 @@ import { decodeWalEntry, type WalEntry } from '@synod/consensus';
 import { addressFromPublicKey, toHex } from '@synod/crypto';
 import { infractionKey } from '@synod/fault-detector';
 import { Ledger } from '@synod/ledger';
-import {
-  type BlockDecidedEvent,
-  createNode,
-  type NodeInit,
-  type NodeMessages,
-  type NodeTopic,
-  type NodeTransport,
-  type SyncProvider,
-  type SynodNode,
-} from '@synod/node';
+import { type BlockDecidedEvent, createNode, type NodeInit, type SynodNode } from '@synod/node';
 import { createSigner, type NodeStorage } from '@synod/storage';
 import {
   type Block,
@@ -33,11 +24,9 @@ import {
   type Commit,
   type Evidence,
   evidenceValidator,
-  type SignedProposal,
-  type SignedVote,
   type Signer,
 } from '@synod/types';
-import { type ByzantineAction, ByzantineActor } from './byzantine.js';
+import { type ByzantineAction, ByzantineActor, byzantineTransport } from './byzantine.js';
 import type { SimChain, ValidatorKey } from './chain.js';
 import type { Checkers, SeenMessage } from './checkers.js';
 import { type Life, SimDisk } from './disk.js';
@@ -50,7 +39,7 @@ import type { Rng } from './rng.js';
 import type { ByzantineProfile, Scenario, SimMutation } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
 import type { Trace } from './trace.js';
-import { type Packet, type SimRequest, SimTransport, type TransportWorld } from './transport.js';
+import { type Packet, SimTransport, type TransportWorld } from './transport.js';
 
 /** Trace record tags (mixed into the run's hash; the transport's are in transport.ts). */
 export const TAG = {
@@ -298,17 +287,14 @@ export class SimNode {
       rng: this.#rng,
       alive: () => life.alive,
       relay: this.honest,
-      ...(this.byzantine === undefined
-        ? {}
-        : { onMessage: (topic, m, from) => this.#seeing(topic, m, from) }),
+      ...(this.byzantine === undefined ? {} : { onMessage: (topic, m) => this.byzantine?.sees(topic, m) }),
     });
     const signer = this.honest ? await this.#guardedSigner(storage, life) : this.#rawSigner();
     const node = createNode(
       {
         storage,
         application: ledger,
-        transport:
-          this.byzantine === undefined ? transport : this.#byzantineTransport(transport, this.byzantine),
+        transport: this.byzantine === undefined ? transport : byzantineTransport(transport, this.byzantine),
         clock: this.#clock(life),
         signer,
         verifySignature: w.oracle.verify,
@@ -418,55 +404,6 @@ export class SimNode {
       address: addressFromPublicKey(this.key.publicKey),
       sign: async (request) => oracle.sign(this.key.seed, this.key.publicKey, request.signBytes),
     };
-  }
-
-  /**
-   * A Byzantine node's transport: what its engine publishes goes to its
-   * actor, which decides what reaches whom; its own evidence and
-   * transactions stay with it; it relays nothing; it answers requests as
-   * often as it sends its own messages, and sometimes lies about its height.
-   */
-  #byzantineTransport(inner: SimTransport, actor: ByzantineActor): NodeTransport {
-    inner.answer = (from: number, request: SimRequest) => {
-      if (!actor.answers()) return undefined;
-      if (request.protocol === 'status') {
-        const lie = actor.lyingStatus(from);
-        if (lie !== undefined) return Promise.resolve({ ok: true, body: lie });
-      }
-      return inner.answerWith(inner.provider, request);
-    };
-    return {
-      publish: <T extends NodeTopic>(topic: T, message: NodeMessages[T]) => {
-        if (topic === 'proposals') {
-          const m = message as NodeMessages['proposals'];
-          actor.onProposal(m.signedProposal, m.block);
-        } else if (topic === 'votes') actor.onVote(message as NodeMessages['votes']);
-      },
-      subscribe: (topic, handler) => inner.subscribe(topic, handler),
-      attachValidation: (view) => inner.attachValidation(view),
-      serve: (provider: SyncProvider) => inner.serve(provider),
-      requestStatus: (peer) => inner.requestStatus(peer),
-      requestBlockByHash: (hash, options) => inner.requestBlockByHash(hash, options),
-      requestBlockRange: (peer, from, to) => inner.requestBlockRange(peer, from, to),
-      requestConsensus: (peer, request) => inner.requestConsensus(peer, request),
-      peers: () => inner.peers(),
-    };
-  }
-
-  /** What a Byzantine node sees arrive (before its engine does). */
-  #seeing<T extends NodeTopic>(topic: T, message: NodeMessages[T], _from: number): void {
-    const actor = this.byzantine;
-    if (actor === undefined) return;
-    if (topic === 'proposals') {
-      const m = message as NodeMessages['proposals'];
-      const p: SignedProposal = m.signedProposal;
-      actor.seeBlock(m.block);
-      actor.onPeerProposal(p);
-      actor.onPeerMessage(p.proposal.height, p.proposal.round);
-    } else if (topic === 'votes') {
-      const v = (message as SignedVote).vote;
-      actor.onPeerMessage(v.height, v.round);
-    }
   }
 
   #pendingOwnEvidence(): readonly Evidence[] {
