@@ -13,16 +13,12 @@ import type { Application, Genesis, Logger, Metrics } from '@synod/types';
  * is — `status`, `broadcastTx`, `query`, `on('block')` (each block's
  * results and validator updates), `unconfirmedTxs` (`unconfirmed_txs`,
  * `num_unconfirmed_txs`), `flushMempool` (`unsafe_flush_mempool`) and
- * `submitEvidence` (`broadcast_evidence`). `dialPeers` (`dial_seeds`,
- * `dial_peers`) belongs to the network: the host adds it when it can dial.
+ * `submitEvidence` (`broadcast_evidence`).
  */
 export type RpcNode = Pick<
   SynodNode,
   'status' | 'broadcastTx' | 'query' | 'on' | 'unconfirmedTxs' | 'flushMempool' | 'submitEvidence'
-> & {
-  /** `dial_seeds` / `dial_peers` (unsafe): dial `peers` (`ID@HOST:PORT` or multiaddrs). */
-  dialPeers?(peers: readonly string[], options: { readonly persistent: boolean }): Promise<void>;
-};
+>;
 
 /** Who this node is, for `status` and `net_info`. */
 export interface RpcNodeInfo {
@@ -64,6 +60,11 @@ export interface RpcComponents {
   readonly nodeInfo: RpcNodeInfo;
   /** Connected peers for `net_info`; default: none listed (the count comes from the node). */
   readonly peers?: () => readonly RpcPeer[];
+  /**
+   * `dial_seeds` / `dial_peers` (with `[rpc] unsafe`): dials `peers` (`ID@HOST:PORT` or multiaddrs);
+   * resolves once the dials are under way. Default: those methods say the node cannot dial on request.
+   */
+  readonly dialPeers?: (peers: readonly string[], options: { readonly persistent: boolean }) => Promise<void>;
   /** Default: none. */
   readonly logger?: Logger;
   /** Default: none. */

@@ -79,16 +79,22 @@ export interface ResolvedRpcInit {
   readonly indexer: 'kv' | 'null';
 }
 
-/** A bad value: the message names the key; `details` has the key path (`['rpc', 'max_body_bytes']`) and the reason alone. */
-function fail(key: string, message: string): never {
-  throw new SynodError('CONFIG_INVALID', `[${key.replace('.', '] ')} ${message}`, {
-    details: { path: key.split('.'), reason: message },
+/**
+ * A bad value: the message names the key (`[rpc] max_body_bytes must be …, got 10`); `details` has the
+ * key path (`['rpc', 'max_body_bytes']`) and the rule alone (`must be …`), for a host that words its own line.
+ */
+const NONE = Symbol('none');
+
+function fail(key: string, reason: string, got: unknown = NONE): never {
+  const shown = got === NONE ? '' : `, got ${JSON.stringify(got)}`;
+  throw new SynodError('CONFIG_INVALID', `[${key.replace('.', '] ')} ${reason}${shown}`, {
+    details: { path: key.split('.'), reason },
   });
 }
 
 function integer(key: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
-    fail(key, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    fail(key, `must be an integer in [${min}, ${max}]`, v);
   return v;
 }
 
@@ -107,17 +113,25 @@ const UNITS: Readonly<Record<string, number>> = {
   h: 3_600_000,
 };
 
-/** Milliseconds of a Go duration string (`"10s"`, `"1m30s"`, `"500ms"`), or undefined when it is not one. */
+/**
+ * A Go duration (`"0s"`, `"500ms"`, `"10s"`, `"1m30s"`, `"1.5h"`) in whole milliseconds, or undefined
+ * when it is not one. The daemon's config.toml durations use it too.
+ */
 export function parseDurationMs(s: string): number | undefined {
   if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
   let total = 0;
-  let matched = 0;
-  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+  let at = 0;
+  while (at < s.length) {
+    re.lastIndex = at;
+    const m = re.exec(s);
+    if (m === null) return undefined;
     total += Number(m[1]) * (UNITS[m[2] as string] as number);
-    matched = re.lastIndex;
+    at = re.lastIndex;
   }
-  return matched === s.length && s.length > 0 ? Math.round(total) : undefined;
+  if (s.length === 0 || !Number.isFinite(total)) return undefined;
+  const ms = Math.round(total);
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** Parses `tcp://host:port` (IPv4, `[IPv6]` or a name); undefined when it is not one. */
@@ -137,7 +151,7 @@ export function resolveRpcInit(init: RpcInit = {}): ResolvedRpcInit {
     if (!(key in RPC_DEFAULTS)) fail(`rpc.${key}`, 'is not a key this RPC server knows');
   const rpc: RpcConfig = { ...RPC_DEFAULTS, ...given };
   const address = typeof rpc.laddr === 'string' ? parseTcpAddress(rpc.laddr) : undefined;
-  if (address === undefined) fail('rpc.laddr', `must be tcp://IP:PORT, got ${JSON.stringify(rpc.laddr)}`);
+  if (address === undefined) fail('rpc.laddr', 'must be tcp://IP:PORT', rpc.laddr);
   stringList('rpc.cors_allowed_origins', rpc.cors_allowed_origins);
   for (const o of rpc.cors_allowed_origins)
     if ((o.match(/\*/g) ?? []).length > 1) fail('rpc.cors_allowed_origins', `${o}: at most one * per origin`);
@@ -161,12 +175,8 @@ export function resolveRpcInit(init: RpcInit = {}): ResolvedRpcInit {
   const t = rpc.timeout_broadcast_tx_commit;
   const timeout = typeof t === 'number' ? t : typeof t === 'string' ? parseDurationMs(t) : undefined;
   if (timeout === undefined || !Number.isSafeInteger(timeout) || timeout < 0 || timeout > 3_600_000)
-    fail(
-      'rpc.timeout_broadcast_tx_commit',
-      `must be a duration such as "10s" (at most 1h), got ${JSON.stringify(t)}`,
-    );
+    fail('rpc.timeout_broadcast_tx_commit', 'must be a duration such as "10s" (at most 1h)', t);
   const indexer = init.tx_index?.indexer ?? TX_INDEX_DEFAULTS.indexer;
-  if (indexer !== 'kv' && indexer !== 'null')
-    fail('tx_index.indexer', `must be "kv" or "null", got ${JSON.stringify(indexer)}`);
+  if (indexer !== 'kv' && indexer !== 'null') fail('tx_index.indexer', 'must be "kv" or "null"', indexer);
   return { rpc, host: address.host, port: address.port, timeoutBroadcastTxCommitMs: timeout, indexer };
 }

@@ -826,8 +826,12 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
   if (env.init.rpc.unsafe) {
     const dial = async (peers: readonly string[] | undefined, persistent: boolean): Promise<Json> => {
       if (peers === undefined || peers.length === 0) throw methodError('no peers provided');
-      if (c.node.dialPeers === undefined) throw methodError('this node cannot dial peers on request');
-      await c.node.dialPeers(peers, { persistent });
+      if (c.dialPeers === undefined) throw methodError('this node cannot dial peers on request');
+      try {
+        await c.dialPeers(peers, { persistent });
+      } catch (err) {
+        throw methodError(`dialing failed: ${(err as Error).message}`);
+      }
       return { log: `Dialing peers in progress. See /net_info for details` };
     };
     table.dial_seeds = {

@@ -17,7 +17,7 @@ import {
   type TxMsg,
   txSignBytes,
 } from '@synod/types';
-import { createRpcServer, type RpcInit, type RpcNode, type RpcServer } from '../src/index.js';
+import { createRpcServer, type RpcComponents, type RpcInit, type RpcServer } from '../src/index.js';
 
 export const CHAIN_ID = 'rpc-test';
 export const MIN_FEE = 10n;
@@ -106,8 +106,8 @@ export interface TestChainOptions {
   readonly init?: RpcInit;
   /** Wait after each decision (ms). @default 100 */
   readonly commitMs?: number;
-  /** Replaces the node the RPC sees (to add optional members). */
-  readonly wrapNode?: (node: SynodNode) => RpcNode;
+  /** The `dialPeers` component (`dial_seeds`, `dial_peers`). */
+  readonly dialPeers?: RpcComponents['dialPeers'];
 }
 
 export async function startChain(options: TestChainOptions = {}): Promise<TestChain> {
@@ -122,7 +122,8 @@ export async function startChain(options: TestChainOptions = {}): Promise<TestCh
   );
   const rpc = createRpcServer(
     {
-      node: options.wrapNode?.(node) ?? node,
+      node,
+      ...(options.dialPeers === undefined ? {} : { dialPeers: options.dialPeers }),
       storage,
       application: ledger,
       genesis,

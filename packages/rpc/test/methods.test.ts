@@ -47,26 +47,15 @@ const ok = async (url: string, method: string, params: unknown = {}): Promise<Ob
 
 describe('the methods, in CometBFT 0.38 JSON', () => {
   let chain: TestChain;
-  const flushed: string[] = [];
+  const dialled: string[] = [];
 
   beforeAll(async () => {
     chain = await startChain({
       init: { rpc: { unsafe: true } },
-      wrapNode: (node) => ({
-        status: () => node.status(),
-        broadcastTx: (tx) => node.broadcastTx(tx),
-        query: (r) => node.query(r),
-        on: node.on.bind(node),
-        unconfirmedTxs: (limit) => node.unconfirmedTxs(limit),
-        submitEvidence: (ev) => node.submitEvidence(ev),
-        flushMempool: () => {
-          flushed.push('flush');
-          return node.flushMempool();
-        },
-        dialPeers: async (peers, o) => {
-          flushed.push(`dial ${peers.join(',')} ${o.persistent}`);
-        },
-      }),
+      dialPeers: async (peers, o) => {
+        dialled.push(`dial ${peers.join(',')} ${o.persistent}`);
+        if (peers.includes('bad')) throw new Error('bad: not a peer address');
+      },
     });
     await chain.waitForHeight(3);
   });
@@ -311,7 +300,10 @@ describe('the methods, in CometBFT 0.38 JSON', () => {
       (await ok(chain.url, 'dial_peers', { peers: ['/ip4/127.0.0.1/tcp/1'], persistent: true })).log,
     ).toMatch(/Dialing peers/);
     expect((await call(chain.url, 'dial_seeds', { seeds: [] })).error?.data).toBe('no peers provided');
-    expect(flushed).toEqual(['flush', 'dial /ip4/127.0.0.1/tcp/1 true']);
+    expect((await call(chain.url, 'dial_seeds', { seeds: ['bad'] })).error?.data).toBe(
+      'dialing failed: bad: not a peer address',
+    );
+    expect(dialled).toEqual(['dial /ip4/127.0.0.1/tcp/1 true', 'dial bad false']);
   });
 
   it('a bond changes the validator set: ValidatorSetUpdates, block_results and validators', async () => {

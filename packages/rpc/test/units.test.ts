@@ -160,7 +160,7 @@ describe('configuration', () => {
     } catch (e) {
       expect((e as SynodError).details).toEqual({
         path: ['rpc', 'max_body_bytes'],
-        reason: 'must be an integer in [1024, 1073741824], got 10',
+        reason: 'must be an integer in [1024, 1073741824]',
       });
     }
     expect.assertions(bad.length * 3 + 1);
