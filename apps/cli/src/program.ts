@@ -3,9 +3,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.js';
+import { registerLocalnet } from './commands/localnet.js';
 import { registerQuery } from './commands/query.js';
 import { registerTx } from './commands/tx.js';
-import { CliError, EXIT, errorLine, exitCodeOf } from './errors.js';
+import { CliError, EXIT, type ExitCode, errorLine, exitCodeOf } from './errors.js';
 import { closePrompter } from './keys/prompt.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -36,13 +37,15 @@ export function program(): Command {
   registerKeys(cli);
   registerQuery(cli);
   registerTx(cli);
+  registerLocalnet(cli);
   return cli;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await program().parseAsync(argv as string[], { from: 'user' });
-    return EXIT.ok;
+    // a command may set a non-zero code after printing (e.g. `localnet status` of a stopped network)
+    return typeof process.exitCode === 'number' ? (process.exitCode as ExitCode) : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return EXIT.ok; // --help, --version

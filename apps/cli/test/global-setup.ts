@@ -10,5 +10,6 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const app = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync(process.execPath, [tsc, '-b', app], { stdio: 'inherit' });
+  // synodd is spawned, not imported: built on its own (the CLI's tsconfig does not reference it).
+  execFileSync(process.execPath, [tsc, '-b', app, `${app}/../node`], { stdio: 'inherit' });
 }
