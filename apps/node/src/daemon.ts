@@ -1,29 +1,47 @@
 /**
  * `synodd start`: the node over LevelDB, libp2p, the wall clock and the
- * file signer, with logs, metrics and the RPC server.
+ * file signer, with logs, metrics and CometBFT 0.38's RPC (@synod/rpc).
  *
  * Start order (each step needs the ones before; the first failure stops
  * the start, undoes what was started and exits with one line):
  *   1. config, genesis (checked, application dry run) and keys: read only;
  *   2. storage: LevelDB, WAL, signer state. LevelDB's lock makes a second
  *      process on the same home fail here (STORAGE_LOCKED);
- *   3. the RPC and metrics listeners are bound (a port in use stops the
- *      node before it executes or signs anything), answering "starting";
- *   4. the p2p network (libp2p listens, dials the configured peers);
- *   5. the application (@synod/ledger over the state store);
- *   6. the node (@synod/node): handshake and replay, mempool, evidence
- *      pool, gossip validation, block sync, consensus, gossip;
- *   7. the RPC answers for the running node.
- * `stop()` runs the reverse: RPC and metrics closed, node stopped (engine
- * finished), network stopped, storage closed (WAL flushed, then LevelDB).
+ *   3. the application (@synod/ledger over the state store), the node
+ *      (@synod/node, not started) and the RPC server, which follows the
+ *      node's blocks from now on (so blocks executed by the handshake's
+ *      replay or block sync are indexed too);
+ *   4. the RPC and metrics listeners are bound (a port in use stops the
+ *      start before the network listens or anything is signed);
+ *   5. the p2p network (libp2p listens, dials the configured peers);
+ *   6. the node starts: handshake and replay, mempool, evidence pool,
+ *      gossip validation, block sync, consensus, gossip.
+ * `stop()` runs the reverse: node stopped (engine finished), network
+ * stopped, metrics and RPC closed (the last blocks indexed), storage closed
+ * (WAL flushed, then LevelDB).
  */
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createVerifyCache, type KeyPair, toHex } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createNode, type SynodNode } from '@synod/node';
-import { createNetwork, type Network, nodeTransport, peerIdOfNodeKey, wallClock } from '@synod/p2p';
-import { createSigner, FileSignerStateStore, type NodeStorage, openNodeStorage } from '@synod/storage';
+import {
+  createNetwork,
+  type Network,
+  nodeTransport,
+  peerIdOfNodeKey,
+  WIRE_VERSION,
+  wallClock,
+} from '@synod/p2p';
+import { createRpcServer, type RpcPeer } from '@synod/rpc';
+import {
+  createSigner,
+  FileSignerStateStore,
+  KEY_PREFIX,
+  type NodeStorage,
+  openNodeStorage,
+  prefixedKvStore,
+} from '@synod/storage';
 import { type Genesis, type Logger, SynodError } from '@synod/types';
 import { ChainView } from './chain-view.js';
 import type { DaemonConfig } from './config/schema.js';
@@ -33,18 +51,16 @@ import {
   parseDurationMs,
   parseHostPort,
   parseLogLevel,
-  parseTcpAddress,
   peerMultiaddr,
   splitList,
 } from './config/values.js';
-import { loadGenesis } from './genesis.js';
+import { loadGenesisDocument } from './genesis.js';
 import { inHome } from './home.js';
 import { readNodeKey, readValidatorKey } from './home-files.js';
+import { formatHostPort, listen } from './listen.js';
 import { createLogger, type DaemonLogger, type LogFormat } from './logger.js';
 import { PromMetrics } from './metrics.js';
 import { type NodeObserver, observeNode } from './node-observer.js';
-import { formatHostPort, listen, RPC_ERRORS, RpcError, RpcServer } from './rpc.js';
-import { statusResult } from './status.js';
 
 export const DAEMON_VERSION: string = (
   createRequire(import.meta.url)('../package.json') as { version: string }
@@ -131,7 +147,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   const undo: Undo = [];
   try {
     // 1. Read-only inputs.
-    const genesis = await loadGenesis(inHome(home, config.genesis_file));
+    const { genesis, document: genesisDoc } = await loadGenesisDocument(inHome(home, config.genesis_file));
     const validatorKey = await readValidatorKey(home, config);
     const nodeKey = await readNodeKey(home, config);
     const peerId = (await peerIdOfNodeKey(nodeKey)).toString();
@@ -158,60 +174,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         'STORAGE_CORRUPT',
         `${statePath} is missing: the validator does not know what it last signed, and refuses to start. Restore the file from a backup; for a new chain only, \`synodd unsafe-reset-all --reset-signer\` writes a fresh one`,
       );
-    // 3. Listeners.
-    const rpcAddress = parseTcpAddress(config.rpc.laddr);
-    if (rpcAddress === undefined)
-      throw new SynodError('CONFIG_INVALID', `[rpc] laddr ${config.rpc.laddr}: not tcp://IP:PORT`);
-    let running: { node: SynodNode; storage: NodeStorage } | undefined;
-    const identity = {
-      peerId,
-      moniker: config.moniker,
-      listenAddr: config.p2p.laddr,
-      rpcAddress: config.rpc.laddr,
-      version: DAEMON_VERSION,
-      validatorPubKey: validatorKey.publicKey,
-    };
-    const notYet = (): never => {
-      throw new RpcError(RPC_ERRORS.internal, 'node is starting');
-    };
-    const rpc = await RpcServer.listen({
-      host: rpcAddress.host,
-      port: rpcAddress.port,
-      maxOpenConnections: config.rpc.max_open_connections,
-      maxBodyBytes: config.rpc.max_body_bytes,
-      maxHeaderBytes: config.rpc.max_header_bytes,
-      methods: {
-        health: () => {
-          if (running === undefined) return notYet();
-          const s = running.node.status();
-          if (s.state === 'halted')
-            throw new RpcError(
-              RPC_ERRORS.internal,
-              'node halted',
-              s.halted ?? 'the node stopped producing blocks',
-            );
-          return {};
-        },
-        status: () =>
-          running === undefined ? notYet() : statusResult(running.node, running.storage, identity),
-      },
-    });
-    undo.push(() => rpc.close());
-    const boundRpc = rpc.address();
-    let metricsAddress: string | undefined;
-    if (config.instrumentation.prometheus) {
-      const server = await metricsServer(metrics, config.instrumentation.prometheus_listen_addr);
-      undo.push(() => closeServer(server));
-      const a = server.address() as { address: string; port: number };
-      metricsAddress = formatHostPort(a.address, a.port);
-    }
-    // 4. Network.
-    const chainView = new ChainView(genesis.chainId, storage, logger);
-    const stateInfo = await storage.state.loadStateInfo();
-    await chainView.executed(stateInfo?.height ?? 0);
-    const network = await startNetwork(config, genesis, nodeKey, chainView, logger, metrics);
-    undo.push(() => network.stop());
-    // 5. Application. 6. Node.
+    // 3. Application, node and RPC (created, not started).
     // One verifier with a memory of accepted signatures for the whole node: gossip validation (the
     // node's view carries it), consensus and the ledger's transaction checks verify each signature once.
     const verifier = createVerifyCache();
@@ -221,6 +184,10 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       metrics,
       verifySignature: verifier.verify,
     });
+    const chainView = new ChainView(genesis.chainId, storage, logger);
+    const stateInfo = await storage.state.loadStateInfo();
+    await chainView.executed(stateInfo?.height ?? 0);
+    const network = await createNetwork(networkOptions(config, genesis, nodeKey, chainView, logger, metrics));
     const signer = await createSigner(validatorKey.seed, storage.signerState);
     const node = createNode(
       {
@@ -253,7 +220,46 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         recentBlocksMax: config.consensus.recent_blocks_max,
       },
     );
-    // Block sync decides from the peers connected when the node starts: give the configured ones a moment.
+    const rpc = createRpcServer(
+      {
+        node,
+        storage,
+        application,
+        genesis,
+        genesisDoc,
+        // The RPC's own store (block results, the transaction index) in the node's LevelDB.
+        store: prefixedKvStore(storage.kv, Uint8Array.of(KEY_PREFIX.rpc)),
+        nodeInfo: {
+          nodeKey: nodeKey.publicKey,
+          moniker: config.moniker,
+          listenAddr: config.p2p.laddr,
+          version: DAEMON_VERSION,
+          p2pProtocolVersion: WIRE_VERSION,
+          validatorPubKey: validatorKey.publicKey,
+          other: { peer_id: peerId },
+        },
+        peers: () => connectedPeers(network),
+        dialPeers: (peers, options) => dialPeers(network, peers, options, logger),
+        logger,
+        metrics,
+      },
+      { rpc: config.rpc, tx_index: config.tx_index },
+    );
+    undo.push(() => rpc.close());
+    // 4. Listeners.
+    await rpc.listen();
+    const boundRpc = rpc.address();
+    let metricsAddress: string | undefined;
+    if (config.instrumentation.prometheus) {
+      const server = await metricsServer(metrics, config.instrumentation.prometheus_listen_addr);
+      undo.push(() => closeServer(server));
+      const a = server.address() as { address: string; port: number };
+      metricsAddress = formatHostPort(a.address, a.port);
+    }
+    // 5. Network.
+    await startNetwork(network, config);
+    undo.push(() => network.stop());
+    // 6. Node. Block sync decides from the peers connected when the node starts: give the configured ones a moment.
     const configured = splitList(config.p2p.persistent_peers).length + splitList(config.p2p.seeds).length;
     if (config.block_sync && configured > 0)
       await waitForPeer(network, parseDurationMs(config.blocksync.peer_wait) ?? 0);
@@ -261,7 +267,6 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     undo.push(() => observer.close());
     undo.push(() => node.stop());
     await node.start();
-    running = { node, storage };
     const s = node.status();
     log.info('synodd started', {
       version: DAEMON_VERSION,
@@ -284,7 +289,6 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       stop() {
         stopping ??= (async () => {
           log.info('synodd stopping');
-          running = undefined;
           await undoAll(undo, logger);
           const end = node.status();
           log.info('synodd stopped', {
@@ -311,14 +315,54 @@ async function waitForPeer(network: Network, ms: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-async function startNetwork(
+/** Connected peers for the RPC's `net_info`. */
+function connectedPeers(network: Network): RpcPeer[] {
+  return network
+    .peers()
+    .filter((p) => p.connected)
+    .map((p) => ({ id: p.id, address: p.addresses[0] ?? '', outbound: p.kind !== 'inbound' }));
+}
+
+/**
+ * The RPC's `dial_seeds` / `dial_peers` (`[rpc] unsafe`): each address
+ * (`ID@HOST:PORT` or a multiaddr ending in /p2p/ID) checked, then dialled once
+ * in the background (a failed dial is logged). Peers are not made persistent:
+ * that list is `[p2p] persistent_peers`.
+ */
+async function dialPeers(
+  network: Network,
+  peers: readonly string[],
+  options: { readonly persistent: boolean },
+  logger: Logger,
+): Promise<void> {
+  if (options.persistent)
+    throw new SynodError(
+      'CONFIG_INVALID',
+      'persistent peers come from [p2p] persistent_peers; dial them without persistent',
+    );
+  const addresses = peers.map((p) => {
+    const address = peerMultiaddr(p);
+    if (address === undefined)
+      throw new SynodError('CONFIG_INVALID', `${p}: not ID@HOST:PORT or a multiaddr ending in /p2p/ID`);
+    return address;
+  });
+  const log = logger.child({ module: 'p2p' });
+  for (const address of addresses)
+    network
+      .dial(address)
+      .catch((err: unknown) =>
+        log.info('dial asked over RPC failed', { address, error: (err as Error).message }),
+      );
+}
+
+function networkOptions(
   config: DaemonConfig,
   genesis: Genesis,
   nodeKey: KeyPair,
   validation: ChainView,
   logger: Logger,
   metrics: PromMetrics,
-): Promise<Network> {
+): Parameters<typeof createNetwork>[0] {
   const listenAddr = listenMultiaddr(config.p2p.laddr);
   if (listenAddr === undefined)
     throw new SynodError('CONFIG_INVALID', `[p2p] laddr ${config.p2p.laddr}: malformed`);
@@ -328,7 +372,7 @@ async function startNetwork(
     if (ma !== undefined) return ma;
     return hostPortMultiaddr(parseHostPort(a, true) as NonNullable<ReturnType<typeof parseHostPort>>);
   });
-  const network = await createNetwork({
+  return {
     chainId: genesis.chainId,
     nodeKey,
     listen: [listenAddr],
@@ -346,7 +390,10 @@ async function startNetwork(
     logger,
     metrics,
     clock: wallClock,
-  });
+  };
+}
+
+async function startNetwork(network: Network, config: DaemonConfig): Promise<void> {
   try {
     await network.start();
   } catch (err) {
@@ -359,5 +406,4 @@ async function startNetwork(
       { cause: err },
     );
   }
-  return network;
 }

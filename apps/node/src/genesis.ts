@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { addressFromPublicKey, fromHex, toHex } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { initChainRequestFromGenesis } from '@synod/node';
+import { PUB_KEY_TYPE } from '@synod/rpc';
 import { createMemoryKvStore } from '@synod/storage';
 import {
   bytesEqual,
@@ -31,7 +32,8 @@ import {
 } from '@synod/types';
 import { z } from 'zod';
 
-export const PUB_KEY_TYPE = 'tendermint/PubKeyEd25519';
+/** CometBFT's name of an Ed25519 public key in JSON (the RPC's, one definition). */
+export { PUB_KEY_TYPE };
 
 type NumberKind = 'int' | 'ns';
 
@@ -339,6 +341,11 @@ export async function checkGenesisApp(
 
 /** Reads, parses and checks genesis.json (shape, chain rules, application). */
 export async function loadGenesis(path: string): Promise<Genesis> {
+  return (await loadGenesisDocument(path)).genesis;
+}
+
+/** The checked genesis and the genesis.json document as it is in the file (what the RPC's `genesis` serves). */
+export async function loadGenesisDocument(path: string): Promise<{ genesis: Genesis; document: unknown }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -358,5 +365,5 @@ export async function loadGenesis(path: string): Promise<Genesis> {
   }
   const { genesis, appHash } = docToGenesis(json, path);
   await checkGenesisApp(genesis, appHash, path);
-  return genesis;
+  return { genesis, document: json };
 }

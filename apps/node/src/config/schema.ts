@@ -11,6 +11,7 @@
 import { MEMPOOL_DEFAULTS } from '@synod/mempool';
 import { NODE_DEFAULTS } from '@synod/node';
 import { DEFAULT_PEER_MANAGER_OPTIONS } from '@synod/p2p';
+import { RPC_DEFAULTS, resolveRpcInit, TX_INDEX_DEFAULTS } from '@synod/rpc';
 import { SynodError } from '@synod/types';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
@@ -22,6 +23,7 @@ import {
   parseDurationMs,
   parseHostPort,
   parseLogLevel,
+  parseTcpAddress,
   peerMultiaddr,
   splitList,
 } from './values.js';
@@ -64,11 +66,22 @@ export const DEFAULT_CONFIG = Object.freeze({
   priv_validator_state_file: DEFAULT_FILES.priv_validator_state_file,
   node_key_file: DEFAULT_FILES.node_key_file,
   db_dir: DEFAULT_FILES.db_dir,
+  // CometBFT's [rpc] keys that @synod/rpc takes, with its defaults (CometBFT's).
   rpc: {
-    laddr: 'tcp://127.0.0.1:26657',
-    max_open_connections: 900,
-    max_body_bytes: 1_000_000,
-    max_header_bytes: 1_048_576,
+    laddr: RPC_DEFAULTS.laddr,
+    cors_allowed_origins: [...RPC_DEFAULTS.cors_allowed_origins],
+    cors_allowed_methods: [...RPC_DEFAULTS.cors_allowed_methods],
+    cors_allowed_headers: [...RPC_DEFAULTS.cors_allowed_headers],
+    unsafe: RPC_DEFAULTS.unsafe,
+    max_open_connections: RPC_DEFAULTS.max_open_connections,
+    max_subscription_clients: RPC_DEFAULTS.max_subscription_clients,
+    max_subscriptions_per_client: RPC_DEFAULTS.max_subscriptions_per_client,
+    experimental_websocket_write_buffer_size: RPC_DEFAULTS.experimental_websocket_write_buffer_size,
+    experimental_close_on_slow_client: RPC_DEFAULTS.experimental_close_on_slow_client,
+    timeout_broadcast_tx_commit: String(RPC_DEFAULTS.timeout_broadcast_tx_commit),
+    max_request_batch_size: RPC_DEFAULTS.max_request_batch_size,
+    max_body_bytes: RPC_DEFAULTS.max_body_bytes,
+    max_header_bytes: RPC_DEFAULTS.max_header_bytes,
   },
   p2p: {
     laddr: 'tcp://0.0.0.0:26656',
@@ -106,6 +119,9 @@ export const DEFAULT_CONFIG = Object.freeze({
   storage: {
     sync_writes: true,
   },
+  tx_index: {
+    indexer: TX_INDEX_DEFAULTS.indexer as 'kv' | 'null',
+  },
   instrumentation: {
     prometheus: true,
     prometheus_listen_addr: '127.0.0.1:26660',
@@ -116,14 +132,54 @@ export const DEFAULT_CONFIG = Object.freeze({
 
 const D = DEFAULT_CONFIG;
 
-const rpcSchema = z.strictObject({
-  laddr: text(
-    (s) => s.startsWith('tcp://') && listenMultiaddr(s) !== undefined,
-    'tcp://IP:PORT (e.g. "tcp://127.0.0.1:26657")',
-  ).default(D.rpc.laddr),
-  max_open_connections: int(1, 100_000).default(D.rpc.max_open_connections),
-  max_body_bytes: int(1024, 64 * 1024 * 1024).default(D.rpc.max_body_bytes),
-  max_header_bytes: int(1024, 64 * 1024 * 1024).default(D.rpc.max_header_bytes),
+const strings = () =>
+  z.array(z.string({ error: 'expected a string' }), { error: 'expected a list of strings, e.g. ["*"]' });
+
+/**
+ * The [rpc] section: each key's type here, its range and rules in @synod/rpc's `resolveRpcInit`
+ * (one place), whose first complaint is reported on the key it names.
+ */
+const rpcSchema = z
+  .strictObject({
+    laddr: text(
+      (s) => parseTcpAddress(s) !== undefined,
+      'tcp://IP:PORT (e.g. "tcp://127.0.0.1:26657")',
+    ).default(D.rpc.laddr),
+    cors_allowed_origins: strings().default(D.rpc.cors_allowed_origins),
+    cors_allowed_methods: strings().default(D.rpc.cors_allowed_methods),
+    cors_allowed_headers: strings().default(D.rpc.cors_allowed_headers),
+    unsafe: bool().default(D.rpc.unsafe),
+    max_open_connections: int(0).default(D.rpc.max_open_connections),
+    max_subscription_clients: int(0).default(D.rpc.max_subscription_clients),
+    max_subscriptions_per_client: int(0).default(D.rpc.max_subscriptions_per_client),
+    experimental_websocket_write_buffer_size: int(1).default(D.rpc.experimental_websocket_write_buffer_size),
+    experimental_close_on_slow_client: bool().default(D.rpc.experimental_close_on_slow_client),
+    timeout_broadcast_tx_commit: duration().default(D.rpc.timeout_broadcast_tx_commit),
+    max_request_batch_size: int(0).default(D.rpc.max_request_batch_size),
+    max_body_bytes: int(1).default(D.rpc.max_body_bytes),
+    max_header_bytes: int(1).default(D.rpc.max_header_bytes),
+  })
+  .superRefine((rpc, ctx) => {
+    try {
+      resolveRpcInit({ rpc });
+    } catch (err) {
+      const details = err instanceof SynodError ? err.details : undefined;
+      const path = details?.path as string[] | undefined;
+      if (path === undefined) throw err;
+      ctx.addIssue({
+        code: 'custom',
+        path: path.slice(1),
+        message: String(details?.reason).replace(/^must be /, 'expected '),
+      });
+    }
+  });
+
+const txIndexSchema = z.strictObject({
+  indexer: z
+    .enum(['kv', 'null'], {
+      error: 'expected "kv" (index transactions for tx and tx_search) or "null" (no index)',
+    })
+    .default(D.tx_index.indexer),
 });
 
 const p2pSchema = z.strictObject({
@@ -212,6 +268,7 @@ export const configSchema = z.strictObject({
   consensus: consensusSchema.prefault({}),
   evidence: evidenceSchema.prefault({}),
   storage: storageSchema.prefault({}),
+  tx_index: txIndexSchema.prefault({}),
   instrumentation: instrumentationSchema.prefault({}),
 });
 
@@ -227,6 +284,7 @@ export const CONFIG_SECTIONS = [
   'consensus',
   'evidence',
   'storage',
+  'tx_index',
   'instrumentation',
 ] as const;
 
@@ -244,9 +302,22 @@ const MOVED_KEYS: Readonly<Record<string, string>> = {
   'consensus.timeout_commit': TIMEOUTS_MOVED(),
   'p2p.max_num_inbound_peers': 'Synod has one peer limit for both directions: [p2p] max_peers',
   'p2p.max_num_outbound_peers': 'Synod has one peer limit for both directions: [p2p] max_peers',
+  'rpc.grpc_laddr': RPC_NOT_IMPLEMENTED('gRPC'),
+  'rpc.grpc_max_open_connections': RPC_NOT_IMPLEMENTED('gRPC'),
+  'rpc.tls_cert_file': RPC_NOT_IMPLEMENTED('TLS: put a TLS proxy in front of the RPC to expose it'),
+  'rpc.tls_key_file': RPC_NOT_IMPLEMENTED('TLS: put a TLS proxy in front of the RPC to expose it'),
+  'rpc.pprof_laddr': RPC_NOT_IMPLEMENTED('pprof (Go profiling)'),
+  'rpc.experimental_subscription_buffer_size': RPC_NOT_IMPLEMENTED(
+    'a subscription buffer: events queue per WebSocket, bounded by experimental_websocket_write_buffer_size',
+  ),
+  'tx_index.psql-conn': 'the only indexers are "kv" (in the node\'s LevelDB) and "null"',
   proxy_app: 'the application (@synod/ledger) runs inside the node process',
   abci: 'the application (@synod/ledger) runs inside the node process',
 };
+
+function RPC_NOT_IMPLEMENTED(what: string): string {
+  return `Synod's RPC has no ${what}`;
+}
 
 function TIMEOUTS_MOVED(): string {
   return "Synod's round timeouts are chain parameters that every validator must agree on: set them in genesis.json, consensus_params.timeout";
@@ -323,6 +394,16 @@ function overrideValue(o: ConfigOverride): unknown {
       : valueAt(DEFAULT_CONFIG, o.path);
   if (typeof d === 'number' && /^-?\d+$/.test(o.value)) return Number(o.value);
   if (typeof d === 'boolean' && (o.value === 'true' || o.value === 'false')) return o.value === 'true';
+  if (Array.isArray(d)) {
+    // A list: TOML/JSON (`["*"]`) or comma-separated (`a,b`; empty: none).
+    if (o.value.trim().startsWith('['))
+      try {
+        return JSON.parse(o.value) as unknown;
+      } catch {
+        return o.value;
+      }
+    return splitList(o.value);
+  }
   return o.value;
 }
 

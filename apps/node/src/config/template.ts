@@ -7,7 +7,7 @@ import { CONFIG_SECTIONS, type DaemonConfig, DEFAULT_CONFIG } from './schema.js'
 
 /** Section headers' text. */
 const SECTION_DOCS: Readonly<Record<string, string>> = {
-  rpc: 'The JSON-RPC server (CometBFT 0.38 shapes): `health` and `status`, over HTTP POST (JSON-RPC 2.0) or GET /health, /status.',
+  rpc: "CometBFT 0.38's RPC (@synod/rpc): every method of CometBFT's routes with its names, parameters and result shapes, as JSON-RPC 2.0 over HTTP POST / (one request or a batch), the URI form (GET /status, GET /block?height=5) and WebSocket at /websocket (subscribe). Clients such as @cosmjs/tendermint-rpc work unmodified.",
   p2p: 'Peer-to-peer networking (libp2p over TCP, Noise, yamux, gossipsub).',
   mempool: 'The transaction pool (@synod/mempool).',
   blocksync:
@@ -16,6 +16,8 @@ const SECTION_DOCS: Readonly<Record<string, string>> = {
     "Node-local consensus settings. The round timeouts (CometBFT's timeout_propose, timeout_prevote, …) are chain parameters in Synod, agreed by every validator: genesis.json, consensus_params.timeout.",
   evidence: 'Evidence of misbehaviour (double signs) waiting to be committed.',
   storage: 'The LevelDB database and the consensus WAL under db_dir.',
+  tx_index:
+    "The transaction index behind the RPC's tx and tx_search, kept in the node's LevelDB (block results, for block_results, are kept either way).",
   instrumentation: 'Prometheus metrics (text format) over HTTP, at /metrics.',
 };
 
@@ -36,10 +38,29 @@ export const CONFIG_DOCS: Readonly<Record<string, string>> = {
   node_key_file: 'The node key: its peer id (12D3KooW…) identifies this node on the network.',
   db_dir:
     'The data folder: db/ (LevelDB: blocks, chain and application state, evidence) and wal/ (consensus WAL).',
-  'rpc.laddr': 'Where the RPC server listens (tcp://IP:PORT). Keep it on 127.0.0.1 unless a proxy guards it.',
-  'rpc.max_open_connections': 'Most concurrent RPC connections; more are refused.',
-  'rpc.max_body_bytes': 'Largest request body, in bytes (larger requests get HTTP 413).',
-  'rpc.max_header_bytes': 'Largest request header block, in bytes.',
+  'rpc.laddr':
+    'Where the RPC server listens (tcp://IP:PORT). Keep it on 127.0.0.1 unless a proxy guards it: anyone who reaches it can submit transactions.',
+  'rpc.cors_allowed_origins':
+    'Origins a browser may call the RPC from (cross-domain requests): [] disables CORS, ["*"] allows any, one * wildcard per origin ("https://*.example.com").',
+  'rpc.cors_allowed_methods': 'Access-Control-Allow-Methods of a CORS answer.',
+  'rpc.cors_allowed_headers': 'Access-Control-Allow-Headers of a CORS answer.',
+  'rpc.unsafe':
+    'Enable the methods that change the node beyond submitting a transaction: dial_seeds, dial_peers, unsafe_flush_mempool.',
+  'rpc.max_open_connections':
+    'Most simultaneous RPC connections, WebSockets included; more are closed at once (0: no limit).',
+  'rpc.max_subscription_clients':
+    'Most clients holding event subscriptions (a WebSocket with subscriptions, or a broadcast_tx_commit waiting).',
+  'rpc.max_subscriptions_per_client': 'Most subscriptions (distinct queries) of one client.',
+  'rpc.experimental_websocket_write_buffer_size':
+    'Messages queued on a WebSocket whose client does not read; beyond it its events are dropped (counted in synod_rpc_events_dropped_total).',
+  'rpc.experimental_close_on_slow_client':
+    'Close a WebSocket whose client does not keep up instead of dropping its events.',
+  'rpc.timeout_broadcast_tx_commit':
+    'How long broadcast_tx_commit waits for the transaction to be in a block (at most 1h).',
+  'rpc.max_request_batch_size': 'Most requests in one JSON-RPC batch (0: no limit).',
+  'rpc.max_body_bytes':
+    'Largest request body (HTTP, answered 413) or WebSocket message (the socket is closed), in bytes.',
+  'rpc.max_header_bytes': 'Largest request header block, in bytes (answered 431).',
   'p2p.laddr': 'Where to listen for peers: tcp://IP:PORT or a multiaddr (/ip4/0.0.0.0/tcp/26656).',
   'p2p.external_address':
     'Addresses to advertise to peers instead of the listen address (public IP behind NAT): HOST:PORT or multiaddrs, comma-separated; empty: the listen address.',
@@ -75,6 +96,8 @@ export const CONFIG_DOCS: Readonly<Record<string, string>> = {
   'evidence.pending_max': 'Most pending evidence items kept (and reloaded at start).',
   'storage.sync_writes':
     'fsync block, state and evidence writes (false is faster but a power loss may lose the last blocks; a process crash loses nothing either way).',
+  'tx_index.indexer':
+    '"kv": index every transaction by hash, height and event attribute (tx, tx_search); "null": no index (those methods say so).',
   'instrumentation.prometheus': 'Serve Prometheus metrics.',
   'instrumentation.prometheus_listen_addr': 'Where the metrics server listens (IP:PORT).',
 };

@@ -6,34 +6,8 @@
  */
 import { isIP } from 'node:net';
 
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-
-/** A Go-style duration ("0s", "500ms", "1m30s") in whole milliseconds; undefined when malformed. */
-export function parseDurationMs(text: string): number | undefined {
-  if (text === '0') return 0;
-  let total = 0;
-  let at = 0;
-  DURATION_PART.lastIndex = 0;
-  while (at < text.length) {
-    DURATION_PART.lastIndex = at;
-    const m = DURATION_PART.exec(text);
-    if (m === null) return undefined;
-    total += Number(m[1]) * (DURATION_UNIT_MS[m[2] as string] as number);
-    at = DURATION_PART.lastIndex;
-  }
-  if (text.length === 0 || !Number.isFinite(total)) return undefined;
-  const ms = Math.round(total);
-  return Number.isSafeInteger(ms) ? ms : undefined;
-}
+/** A Go-style duration ("0s", "500ms", "1m30s") in whole milliseconds; undefined when malformed (@synod/rpc's rule, one for every duration key). */
+export { parseDurationMs } from '@synod/rpc';
 
 /** A host and port to listen on or dial. */
 export interface HostPort {

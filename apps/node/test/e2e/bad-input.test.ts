@@ -117,7 +117,7 @@ describe('synodd refuses bad input with one line', () => {
       oneLine(
         await synodd(['start', '--home', h2, ...clash]),
         new RegExp(
-          `^synodd: CONFIG_INVALID: \\[rpc\\] laddr 127\\.0\\.0\\.1:${ports.rpc}: cannot listen: the address is in use`,
+          `^synodd: CONFIG_INVALID: \\[rpc\\] laddr tcp://127\\.0\\.0\\.1:${ports.rpc}: cannot listen: the address is in use`,
         ),
       );
       const p2pClash = other.flags.map((f) =>

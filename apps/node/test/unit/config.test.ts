@@ -52,7 +52,7 @@ describe('config.toml', () => {
 
   it('an unknown key is named with the keys its section allows; a CometBFT key Synod moved says where', () => {
     expect(problem('[rpc]\nlistn = "x"')).toBe(
-      'config.toml: [rpc] listn: unknown key; allowed in [rpc]: laddr, max_open_connections, max_body_bytes, max_header_bytes',
+      'config.toml: [rpc] listn: unknown key; allowed in [rpc]: laddr, cors_allowed_origins, cors_allowed_methods, cors_allowed_headers, unsafe, max_open_connections, max_subscription_clients, max_subscriptions_per_client, experimental_websocket_write_buffer_size, experimental_close_on_slow_client, timeout_broadcast_tx_commit, max_request_batch_size, max_body_bytes, max_header_bytes',
     );
     expect(problem('fast_sync = true')).toMatch(
       /^config\.toml: fast_sync: unknown key; allowed at the top level: moniker, .*\[rpc\]/,
@@ -61,6 +61,56 @@ describe('config.toml', () => {
       /\[consensus\] timeout_commit: not a Synod key: .*genesis\.json, consensus_params\.timeout$/,
     );
     expect(problem('[statesync]\nenable = true')).toMatch(/^config\.toml: statesync: unknown key/);
+    expect(problem('[rpc]\ntls_cert_file = "c.pem"')).toBe(
+      "config.toml: [rpc] tls_cert_file: not a Synod key: Synod's RPC has no TLS: put a TLS proxy in front of the RPC to expose it",
+    );
+    expect(problem('[tx_index]\nindexr = "kv"')).toBe(
+      'config.toml: [tx_index] indexr: unknown key; allowed in [tx_index]: indexer',
+    );
+  });
+
+  it("[rpc] and [tx_index]: CometBFT's keys and defaults, checked by @synod/rpc's rules", () => {
+    const c = parseConfig('');
+    expect(c.rpc).toEqual({
+      laddr: 'tcp://127.0.0.1:26657',
+      cors_allowed_origins: [],
+      cors_allowed_methods: ['HEAD', 'GET', 'POST'],
+      cors_allowed_headers: ['Origin', 'Accept', 'Content-Type', 'X-Requested-With', 'X-Server-Time'],
+      unsafe: false,
+      max_open_connections: 900,
+      max_subscription_clients: 100,
+      max_subscriptions_per_client: 5,
+      experimental_websocket_write_buffer_size: 200,
+      experimental_close_on_slow_client: false,
+      timeout_broadcast_tx_commit: '10s',
+      max_request_batch_size: 10,
+      max_body_bytes: 1_000_000,
+      max_header_bytes: 1_048_576,
+    });
+    expect(c.tx_index).toEqual({ indexer: 'kv' });
+    const set = parseConfig(
+      '[rpc]\ncors_allowed_origins = ["https://*.example.com"]\nunsafe = true\ntimeout_broadcast_tx_commit = "30s"\n[tx_index]\nindexer = "null"',
+    );
+    expect(set.rpc.cors_allowed_origins).toEqual(['https://*.example.com']);
+    expect(set.rpc.unsafe).toBe(true);
+    expect(set.rpc.timeout_broadcast_tx_commit).toBe('30s');
+    expect(set.tx_index.indexer).toBe('null');
+    expect(problem('[rpc]\nmax_body_bytes = 10')).toBe(
+      'config.toml: [rpc] max_body_bytes: expected an integer in [1024, 1073741824], got 10',
+    );
+    expect(problem('[rpc]\ncors_allowed_origins = ["http://*.*.com"]')).toBe(
+      'config.toml: [rpc] cors_allowed_origins: http://*.*.com: at most one * per origin, got ["http://*.*.com"]',
+    );
+    expect(problem('[rpc]\ncors_allowed_origins = "*"')).toBe(
+      'config.toml: [rpc] cors_allowed_origins: expected a list of strings, e.g. ["*"], got "*"',
+    );
+    expect(problem('[rpc]\ntimeout_broadcast_tx_commit = "2h"')).toBe(
+      'config.toml: [rpc] timeout_broadcast_tx_commit: expected a duration such as "10s" (at most 1h), got "2h"',
+    );
+    expect(problem('[rpc]\nunsafe = 1')).toBe('config.toml: [rpc] unsafe: expected true or false, got 1');
+    expect(problem('[tx_index]\nindexer = "psql"')).toBe(
+      'config.toml: [tx_index] indexer: expected "kv" (index transactions for tx and tx_search) or "null" (no index), got "psql"',
+    );
   });
 
   it('a bad value names the key, what is allowed and what was given', () => {
@@ -108,6 +158,19 @@ describe('config.toml', () => {
     expect(c.mempool.size).toBe(7);
     expect(c.p2p.addr_book_strict).toBe(false);
     expect(c.log_level).toBe('p2p:debug');
+    const lists = parseConfig('', 'config.toml', [
+      { path: ['rpc', 'cors_allowed_origins'], value: 'http://a.com, http://b.com' },
+      { path: ['rpc', 'cors_allowed_methods'], value: '["GET"]' },
+      { path: ['rpc', 'unsafe'], value: 'true' },
+      { path: ['tx_index', 'indexer'], value: 'null' },
+    ]);
+    expect(lists.rpc.cors_allowed_origins).toEqual(['http://a.com', 'http://b.com']);
+    expect(lists.rpc.cors_allowed_methods).toEqual(['GET']);
+    expect(lists.rpc.unsafe).toBe(true);
+    expect(lists.tx_index.indexer).toBe('null');
+    expect(problem('', [{ path: ['rpc', 'max_request_batch_size'], value: '-1' }])).toBe(
+      '--rpc.max_request_batch_size: expected an integer ≥ 0, got -1',
+    );
     expect(problem('', [{ path: ['rpc', 'laddr'], value: 'nope' }])).toMatch(
       /^--rpc\.laddr: expected tcp:\/\/IP:PORT .*, got "nope"$/,
     );
