@@ -56,6 +56,7 @@ export {
   type QueryOp,
 } from './query.js';
 export {
+  cannotListen,
   createRpcServer,
   HTTP_REQUEST_TIMEOUT_MS,
   RpcServer,

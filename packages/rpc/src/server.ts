@@ -237,15 +237,7 @@ export class RpcServer {
       const onError = (err: NodeJS.ErrnoException): void => {
         server.off('listening', onListening);
         this.#server = undefined;
-        reject(
-          new SynodError(
-            'CONFIG_INVALID',
-            `[rpc] laddr ${rpc.laddr}: cannot listen: ${err.code ?? ''} ${err.message}`,
-            {
-              cause: err,
-            },
-          ),
-        );
+        reject(cannotListen('[rpc] laddr', rpc.laddr, err));
       };
       const onListening = (): void => {
         server.off('error', onError);
@@ -705,6 +697,22 @@ export class RpcServer {
     reply(await this.#invoke(r.method, method, r.id, () => paramsFromJson(method.params, r.params), ctx));
     this.#m.subscriptions.set(this.#bus.subscriptionCount);
   }
+}
+
+/**
+ * The error of a server that cannot listen on `address` (given as `key`, e.g. `[rpc] laddr`): one
+ * line for an operator, CONFIG_INVALID (`EADDRINUSE`: the address is in use, …).
+ */
+export function cannotListen(key: string, address: string, err: NodeJS.ErrnoException): SynodError {
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the address is in use (another synodd or program listens there)'
+      : err.code === 'EADDRNOTAVAIL'
+        ? 'the address is not one of this machine'
+        : err.code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : `${err.code ?? 'error'}: ${err.message}`;
+  return new SynodError('CONFIG_INVALID', `${key} ${address}: cannot listen: ${why}`, { cause: err });
 }
 
 /** Creates the RPC server (not listening yet; it follows the node's blocks from now on). */

@@ -2,9 +2,9 @@
  * Bad requests get the right JSON-RPC error (CometBFT's codes, a readable
  * `data`) or a clean close, and the server keeps serving everyone else.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { toHex } from '@synod/crypto';
-import { txHash } from '@synod/types';
+import { type SynodError, txHash } from '@synod/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RPC_ERROR_CODES } from '../src/index.js';
@@ -410,6 +410,26 @@ describe('bad requests', () => {
       expect(served).toEqual({});
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+describe('listening', () => {
+  it('a port in use is one CONFIG_INVALID line naming [rpc] laddr', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as { port: number };
+    try {
+      const failed = await startChain({ init: { rpc: { laddr: `tcp://127.0.0.1:${port}` } } }).then(
+        () => undefined,
+        (err: unknown) => err as SynodError,
+      );
+      expect(failed?.code).toBe('CONFIG_INVALID');
+      expect(failed?.message).toBe(
+        `[rpc] laddr tcp://127.0.0.1:${port}: cannot listen: the address is in use (another synodd or program listens there)`,
+      );
+    } finally {
+      await new Promise((r) => holder.close(r));
     }
   });
 });
