@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerKeys } from './commands/keys.js';
+import { registerLoad } from './commands/load.js';
 import { registerLocalnet } from './commands/localnet.js';
 import { registerQuery } from './commands/query.js';
 import { registerTx } from './commands/tx.js';
@@ -38,6 +39,7 @@ export function program(): Command {
   registerQuery(cli);
   registerTx(cli);
   registerLocalnet(cli);
+  registerLoad(cli);
   return cli;
 }
 
