@@ -105,6 +105,33 @@ export class GossipValidationError extends SynodError {
   }
 }
 
+/**
+ * A verdict is not a bug: a validation error carries no stack trace. Capturing
+ * one costs more than the checks behind most verdicts (a far-round vote is
+ * IGNOREd after a few comparisons), and a flood buys one per message.
+ */
+function verdict(
+  kind: ValidatedKind,
+  action: Exclude<GossipAction, 'ACCEPT'>,
+  reason: GossipErrorCode,
+  message: string,
+  cause: unknown,
+): GossipValidationError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new GossipValidationError(
+      kind,
+      action,
+      reason,
+      message,
+      cause === undefined ? undefined : { cause },
+    );
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** `// [REJECT] ...`: throws a REJECT error. */
 export function reject(
   kind: ValidatedKind,
@@ -112,16 +139,10 @@ export function reject(
   message: string,
   cause?: unknown,
 ): never {
-  throw new GossipValidationError(
-    kind,
-    'REJECT',
-    reason,
-    message,
-    cause === undefined ? undefined : { cause },
-  );
+  throw verdict(kind, 'REJECT', reason, message, cause);
 }
 
 /** `// [IGNORE] ...`: throws an IGNORE error. */
 export function ignore(kind: ValidatedKind, reason: GossipErrorCode, message: string): never {
-  throw new GossipValidationError(kind, 'IGNORE', reason, message);
+  throw verdict(kind, 'IGNORE', reason, message, undefined);
 }

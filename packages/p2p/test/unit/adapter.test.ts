@@ -9,7 +9,7 @@ import {
   outcomeOfError,
   toTopicValidatorResult,
 } from '../../src/validation/adapter.js';
-import { GossipValidationError } from '../../src/validation/gossip-error.js';
+import { GossipValidationError, ignore, reject } from '../../src/validation/gossip-error.js';
 import { RecordingMetrics } from '../fixtures.js';
 
 function setup() {
@@ -96,5 +96,31 @@ describe('the validation adapter', () => {
     expect(isProvablyInvalid(rejected('TX_REJECTED'))).toBe(false);
     expect(isProvablyInvalid({ action: 'IGNORE', reason: 'HEIGHT_TOO_FAR', message: '' })).toBe(false);
     expect(isProvablyInvalid({ action: 'ACCEPT' })).toBe(false);
+  });
+
+  it('a verdict carries no stack trace (a flood must not buy one per message), and the stack limit is restored', () => {
+    const limit = Error.stackTraceLimit;
+    const thrown = (f: () => never): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const err of [
+      thrown(() => ignore('vote', 'ROUND_TOO_FAR', 'round 999 beyond the look-ahead')),
+      thrown(() => reject('vote', 'INVALID_SIGNATURE', 'bad signature', new Error('cause'))),
+    ]) {
+      expect(err).toBeInstanceOf(GossipValidationError);
+      const e = err as GossipValidationError;
+      expect(e.stack?.split('\n')).toEqual([`GossipValidationError: ${e.message}`]);
+    }
+    expect(outcomeOfError(thrown(() => ignore('vote', 'ROUND_TOO_FAR', 'far')))).toEqual({
+      action: 'IGNORE',
+      reason: 'ROUND_TOO_FAR',
+      message: 'far',
+    });
+    expect(Error.stackTraceLimit).toBe(limit);
   });
 });
