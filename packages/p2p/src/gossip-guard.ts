@@ -59,6 +59,13 @@ export interface InboundGossipBudget {
   readonly bytesBurst: number;
   /** A flooding peer is charged at most once per this many ms. @default 1000 */
   readonly chargeIntervalMs: number;
+  /**
+   * A peer whose stream was paused for want of budget is read again once it
+   * has earned this many ms of its sustained rate (capped by the bursts): a
+   * flooder is read in slices, a few times a second, not a frame per token.
+   * @default 100
+   */
+  readonly resumeAfterMs: number;
   /** Most peers whose buckets are kept (the least recently active are forgotten). @default 10000 */
   readonly trackedPeersMax: number;
 }
@@ -69,13 +76,16 @@ export const DEFAULT_INBOUND_GOSSIP_BUDGET: InboundGossipBudget = Object.freeze(
   bytesPerSecond: 16 * 1024 * 1024,
   bytesBurst: 32 * 1024 * 1024,
   chargeIntervalMs: 1_000,
+  resumeAfterMs: 100,
   trackedPeersMax: 10_000,
 });
 
-/** Messages dropped by the inbound budget (before gossipsub saw them). */
+/** What the inbound budget held back: messages dropped (before gossipsub saw them), and stream pauses. */
 export interface InboundDrops {
   readonly messages: number;
   readonly bytes: number;
+  /** Times the peer's gossipsub stream was paused until its budget refilled. */
+  readonly paused: number;
 }
 
 export interface GossipGuardDeps {
@@ -91,6 +101,15 @@ export interface GossipGuardDeps {
   readonly clock?: Clock;
   /** Called with what the budget dropped from one RPC of `peer` (for a metric). */
   dropped?(peer: string, messages: number, bytes: number): void;
+  /** Called when `peer`'s stream is paused for want of budget (for a metric). */
+  paused?(peer: string): void;
+  /**
+   * Looks at each message within the budget before gossipsub does: true drops
+   * it there (no seen-cache entry, score record or message-cache slot). For
+   * what validation would IGNORE on its face (`screenGossipMessage`); the
+   * caller accounts for it.
+   */
+  screen?(peer: string, topic: string, data: Uint8Array): boolean;
 }
 
 /** What the network tells the guard. */
@@ -108,6 +127,7 @@ export interface GossipGuard {
 /** A frame as gossipsub's read loop sees it (a Uint8ArrayList: it only calls subarray()). */
 interface Frame {
   subarray(): Uint8Array;
+  readonly byteLength?: number;
 }
 
 interface RpcLike {
@@ -122,6 +142,8 @@ interface Bucket {
   chargedAtMs: number;
   droppedMessages: number;
   droppedBytes: number;
+  /** Times its stream was paused for want of budget. */
+  paused: number;
 }
 
 /**
@@ -134,12 +156,24 @@ interface Bucket {
 export function compactRpcMessages(rpc: RpcLike): void {
   for (const m of rpc.messages ?? []) {
     const data = m.data;
-    if (data !== undefined && data.byteLength * 2 < data.buffer.byteLength) m.data = data.slice();
+    if (data === undefined || data.byteLength * 2 >= data.buffer.byteLength) continue;
+    // a copy (Buffer#slice, unlike Uint8Array#slice, is a view, and decoded data is often a Buffer)
+    const own = new Uint8Array(data.byteLength);
+    own.set(data);
+    m.data = own;
   }
+}
+
+/** A libp2p stream's read side, as far as pausing it goes (no window updates while paused). */
+interface PausableStream {
+  pause(): void;
+  resume(): void;
 }
 
 /** The members of @libp2p/gossipsub 17's router the guard wraps (some private in its typings). */
 interface RouterInternals {
+  /** The inbound stream of each peer: the raw stream and the frames read from it. */
+  readonly streamsInbound: Map<string, { readonly rawStream: PausableStream; readonly source: unknown }>;
   decodeRpc(bytes: Uint8Array): unknown;
   pipePeerReadStream(peerId: PeerId, source: AsyncIterable<Frame>): Promise<void>;
   handlePeerReadStreamError(err: unknown, peerId: PeerId): void;
@@ -170,9 +204,12 @@ const OVERSIZE_ERRORS = new Set([
  * offenders are banned and disconnected).
  *
  * It enforces a per-peer inbound budget (`InboundGossipBudget`, token
- * buckets on `clock`) before gossipsub's seen cache: messages beyond it are
- * dropped unseen, and a peer that keeps exceeding it is charged
- * `gossip-flood` (at most once per `chargeIntervalMs`).
+ * buckets on `clock`) before gossipsub's seen cache. A peer that has spent
+ * it is not read: its stream is paused (no yamux window updates, so the
+ * sender stalls) until it has earned `resumeAfterMs` of budget, so a flood
+ * costs neither decryption nor decoding beyond the budget. Messages of a
+ * frame beyond what is left are dropped unseen. A peer over its budget is
+ * charged `gossip-flood` (at most once per `chargeIntervalMs`).
  *
  * It also copies small messages out of the frame they arrived in
  * (`compactRpcMessages`), so what waits for validation holds only its own bytes.
@@ -188,6 +225,8 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
   }
   if (typeof r.score?.rejectInvalidMessage !== 'function' || typeof r.score?.duplicateMessage !== 'function')
     throw new SynodError('INTERNAL', 'unsupported @libp2p/gossipsub: no peer score hooks');
+  if (!(r.streamsInbound instanceof Map))
+    throw new SynodError('INTERNAL', 'unsupported @libp2p/gossipsub: no streamsInbound');
 
   // malformed frames: the read loop calls frame.subarray() and then decodeRpc(bytes)
   // synchronously, so the bytes identify the peer they came from
@@ -205,22 +244,6 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
     compactRpcMessages(rpc as RpcLike);
     return rpc;
   };
-  const pipe = r.pipePeerReadStream.bind(r);
-  r.pipePeerReadStream = (peerId, source) =>
-    pipe(
-      peerId,
-      (async function* tagged() {
-        for await (const frame of source) {
-          yield {
-            subarray: () => {
-              const bytes = frame.subarray();
-              senderOf.set(bytes, peerId);
-              return bytes;
-            },
-          };
-        }
-      })(),
-    );
 
   // oversized frames end the read stream with a length error
   const streamError = r.handlePeerReadStreamError.bind(r);
@@ -237,6 +260,13 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
   const buckets = new Map<string, Bucket>();
   let droppedMessages = 0;
   let droppedBytes = 0;
+  let paused = 0;
+  /** A peer over its budget is charged `gossip-flood`, at most once per interval. */
+  const overBudget = (peer: string, b: Bucket, now: number): void => {
+    if (now - b.chargedAtMs < budget.chargeIntervalMs) return;
+    b.chargedAtMs = now;
+    deps.violation(peer, 'gossip-flood');
+  };
   const bucketOf = (peer: string, now: number): Bucket => {
     let b = buckets.get(peer);
     if (b === undefined) {
@@ -247,6 +277,7 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
         chargedAtMs: Number.NEGATIVE_INFINITY,
         droppedMessages: 0,
         droppedBytes: 0,
+        paused: 0,
       };
     } else {
       const dt = Math.max(0, now - b.atMs) / 1000;
@@ -291,10 +322,83 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
     droppedMessages += dropMsgs;
     droppedBytes += dropBytes;
     deps.dropped?.(peer, dropMsgs, dropBytes);
-    if (now - b.chargedAtMs >= budget.chargeIntervalMs) {
-      b.chargedAtMs = now;
-      deps.violation(peer, 'gossip-flood');
+    overBudget(peer, b, now);
+  };
+
+  // Backpressure: when a peer has spent its budget, its gossipsub stream is
+  // paused (no yamux window updates, so the sender stalls once its window is
+  // full) until the budget refills, instead of reading, decrypting and
+  // decoding what would then be dropped. The read loop takes the next frame
+  // only after the previous one went through handleReceivedRpc (which spends
+  // the budget), so the check between frames sees what it cost.
+  /** What a paused peer must have earned before it is read again (and at least its waiting frame's bytes). */
+  const resumeMessages = Math.min(
+    budget.messagesBurst,
+    Math.max(1, (budget.messagesPerSecond * budget.resumeAfterMs) / 1000),
+  );
+  const resumeBytes = Math.min(budget.bytesBurst, (budget.bytesPerSecond * budget.resumeAfterMs) / 1000);
+  /**
+   * True when `peer` cannot afford a frame of `size` bytes now (withinBudget's
+   * rule: a message larger than the byte burst needs a full bucket).
+   */
+  const cannotAfford = (peer: string, size: number): boolean => {
+    const b = bucketOf(peer, clock.now());
+    return b.messages < 1 || b.bytes < Math.min(size, budget.bytesBurst);
+  };
+  /** How long until `peer` has earned what resuming with a frame of `size` bytes needs (0: now). */
+  const owedMs = (peer: string, size: number): number => {
+    const b = bucketOf(peer, clock.now());
+    const bytes = Math.max(resumeBytes, Math.min(size, budget.bytesBurst));
+    const seconds = Math.max(
+      (resumeMessages - b.messages) / budget.messagesPerSecond,
+      (bytes - b.bytes) / budget.bytesPerSecond,
+    );
+    return seconds <= 0 ? 0 : Math.max(1, Math.ceil(seconds * 1000));
+  };
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimer(ms, resolve));
+  /** Pauses `raw` (the peer's stream) until `peer` has earned a frame of `size` bytes and more. */
+  const holdBack = async (peer: string, raw: PausableStream | undefined, size: number): Promise<void> => {
+    const now = clock.now();
+    const b = bucketOf(peer, now);
+    b.paused += 1;
+    paused += 1;
+    deps.paused?.(peer);
+    overBudget(peer, b, now);
+    try {
+      raw?.pause();
+    } catch {
+      // closing: the read loop ends by itself
     }
+    for (let waitMs = owedMs(peer, size); waitMs > 0; waitMs = owedMs(peer, size)) await sleep(waitMs);
+    try {
+      raw?.resume();
+    } catch {
+      // closed meanwhile
+    }
+  };
+  const pipe = r.pipePeerReadStream.bind(r);
+  r.pipePeerReadStream = (peerId, source) => {
+    const peer = peerId.toString();
+    const inbound = r.streamsInbound.get(peer);
+    const raw = inbound?.source === source ? inbound.rawStream : undefined;
+    return pipe(
+      peerId,
+      (async function* tagged() {
+        // gossipsub takes the next frame only once the previous one went through
+        // handleReceivedRpc (which spends the budget): each check sees what came before
+        for await (const frame of source) {
+          const size = frame.byteLength ?? 0;
+          if (cannotAfford(peer, size)) await holdBack(peer, raw, size);
+          yield {
+            subarray: () => {
+              const bytes = frame.subarray();
+              senderOf.set(bytes, peerId);
+              return bytes;
+            },
+          };
+        }
+      })(),
+    );
   };
 
   // messages on topics that are not ours: once per RPC
@@ -309,6 +413,16 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
       }
     }
     withinBudget(peer, rpc);
+    // what validation would IGNORE at once (its height or round): dropped before gossipsub keeps a record of it
+    const screen = deps.screen;
+    const kept = rpc.messages;
+    if (screen !== undefined && kept !== undefined && kept.length > 0) {
+      let n = 0;
+      for (const m of kept) {
+        if (m.data === undefined || !screen(peer, m.topic ?? '', m.data)) kept[n++] = m;
+      }
+      kept.length = n;
+    }
     return handleRpc(from, rpc);
   };
 
@@ -337,9 +451,9 @@ export function guardGossipRouter(router: object, deps: GossipGuardDeps): Gossip
       }
     },
     drops(peer?: string): InboundDrops {
-      if (peer === undefined) return { messages: droppedMessages, bytes: droppedBytes };
+      if (peer === undefined) return { messages: droppedMessages, bytes: droppedBytes, paused };
       const b = buckets.get(peer);
-      return { messages: b?.droppedMessages ?? 0, bytes: b?.droppedBytes ?? 0 };
+      return { messages: b?.droppedMessages ?? 0, bytes: b?.droppedBytes ?? 0, paused: b?.paused ?? 0 };
     },
   };
 }

@@ -106,10 +106,12 @@ import {
   outcomeOfError,
   type ValidationOutcome,
 } from './validation/adapter.js';
+import type { GossipErrorCode } from './validation/gossip-error.js';
 import { ProposalTracker } from './validation/proposal-tracker.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
   type HeightWindow,
+  screenGossipMessage,
   type ValidatedMessages,
   type ValidationContext,
   type ValidationParams,
@@ -189,8 +191,10 @@ export interface NetworkOptions {
   readonly mesh?: Partial<MeshOptions>;
   /**
    * What one peer may send us in gossip messages per second (messages and
-   * bytes, token buckets on `clock`): the excess is dropped before gossipsub
-   * sees it, and a peer that keeps exceeding it is charged `gossip-flood`.
+   * bytes, token buckets on `clock`): a peer that has spent it is not read
+   * (its stream paused) until it has earned some again, what one frame holds
+   * beyond it is dropped before gossipsub sees it, and a peer that keeps
+   * exceeding it is charged `gossip-flood`.
    * @default DEFAULT_INBOUND_GOSSIP_BUDGET
    */
   readonly inboundGossipBudget?: Partial<InboundGossipBudget>;
@@ -363,6 +367,8 @@ export class Network {
   private readonly metrics: P2pMetrics;
   /** What the inbound gossip budget dropped (gossip-guard.ts), by unit: messages, bytes. */
   private readonly overBudget: Counter;
+  /** Peers' gossipsub streams paused by the inbound budget until it refilled. */
+  private readonly budgetPauses: Counter;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -417,6 +423,10 @@ export class Network {
       name: 'synod_p2p_gossip_over_budget_total',
       help: 'Gossip messages (and their bytes) dropped by the per-peer inbound budget before gossipsub',
       labelNames: ['unit'],
+    });
+    this.budgetPauses = (options.metrics ?? noopMetrics).counter({
+      name: 'synod_p2p_gossip_paused_total',
+      help: 'Peer gossipsub streams paused (not read) until the per-peer inbound budget refilled',
     });
     this.reputation = new PeerReputation(this.clock, {
       ...DEFAULT_REPUTATION,
@@ -587,6 +597,8 @@ export class Network {
         this.overBudget.inc({ unit: 'messages' }, messages);
         this.overBudget.inc({ unit: 'bytes' }, bytes);
       },
+      paused: () => this.budgetPauses.inc(),
+      screen: (peer, name, data) => this.screen(peer, name, data),
     });
     const itemBytesMax = Object.fromEntries(
       GOSSIP_TOPICS.map((t) => [t, topicBytesMax(t, this.limits)]),
@@ -749,6 +761,28 @@ export class Network {
       bytes: data.length,
       receivedAtMs: performance.now(),
     });
+  }
+
+  /**
+   * Before gossipsub: what a banned peer still sends (read before its
+   * connection closed), and a vote or proposal outside the height window or
+   * round look-ahead (`screenGossipMessage`), are IGNOREd where they are
+   * decoded, with the metric and log line of any IGNORE: gossipsub keeps no
+   * record of them. True when it is dropped.
+   */
+  private screen(peer: string, name: string, data: Uint8Array): boolean {
+    const topic = this.topics.topicOf(name);
+    if (topic === undefined) return false;
+    let reason: GossipErrorCode;
+    if (this.reputation.isBanned(peer)) reason = 'PEER_BANNED';
+    else if (topic === 'votes' || topic === 'proposals') {
+      const problem = screenGossipMessage(topic, data, this.params);
+      if (problem === undefined) return false;
+      reason = problem.reason;
+    } else return false;
+    this.metrics.gossipMessages.inc({ topic, action: 'ignore', reason });
+    this.logger.debug('gossip message ignored', { topic, peer, reason });
+    return true;
   }
 
   /** Gossipsub-level garbage (see gossip-guard.ts): a metric, a log line, and a penalty. */

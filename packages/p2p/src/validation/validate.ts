@@ -149,21 +149,65 @@ export interface ValidationParams {
   readonly proposals?: ProposalTracker;
 }
 
-function checkWindow(kind: 'vote' | 'proposal', height: number, p: ValidationParams): void {
+/** Why a message is outside the window of heights or rounds worth handling (an IGNORE), or undefined. */
+export interface WindowProblem {
+  readonly reason: 'HEIGHT_TOO_OLD' | 'HEIGHT_TOO_FAR' | 'ROUND_TOO_FAR';
+  readonly message: string;
+}
+
+function heightProblem(height: number, p: ValidationParams): WindowProblem | undefined {
   const current = p.ctx.currentHeight();
   // [IGNORE] too old: consensus has moved on, the message is useless but not invalid
   if (height < current - p.window.behind)
-    ignore(kind, 'HEIGHT_TOO_OLD', `height ${height} < ${current} - ${p.window.behind}`);
+    return { reason: 'HEIGHT_TOO_OLD', message: `height ${height} < ${current} - ${p.window.behind}` };
   // [IGNORE] too far ahead: we cannot check it against a validator set yet
   if (height > current + p.window.ahead)
-    ignore(kind, 'HEIGHT_TOO_FAR', `height ${height} > ${current} + ${p.window.ahead}`);
+    return { reason: 'HEIGHT_TOO_FAR', message: `height ${height} > ${current} + ${p.window.ahead}` };
+  return undefined;
 }
 
-function checkRound(kind: 'vote' | 'proposal', round: number, p: ValidationParams): void {
+function roundProblem(round: number, p: ValidationParams): WindowProblem | undefined {
   const current = p.ctx.currentRound?.() ?? 0;
   // [IGNORE] too many rounds ahead: consensus would drop it (ROUND_LOOKAHEAD_MAX), so it is not forwarded
   if (round > current + p.window.roundsAhead)
-    ignore(kind, 'ROUND_TOO_FAR', `round ${round} > ${current} + ${p.window.roundsAhead}`);
+    return { reason: 'ROUND_TOO_FAR', message: `round ${round} > ${current} + ${p.window.roundsAhead}` };
+  return undefined;
+}
+
+function checkWindow(kind: 'vote' | 'proposal', height: number, round: number, p: ValidationParams): void {
+  const problem = heightProblem(height, p) ?? roundProblem(round, p);
+  if (problem !== undefined) ignore(kind, problem.reason, problem.message);
+}
+
+/**
+ * The first checks of `validateVote` and `validateProposal` alone: a vote or
+ * proposal outside the height window or the round look-ahead (IGNORE, no
+ * blame). The network runs this before gossipsub sees a message, so a flood
+ * of such messages costs no seen-cache entry, score record or message-cache
+ * slot (gossipsub keeps the first two for two minutes), and no queue slot:
+ * it is dropped where it is decoded. Undefined for anything else (including
+ * what does not decode: full validation REJECTs that, with blame).
+ */
+export function screenGossipMessage(
+  topic: GossipTopic,
+  data: Uint8Array,
+  p: ValidationParams,
+): WindowProblem | undefined {
+  try {
+    if (topic === 'votes') {
+      if (data.length > p.limits.voteBytesMax) return undefined;
+      const { height, round } = decodeSignedVote(data).vote;
+      return heightProblem(height, p) ?? roundProblem(round, p);
+    }
+    if (topic === 'proposals') {
+      if (data.length > proposalBytesMax(p.limits)) return undefined;
+      const { height, round } = readProposalEnvelope(data).signedProposal.proposal;
+      return heightProblem(height, p) ?? roundProblem(round, p);
+    }
+  } catch {
+    // does not decode: validation rejects it
+  }
+  return undefined;
 }
 
 function setAt(kind: 'vote' | 'proposal' | 'evidence', height: number, p: ValidationParams): ValidatorSet {
@@ -185,8 +229,7 @@ export function validateVote(data: Uint8Array, p: ValidationParams): SignedVote 
     return reject('vote', 'DECODE_FAILED', 'vote does not decode', err);
   }
   const vote = sv.vote;
-  checkWindow('vote', vote.height, p);
-  checkRound('vote', vote.round, p);
+  checkWindow('vote', vote.height, vote.round, p);
   const set = setAt('vote', vote.height, p);
   const index = validatorIndex(set, vote.validatorAddress);
   // [REJECT] the signer is not a validator at that height
@@ -221,8 +264,7 @@ export function validateProposal(data: Uint8Array, p: ValidationParams): Validat
   }
   const { signedProposal } = envelope;
   const proposal = signedProposal.proposal;
-  checkWindow('proposal', proposal.height, p);
-  checkRound('proposal', proposal.round, p);
+  checkWindow('proposal', proposal.height, proposal.round, p);
   const set = setAt('proposal', proposal.height, p);
   const index = validatorIndex(set, proposal.proposerAddress);
   // [REJECT] the proposer is not a validator at that height

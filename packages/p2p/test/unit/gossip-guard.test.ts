@@ -9,6 +9,7 @@ function fakeRouter() {
   return {
     duplicates,
     decodeRpc: (bytes: Uint8Array) => RPC.decode(bytes),
+    streamsInbound: new Map(),
     pipePeerReadStream: async () => {},
     handlePeerReadStreamError: () => {},
     handleReceivedRpc: async () => {},
@@ -34,6 +35,12 @@ describe('the gossip guard', () => {
     const data = rpc.messages[0]?.data;
     expect(data).toEqual(vote);
     expect(data?.buffer.byteLength).toBe(129);
+    // the same when the bytes are a Node Buffer (its slice() is a view, not a copy)
+    const pooled = Buffer.alloc(65_536);
+    pooled.set(frame, 2_000);
+    const fromBuffer = router.decodeRpc(pooled.subarray(2_000, 2_000 + frame.length)).messages[0]?.data;
+    expect(fromBuffer).toEqual(vote);
+    expect(fromBuffer?.buffer.byteLength).toBe(129);
     // a message that fills its frame is left as it is
     const big = new Uint8Array(4_096).fill(1);
     const whole = RPC.encode({ subscriptions: [], messages: [{ topic: 't', data: big }] });

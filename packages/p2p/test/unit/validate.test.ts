@@ -25,6 +25,7 @@ import { type GossipErrorCode, GossipValidationError } from '../../src/validatio
 import { ProposalTracker } from '../../src/validation/proposal-tracker.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
+  screenGossipMessage,
   type TxPrecheckVerdict,
   type ValidationContext,
   type ValidationParams,
@@ -680,5 +681,84 @@ describe('ValidationContext.verifySignature (one verifier per node)', () => {
     const key = vals.set.validators[1]!.pubKey;
     expect(cache.verify(key, voteSignBytes(CHAIN_ID, good.vote), good.signature)).toBe(true);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+  });
+});
+
+describe('screenGossipMessage (before gossipsub)', () => {
+  /** The IGNORE reason validation gives, or undefined when it does not IGNORE for the window. */
+  const windowVerdict = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (err) {
+      const e = err as GossipValidationError;
+      if (e.action === 'IGNORE' && ['HEIGHT_TOO_OLD', 'HEIGHT_TOO_FAR', 'ROUND_TOO_FAR'].includes(e.reason))
+        return e.reason;
+    }
+    return undefined;
+  };
+
+  it('drops exactly the votes validation IGNOREs for their height or round, with the same reason', () => {
+    const cases = [
+      vote(vals.keyAt(0), HEIGHT),
+      vote(vals.keyAt(0), HEIGHT - 1),
+      vote(vals.keyAt(0), HEIGHT - 2),
+      vote(vals.keyAt(0), HEIGHT + 2),
+      vote(vals.keyAt(0), HEIGHT + 3),
+      vote(vals.keyAt(0), HEIGHT, 10_000),
+      vote(vals.keyAt(0), HEIGHT, 10_001),
+      vote(vals.keyAt(0), HEIGHT + 9, 2 ** 32 - 2),
+      // a forged signature is validation's business (REJECT), not the screen's
+      { ...vote(vals.keyAt(0), HEIGHT), signature: new Uint8Array(64).fill(1) },
+    ];
+    const screened = cases.map((v) => screenGossipMessage('votes', encodeSignedVote(v), params())?.reason);
+    expect(screened).toEqual([
+      undefined,
+      undefined,
+      'HEIGHT_TOO_OLD',
+      undefined,
+      'HEIGHT_TOO_FAR',
+      undefined,
+      'ROUND_TOO_FAR',
+      'HEIGHT_TOO_FAR',
+      undefined,
+    ]);
+    expect(cases.map((v) => windowVerdict(() => validateVote(encodeSignedVote(v), params())))).toEqual(
+      screened,
+    );
+  });
+
+  it('reads a proposal’s signed head only: far heights and rounds are dropped whatever the block', () => {
+    const proposer = vals.keyAt(2);
+    const block = makeBlock(HEIGHT, new Uint8Array(32).fill(8), EMPTY_COMMIT, proposer, []);
+    const sp = signProposal(proposer, block, 2);
+    const garbage = new Uint8Array(1_000).fill(0xff);
+    const far = { ...sp.proposal, height: HEIGHT + 5 };
+    expect(
+      screenGossipMessage(
+        'proposals',
+        encodeProposalParts(encodeSignedProposal({ ...sp, proposal: far }), garbage),
+        params(),
+      ),
+    ).toEqual({ reason: 'HEIGHT_TOO_FAR', message: `height ${HEIGHT + 5} > ${HEIGHT} + 2` });
+    const farRound = { ...sp.proposal, round: 10_002 };
+    expect(
+      screenGossipMessage(
+        'proposals',
+        encodeProposalParts(encodeSignedProposal({ ...sp, proposal: farRound }), garbage),
+        params(),
+      )?.reason,
+    ).toBe('ROUND_TOO_FAR');
+    expect(
+      screenGossipMessage('proposals', encodeProposalMessage({ signedProposal: sp, block }), params()),
+    ).toBe(undefined);
+  });
+
+  it('lets through what does not decode, is oversized, or is not a vote or proposal (validation judges it)', () => {
+    expect(screenGossipMessage('votes', new Uint8Array([1, 2, 3]), params())).toBeUndefined();
+    expect(screenGossipMessage('votes', new Uint8Array(513), params())).toBeUndefined();
+    expect(screenGossipMessage('proposals', new Uint8Array(7), params())).toBeUndefined();
+    const far = encodeSignedVote(vote(vals.keyAt(0), HEIGHT + 50));
+    expect(screenGossipMessage('txs', far, params())).toBeUndefined();
+    expect(screenGossipMessage('evidence', far, params())).toBeUndefined();
   });
 });
