@@ -24,6 +24,7 @@ import {
   b64,
   consensusParamsJson,
   EMPTY_BLOCK_ID,
+  gasWanted,
   hex,
   int64,
   type Json,
@@ -146,13 +147,13 @@ function orderOf(v: ParamValue, fallback: 'asc' | 'desc'): 'asc' | 'desc' {
 }
 
 /** The check_tx / broadcast result of a Synod result code. */
-function checkTxJson(code: string, log: string, gasWanted = 0): JsonObject {
+function checkTxJson(code: string, log: string, wanted = 0): JsonObject {
   return {
     ...cometCode(code),
     data: null,
     log,
     info: '',
-    gas_wanted: int64(gasWanted),
+    gas_wanted: int64(wanted),
     gas_used: '0',
     events: [],
   };
@@ -663,7 +664,7 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
           wait.cancel();
           throw err;
         }
-        const check = checkTxJson(r.code, r.reason);
+        const check = checkTxJson(r.code, r.reason, gasWanted(bytes));
         if (r.code !== 'OK') {
           wait.cancel();
           return { check_tx: check, tx_result: EMPTY_TX_RESULT, hash: hex(r.hash), height: '0' };

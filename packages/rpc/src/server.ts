@@ -86,6 +86,20 @@ function parseRequest(x: unknown): Parsed {
   return { kind: 'call', id: rid, method: x.method, params: x.params };
 }
 
+/** Methods served only with `[rpc] unsafe = true`. */
+const UNSAFE_METHODS: ReadonlySet<string> = new Set(['dial_seeds', 'dial_peers', 'unsafe_flush_mempool']);
+
+/** Method not found, saying why: unknown, WebSocket only, or unsafe while `[rpc] unsafe` is off. */
+function methodNotFound(name: string, method: MethodSpec | undefined): RpcError {
+  const why =
+    method !== undefined
+      ? `method '${name}' works over WebSocket only`
+      : UNSAFE_METHODS.has(name)
+        ? `method '${name}' needs [rpc] unsafe = true`
+        : `method '${name}' does not exist`;
+  return new RpcError(RPC_ERROR_CODES.methodNotFound, why);
+}
+
 /** Whether `origin` is allowed by `cors_allowed_origins` (`*`, exact, or one `*` wildcard). */
 function originAllowed(allowed: readonly string[], origin: string): boolean {
   for (const a of allowed) {
@@ -443,14 +457,7 @@ export class RpcServer {
     const name = path.slice(1);
     const method = Object.hasOwn(this.#methods, name) ? this.#methods[name] : undefined;
     if (method === undefined || method.ws === true) {
-      this.#send(
-        res,
-        404,
-        errorResponse(
-          -1,
-          new RpcError(RPC_ERROR_CODES.methodNotFound, `method '${name}' does not exist over HTTP`),
-        ),
-      );
+      this.#send(res, 404, errorResponse(-1, methodNotFound(name, method)));
       return;
     }
     const response = await this.#invoke(
@@ -530,17 +537,7 @@ export class RpcServer {
       const method = Object.hasOwn(this.#methods, r.method) ? this.#methods[r.method] : undefined;
       if (method === undefined || method.ws === true) {
         this.#m.requests.inc({ method: 'unknown', outcome: 'error' });
-        responses.push(
-          errorResponse(
-            r.id,
-            new RpcError(
-              RPC_ERROR_CODES.methodNotFound,
-              method === undefined
-                ? `method '${r.method}' does not exist`
-                : `method '${r.method}' works over WebSocket only`,
-            ),
-          ),
-        );
+        responses.push(errorResponse(r.id, methodNotFound(r.method, method)));
         continue;
       }
       responses.push(
@@ -686,12 +683,7 @@ export class RpcServer {
     const method = Object.hasOwn(this.#methods, r.method) ? this.#methods[r.method] : undefined;
     if (method === undefined) {
       this.#m.requests.inc({ method: 'unknown', outcome: 'error' });
-      reply(
-        errorResponse(
-          r.id,
-          new RpcError(RPC_ERROR_CODES.methodNotFound, `method '${r.method}' does not exist`),
-        ),
-      );
+      reply(errorResponse(r.id, methodNotFound(r.method, undefined)));
       return;
     }
     reply(await this.#invoke(r.method, method, r.id, () => paramsFromJson(method.params, r.params), ctx));

@@ -103,12 +103,23 @@ describe('bad requests', () => {
     const r = await call(chain.url, 'no_such_method');
     expect(r.id).toBe(1);
     expect(r.error?.code).toBe(RPC_ERROR_CODES.methodNotFound);
-    expect(r.error?.data).toMatch(/no_such_method/);
+    expect(r.error?.data).toBe("method 'no_such_method' does not exist");
     // subscribe is WebSocket-only (as CometBFT's).
     const sub = await call(chain.url, 'subscribe', { query: "tm.event='NewBlock'" });
-    expect(sub.error?.code).toBe(RPC_ERROR_CODES.methodNotFound);
-    // Unsafe methods exist only with [rpc] unsafe = true.
-    expect((await call(chain.url, 'unsafe_flush_mempool')).error?.code).toBe(RPC_ERROR_CODES.methodNotFound);
+    expect(sub.error).toMatchObject({
+      code: RPC_ERROR_CODES.methodNotFound,
+      data: "method 'subscribe' works over WebSocket only",
+    });
+    // Unsafe methods exist only with [rpc] unsafe = true, and the answer says so (both forms).
+    expect((await call(chain.url, 'unsafe_flush_mempool')).error).toMatchObject({
+      code: RPC_ERROR_CODES.methodNotFound,
+      data: "method 'unsafe_flush_mempool' needs [rpc] unsafe = true",
+    });
+    const uri = await fetch(`${chain.url}/dial_peers?peers=["a"]`);
+    expect(uri.status).toBe(404);
+    expect(((await uri.json()) as RpcResponse).error?.data).toBe(
+      "method 'dial_peers' needs [rpc] unsafe = true",
+    );
     await stillServing();
   });
 
