@@ -51,6 +51,7 @@ function assertNoFork(nodes: readonly NodeProcess[][]): number {
 }
 
 describe('synodd 4-validator testnet', () => {
+  // Several process starts, kills and a block sync: slow on a loaded 2-core machine, hence its own time limit.
   it('commits identical blocks; survives one crash, stalls at two, resumes on restart; a late follower syncs', async () => {
     const base = await freeBasePort(5);
     const out = join(dir.path, 'net');
@@ -124,5 +125,5 @@ describe('synodd 4-validator testnet', () => {
     const alive = lives.map((l) => l.at(-1) as NodeProcess);
     const stops = await Promise.all(alive.map((n) => n.stop('SIGTERM')));
     expect(stops.map((s) => s.code)).toEqual([0, 0, 0, 0, 0]);
-  });
+  }, 120_000);
 });
