@@ -49,6 +49,8 @@ function pacer(messagesPerSecond: number, bytesPerSecond: number): (m: number, b
 
 interface Outcome {
   readonly attack: Attack;
+  /** The loopback address the attack came from. */
+  readonly sourceIp: string;
   readonly identities: readonly IdentityReport[];
   readonly fromMs: number;
   readonly toMs: number;
@@ -115,6 +117,8 @@ describe('a hostile peer attacks a node on every topic and protocol while an hon
     const storedBlockHash = blockHash(stored.block);
     let firstIdentity = 0;
     for (const [i, attack] of ATTACKS.entries()) {
+      // each attack from a host of its own (five banned identities ban their IP)
+      const sourceIp = `127.0.0.${10 + i}`;
       const fromMs = epochMs();
       const { identities } = await attack.run({
         victimAddress: v.addresses()[0] ?? '',
@@ -122,14 +126,13 @@ describe('a hostile peer attacks a node on every topic and protocol while an hon
         untilMs: fromMs + ATTACK_MS,
         storedBlockHash,
         firstIdentity,
-        // each attack from a host of its own (five banned identities ban their IP)
-        sourceIp: `127.0.0.${10 + i}`,
+        sourceIp,
         pace: pacer(3_000, 8 * 1024 * 1024),
       });
       firstIdentity += attack.identities;
-      outcomes.push({ attack, identities, fromMs, toMs: epochMs() });
+      outcomes.push({ attack, sourceIp, identities, fromMs, toMs: epochMs() });
     }
-    for (const { attack, identities } of outcomes) {
+    for (const { attack, sourceIp, identities } of outcomes) {
       const active = identities.filter((r) => r.sent > 0);
       expect(active.length, `${attack.name}: an identity got to attack`).toBeGreaterThan(0);
       if (!attack.bans) continue;
@@ -137,6 +140,11 @@ describe('a hostile peer attacks a node on every topic and protocol while an hon
         expect(v.isBanned(r.id), `${attack.name}: ${r.id} banned`).toBe(true);
         expect(v.connectedPeers(), `${attack.name}: ${r.id} cut off`).not.toContain(r.id);
       }
+      // five banned identities from one host: the host's IP is refused from then on
+      expect(
+        v.bannedIps().some((b) => b.ip === sourceIp),
+        `${attack.name}: ${sourceIp} banned`,
+      ).toBe(active.length >= 5);
     }
   });
 
