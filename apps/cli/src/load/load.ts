@@ -113,6 +113,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   let committed = 0;
   let byEvents = 0;
   let byBlocks = 0;
+  let unanswered = 0;
   let lastCommitMono = 0;
   const count = (r: Record<string, number>, k: string): void => {
     r[k] = (r[k] ?? 0) + 1;
@@ -250,14 +251,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       .then((r) => {
         if (r.error !== undefined) {
           const why = `${r.error.data ?? r.error.message}`;
-          refuse(
-            /full/i.test(why)
-              ? 'MEMPOOL_FULL'
-              : /cache|exists/i.test(why)
-                ? 'DUPLICATE'
-                : `RPC: ${why.slice(0, 60)}`,
-            true,
-          );
+          // the same bytes are in the mempool (or its cache) already: as good as accepted
+          if (/cache|exists/i.test(why)) {
+            accepted++;
+            return;
+          }
+          refuse(/full/i.test(why) ? 'MEMPOOL_FULL' : `RPC: ${why.slice(0, 60)}`, true);
           return;
         }
         const code = Number(r.result?.code ?? 0);
@@ -267,11 +266,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
           refuse(name, name !== 'TX_BAD_NONCE');
         }
       })
-      .catch((err: unknown) => {
-        refuse(
-          `unreachable: ${(err as { cause?: { code?: string } })?.cause?.code ?? (err as Error).name}`,
-          true,
-        );
+      .catch(() => {
+        // No answer (a timeout, a connection lost): the node may have taken it, so it stays pending and its
+        // nonce is not used again (the same bytes again would only be a duplicate).
+        unanswered++;
       })
       .finally(() => {
         inFlight--;
@@ -365,6 +363,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     rejections,
     failedInBlock,
     pendingAtEnd: pending.size,
+    unanswered,
     seenBy: { events: byEvents, blocks: byBlocks },
     blocks: { first: firstHeight, last: lastHeight },
     machine: machine(),

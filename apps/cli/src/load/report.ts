@@ -38,8 +38,10 @@ export interface LoadReport {
   readonly rejections: Readonly<Record<string, number>>;
   /** Committed with a non-zero code (fee charged, no effect), by code. */
   readonly failedInBlock: Readonly<Record<string, number>>;
-  /** Accepted but not seen committed when the run ended. */
+  /** Submitted but not seen committed when the run ended. */
   readonly pendingAtEnd: number;
+  /** broadcast_tx_sync calls with no answer in 15 s (kept pending: the node may have taken them). */
+  readonly unanswered: number;
   /** How commits were seen: in a NewBlock event (WebSocket), or in a block read afterwards (an event the client missed). */
   readonly seenBy: { readonly events: number; readonly blocks: number };
   readonly blocks: { readonly first: number; readonly last: number };
@@ -101,6 +103,7 @@ export function renderReport(r: LoadReport): string {
     ['rejections by code', codes(r.rejections)],
     ['failed in a block, by code', codes(r.failedInBlock)],
     ['pending at the end', r.pendingAtEnd],
+    ['submissions with no answer', r.unanswered],
     [
       'commits seen by',
       `${r.seenBy.events} in NewBlock events, ${r.seenBy.blocks} in blocks read afterwards`,

@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { emitKeypressEvents } from 'node:readline';
 import { createLogUpdate } from 'log-update';
-import { type Observation, ViewState } from './model.js';
+import { type Observation, type RpcSample, ViewState } from './model.js';
 import { type LocalnetState, startNode, tailLog } from './net.js';
 import { fetchBlocks, probeNode } from './probe.js';
 import { KEY_HELP, renderView } from './render.js';
@@ -26,6 +26,8 @@ export interface LiveOptions {
 }
 
 const STOP_GRACE_MS = 10_000;
+/** A node's RPC that has not answered a sample in this long is shown unreachable. */
+const PROBE_TIMEOUT_MS = 3000;
 
 interface Proc {
   child?: ChildProcess;
@@ -139,43 +141,55 @@ export async function runLive(state: LocalnetState, o: LiveOptions): Promise<num
 
   const tick = o.tickMs ?? 500;
   const startedAt = Date.now();
+  const sleep = (ms: number): Promise<unknown> => Promise.race([quit, new Promise((r) => setTimeout(r, ms))]);
+  // One sampling loop per node, so a node whose RPC is slow to answer (a busy event loop) delays only its
+  // own row; it is "unreachable" only after PROBE_TIMEOUT_MS without an answer.
+  const latest: (RpcSample | undefined)[] = state.nodes.map(() => undefined);
+  const nodeLoops = state.nodes.map(async (n, i) => {
+    while (!quitting) {
+      const t0 = Date.now();
+      const running = (procs[i] as Proc).running;
+      const rpc = running ? await probeNode(n.rpc, PROBE_TIMEOUT_MS) : undefined;
+      if (quitting) break;
+      latest[i] = rpc;
+      record({
+        kind: 'node',
+        t: Date.now(),
+        node: names[i] as string,
+        process: (procs[i] as Proc).running ? 'running' : 'exited',
+        ...(rpc === undefined ? {} : { rpc }),
+      });
+      await sleep(Math.max(0, tick - (Date.now() - t0)));
+    }
+  });
+  // The chain's new blocks, from the highest node; and the frame.
   const loop = (async () => {
     while (!quitting) {
       const t0 = Date.now();
-      const samples = await Promise.all(
-        state.nodes.map(async (n, i) =>
-          (procs[i] as Proc).running ? probeNode(n.rpc, Math.min(1000, tick * 2)) : undefined,
-        ),
-      );
-      if (quitting) break;
-      const t = Date.now();
-      samples.forEach((rpc, i) => {
-        record({
-          kind: 'node',
-          t,
-          node: names[i] as string,
-          process: (procs[i] as Proc).running ? 'running' : 'exited',
-          ...(rpc === undefined ? {} : { rpc }),
-        });
-      });
-      // the chain's new blocks, from the highest node
       let best = -1;
-      samples.forEach((s, i) => {
-        if (s !== undefined && (best < 0 || s.height > (samples[best]?.height ?? 0))) best = i;
+      latest.forEach((s, i) => {
+        if (s !== undefined && (best < 0 || s.height > (latest[best]?.height ?? 0))) best = i;
       });
-      const top = best >= 0 ? (samples[best]?.height ?? 0) : 0;
-      if (top > 0) {
+      const top = best >= 0 ? (latest[best]?.height ?? 0) : 0;
+      if (top > view.lastBlockHeight()) {
         const from = Math.max(view.lastBlockHeight() + 1, top - 19, 1);
-        for (const b of await fetchBlocks((state.nodes[best] as { rpc: string }).rpc, from, top)) record(b);
+        for (const b of await fetchBlocks(
+          (state.nodes[best] as { rpc: string }).rpc,
+          from,
+          top,
+          PROBE_TIMEOUT_MS,
+        ))
+          record(b);
       }
+      if (quitting) break;
       draw();
       if (o.exitAfterMs !== undefined && Date.now() - startedAt >= o.exitAfterMs) requestQuit();
-      await Promise.race([quit, new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - t0))))]);
+      await sleep(Math.max(0, tick - (Date.now() - t0)));
     }
   })();
 
   await quit;
-  await loop;
+  await Promise.all([loop, ...nodeLoops]);
   if (tty) {
     process.stdin.off('keypress', onKey);
     process.stdin.setRawMode(false);
