@@ -56,7 +56,7 @@ export interface NodeRow {
 
 export interface ChainSummary {
   readonly height: number;
-  /** Blocks in the window (last minute), by their block times. */
+  /** Blocks counted over the window (the last minute, or since the first block seen), by block times. */
   readonly blocks: number;
   /** Mean block interval over the window (ms), from block times. */
   readonly intervalMs?: number;
@@ -236,20 +236,23 @@ export class ViewState {
     let txPerSec: number | undefined;
     let windowMs = 0;
     if (newest !== undefined) {
-      const newestTime = (this.#blocks.get(newest) as { timeMs: number }).timeMs;
-      const inWindow = heights.filter(
-        (h) => (this.#blocks.get(h) as { timeMs: number }).timeMs > newestTime - opt.windowMs,
-      );
+      const at = (h: number): { timeMs: number; txs: number } =>
+        this.#blocks.get(h) as { timeMs: number; txs: number };
+      const newestTime = at(newest).timeMs;
+      const windowStart = newestTime - opt.windowMs;
+      const inWindow = heights.filter((h) => at(h).timeMs > windowStart);
+      const full = heights.some((h) => at(h).timeMs <= windowStart);
       const first = inWindow[0] as number;
-      const firstTime = (this.#blocks.get(first) as { timeMs: number }).timeMs;
-      blocks = inWindow.length;
-      for (const h of inWindow) txs += (this.#blocks.get(h) as { txs: number }).txs;
-      windowMs = newestTime - firstTime;
-      if (newest > first) intervalMs = windowMs / (newest - first);
-      // tx/s over the span between the first and the newest block of the window: the first block's
-      // transactions came before the span starts
-      const firstTxs = (this.#blocks.get(first) as { txs: number }).txs;
-      if (windowMs > 0) txPerSec = ((txs - firstTxs) * 1000) / windowMs;
+      // A full window: every block in it, over the window. A younger one (the chain, or what the view has
+      // seen of it): from its first block on, whose transactions came before the span starts.
+      const counted = full ? inWindow : inWindow.slice(1);
+      windowMs = full ? opt.windowMs : newestTime - at(first).timeMs;
+      blocks = counted.length;
+      for (const h of counted) txs += at(h).txs;
+      if (blocks > 0 && windowMs > 0) {
+        intervalMs = windowMs / blocks;
+        txPerSec = (txs * 1000) / windowMs;
+      }
     }
     const since = this.#maxHeightSince === undefined ? undefined : now - this.#maxHeightSince;
     return {

@@ -89,10 +89,17 @@ describe('live view', () => {
 
   it("gives the chain's height, block interval and tx/s over the window, and the events", () => {
     expect(text).toContain(
-      'chain: height 51 · 0.20 s per block · 50.0 tx/s (51 blocks, 510 txs over the last 10 s) · producing blocks',
+      'chain: height 51 · 0.20 s per block · 50.0 tx/s (50 blocks, 500 txs over the last 10 s) · producing blocks',
     );
     expect(text).toContain('nodes: 3 of 4 up · 4 validators · last block 03:04:15.000 (0.0 s ago)');
     expect(text).toContain('03:04:08.000  node2 killed (SIGKILL)');
+  });
+
+  it('counts the last minute once the chain is older than that', () => {
+    const state = new ViewState(['node0']);
+    for (let h = 1; h <= 100; h++) state.add({ kind: 'block', height: h, timeMs: T0 + h * 1000, txs: 6 });
+    const text = renderView(state.view(T0 + 100_000), { color: false });
+    expect(text).toContain('1.00 s per block · 6.0 tx/s (60 blocks, 360 txs over the last 60 s)');
   });
 
   it('says the chain halted when no new height came for 5 s', () => {
