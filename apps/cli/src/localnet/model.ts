@@ -78,8 +78,9 @@ export interface View {
 }
 
 export interface ViewOptions {
-  /** A node this many blocks behind the highest is lagging. */
+  /** A node this many blocks behind the highest for `lagMs` is lagging. */
   readonly lagBlocks: number;
+  readonly lagMs: number;
   /** The chain window for tx/s and the block interval. */
   readonly windowMs: number;
   /** No new height for this long: the chain is halted. */
@@ -90,6 +91,7 @@ export interface ViewOptions {
 
 export const DEFAULT_VIEW_OPTIONS: ViewOptions = Object.freeze({
   lagBlocks: 3,
+  lagMs: 2000,
   windowMs: 60_000,
   stallMs: 5_000,
   startGraceMs: 20_000,
@@ -116,6 +118,8 @@ interface NodeTrack {
   runningSince?: number;
   /** Distinct heights with their block times, most recent last (at most 3). */
   heights: { height: number; timeMs: number }[];
+  /** Since when this node has been lagBlocks or more behind the highest height seen (undefined: it is not). */
+  behindSince?: number;
 }
 
 /** Observations folded into per-node and chain state. */
@@ -180,6 +184,8 @@ export class ViewState {
         this.#maxHeight = o.rpc.height;
         this.#maxHeightSince = o.t;
       }
+      if (this.#maxHeight - o.rpc.height >= this.#options.lagBlocks) t.behindSince ??= o.t;
+      else delete t.behindSince;
     }
   }
 
@@ -200,7 +206,8 @@ export class ViewState {
             ? 'starting'
             : 'unreachable';
       else if (rpc.catchingUp) state = 'syncing';
-      else if (behind >= opt.lagBlocks) state = 'lagging';
+      else if (behind >= opt.lagBlocks && t.behindSince !== undefined && now - t.behindSince >= opt.lagMs)
+        state = 'lagging';
       else state = 'ok';
       const [a, b] = t.heights.slice(-2);
       const intervalMs =

@@ -18,6 +18,9 @@ export interface RenderOptions {
   readonly utc?: boolean;
 }
 
+/** Event lines at the bottom of the view. */
+export const EVENT_LINES = 3;
+
 export const KEY_HELP =
   '↑/↓ or 0-9 select · k kill (SIGKILL) · s start · r restart (kill + start) · q or Ctrl-C quit (stops every node)';
 
@@ -73,12 +76,10 @@ export function renderView(view: View, o: RenderOptions): string {
         ? c.red('HALTED')
         : c.green('producing blocks');
   lines.push(
-    [
-      `chain: height ${ch.height}`,
-      `${ch.intervalMs === undefined ? '-' : seconds(ch.intervalMs)} per block`,
-      `${ch.txPerSec === undefined ? '-' : ch.txPerSec.toFixed(1)} tx/s (${ch.blocks} blocks, ${ch.txs} txs over the last ${Math.round(ch.windowMs / 1000)} s)`,
-    ].join(' · ') +
-      ` · ${chainState}${ch.halted && ch.sinceLastBlockMs !== undefined ? ` (no block for ${seconds(ch.sinceLastBlockMs, 1)})` : ''}`,
+    `chain: height ${ch.height} · ${chainState}${ch.halted && ch.sinceLastBlockMs !== undefined ? ` (no block for ${seconds(ch.sinceLastBlockMs, 1)})` : ''}`,
+  );
+  lines.push(
+    `last minute: ${ch.intervalMs === undefined ? '-' : seconds(ch.intervalMs)} per block · ${ch.txPerSec === undefined ? '-' : ch.txPerSec.toFixed(1)} tx/s (${ch.blocks} blocks, ${ch.txs} txs over ${Math.round(ch.windowMs / 1000)} s)`,
   );
   const newest = Math.max(0, ...view.nodes.map((n) => n.lastBlockTimeMs ?? 0));
   lines.push(
@@ -121,9 +122,12 @@ export function renderView(view: View, o: RenderOptions): string {
       }),
     );
   }
-  if (view.events.length > 0) {
-    lines.push('');
-    for (const e of view.events.slice(-3)) lines.push(c.dim(`${clock(e.t, utc)}  ${e.text}`));
+  // A fixed number of lines (the last three events, padded), so the frame's height never changes.
+  const events = view.events.slice(-EVENT_LINES);
+  lines.push('');
+  for (let k = 0; k < EVENT_LINES; k++) {
+    const e = events[k];
+    lines.push(e === undefined ? '' : c.dim(`${clock(e.t, utc)}  ${e.text}`));
   }
   if (o.keys !== undefined) {
     lines.push('');

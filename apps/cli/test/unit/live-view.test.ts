@@ -89,17 +89,37 @@ describe('live view', () => {
 
   it("gives the chain's height, block interval and tx/s over the window, and the events", () => {
     expect(text).toContain(
-      'chain: height 51 · 0.20 s per block · 50.0 tx/s (50 blocks, 500 txs over the last 10 s) · producing blocks',
+      'chain: height 51 · producing blocks\nlast minute: 0.20 s per block · 50.0 tx/s (50 blocks, 500 txs over 10 s)',
     );
     expect(text).toContain('nodes: 3 of 4 up · 4 validators · last block 03:04:15.000 (0.0 s ago)');
     expect(text).toContain('03:04:08.000  node2 killed (SIGKILL)');
+  });
+
+  it('a node behind for a moment (samples taken at different times) is not lagging', () => {
+    const state = new ViewState(['node0', 'node1']);
+    const sample = (t: number, node: string, height: number): Observation => ({
+      kind: 'node',
+      t: T0 + t,
+      node,
+      process: 'running',
+      rpc: { height, blockTimeMs: T0 + t, catchingUp: false, votingPower: 10 },
+    });
+    state.add(sample(0, 'node0', 10));
+    state.add(sample(0, 'node1', 10));
+    state.add(sample(500, 'node0', 13));
+    state.add(sample(600, 'node1', 10));
+    const now = renderView(state.view(T0 + 700), { color: false });
+    expect(line(now, 'node1')).toMatch(/node1\s+validator\s+ok\s+10/);
+    state.add(sample(2500, 'node0', 20));
+    state.add(sample(2600, 'node1', 11));
+    expect(line(renderView(state.view(T0 + 2700), { color: false }), 'node1')).toMatch(/lagging -9/);
   });
 
   it('counts the last minute once the chain is older than that', () => {
     const state = new ViewState(['node0']);
     for (let h = 1; h <= 100; h++) state.add({ kind: 'block', height: h, timeMs: T0 + h * 1000, txs: 6 });
     const text = renderView(state.view(T0 + 100_000), { color: false });
-    expect(text).toContain('1.00 s per block · 6.0 tx/s (60 blocks, 360 txs over the last 60 s)');
+    expect(text).toContain('last minute: 1.00 s per block · 6.0 tx/s (60 blocks, 360 txs over 60 s)');
   });
 
   it('says the chain halted when no new height came for 5 s', () => {
