@@ -329,6 +329,7 @@ describe('synodd RPC with @cosmjs/tendermint-rpc 0.39', () => {
       same(asyncR.hash, txHash(txAsync));
       const commit = await client.broadcastTxCommit({ tx: txCommit });
       expect(commit.checkTx.code).toBe(0);
+      expect(commit.checkTx.gasWanted).toBe(BigInt(GAS_LIMIT));
       expect(commit.txResult?.code).toBe(0);
       expect(commit.txResult?.gasWanted).toBe(BigInt(GAS_LIMIT));
       expect(commit.txResult?.gasUsed).toBeGreaterThan(0n);
