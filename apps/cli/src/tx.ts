@@ -57,6 +57,11 @@ export function rejection(
       `insufficient funds${inBlock ? ' (fee charged)' : ''}: ${detail}`,
     );
   if (codespace === 'TX_BAD_NONCE') return new CliError('WRONG_NONCE', `wrong nonce: ${detail}`);
+  if (codespace === 'NONCE_CONFLICT')
+    return new CliError(
+      'WRONG_NONCE',
+      `wrong nonce: ${detail} (another transaction of this account with this nonce is pending: --nonce the next one)`,
+    );
   return new CliError(
     inBlock ? 'TX_FAILED' : 'TX_REJECTED',
     `${inBlock ? 'transaction failed in its block' : 'transaction rejected'}: ${detail}`,

@@ -51,6 +51,10 @@ describe('command-line values', () => {
       message: 'insufficient funds: TX_INSUFFICIENT_FUNDS (code 19): balance 5 < fee 1000',
     });
     expect(rejection(17, 'TX_BAD_NONCE', 'x')).toMatchObject({ code: 'WRONG_NONCE', exitCode: 5 });
+    expect(rejection(4, 'NONCE_CONFLICT', 'x')).toMatchObject({
+      code: 'WRONG_NONCE',
+      message: expect.stringMatching(/pending/),
+    });
     expect(rejection(15, 'TX_FEE_TOO_LOW', 'fee 1 < 1000')).toMatchObject({
       code: 'TX_REJECTED',
       message: 'transaction rejected: TX_FEE_TOO_LOW (code 15): fee 1 < 1000',
