@@ -1,6 +1,7 @@
 import type { PeerId } from '@libp2p/interface';
 import { type Clock, SynodError } from '@synod/types';
 import { wallClock } from './clock.js';
+import { DEFAULT_MESSAGE_LIMITS, proposalBytesMax } from './limits.js';
 import type { PenaltyReason } from './peers/reputation.js';
 
 /**
@@ -39,23 +40,27 @@ export function penaltyOfViolation(v: GossipViolation): PenaltyReason {
  * once, so it never sends more than the whole network produces: with 100
  * validators, each round is ~200 votes plus a proposal (≤ `block.maxBytes`,
  * 4 MiB by default) and its parts; rounds take ≥ 100 ms at the fastest, so
- * 2,000 votes/s and a few proposals a second is the honest peak. Transactions
- * share the budget (a tx-heavy network relays at most mempool ingress). The
- * defaults are several times that peak, and the bursts allow a peer that
- * reconnects to flush its backlog (catch-up itself goes through block-range
- * requests, not gossip). A flood of messages that gossipsub would IGNORE (far
- * rounds, heights beyond the window) costs gossipsub a seen-cache entry and
- * a score record per message for `seenTtlMs`: this budget bounds that cost
- * per peer, and repeated overruns lead to a ban.
+ * 2,000 votes/s and a proposal or two a second is the honest peak.
+ * Transactions share the budget (a tx-heavy network relays at most mempool
+ * ingress). The bursts allow a peer that reconnects to flush its backlog
+ * (catch-up itself goes through block-range requests, not gossip). The bytes
+ * follow the largest proposal (`inboundGossipBudgetFor`): every byte read is
+ * decrypted, and a flood of large messages that are then ignored (proposals
+ * for far heights) costs the node about as much per byte as any other, so
+ * the byte allowance is what one peer can make the node decrypt. Repeated
+ * overruns lead to a ban.
  */
 export interface InboundGossipBudget {
   /** Messages per second, sustained. @default 2000 */
   readonly messagesPerSecond: number;
   /** Messages a peer may send at once beyond the sustained rate. @default 4000 */
   readonly messagesBurst: number;
-  /** Message data bytes per second, sustained. @default 16 MiB */
+  /** Message data bytes per second, sustained. @default two of the largest proposals (8 MiB with 4 MiB blocks) */
   readonly bytesPerSecond: number;
-  /** Bytes a peer may send at once (at least the largest message). @default 32 MiB */
+  /**
+   * Bytes a peer may send at once (a message larger than this passes on a
+   * full bucket). @default four of the largest proposals (16 MiB with 4 MiB blocks)
+   */
   readonly bytesBurst: number;
   /** A flooding peer is charged at most once per this many ms. @default 1000 */
   readonly chargeIntervalMs: number;
@@ -70,15 +75,27 @@ export interface InboundGossipBudget {
   readonly trackedPeersMax: number;
 }
 
-export const DEFAULT_INBOUND_GOSSIP_BUDGET: InboundGossipBudget = Object.freeze({
-  messagesPerSecond: 2_000,
-  messagesBurst: 4_000,
-  bytesPerSecond: 16 * 1024 * 1024,
-  bytesBurst: 32 * 1024 * 1024,
-  chargeIntervalMs: 1_000,
-  resumeAfterMs: 100,
-  trackedPeersMax: 10_000,
-});
+/**
+ * The default budget for a chain whose largest gossiped proposal is
+ * `proposalBytes` (`proposalBytesMax(limits)`, from `block.maxBytes`): two
+ * such proposals a second, four at once.
+ */
+export function inboundGossipBudgetFor(proposalBytes: number): InboundGossipBudget {
+  return Object.freeze({
+    messagesPerSecond: 2_000,
+    messagesBurst: 4_000,
+    bytesPerSecond: 2 * proposalBytes,
+    bytesBurst: 4 * proposalBytes,
+    chargeIntervalMs: 1_000,
+    resumeAfterMs: 100,
+    trackedPeersMax: 10_000,
+  });
+}
+
+/** The budget with the default message limits (4 MiB blocks). */
+export const DEFAULT_INBOUND_GOSSIP_BUDGET: InboundGossipBudget = inboundGossipBudgetFor(
+  proposalBytesMax(DEFAULT_MESSAGE_LIMITS),
+);
 
 /** What the inbound budget held back: messages dropped (before gossipsub saw them), and stream pauses. */
 export interface InboundDrops {

@@ -35,6 +35,7 @@ export {
   GOSSIP_VIOLATIONS,
   type GossipViolation,
   type InboundGossipBudget,
+  inboundGossipBudgetFor,
 } from './gossip-guard.js';
 export {
   DEFAULT_MESSAGE_LIMITS,

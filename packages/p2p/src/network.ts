@@ -66,12 +66,14 @@ import {
   type GossipViolation,
   guardGossipRouter,
   type InboundGossipBudget,
+  inboundGossipBudgetFor,
   penaltyOfViolation,
 } from './gossip-guard.js';
 import {
   DEFAULT_MESSAGE_LIMITS,
   DEFAULT_REQUEST_TIMEOUTS,
   type MessageLimits,
+  proposalBytesMax,
   type RequestTimeouts,
   topicBytesMax,
 } from './limits.js';
@@ -195,7 +197,8 @@ export interface NetworkOptions {
    * (its stream paused) until it has earned some again, what one frame holds
    * beyond it is dropped before gossipsub sees it, and a peer that keeps
    * exceeding it is charged `gossip-flood`.
-   * @default DEFAULT_INBOUND_GOSSIP_BUDGET
+   * @default inboundGossipBudgetFor(proposalBytesMax(limits)): 2,000 messages/s
+   * (burst 4,000), two of the largest proposals a second (burst four)
    */
   readonly inboundGossipBudget?: Partial<InboundGossipBudget>;
   /**
@@ -591,7 +594,11 @@ export class Network {
     const guard = guardGossipRouter(router, {
       isOurTopic: (name) => this.topics.topicOf(name) !== undefined,
       violation: (peer, kind) => this.onViolation(peer, kind),
-      budget: this.options.inboundGossipBudget,
+      // the byte allowance follows the chain's largest proposal (fixed at start, like the frame limit)
+      budget: {
+        ...inboundGossipBudgetFor(proposalBytesMax(this.limits)),
+        ...this.options.inboundGossipBudget,
+      },
       clock: this.clock,
       dropped: (_peer, messages, bytes) => {
         this.overBudget.inc({ unit: 'messages' }, messages);

@@ -18,9 +18,11 @@ import {
   type GossipViolation,
   guardGossipRouter,
   type InboundGossipBudget,
+  inboundGossipBudgetFor,
   penaltyOfViolation,
 } from '../../src/gossip-guard.js';
 import type { Network } from '../../src/index.js';
+import { DEFAULT_MESSAGE_LIMITS, proposalBytesMax } from '../../src/limits.js';
 import { topicName } from '../../src/topics.js';
 import {
   CHAIN_ID,
@@ -85,9 +87,14 @@ const rpcOf = (count: number, bytes = 100): Rpc => ({
 });
 
 describe('the inbound gossip budget in the gossip guard', () => {
-  it('defaults leave room for an honest peer: 2,000 msgs/s and 16 MiB/s, twice that in a burst', () => {
+  it('defaults leave room for an honest peer: 2,000 msgs/s (4,000 at once), two of the largest proposals a second (four at once)', () => {
+    const proposal = proposalBytesMax(DEFAULT_MESSAGE_LIMITS);
     expect(DEFAULT_INBOUND_GOSSIP_BUDGET.messagesPerSecond).toBe(2_000);
-    expect(DEFAULT_INBOUND_GOSSIP_BUDGET.bytesPerSecond).toBe(16 * 1024 * 1024);
+    expect(DEFAULT_INBOUND_GOSSIP_BUDGET.messagesBurst).toBe(4_000);
+    expect(DEFAULT_INBOUND_GOSSIP_BUDGET.bytesPerSecond).toBe(2 * proposal);
+    expect(DEFAULT_INBOUND_GOSSIP_BUDGET.bytesBurst).toBe(4 * proposal);
+    // the bytes follow the chain's block size
+    expect(inboundGossipBudgetFor(1_000_000).bytesBurst).toBe(4_000_000);
     expect(penaltyOfViolation('gossip-flood')).toBe('gossip-flood');
   });
 
