@@ -17,7 +17,7 @@ import {
   parseBackend,
 } from '../keys/keyring.js';
 import { prompter } from '../keys/prompt.js';
-import { colors, emit, type OutputFormat, parseOutput, table } from '../output.js';
+import { colors, emit, kvTable, type OutputFormat, parseOutput, table } from '../output.js';
 import { integerArg } from '../values.js';
 
 export interface KeyringOptions {
@@ -47,16 +47,22 @@ export function loadKey(ring: Keyring, name: string): Promise<KeyPair> {
   return ring.keyPair(name, () => prompter().secret(`Enter the keyring passphrase of ${name}: `));
 }
 
+/** Several keys: one row each (the public key is in `keys show` and in JSON). */
 const infoRows = (keys: readonly KeyInfo[]): string =>
   table(
-    ['name', 'address', 'public key', 'source'],
-    keys.map((k) => [
-      k.name,
-      k.address,
-      k.publicKey,
-      k.hdPath === undefined ? k.source : `${k.source} ${k.hdPath}`,
-    ]),
+    ['name', 'address', 'source'],
+    keys.map((k) => [k.name, k.address, k.hdPath === undefined ? k.source : `${k.source} ${k.hdPath}`]),
   );
+
+/** One key, a row per field. */
+const infoTable = (k: KeyInfo): string =>
+  kvTable([
+    ['name', k.name],
+    ['address', k.address],
+    ['public key', k.publicKey],
+    ['source', k.source],
+    ...(k.hdPath === undefined ? [] : [['hd path', k.hdPath] as const]),
+  ]);
 
 async function newPassphrase(ring: Keyring): Promise<string | undefined> {
   if (ring.backend === 'test') return undefined;
@@ -121,7 +127,7 @@ export function registerKeys(program: Command): void {
       const showMnemonic = !o.recover && o.backup;
       emit(o.output, { ...info, ...(showMnemonic ? { mnemonic } : {}) }, () =>
         [
-          infoRows([info]),
+          infoTable(info),
           ...(showMnemonic
             ? [
                 '',
@@ -165,7 +171,7 @@ export function registerKeys(program: Command): void {
       const info = await openKeyring(o).show(name);
       if (o.address) process.stdout.write(`${info.address}\n`);
       else if (o.pubkey) process.stdout.write(`${info.publicKey}\n`);
-      else emit(o.output, info, () => infoRows([info]));
+      else emit(o.output, info, () => infoTable(info));
     },
   );
 
@@ -229,7 +235,7 @@ export function registerKeys(program: Command): void {
       const info = await ring.add(name, kp, { source: 'import' }, passphrase, {
         overwrite: o.overwrite === true,
       });
-      emit(o.output, info, () => infoRows([info]));
+      emit(o.output, info, () => infoTable(info));
     },
   );
 
