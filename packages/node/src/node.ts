@@ -83,6 +83,8 @@ export interface NodeStatus {
   /** This node's validator address, or undefined for a follower. */
   readonly validator: string | undefined;
   readonly mempoolTxs: number;
+  /** Bytes of the pending transactions. */
+  readonly mempoolBytes: number;
   readonly evidencePending: number;
   readonly peers: number;
   /** Why the node stopped producing blocks, when it did (the engine halted or a security alert). */
@@ -377,6 +379,7 @@ export class SynodNode {
       consensus: running?.engine?.status(),
       validator: signer === null ? undefined : toHex(signer.address),
       mempoolTxs: running?.mempool.size ?? 0,
+      mempoolBytes: running?.mempool.bytes ?? 0,
       evidencePending: running?.evidencePool.pendingCount ?? 0,
       peers: this.#c.transport.peers().length,
       halted: this.#halted,

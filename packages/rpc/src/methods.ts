@@ -313,16 +313,18 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
    * walk of the pool (at most `[mempool] size` entries): the node tells its
    * count (`status().mempoolTxs`) but not its bytes.
    */
-  const mempool = (): { txs: readonly { readonly tx: Uint8Array }[]; bytes: number } => {
+  /** The first `limit` pending transactions (proposal order), and the pool's count and bytes (from the node's status). */
+  const mempool = (
+    limit: number,
+  ): { txs: readonly { readonly tx: Uint8Array }[]; total: number; bytes: number } => {
     let txs: readonly { readonly tx: Uint8Array }[];
     try {
-      txs = c.node.unconfirmedTxs();
+      txs = limit === 0 ? [] : c.node.unconfirmedTxs(limit);
     } catch (err) {
       throw methodError(`the mempool is not available: ${(err as Error).message}`);
     }
-    let bytes = 0;
-    for (const t of txs) bytes += t.tx.length;
-    return { txs, bytes };
+    const st = c.node.status();
+    return { txs, total: st.mempoolTxs, bytes: st.mempoolBytes };
   };
 
   const table: Record<string, MethodSpec> = {
@@ -594,23 +596,23 @@ export function methodTable(env: MethodEnv): Readonly<Record<string, MethodSpec>
     unconfirmed_txs: {
       params: [int('limit')],
       call: async ([limit]) => {
-        const pool = mempool();
-        const txs = pool.txs.slice(0, perPage(limit));
+        const pool = mempool(perPage(limit));
         return {
-          n_txs: int64(txs.length),
-          total: int64(pool.txs.length),
+          n_txs: int64(pool.txs.length),
+          total: int64(pool.total),
           total_bytes: int64(pool.bytes),
-          txs: txs.map((t) => b64(t.tx)),
+          txs: pool.txs.map((t) => b64(t.tx)),
         };
       },
     },
     num_unconfirmed_txs: {
       params: [],
       call: async () => {
-        const pool = mempool();
+        // O(1): the node's counts, no walk of the pool.
+        const pool = mempool(0);
         return {
-          n_txs: int64(pool.txs.length),
-          total: int64(pool.txs.length),
+          n_txs: int64(pool.total),
+          total: int64(pool.total),
           total_bytes: int64(pool.bytes),
           txs: null,
         };

@@ -348,6 +348,7 @@ describe('node: the mempool as the RPC sees it', () => {
     for (const tx of txs) expect((await node.broadcastTx(tx)).accepted).toBe(true);
     const pending = node.unconfirmedTxs();
     expect(pending).toHaveLength(3);
+    expect(node.status().mempoolBytes).toBe(txs.reduce((n, tx) => n + tx.length, 0));
     // One sender's nonces in order.
     const a0 = pending.findIndex((p) => Buffer.from(p.tx).equals(Buffer.from(txs[0]!)));
     const a1 = pending.findIndex((p) => Buffer.from(p.tx).equals(Buffer.from(txs[1]!)));
@@ -355,7 +356,7 @@ describe('node: the mempool as the RPC sees it', () => {
     expect(node.unconfirmedTxs(1)).toHaveLength(1);
     await node.flushMempool();
     expect(node.unconfirmedTxs()).toEqual([]);
-    expect(node.status().mempoolTxs).toBe(0);
+    expect(node.status()).toMatchObject({ mempoolTxs: 0, mempoolBytes: 0 });
     await node.stop();
   });
 });
