@@ -69,6 +69,10 @@ export async function runLive(state: LocalnetState, o: LiveOptions): Promise<num
     await p.exit;
   };
 
+  // A terminal gone (SIGHUP, a closed pane) must not stop the shutdown half-way: writes to it are dropped.
+  const ignore = (): void => undefined;
+  process.stdout.on('error', ignore);
+  process.stderr.on('error', ignore);
   // A crash of this process must not leave nodes behind.
   const killAllNow = (): void => {
     for (const p of procs) if (p.running) p.child?.kill('SIGKILL');

@@ -160,6 +160,21 @@ export async function createNet(o: CreateOptions): Promise<{ state: LocalnetStat
     const state = await loadState(resolve(o.dir));
     return { state, reused: true };
   }
+  const layout = (dir: string): LocalnetNode[] =>
+    Array.from({ length: o.validators }, (_, i) => {
+      const p2pPort = o.basePort + PORT_STEP * i;
+      return {
+        name: `node${i}`,
+        home: join(dir, `node${i}`),
+        rpc: `http://127.0.0.1:${p2pPort + RPC_OFFSET}`,
+        p2pPort,
+        rpcPort: p2pPort + RPC_OFFSET,
+        metricsPort: p2pPort + METRICS_OFFSET,
+        log: join(dir, `node${i}.log`),
+      };
+    });
+  // the ports first: a refused start leaves nothing behind
+  await checkPortsFree(layout('').flatMap(nodePorts));
   let dir: string;
   let temporary = false;
   if (o.dir === undefined) {
@@ -174,19 +189,7 @@ export async function createNet(o: CreateOptions): Promise<{ state: LocalnetStat
         `--dir ${dir} is not empty and holds no local network: choose an empty or new folder`,
       );
   }
-  const nodes: LocalnetNode[] = Array.from({ length: o.validators }, (_, i) => {
-    const p2pPort = o.basePort + PORT_STEP * i;
-    return {
-      name: `node${i}`,
-      home: join(dir, `node${i}`),
-      rpc: `http://127.0.0.1:${p2pPort + RPC_OFFSET}`,
-      p2pPort,
-      rpcPort: p2pPort + RPC_OFFSET,
-      metricsPort: p2pPort + METRICS_OFFSET,
-      log: join(dir, `node${i}.log`),
-    };
-  });
-  await checkPortsFree(nodes.flatMap(nodePorts));
+  const nodes = layout(dir);
   try {
     await synodd(bin, [
       'testnet',

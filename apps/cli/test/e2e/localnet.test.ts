@@ -3,7 +3,9 @@
  * `status` sees them; `down` leaves no process and no port behind.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeBasePort, synod, tempDir } from './harness.js';
 
@@ -87,12 +89,16 @@ describe('localnet --detach', () => {
     const ports = [0, 1, 2, 3].flatMap((i) => [base + 10 * i, base + 10 * i + 1, base + 10 * i + 4]);
     expect(await Promise.all(ports.map(portFree))).toEqual(ports.map(() => false));
 
-    // a second `up` on the same ports is refused with one line
+    // a second `up` on the same ports is refused with one line, and leaves no folder behind
+    const folders = async (): Promise<number> =>
+      (await readdir(tmpdir())).filter((f) => f.startsWith('synod-localnet-')).length;
+    const before = await folders();
     const again = await synod(['localnet', 'up', '--detach', '--base-port', String(base)], { env });
     expect(again.code).toBe(8);
     expect(again.stderr.trim()).toMatch(
       new RegExp(`^synod: LOCALNET: port ${base} on 127\\.0\\.0\\.1 is in use`),
     );
+    expect(await folders()).toBe(before);
 
     const logs = await synod(['localnet', 'logs', 'node1', '-n', '5'], { env });
     expect(logs.code).toBe(0);
