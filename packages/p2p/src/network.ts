@@ -317,6 +317,9 @@ interface Running {
 
 const EMPTY = new Uint8Array(0);
 
+/** The largest yamux receive window of a stream: libp2p's default read buffer limit. */
+const STREAM_WINDOW_MAX_BYTES = 4 * 1024 * 1024;
+
 const ACCEPTED: ValidationOutcome = { action: 'ACCEPT' };
 const DOUBLE_PROPOSAL: ValidationOutcome = {
   action: 'IGNORE',
@@ -558,7 +561,11 @@ export class Network {
       },
       transports: [tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // a stream's window never exceeds what its reader buffers while paused (libp2p's
+      // 4 MiB maxReadBufferLength): a peer whose stream the inbound budget pauses can fill
+      // the buffer, not overflow it (an overflow aborted the stream, the flooder opened
+      // another, and every byte of each was decrypted; yamux's default window grows to 16 MiB)
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: STREAM_WINDOW_MAX_BYTES } })],
       connectionGater: gater,
       connectionManager: {
         // the peer manager enforces maxPeers; libp2p only prunes far beyond it
@@ -1607,6 +1614,9 @@ export class Network {
     r.peerManager.onBanned(peer);
     // whatever it still has queued is dropped unvalidated: a ban ends the work it causes
     r.scheduler.dropPeer(peer);
-    r.node.hangUp(peerId).catch(() => {});
+    // cut at once: a graceful close waits for the peer to close its streams, and a flooder
+    // keeps writing (its frames were read and decrypted for seconds after its ban)
+    const cut = new SynodError('P2P_PEER_BANNED', `${peer} banned: ${reason}`);
+    for (const connection of r.node.getConnections(peerId)) connection.abort(cut);
   }
 }

@@ -368,6 +368,49 @@ describe('a peer flooding far-round votes over its budget (#11.29)', () => {
   });
 });
 
+describe('a banned flooder is cut at once, even while it keeps writing', () => {
+  const metrics = new RecordingMetrics();
+  let victim: Network | undefined;
+  let attacker: Attacker | undefined;
+
+  beforeAll(async () => {
+    [victim] = await startNodes(
+      1,
+      vals,
+      () => ({
+        metrics,
+        inboundGossipBudget: { messagesPerSecond: 50, messagesBurst: 50, chargeIntervalMs: 200 },
+      }),
+      30,
+    );
+  });
+
+  afterAll(async () => {
+    await stopAll([victim]);
+    await attacker?.stop();
+  });
+
+  it('banned while its stream is paused, its connection is aborted at once (a graceful close left it open on our side while the flooder wrote on)', async () => {
+    const v = victim;
+    if (v === undefined) throw new Error('setup');
+    const payloads = new Payloads(vals);
+    const a = await Attacker.create(8_200, '127.0.0.9');
+    attacker = a;
+    await a.connect(v.addresses()[0] ?? '');
+    expect(await a.openGossip([VOTES])).toBe(true);
+    // far-round votes as fast as its stream takes them: paused, charged, banned; it writes on
+    const deadline = Date.now() + 8_000;
+    while (a.connected() && Date.now() < deadline) {
+      await a.publish(Array.from({ length: 50 }, () => ({ topic: VOTES, data: payloads.farVote() })));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(v.isBanned(a.id)).toBe(true);
+    expect(metrics.total('synod_p2p_gossip_paused_total')).toBeGreaterThan(0);
+    expect(a.connected()).toBe(false);
+    expect(v.connectedPeers()).not.toContain(a.id);
+  });
+});
+
 describe('votes outside the window are dropped before gossipsub records them (#11.28)', () => {
   const metrics = new RecordingMetrics();
   let victim: Network | undefined;
