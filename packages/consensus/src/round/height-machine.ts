@@ -147,9 +147,9 @@ export class HeightMachine<S> {
   /** L10/L54: the height begins at `round`. */
   /**
    * The signed messages held for `rounds` (the liveness protocol's answer):
-   * each round's proposal (the first one taken) and the counted prevotes and
-   * precommits. Bounded by the vote keeper: at most one proposal and two
-   * votes per validator and round.
+   * each round's proposal (the first one taken) and every kept prevote and
+   * precommit (an equivocator's conflicting votes too: a proof-of-lock may
+   * rest on them). Bounded by the vote keeper.
    */
   heldSigned(rounds: Iterable<number>): { readonly proposals: S[]; readonly votes: S[] } {
     const proposals: S[] = [];
@@ -158,7 +158,7 @@ export class HeightMachine<S> {
       const p = this.proposals.get(round);
       if (p !== undefined) proposals.push(p.signed);
       for (const type of ['prevote', 'precommit'] as const)
-        for (const v of this.keeper.votes(round, type)) if (v !== undefined) votes.push(v.signed);
+        for (const v of this.keeper.keptVotes(round, type)) votes.push(v.signed);
     }
     return { proposals, votes };
   }

@@ -413,6 +413,22 @@ export class VoteKeeper<S> {
   }
 
   /**
+   * Every kept vote of (round, type): each validator's first vote, then each
+   * equivocator's first conflicting vote, then the further votes kept for
+   * backed values. A peer that needs a proof-of-lock gets the votes that
+   * made it here, an equivocator's second vote included (its first may name
+   * another value).
+   */
+  keptVotes(round: number, type: VoteType): KeptVote<S>[] {
+    const t = this.rounds.get(round)?.tally(type);
+    if (t === undefined) return [];
+    const out = [...t.votes.values()];
+    if (t.conflicts !== undefined) out.push(...t.conflicts.values());
+    for (const v of t.values.values()) if (v.more !== undefined) out.push(...v.more.values());
+    return out;
+  }
+
+  /**
    * One slot per validator for a commit of `valueId` in (round, type): its
    * vote for `valueId` if it sent one (an equivocator's later vote included),
    * else its first vote.

@@ -680,9 +680,19 @@ describe('ConsensusEngine.heldMessages (the liveness protocol)', () => {
     expect(prevotes.map((v) => v.vote.validatorAddress.toString()).sort()).toEqual(
       [0, 1, 3].map((i) => set.validators[i]?.address.toString()).sort(),
     );
+    // An equivocator's second vote is handed out too: a proof-of-lock may rest on it.
+    const nilFirst = signedVote(2, 'prevote', 1, 0, null);
+    const forA = signedVote(2, 'prevote', 1, 0, a);
+    await n.engine.receiveVote(nilFirst);
+    await n.engine.receiveVote(forA);
+    await n.settle();
+    const both = n.engine
+      .heldMessages(1, 0)
+      ?.votes.filter((v) => v.vote.validatorAddress === forA.vote.validatorAddress);
+    expect(both?.map((v) => (v.vote.blockHash === null ? 'nil' : 'A'))).toEqual(['nil', 'A']);
     // Another height: nothing; a round nobody spoke in adds nothing.
     expect(n.engine.heldMessages(2, 0)).toBeUndefined();
-    expect(n.engine.heldMessages(1, 7)?.votes.length).toBe(held?.votes.length);
+    expect(n.engine.heldMessages(1, 7)?.votes.length).toBe(held?.votes.length ? held.votes.length + 2 : -1);
     // A proposal whose block the engine found invalid is not handed out.
     const m = node(3);
     await m.engine.start();
