@@ -68,7 +68,7 @@ describe('scenario', () => {
     }
     for (const [k, n] of Object.entries(actions)) expect(n, k).toBeGreaterThan(0);
     for (const [k, n] of Object.entries(totals)) expect(n, k).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('maxByzantineCount takes the smallest powers', () => {
     expect(maxByzantineCount([10, 10, 10, 10])).toBe(1);
