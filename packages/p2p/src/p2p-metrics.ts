@@ -26,7 +26,11 @@ export interface P2pMetrics {
   readonly penalties: Counter;
   /** Bans by reason. */
   readonly bans: Counter;
-  /** Inbound connections refused before their handshake, by reason (`INBOUND_REFUSALS`). */
+  /**
+   * Inbound connections refused before their handshake, by reason
+   * (`INBOUND_REFUSALS`) and stage (`accept`: as the listener accepted the
+   * socket; `gater`: in the connection gater).
+   */
   readonly inboundRefused: Counter;
   /** IPs banned (enough of their peers were banned). */
   readonly ipBans: Counter;
@@ -104,8 +108,8 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
     }),
     inboundRefused: m.counter({
       name: 'synod_p2p_inbound_refused_total',
-      help: 'Inbound connections refused before their handshake, by reason',
-      labelNames: ['reason'],
+      help: 'Inbound connections refused before their handshake, by reason and stage (accept, gater)',
+      labelNames: ['reason', 'stage'],
     }),
     ipBans: m.counter({
       name: 'synod_p2p_ip_bans_total',

@@ -120,20 +120,26 @@ function cidrContains(c: Cidr, groups: readonly number[], groupBits: 16 | 32): b
   return true;
 }
 
-/** The IP of an address, as groups (IPv4-mapped IPv6 as IPv4), or undefined for a non-IP address. */
-function ipOf(address: Multiaddr): { groups: number[]; groupBits: 16 | 32 } | undefined {
+interface Ip {
+  readonly groups: readonly number[];
+  readonly groupBits: 16 | 32;
+}
+
+/** An IP address in text (IPv4, or IPv6 with IPv4-mapped ones as IPv4), or undefined. */
+function parseIp(text: string): Ip | undefined {
+  const v4 = ipv4ToNumber(text);
+  if (!Number.isNaN(v4)) return { groups: [v4], groupBits: 32 };
+  const g = ipv6Groups(text);
+  if (g === undefined) return undefined;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
+    return { groups: [(g[6] ?? 0) * 65536 + (g[7] ?? 0)], groupBits: 32 };
+  return { groups: g, groupBits: 16 };
+}
+
+/** The IP of an address, or undefined for a non-IP address. */
+function ipOf(address: Multiaddr): Ip | undefined {
   for (const c of address.getComponents()) {
-    if (c.name === 'ip4') {
-      const n = ipv4ToNumber(c.value ?? '');
-      return Number.isNaN(n) ? undefined : { groups: [n], groupBits: 32 };
-    }
-    if (c.name === 'ip6') {
-      const g = ipv6Groups(c.value ?? '');
-      if (g === undefined) return undefined;
-      if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
-        return { groups: [(g[6] ?? 0) * 65536 + (g[7] ?? 0)], groupBits: 32 };
-      return { groups: g, groupBits: 16 };
-    }
+    if (c.name === 'ip4' || c.name === 'ip6') return parseIp(c.value ?? '');
   }
   return undefined;
 }
@@ -176,7 +182,10 @@ export class InboundIpGuard {
    * undefined for an address with no IP (never limited) or an allowed one.
    */
   keyOf(address: Multiaddr): string | undefined {
-    const ip = ipOf(address);
+    return this.keyOfIp(ipOf(address));
+  }
+
+  private keyOfIp(ip: Ip | undefined): string | undefined {
     if (ip === undefined) return undefined;
     if (this.allow.some((c) => cidrContains(c, ip.groups, ip.groupBits))) return undefined;
     if (ip.groupBits === 32) {
@@ -210,6 +219,24 @@ export class InboundIpGuard {
     s.pending += 1;
     this.pending.set(token, key);
     return undefined;
+  }
+
+  /**
+   * What `admit` would answer now for a connection from `ip` (text, as a
+   * socket reports it), without counting it: lets the listener turn away a
+   * connection before libp2p wraps it. Undefined when it would be admitted.
+   */
+  wouldRefuse(ip: string): InboundRefusal | undefined {
+    const key = this.keyOfIp(parseIp(ip));
+    if (key === undefined) return undefined;
+    const s = this.ips.get(key);
+    if (s === undefined) return undefined;
+    const now = this.clock.now();
+    if (s.bannedUntilMs > now) return 'ip-banned';
+    if (s.pending >= this.limits.pendingPerIp) return 'ip-pending';
+    const l = this.limits;
+    const tokens = Math.min(l.perIpBurst, s.tokens + (Math.max(0, now - s.atMs) / 1000) * l.perIpPerSecond);
+    return tokens < 1 ? 'ip-rate' : undefined;
   }
 
   /** The connection admitted under `token` finished its handshake, or closed (idempotent). */

@@ -122,9 +122,10 @@ describe('inbound connections are limited per remote IP before the handshake', (
     } finally {
       await sixth.stop();
     }
-    expect(metrics.total('synod_p2p_inbound_refused_total', { reason: 'ip-banned' })).toBeGreaterThanOrEqual(
-      1,
-    );
+    // turned away as the listener accepted it, before libp2p wrapped the socket
+    expect(
+      metrics.total('synod_p2p_inbound_refused_total', { reason: 'ip-banned', stage: 'accept' }),
+    ).toBeGreaterThanOrEqual(1);
 
     // refused before any handshake: not even multistream-select's answer comes back
     const banned = await rawSocket(address, '127.0.0.3', MULTISTREAM, 500);
@@ -156,7 +157,9 @@ describe('inbound connections are limited per remote IP before the handshake', (
     const third = await rawSocket(address, '127.0.0.5', undefined, 400);
     expect(third.closed).toBe(true);
     expect(idle.map((s) => s.closed)).toEqual([false, false]);
-    expect(metrics.total('synod_p2p_inbound_refused_total', { reason: 'ip-pending' })).toBe(1);
+    expect(metrics.total('synod_p2p_inbound_refused_total', { reason: 'ip-pending', stage: 'accept' })).toBe(
+      1,
+    );
     // once they go, the IP may start handshakes again
     for (const s of idle) s.socket.destroy();
     await new Promise((r) => setTimeout(r, 100));
@@ -182,6 +185,8 @@ describe('inbound connections are limited per remote IP before the handshake', (
       await Promise.all(made.map((a) => a.stop()));
     }
     expect(outcomes).toEqual([...Array<string>(BURST).fill('connected'), 'refused', 'refused']);
-    expect(metrics.total('synod_p2p_inbound_refused_total', { reason: 'ip-rate' })).toBe(2);
+    expect(metrics.total('synod_p2p_inbound_refused_total', { reason: 'ip-rate', stage: 'accept' })).toBe(2);
+    // nothing here got as far as the connection gater's own refusal
+    expect(metrics.total('synod_p2p_inbound_refused_total', { stage: 'gater' })).toBe(0);
   });
 });

@@ -153,4 +153,32 @@ describe('InboundIpGuard', () => {
     // 192.0.2.1 was forgotten: a fresh bucket
     expect(connect(g, '192.0.2.1', 1)).toEqual([undefined]);
   });
+
+  it('wouldRefuse peeks with a socket’s address text, counting nothing', () => {
+    const clock = manualClock();
+    const g = new InboundIpGuard(clock, {
+      perIpBurst: 2,
+      perIpPerSecond: 1,
+      pendingPerIp: 1,
+      bannedPeersPerIp: 1,
+    });
+    // an IP never seen: admitted
+    expect(g.wouldRefuse('192.0.2.1')).toBeUndefined();
+    const token = {};
+    expect(g.admit(from('192.0.2.1'), token)).toBeUndefined();
+    expect(g.wouldRefuse('192.0.2.1')).toBe('ip-pending');
+    g.settled(token);
+    // peeking spends no token: the second connection is still admitted
+    expect(g.wouldRefuse('192.0.2.1')).toBeUndefined();
+    expect(g.wouldRefuse('192.0.2.1')).toBeUndefined();
+    expect(connect(g, '192.0.2.1', 1)).toEqual([undefined]);
+    expect(g.wouldRefuse('192.0.2.1')).toBe('ip-rate');
+    clock.advance(1_000);
+    expect(g.wouldRefuse('192.0.2.1')).toBeUndefined();
+    // the IPv4-mapped form a dual-stack socket reports is the same IP
+    g.peerBanned('p', from('192.0.2.1'));
+    expect(g.wouldRefuse('::ffff:192.0.2.1')).toBe('ip-banned');
+    expect(g.wouldRefuse('192.0.2.2')).toBeUndefined();
+    expect(g.wouldRefuse('not an address')).toBeUndefined();
+  });
 });
