@@ -3,9 +3,11 @@
  * bound each one): when the victim cuts an identity, the next one connects
  * and carries on, until the attack's time is up or its identities are spent.
  */
+import { connect as tcpConnect } from 'node:net';
+import { multiaddr } from '@multiformats/multiaddr';
 import { encodeConsensusRequest } from '../../src/codec/consensus-messages.js';
 import { protocolId, type ReqRespProtocol } from '../../src/topics.js';
-import { Attacker, epochMs, type IdentityReport } from './attacker.js';
+import { ATTACKER_IP, Attacker, epochMs, type IdentityReport } from './attacker.js';
 import { OVERSIZE_BYTES, type Payloads } from './payloads.js';
 import { frame, malformedRpcFrame, oversizeFramePrefix, type RawMessage, rpcBytes } from './wire.js';
 
@@ -396,6 +398,53 @@ const requests: Attack = {
   },
 };
 
+/**
+ * TCP connections from one IP that never start a handshake, four at a time,
+ * each closed by the attacker after 50 ms unless the victim cut it first: a
+ * host flooding connects (no identity, nothing to ban). The victim admits its
+ * IP's burst, then refuses the rest by IP before any handshake. Reported as
+ * one pseudo-identity `tcp` (`sent`: connections opened).
+ */
+const connectFlood: Attack = {
+  name: 'connect-flood',
+  what: 'TCP connections from one IP that never start a handshake (refused by IP, before the handshake)',
+  identities: 1,
+  bans: false,
+  run: async (ctx) => {
+    const parts = multiaddr(ctx.victimAddress).getComponents();
+    const host = parts.find((c) => c.name === 'ip4')?.value ?? '127.0.0.1';
+    const port = Number(parts.find((c) => c.name === 'tcp')?.value ?? 0);
+    const report: IdentityReport = {
+      id: 'tcp',
+      firstSentAtMs: undefined,
+      sent: 0,
+      bytes: 0,
+      cutAtMs: undefined,
+      refused: false,
+    };
+    const one = (): Promise<void> =>
+      new Promise((resolve) => {
+        report.firstSentAtMs ??= epochMs();
+        report.sent++;
+        const socket = tcpConnect({ host, port, localAddress: ctx.sourceIp ?? ATTACKER_IP });
+        const timer = setTimeout(() => socket.destroy(), 50);
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    const loop = async (): Promise<void> => {
+      while (epochMs() < ctx.untilMs) {
+        await one();
+        await ctx.pace(1, 0);
+      }
+    };
+    await Promise.all([loop(), loop(), loop(), loop()]);
+    return { identities: [report] };
+  },
+};
+
 /** Every attack, in the order the test and the script run them. */
 export const ATTACKS: readonly Attack[] = [
   garbage,
@@ -408,4 +457,5 @@ export const ATTACKS: readonly Attack[] = [
   hugeProposalsFar,
   gossipsubGarbage,
   requests,
+  connectFlood,
 ];
