@@ -5,7 +5,7 @@
  *
  * In the safety phase the senders are the first accounts, and the mix is
  * hostile: valid transfers (the next nonce the workload believes in),
- * copies of earlier submissions sent to other nodes, transfers with a broken
+ * copies of earlier submissions a node accepted, sent to other nodes, transfers with a broken
  * signature, a fee below the minimum, another chain id, or a nonce ahead of
  * the next one (a gap). A valid transfer may still be lost (its node crashed
  * before gossiping it) or overtaken; the workload then picks the nonce up
@@ -64,7 +64,8 @@ export class TxWorkload {
   readonly #next = new Map<number, number>();
   /** Submissions per sender since its committed nonce last moved. */
   readonly #stale = new Map<number, { committed: number; count: number }>();
-  readonly #submitted: Submission[] = [];
+  /** Submissions a node accepted: what copies are made of (a copy of a refused one could take its nonce). */
+  readonly #accepted: Submission[] = [];
   /** Valid liveness-phase transactions a node accepted, by hash: they must be committed. */
   readonly #required = new Map<string, Submission>();
   readonly #committed = new Set<string>();
@@ -110,7 +111,7 @@ export class TxWorkload {
     const to = (sender + rng.int(1, this.#chain.accounts.length - 1)) % this.#chain.accounts.length;
     const amount = BigInt(rng.int(1, 1_000_000));
     if (kind === 'duplicate') {
-      const earlier = this.#submitted.filter((s) => this.#senders(phase).includes(s.sender));
+      const earlier = this.#accepted.filter((s) => this.#senders(phase).includes(s.sender));
       if (earlier.length > 0) {
         const copy = rng.pick(earlier);
         return this.#record({ ...copy, kind: 'duplicate' });
@@ -157,7 +158,6 @@ export class TxWorkload {
   }
 
   #record(s: Submission): Submission {
-    this.#submitted.push(s);
     this.counts.submitted++;
     this.counts.byKind[s.kind]++;
     return s;
@@ -171,6 +171,7 @@ export class TxWorkload {
       return;
     }
     this.counts.accepted++;
+    if (s.kind !== 'duplicate') this.#accepted.push(s);
     if (phase === 'liveness' && s.kind === 'valid' && !this.#committed.has(s.hash))
       this.#required.set(s.hash, s);
   }

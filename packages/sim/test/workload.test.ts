@@ -43,6 +43,27 @@ describe('transaction workload', () => {
     expect(w.pending()).toEqual([]);
   });
 
+  it('copies are only ever of transfers a node accepted (a copy of a refused one could take its nonce)', async () => {
+    const f = await fixture();
+    const w = new TxWorkload(f.chain, new Rng(17));
+    const accepted = new Set<string>();
+    let copies = 0;
+    for (let i = 0; i < 200; i++) {
+      const s = w.next(i % 2 === 0 ? 'safety' : 'liveness', () => 0);
+      if (s.kind === 'duplicate') {
+        expect(accepted.has(s.hash)).toBe(true);
+        copies++;
+        w.answered(s, false, 'safety');
+        continue;
+      }
+      // Every other valid transfer is refused.
+      const take = s.kind === 'valid' && i % 4 < 2;
+      if (take) accepted.add(s.hash);
+      w.answered(s, take, i % 2 === 0 ? 'safety' : 'liveness');
+    }
+    expect(copies).toBeGreaterThan(0);
+  });
+
   it('a valid transfer no node took gives its nonce back', async () => {
     const f = await fixture();
     const w = new TxWorkload(f.chain, new Rng(11));
