@@ -1634,7 +1634,12 @@ export class Network {
 
   private enforceBan(peer: string, reason: string): void {
     this.metrics.bans.inc({ reason });
-    this.logger.warn('peer banned', { peer, reason, durationMs: this.reputation.options.banDurationMs });
+    this.logger.warn('peer banned', {
+      event: 'peer_banned',
+      peer,
+      reason,
+      durationMs: this.reputation.options.banDurationMs,
+    });
     const r = this.running;
     if (r === undefined) return;
     // the ban counts against the IPs it is connected from (enough of them ban the IP)
@@ -1644,6 +1649,7 @@ export class Network {
       if (ip === undefined) continue;
       this.metrics.ipBans.inc();
       this.logger.warn('ip banned', {
+        event: 'ip_banned',
         ip,
         bannedPeers: this.ipGuard.limits.bannedPeersPerIp,
         durationMs: this.ipGuard.limits.ipBanMs,
