@@ -1,5 +1,5 @@
 import { ProposerSchedule, ROUND_LOOKAHEAD_MAX } from '@synod/consensus';
-import { toHex } from '@synod/crypto';
+import { bytesEqual, toHex } from '@synod/crypto';
 import type { ChainStatus, NodeMessages, NodeTopic, NodeTransport, SyncProvider } from '@synod/node';
 import {
   type Block,
@@ -735,6 +735,8 @@ export class ByzantineActor {
       const m = message as NodeMessages['proposals'];
       const p = m.signedProposal.proposal;
       this.seeBlock(m.block);
+      // Its own proposal comes back through gossip: it is not a peer's to back.
+      if (bytesEqual(p.proposerAddress, this.#c.address)) return;
       this.onPeerProposal(m.signedProposal);
       this.onPeerMessage(p.height, p.round);
     } else if (topic === 'votes') {

@@ -362,11 +362,15 @@ export class Checkers {
     });
   }
 
-  /** Honest node `node` executed `height` to app hash `appHash`: every node's must be the decided chain's. */
-  onAppHash(node: number, height: number, appHash: Uint8Array): void {
+  /**
+   * Honest node `node` executed block `blockHash` of `height` to app hash
+   * `appHash`: for the decided chain's block, the decided chain's app hash.
+   * (Another block at that height is the agreement checker's to report.)
+   */
+  onAppHash(node: number, height: number, blockHash: Uint8Array, appHash: Uint8Array): void {
     const c = this.#canonical[height - 1];
     const hex = toHex(appHash);
-    if (c === undefined) return;
+    if (c === undefined || c.hash !== toHex(blockHash)) return;
     if (c.stateHash === '') c.reported.push({ node, appHash: hex });
     else this.#compareAppHash(node, height, hex, c.stateHash);
   }

@@ -571,7 +571,7 @@ class Simulation {
     this.#decisions.push(node.index, h);
     // Host-side observation: read, never mixed into the trace or fed back into the run.
     this.#heap[node.index]?.push([h, process.memoryUsage().heapUsed]);
-    if (node.honest) this.#checkers.onAppHash(node.index, h, e.appHash);
+    if (node.honest) this.#checkers.onAppHash(node.index, h, e.hash, e.appHash);
     this.#decide(node, e.block, e.commit);
     if (this.#phase === 'liveness' && node.honest && h === this.#livenessTarget) this.#reached++;
   }

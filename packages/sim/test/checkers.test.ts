@@ -1,5 +1,5 @@
 import { toHex } from '@synod/crypto';
-import { canonicalEvidence, type Evidence, txHash } from '@synod/types';
+import { blockHash, canonicalEvidence, type Evidence, txHash } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
   type ChainReference,
@@ -133,14 +133,20 @@ describe('checkers', () => {
     const early = await fixture();
     const b = await firstBlock(early, 0);
     const decided = early.checkers.onDecide(0, b, early.commit(b, [0, 1, 2]));
-    early.checkers.onAppHash(1, 1, new Uint8Array(32));
+    early.checkers.onAppHash(1, 1, blockHash(b), new Uint8Array(32));
     await decided;
     expect(early.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
     const late = await fixture();
     await late.checkers.onDecide(0, b, late.commit(b, [0, 1, 2]));
-    late.checkers.onAppHash(1, 1, late.reference.stateHash());
+    late.checkers.onAppHash(1, 1, blockHash(b), late.reference.stateHash());
     expect(late.checkers.failure).toBeUndefined();
-    late.checkers.onAppHash(2, 1, new Uint8Array(32));
+    late.checkers.onAppHash(2, 1, blockHash(b), new Uint8Array(32));
+    // Another block at that height is not the state checker's: agreement reports it.
+    const other = await firstBlock(late, 1);
+    const fresh = await fixture();
+    await fresh.checkers.onDecide(0, b, fresh.commit(b, [0, 1, 2]));
+    fresh.checkers.onAppHash(1, 1, blockHash(other), new Uint8Array(32));
+    expect(fresh.checkers.failure).toBeUndefined();
     expect(late.checkers.failure).toMatchObject({ class: 'safety', check: 'state' });
   });
 
