@@ -598,11 +598,16 @@ export class SynodNode {
     let stuck = 0;
     let cursor = 0;
     let busy: Promise<void> | undefined;
+    /** The last peer asked had decided our height (we are behind it). */
+    let behind = false;
     const tick = (): void => {
       cancel = undefined;
       if (stopped) return;
       cancel = clock.setTimer(interval, tick);
-      if (busy !== undefined || this.#state !== 'running' || running.engine === undefined) return;
+      step();
+    };
+    const step = (): void => {
+      if (stopped || busy !== undefined || this.#state !== 'running' || running.engine === undefined) return;
       if (running.chain.height !== lastHeight) {
         if (stuck >= this.#init.livenessSyncTicks)
           logger.warn('blocks are decided again after a stall', {
@@ -612,9 +617,9 @@ export class SynodNode {
           });
         lastHeight = running.chain.height;
         stuck = 0;
-        return;
-      }
-      stuck++;
+        // Progress, but the last peer asked was ahead of us: pull the next height now.
+        if (!behind) return;
+      } else stuck++;
       if (stuck === this.#init.livenessSyncTicks) {
         const st = running.engine.status();
         logger.warn('no block decided for a while: a partition, or too many validators down', {
@@ -629,8 +634,17 @@ export class SynodNode {
       const peers = running.engine.status() === undefined ? [] : this.#c.transport.peers();
       if (peers.length === 0) return;
       const peer = peers[cursor++ % peers.length] as string;
+      const before = running.chain.height;
       busy = this.#pull(running, peer, stuck)
+        .then((ahead) => {
+          behind = ahead;
+          // A height was gained: look again at once — the stall is over (logged now), and a node
+          // still behind pulls the next height without waiting a tick (one height behind a chain as
+          // fast as a tick, it would otherwise never catch up).
+          if (running.chain.height !== before) clock.setTimer(0, step);
+        })
         .catch((err: unknown) => {
+          behind = false;
           logger.debug('liveness: peer did not help', { peer, error: (err as Error).message });
         })
         .finally(() => {
@@ -646,33 +660,34 @@ export class SynodNode {
     };
   }
 
-  /** One liveness step with `peer` (see #livenessLoop). */
-  async #pull(running: Running, peer: string, stuck: number): Promise<void> {
+  /** One liveness step with `peer` (see #livenessLoop); true when the peer had decided our height. */
+  async #pull(running: Running, peer: string, stuck: number): Promise<boolean> {
     const { transport } = this.#c;
     const engine = running.engine;
     const st = engine?.status();
-    if (engine === undefined || st === undefined) return;
+    if (engine === undefined || st === undefined) return false;
     const height = running.chain.height + 1;
     const status = await transport.requestStatus(peer);
     const lag = this.#init.syncLagHeights;
     if (lag > 0 && status.height >= height - 1 + lag) {
       await this.#resync(running, lag);
-      return;
+      return status.height > running.chain.height;
     }
     const reply = await transport.requestConsensus(peer, { height, round: st.round });
-    if (running.engine !== engine || running.chain.height + 1 !== height) return;
+    if (running.engine !== engine || running.chain.height + 1 !== height) return false;
     const decided = reply.decided;
     if (decided !== undefined && decided.block.header.height === height) {
       if (lag > 0 && stuck >= this.#init.livenessSyncTicks) {
         await this.#resync(running, 1);
-        return;
+        return status.height > running.chain.height;
       }
       await engine.receiveBlock(decided.block);
       for (const vote of this.#commitVotes(running, decided.commit)) await engine.receiveVote(vote);
-      return;
+      return status.height > height;
     }
     for (const p of reply.proposals) await engine.receiveProposal(p.signedProposal, p.block);
     for (const vote of reply.votes) await engine.receiveVote(vote);
+    return false;
   }
 
   /** The precommits a commit is made of (absent signatures skipped), as the engine takes votes. */
@@ -776,17 +791,27 @@ export class SynodNode {
     const progress = { syncing: false, startedMs: clock.now(), lastLogMs: 0 };
     for (;;) {
       if (this.#running !== running || this.#halted !== undefined) return;
+      // Every peer's status at once: a silent peer costs one request timeout per pass, not one each.
       const heights = new Map<string, number>();
-      for (const peer of transport.peers()) {
-        if (dropped.has(peer)) continue;
-        try {
-          heights.set(peer, (await transport.requestStatus(peer)).height);
-        } catch {
-          // [IGNORE] a peer that does not answer.
-        }
-      }
+      await Promise.all(
+        transport
+          .peers()
+          .filter((peer) => !dropped.has(peer))
+          .map(async (peer) => {
+            try {
+              heights.set(peer, (await transport.requestStatus(peer)).height);
+            } catch {
+              // A peer that does not answer is not asked again during this sync: each pass would
+              // otherwise wait a request timeout for it while the chain moves on.
+              dropped.add(peer);
+            }
+          }),
+      );
       const target = Math.max(0, ...heights.values());
-      const lag = progress.syncing ? 1 : startLag;
+      // Once syncing, go on while a peer is two or more heights ahead: one height behind, consensus
+      // (with the next height's messages it buffered) or the liveness loop takes over — chasing a
+      // chain that moves as fast as a pass could keep the node out of consensus for ever.
+      const lag = progress.syncing ? 2 : startLag;
       if (heights.size === 0 || target < chain.height + lag) break;
       if (!progress.syncing) {
         progress.syncing = true;
