@@ -72,6 +72,12 @@ export function program(): Command {
     );
   const overrides = overrideOptions();
   for (const { option } of overrides) start.addOption(option.hideHelp(!isCommonFlag(option)));
+  // CometBFT's `start --halt-height`: [consensus] halt_height.
+  overrides.push({
+    option: new Option('--halt-height <height>', 'stop cleanly (exit 0) after committing this height'),
+    path: ['consensus', 'halt_height'],
+  });
+  start.addOption((overrides.at(-1) as (typeof overrides)[number]).option);
   start.action(async (_opts, cmd: Command) => {
     const o = cmd.optsWithGlobals<Record<string, string | undefined> & { home?: string }>();
     const given = overrides.flatMap(({ option, path }) => {

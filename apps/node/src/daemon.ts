@@ -72,6 +72,11 @@ export interface Daemon {
   readonly rpcAddress: string;
   readonly metricsAddress: string | undefined;
   readonly logger: Logger;
+  /**
+   * Resolves with the height when the node committed `[consensus]
+   * halt_height` (it starts no next height): the caller stops the daemon.
+   */
+  readonly haltHeightReached: Promise<number>;
   /** Stops everything in reverse start order. Idempotent. */
   stop(): Promise<void>;
 }
@@ -218,6 +223,8 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         syncBatchBlocks: config.blocksync.batch_blocks,
         syncLagHeights: config.block_sync ? config.blocksync.lag_heights : 0,
         recentBlocksMax: config.consensus.recent_blocks_max,
+        timeoutScale: config.consensus.timeout_scale,
+        haltHeight: config.consensus.halt_height,
       },
     );
     const rpc = createRpcServer(
@@ -263,7 +270,23 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     const configured = splitList(config.p2p.persistent_peers).length + splitList(config.p2p.seeds).length;
     if (config.block_sync && configured > 0)
       await waitForPeer(network, parseDurationMs(config.blocksync.peer_wait) ?? 0);
-    const observer: NodeObserver = observeNode(node, storage, metrics, logger);
+    let haltReached: (height: number) => void = () => {};
+    const haltHeightReached = new Promise<number>((resolve) => {
+      haltReached = resolve;
+    });
+    const offHalt = node.on('halt-height', (e) => {
+      log.info('halt height reached: stopping', {
+        event: 'halt_height',
+        height: e.height,
+        haltHeight: config.consensus.halt_height,
+      });
+      haltReached(e.height);
+    });
+    undo.push(offHalt);
+    const observer: NodeObserver = observeNode(node, storage, metrics, logger, {
+      address: signer.address,
+      application,
+    });
     undo.push(() => observer.close());
     undo.push(() => node.stop());
     await node.start();
@@ -286,6 +309,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       rpcAddress: formatHostPort(boundRpc.address, boundRpc.port),
       metricsAddress,
       logger,
+      haltHeightReached,
       stop() {
         stopping ??= (async () => {
           log.info('synodd stopping');

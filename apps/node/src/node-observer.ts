@@ -9,7 +9,7 @@
 import { toHex } from '@synod/crypto';
 import type { SynodNode } from '@synod/node';
 import type { NodeStorage } from '@synod/storage';
-import type { Evidence, Logger, ValidatorSet } from '@synod/types';
+import type { Application, Evidence, Logger, ValidatorSet } from '@synod/types';
 import client from 'prom-client';
 import type { PromMetrics } from './metrics.js';
 
@@ -35,12 +35,26 @@ function evidenceSummary(ev: Evidence): Record<string, unknown> {
   };
 }
 
+/** This node's validator key and the application that knows its stake, jail and downtime window. */
+export interface SelfValidator {
+  readonly address: Uint8Array;
+  readonly application: Application;
+}
+
+/** The validator an evidence item accuses. */
+function accused(ev: Evidence): Uint8Array {
+  return ev.kind === 'duplicate-vote'
+    ? ev.voteA.vote.validatorAddress
+    : ev.proposalA.proposal.proposerAddress;
+}
+
 /** Subscribes logs and metrics to `node`'s events. */
 export function observeNode(
   node: SynodNode,
   storage: NodeStorage,
   metrics: PromMetrics,
   logger: Logger,
+  self?: SelfValidator,
 ): NodeObserver {
   const log = logger.child({ module: 'daemon' });
   const r = [metrics.registry];
@@ -126,6 +140,70 @@ export function observeNode(
     },
   });
   void [catchingUp, peers, halted];
+  const lastBlockAt = new client.Gauge({
+    name: 'synod_node_last_block_received_timestamp_seconds',
+    help: 'Wall-clock time (Unix seconds) at which this node executed its last block',
+    registers: r,
+  });
+  // This node's own validator (the key in priv_validator_key_file): what the validator alerts watch.
+  const selfInSet = new client.Gauge({
+    name: 'synod_node_self_in_validator_set',
+    help: "1 when this node's validator key is in the validator set of the last executed height",
+    registers: r,
+  });
+  const selfMissed = new client.Counter({
+    name: 'synod_node_self_missed_blocks_total',
+    help: "Commits of heights where this node's validator was in the set without its precommit for the block",
+    registers: r,
+  });
+  const selfEvidence = new client.Counter({
+    name: 'synod_node_self_evidence_committed_total',
+    help: "Evidence against this node's validator included in executed blocks",
+    registers: r,
+  });
+  const selfJailed = new client.Gauge({
+    name: 'synod_node_self_jailed',
+    help: "1 when the application has this node's validator jailed (downtime or double sign)",
+    registers: r,
+  });
+  const selfTombstoned = new client.Gauge({
+    name: 'synod_node_self_tombstoned',
+    help: "1 when this node's validator is tombstoned (double sign: jailed for ever)",
+    registers: r,
+  });
+  const selfWindowMissed = new client.Gauge({
+    name: 'synod_node_self_window_missed_blocks',
+    help: "Missed blocks in this node's validator's current downtime window (the application's count)",
+    registers: r,
+  });
+  const selfWindowMax = new client.Gauge({
+    name: 'synod_node_self_window_max_missed_blocks',
+    help: 'More missed blocks than this in a full downtime window jails the validator',
+    registers: r,
+  });
+  const selfHex = self === undefined ? undefined : toHex(self.address);
+  let selfQuerying = false;
+
+  /** The application's signing info of this node's validator (jail, downtime window), into gauges. */
+  async function selfSigningInfo(application: Application, address: Uint8Array): Promise<void> {
+    const a = await application.query({ path: 'slashing/signing-info', data: address });
+    if (a.code !== 'OK') {
+      selfJailed.set(0);
+      selfTombstoned.set(0);
+      selfWindowMissed.set(0);
+      return;
+    }
+    const info = JSON.parse(new TextDecoder().decode(a.value)) as {
+      jailed: boolean;
+      tombstoned: boolean;
+      missedBlocks: number;
+      maxMissedBlocks: number;
+    };
+    selfJailed.set(info.jailed ? 1 : 0);
+    selfTombstoned.set(info.tombstoned ? 1 : 0);
+    selfWindowMissed.set(info.missedBlocks);
+    selfWindowMax.set(info.maxMissedBlocks);
+  }
 
   let lastTimeMs: number | undefined;
   let setCache: { height: number; set: ValidatorSet } | undefined;
@@ -144,6 +222,20 @@ export function observeNode(
       height.set(e.height);
       txs.inc(e.block.txs.length);
       evidenceCommitted.inc(e.block.evidence.length);
+      lastBlockAt.set(Date.now() / 1000);
+      if (selfHex !== undefined) {
+        selfEvidence.inc(e.block.evidence.filter((ev) => toHex(accused(ev)) === selfHex).length);
+        if (self !== undefined && !selfQuerying) {
+          selfQuerying = true;
+          selfSigningInfo(self.application, self.address)
+            .catch((err: unknown) =>
+              log.warn('metrics: no signing info', { height: e.height, error: (err as Error).message }),
+            )
+            .finally(() => {
+              selfQuerying = false;
+            });
+        }
+      }
       const t = e.block.header.timeMs;
       if (lastTimeMs !== undefined && t >= lastTimeMs) interval.observe((t - lastTimeMs) / 1000);
       lastTimeMs = t;
@@ -159,6 +251,7 @@ export function observeNode(
           let total = 0;
           let absentPower = 0;
           let absent = 0;
+          let inSet = false;
           set.validators.forEach((v, i) => {
             const label = toHex(v.address);
             if (!knownValidators.has(label)) {
@@ -166,12 +259,16 @@ export function observeNode(
               missed.inc({ validator: label }, 0);
             }
             total += v.votingPower;
+            const isSelf = label === selfHex;
+            if (isSelf) inSet = true;
             if (e.commit.signatures[i]?.flag !== 'commit') {
               absent++;
               absentPower += v.votingPower;
               missed.inc({ validator: label });
+              if (isSelf) selfMissed.inc();
             }
           });
+          selfInSet.set(inSet ? 1 : 0);
           validators.set(set.validators.length);
           power.set(total);
           missing.set(absent);

@@ -45,7 +45,13 @@ export {
   type ValidatorSetUpdateProblem,
 } from './proposer/validator-set-update.js';
 export { ROUND_LOOKAHEAD_MAX } from './round/height-machine.js';
-export { commitTimeoutMs, timeoutMs } from './timeouts.js';
+export {
+  commitTimeoutMs,
+  scaleTimeouts,
+  TIMEOUT_SCALE_MAX,
+  TIMEOUT_SCALE_MIN,
+  timeoutMs,
+} from './timeouts.js';
 export type {
   CommitVote,
   CommitVotes,

@@ -108,6 +108,13 @@ export class Mempool {
     const m = this.#o.metrics;
     this.#mTxs = m.gauge({ name: 'synod_mempool_txs', help: 'Pending transactions in the mempool' });
     this.#mBytes = m.gauge({ name: 'synod_mempool_size_bytes', help: 'Total bytes of pending transactions' });
+    // The limits, so that an alert can compare the pool's size with them (a full pool rejects).
+    m.gauge({ name: 'synod_mempool_max_txs', help: 'Most pending transactions (the size limit)' }).set(
+      this.#o.maxTxs,
+    );
+    m.gauge({ name: 'synod_mempool_max_bytes', help: 'Most bytes of pending transactions' }).set(
+      this.#o.maxBytes,
+    );
     this.#mAdded = m.counter({
       name: 'synod_mempool_added_total',
       help: 'Transactions accepted into the mempool',

@@ -3,7 +3,7 @@
  * and the init (plain configuration, a default for every field but the
  * genesis).
  */
-import type { CoreMutation } from '@synod/consensus';
+import { type CoreMutation, TIMEOUT_SCALE_MAX, TIMEOUT_SCALE_MIN } from '@synod/consensus';
 import type { MempoolOptions } from '@synod/mempool';
 import type { NodeStorage } from '@synod/storage';
 import {
@@ -79,6 +79,19 @@ export interface NodeInit {
    */
   readonly livenessSyncTicks?: number;
   /**
+   * Node-local multiplier of the chain's round and commit timeouts, in
+   * [0.1, 10] (@synod/consensus's `scaleTimeouts`): above 1 for slow links
+   * (fewer rounds lost to votes arriving late; a silent proposer costs more
+   * time), below 1 for fast ones. @default 1
+   */
+  readonly timeoutScale?: number;
+  /**
+   * Coordinated upgrades: after committing this height the node starts no
+   * next height (block sync stops there too) and emits `halt-height`; a node
+   * that already holds it refuses to start (CONFIG_INVALID). 0: never. @default 0
+   */
+  readonly haltHeight?: number;
+  /**
    * Testing only: a deliberately broken consensus core (@synod/consensus's
    * `CoreMutation`), handed to the engine, so that the simulator can show its
    * checkers catch it. Never set in a node that runs a chain.
@@ -96,6 +109,8 @@ export const NODE_DEFAULTS = Object.freeze({
   recentBlocksMax: 64,
   livenessIntervalMs: 1000,
   livenessSyncTicks: 3,
+  timeoutScale: 1,
+  haltHeight: 0,
 });
 
 export interface ResolvedInit {
@@ -111,12 +126,23 @@ export interface ResolvedInit {
   readonly recentBlocksMax: number;
   readonly livenessIntervalMs: number;
   readonly livenessSyncTicks: number;
+  readonly timeoutScale: number;
+  readonly haltHeight: number;
   readonly mutation: CoreMutation | undefined;
 }
 
 function integer(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min)
     throw new SynodError('CONFIG_INVALID', `node.${name} must be an integer ≥ ${min}, got ${value}`);
+  return value;
+}
+
+function timeoutScale(value: number): number {
+  if (!Number.isFinite(value) || value < TIMEOUT_SCALE_MIN || value > TIMEOUT_SCALE_MAX)
+    throw new SynodError(
+      'CONFIG_INVALID',
+      `node.timeoutScale must be in [${TIMEOUT_SCALE_MIN}, ${TIMEOUT_SCALE_MAX}], got ${value}`,
+    );
   return value;
 }
 
@@ -155,6 +181,8 @@ export function resolveInit(init: NodeInit): ResolvedInit {
     recentBlocksMax: integer('recentBlocksMax', init.recentBlocksMax ?? d.recentBlocksMax, 1),
     livenessIntervalMs: integer('livenessIntervalMs', init.livenessIntervalMs ?? d.livenessIntervalMs, 0),
     livenessSyncTicks: integer('livenessSyncTicks', init.livenessSyncTicks ?? d.livenessSyncTicks, 1),
+    timeoutScale: timeoutScale(init.timeoutScale ?? d.timeoutScale),
+    haltHeight: integer('haltHeight', init.haltHeight ?? d.haltHeight, 0),
     mutation: init.mutation,
   };
 }

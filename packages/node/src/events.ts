@@ -46,6 +46,8 @@ export interface NodeEvents {
   sync: SyncProgressEvent;
   /** The consensus engine stopped itself (a port failed unsafely, or the security alert). */
   halted: { readonly error: Error };
+  /** The node committed its `haltHeight` (coordinated upgrade): it starts no next height; stop it. */
+  'halt-height': { readonly height: number };
 }
 
 export type NodeEventName = keyof NodeEvents;

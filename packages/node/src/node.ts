@@ -118,6 +118,7 @@ export class SynodNode {
   #halted: string | undefined;
   /** The security alert was raised during this start. */
   #alerted = false;
+  #haltEmitted = false;
 
   constructor(components: NodeComponents, init: NodeInit) {
     // Without a verifier from the host, one with a memory of accepted signatures: a vote the engine
@@ -141,6 +142,7 @@ export class SynodNode {
     this.#state = 'starting';
     this.#halted = undefined;
     this.#alerted = false;
+    this.#haltEmitted = false;
     try {
       await this.#start();
     } catch (err) {
@@ -167,6 +169,11 @@ export class SynodNode {
           await storage.evidence.markCommitted(block.evidence, height);
       },
     });
+    if (init.haltHeight > 0 && chain.height >= init.haltHeight)
+      throw new SynodError(
+        'CONFIG_INVALID',
+        `halt height ${init.haltHeight}: this node already committed height ${chain.height}; remove [consensus] halt_height (or set it above ${chain.height}) to go on`,
+      );
     // 2. Mempool and evidence pool.
     const mempool = new Mempool(application, {
       ...init.mempool,
@@ -225,6 +232,7 @@ export class SynodNode {
       this.#state = 'halted';
       return;
     }
+    if (this.#atHaltHeight(chain.height)) return;
     // 5. The engine, at the next height (stopped by the first of `stops`' engine entry).
     running.stops.push(async () => {
       const engine = running.engine;
@@ -338,6 +346,9 @@ export class SynodNode {
       verifySignature: c.verifySignature,
       commitMonitor: running.monitor,
       ...(this.#init.mutation === undefined ? {} : { mutation: this.#init.mutation }),
+      timeoutScale: this.#init.timeoutScale,
+      haltHeight: this.#init.haltHeight,
+      onHaltHeight: (h) => this.#haltHeightReached(h),
       onSecurityAlert: (alert) => this.#securityAlert(alert),
       onHalt: (error) => {
         this.#halted ??= error.message;
@@ -552,6 +563,20 @@ export class SynodNode {
     }
   }
 
+  /** True (and `halt-height` emitted once) when `height` is the configured halt height or above. */
+  #atHaltHeight(height: number): boolean {
+    if (this.#init.haltHeight === 0 || height < this.#init.haltHeight) return false;
+    this.#haltHeightReached(height);
+    return true;
+  }
+
+  #haltHeightReached(height: number): void {
+    if (this.#haltEmitted) return;
+    this.#haltEmitted = true;
+    this.#c.logger.info('halt height reached: this node starts no next height', { height });
+    this.#events.emit('halt-height', { height });
+  }
+
   #onExecuted(block: Block, commit: Commit, response: FinalizeBlockResponse): void {
     const running = this.#running;
     if (running !== undefined) {
@@ -726,7 +751,11 @@ export class SynodNode {
     try {
       await this.#blockSync(running, startLag);
     } finally {
-      if (this.#running === running && this.#halted === undefined) {
+      if (
+        this.#running === running &&
+        this.#halted === undefined &&
+        !this.#atHaltHeight(running.chain.height)
+      ) {
         await this.#startEngine(running);
         this.#state = 'running';
       }
@@ -807,7 +836,9 @@ export class SynodNode {
             }
           }),
       );
-      const target = Math.max(0, ...heights.values());
+      const best = Math.max(0, ...heights.values());
+      // A halt height caps the sync: the node stops there like its peers.
+      const target = this.#init.haltHeight > 0 ? Math.min(best, this.#init.haltHeight) : best;
       // Once syncing, go on while a peer is two or more heights ahead: one height behind, consensus
       // (with the next height's messages it buffered) or the liveness loop takes over — chasing a
       // chain that moves as fast as a pass could keep the node out of consensus for ever.

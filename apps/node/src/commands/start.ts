@@ -15,8 +15,8 @@ export async function runStart(o: { home?: string; overrides: readonly ConfigOve
   const home = resolveHome(o.home);
   const config = await loadConfig(home, o.overrides);
   let daemon: Daemon | undefined;
-  let signalled: NodeJS.Signals | undefined;
-  const stopAndExit = (signal: NodeJS.Signals): void => {
+  let signalled: NodeJS.Signals | 'halt_height' | undefined;
+  const stopAndExit = (signal: NodeJS.Signals | 'halt_height'): void => {
     if (signalled !== undefined) {
       process.stderr.write(`synodd: ${signal} again: exiting without a clean stop\n`);
       process.exit(1);
@@ -27,7 +27,8 @@ export async function runStart(o: { home?: string; overrides: readonly ConfigOve
       process.stderr.write(`synodd: INTERNAL: the node did not stop within ${STOP_DEADLINE_MS} ms\n`);
       process.exit(1);
     }, STOP_DEADLINE_MS);
-    daemon.logger.child({ module: 'daemon' }).info('signal received: stopping', { signal });
+    if (signal !== 'halt_height')
+      daemon.logger.child({ module: 'daemon' }).info('signal received: stopping', { signal });
     daemon.stop().then(
       () => {
         clearTimeout(deadline);
@@ -64,6 +65,8 @@ export async function runStart(o: { home?: string; overrides: readonly ConfigOve
     });
   });
   daemon = await startDaemon({ home, config });
+  // [consensus] halt_height committed: a clean stop, exit 0 (coordinated upgrades).
+  void daemon.haltHeightReached.then(() => stopAndExit('halt_height'));
   if (signalled !== undefined) {
     const s = signalled;
     signalled = undefined;

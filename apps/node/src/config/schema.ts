@@ -8,6 +8,7 @@
  * Every key, its default and its meaning are in `CONFIG_DOCS`; `init` writes
  * them all, commented (`renderConfig`).
  */
+import { TIMEOUT_SCALE_MAX, TIMEOUT_SCALE_MIN } from '@synod/consensus';
 import { MEMPOOL_DEFAULTS } from '@synod/mempool';
 import { NODE_DEFAULTS } from '@synod/node';
 import { DEFAULT_PEER_MANAGER_OPTIONS } from '@synod/p2p';
@@ -112,6 +113,8 @@ export const DEFAULT_CONFIG = Object.freeze({
     commit_monitor_heights: NODE_DEFAULTS.commitMonitorHeights,
     recent_blocks_max: NODE_DEFAULTS.recentBlocksMax,
     block_times_cache_heights: NODE_DEFAULTS.blockTimesCacheHeights,
+    timeout_scale: NODE_DEFAULTS.timeoutScale,
+    halt_height: NODE_DEFAULTS.haltHeight,
   },
   evidence: {
     pending_max: NODE_DEFAULTS.evidencePendingMax,
@@ -218,10 +221,18 @@ const blocksyncSchema = z.strictObject({
   peer_wait: duration().default(D.blocksync.peer_wait),
 });
 
+const TIMEOUT_SCALE_ERROR = `expected a number in [${TIMEOUT_SCALE_MIN}, ${TIMEOUT_SCALE_MAX}] (1: the chain's timeouts as they are)`;
+
 const consensusSchema = z.strictObject({
   commit_monitor_heights: int(1, 10_000_000).default(D.consensus.commit_monitor_heights),
   recent_blocks_max: int(1, 100_000).default(D.consensus.recent_blocks_max),
   block_times_cache_heights: int(1, 10_000_000).default(D.consensus.block_times_cache_heights),
+  timeout_scale: z
+    .number({ error: TIMEOUT_SCALE_ERROR })
+    .min(TIMEOUT_SCALE_MIN, { error: TIMEOUT_SCALE_ERROR })
+    .max(TIMEOUT_SCALE_MAX, { error: TIMEOUT_SCALE_ERROR })
+    .default(D.consensus.timeout_scale),
+  halt_height: int(0).default(D.consensus.halt_height),
 });
 
 const evidenceSchema = z.strictObject({
@@ -392,7 +403,7 @@ function overrideValue(o: ConfigOverride): unknown {
     o.path.length === 1
       ? (DEFAULT_CONFIG as Record<string, unknown>)[o.path[0]]
       : valueAt(DEFAULT_CONFIG, o.path);
-  if (typeof d === 'number' && /^-?\d+$/.test(o.value)) return Number(o.value);
+  if (typeof d === 'number' && /^-?\d+(\.\d+)?$/.test(o.value)) return Number(o.value);
   if (typeof d === 'boolean' && (o.value === 'true' || o.value === 'false')) return o.value === 'true';
   if (Array.isArray(d)) {
     // A list: TOML/JSON (`["*"]`) or comma-separated (`a,b`; empty: none).

@@ -93,6 +93,10 @@ export const CONFIG_DOCS: Readonly<Record<string, string>> = {
     'Heights the conflicting-commit monitor remembers (two valid commits for one height halt the node).',
   'consensus.recent_blocks_max': 'Blocks of undecided heights kept to answer peers asking for them by hash.',
   'consensus.block_times_cache_heights': 'Recent block times kept in memory to judge the age of evidence.',
+  'consensus.timeout_scale':
+    "A speed modifier for this node only: the chain's round and commit timeouts (genesis consensus_params.timeout) multiplied by this, in [0.1, 10]. Above 1 for slow links: fewer rounds lost to votes that arrive late, but a silent proposer costs this node longer to skip. Below 1 for fast links: quicker recovery, but more rounds when messages are slower than the timeouts.",
+  'consensus.halt_height':
+    'Coordinated upgrades: stop cleanly (exit 0) after committing this height; 0 never. A node that already holds it refuses to start until the key is removed or raised (also --halt-height on start).',
   'evidence.pending_max': 'Most pending evidence items kept (and reloaded at start).',
   'storage.sync_writes':
     'fsync block, state and evidence writes (false is faster but a power loss may lose the last blocks; a process crash loses nothing either way).',

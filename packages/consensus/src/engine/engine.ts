@@ -52,7 +52,7 @@ import {
 } from '@synod/types';
 import { ConsensusCore } from '../core.js';
 import { ROUND_LOOKAHEAD_MAX } from '../round/height-machine.js';
-import { commitTimeoutMs } from '../timeouts.js';
+import { commitTimeoutMs, scaleTimeouts, TIMEOUT_SCALE_MAX, TIMEOUT_SCALE_MIN } from '../timeouts.js';
 import type { CommitVotes, CoreEffect, CoreInput, CoreState, ValueId } from '../types.js';
 import { decodeWalEntry, encodeWalEntry, type WalEntry } from '../wal-records.js';
 import type { ConflictingCommits, ConsensusEngineOptions } from './ports.js';
@@ -151,6 +151,7 @@ export class ConsensusEngine {
   private set: ValidatorSet;
   private lastSet: ValidatorSet | undefined;
   private params: ConsensusParams;
+  private readonly timeoutScale: number;
   /** The commit of height − 1 as saved (before late precommits). */
   private savedLastCommit: Commit;
   private next: { height: number; set: ValidatorSet } | undefined;
@@ -202,10 +203,20 @@ export class ConsensusEngine {
     this.height = options.start.height;
     this.set = options.start.validatorSet;
     this.params = options.params;
+    this.timeoutScale = options.timeoutScale ?? 1;
+    if (
+      !Number.isFinite(this.timeoutScale) ||
+      this.timeoutScale < TIMEOUT_SCALE_MIN ||
+      this.timeoutScale > TIMEOUT_SCALE_MAX
+    )
+      throw new SynodError(
+        'CONFIG_INVALID',
+        `timeoutScale must be in [${TIMEOUT_SCALE_MIN}, ${TIMEOUT_SCALE_MAX}], got ${this.timeoutScale}`,
+      );
     this.savedLastCommit = options.start.lastCommit;
     this.core = new ConsensusCore<EngineSignedMessage>({
       selfAddress: options.signer?.address ?? null,
-      timeouts: options.params.timeouts,
+      timeouts: this.timeouts(),
       ...(options.mutation === undefined ? {} : { mutation: options.mutation }),
     });
     const m = options.metrics ?? noopMetrics;
@@ -1123,9 +1134,20 @@ export class ConsensusEngine {
     this.savedLastCommit = commit;
     this.next = { height: e.height + 1, set: result.nextValidatorSet };
     if (result.consensusParams !== undefined) this.params = result.consensusParams;
-    this.setTimer(commitTimeoutMs(this.params.timeouts), () => {
+    if (this.o.haltHeight !== undefined && this.o.haltHeight > 0 && e.height >= this.o.haltHeight) {
+      // A coordinated stop: the decided block is durable and finalized; no next height.
+      this.log.info('halt height reached: no next height', { height: e.height });
+      this.o.onHaltHeight?.(e.height);
+      return;
+    }
+    this.setTimer(commitTimeoutMs(this.timeouts()), () => {
       void this.enqueue(() => this.startNextHeight());
     });
+  }
+
+  /** The chain's timeouts times this node's `timeoutScale`. */
+  private timeouts(): ConsensusParams['timeouts'] {
+    return scaleTimeouts(this.params.timeouts, this.timeoutScale);
   }
 
   private async startNextHeight(): Promise<void> {
@@ -1148,7 +1170,7 @@ export class ConsensusEngine {
         kind: 'start-height',
         height: this.height,
         validatorSet: this.set,
-        timeouts: this.params.timeouts,
+        timeouts: this.timeouts(),
       }),
     );
     const buffered = this.future;

@@ -139,4 +139,16 @@ export interface ConsensusEngineOptions {
    * validator may hold at most 32 votes and 2 proposals of them.
    */
   readonly futureMessagesMax?: number;
+  /**
+   * Node-local multiplier of the chain's timeouts (`scaleTimeouts`, in
+   * [TIMEOUT_SCALE_MIN, TIMEOUT_SCALE_MAX]); default 1.
+   */
+  readonly timeoutScale?: number;
+  /**
+   * Stop after deciding this height (coordinated upgrades): the block is
+   * saved and finalized, and the next height is never started; `onHaltHeight`
+   * is called once. 0 or absent: never.
+   */
+  readonly haltHeight?: number;
+  readonly onHaltHeight?: (height: number) => void;
 }
