@@ -66,6 +66,13 @@ export const DAEMON_VERSION: string = (
   createRequire(import.meta.url)('../package.json') as { version: string }
 ).version;
 
+/**
+ * After committing `[consensus] halt_height`, the node keeps serving its
+ * peers this long before it stops (a node one height behind fetches the
+ * last block from it and halts too).
+ */
+export const HALT_GRACE_MS = 3000;
+
 export interface Daemon {
   readonly node: SynodNode;
   readonly peerId: string;
@@ -73,8 +80,9 @@ export interface Daemon {
   readonly metricsAddress: string | undefined;
   readonly logger: Logger;
   /**
-   * Resolves with the height when the node committed `[consensus]
-   * halt_height` (it starts no next height): the caller stops the daemon.
+   * Resolves with the height HALT_GRACE_MS after the node committed
+   * `[consensus] halt_height` (it starts no next height): the caller stops
+   * the daemon.
    */
   readonly haltHeightReached: Promise<number>;
   /** Stops everything in reverse start order. Idempotent. */
@@ -274,15 +282,21 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     const haltHeightReached = new Promise<number>((resolve) => {
       haltReached = resolve;
     });
+    let haltTimer: NodeJS.Timeout | undefined;
     const offHalt = node.on('halt-height', (e) => {
       log.info('halt height reached: stopping', {
         event: 'halt_height',
         height: e.height,
         haltHeight: config.consensus.halt_height,
+        graceMs: HALT_GRACE_MS,
       });
-      haltReached(e.height);
+      // Peers still answered meanwhile: a node one height behind fetches the last block and halts too.
+      haltTimer = setTimeout(() => haltReached(e.height), HALT_GRACE_MS);
     });
-    undo.push(offHalt);
+    undo.push(() => {
+      offHalt();
+      clearTimeout(haltTimer);
+    });
     const observer: NodeObserver = observeNode(node, storage, metrics, logger, {
       address: signer.address,
       application,

@@ -12,12 +12,16 @@ import {
   MemoryStateStore,
   MemoryWal,
   PARAMS,
+  roundZeroProposer,
   TestSigner,
   testValidators,
 } from './fakes.js';
 
 /** Four engines over an in-memory gossip network and one manual clock. */
-function cluster(silent: ReadonlySet<number> = new Set()) {
+function cluster(
+  silent: ReadonlySet<number> = new Set(),
+  extra: (i: number) => Partial<ConstructorParameters<typeof ConsensusEngine>[0]> = () => ({}),
+) {
   const { set, keyOf } = testValidators();
   const clock = new ManualClock();
   const engines: ConsensusEngine[] = [];
@@ -54,6 +58,7 @@ function cluster(silent: ReadonlySet<number> = new Set()) {
         clock,
         params: PARAMS,
         start: { height: 1, validatorSet: set, lastCommit: EMPTY_COMMIT },
+        ...extra(i),
       }),
     );
   }
@@ -72,7 +77,7 @@ function cluster(silent: ReadonlySet<number> = new Set()) {
       clock.advance(50);
     }
   };
-  return { engines, stores, settle, runUntil };
+  return { engines, stores, settle, runUntil, clock, set };
 }
 
 describe('four engines', () => {
@@ -96,5 +101,54 @@ describe('four engines', () => {
     // Height 2 belongs to validator 1 at round 0: it was decided in a later round, by someone else.
     expect(live[0]?.[1]?.commit.round).toBeGreaterThan(0);
     expect(label(live[0]?.[1]?.block as Block)).not.toBe('by-1');
+  });
+});
+
+describe('four engines, node-local options', () => {
+  it('haltHeight: each engine decides that height, calls onHaltHeight once and starts no next height', async () => {
+    const halted: [number, number][] = [];
+    const c = cluster(new Set(), (i) => ({
+      haltHeight: 3,
+      onHaltHeight: (h: number) => halted.push([i, h]),
+    }));
+    for (const e of c.engines) await e.start();
+    await c.runUntil(5, 30_000);
+    expect(c.stores.map((s) => s.height())).toEqual([3, 3, 3, 3]);
+    expect(halted.sort()).toEqual([
+      [0, 3],
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ]);
+    for (const e of c.engines) await e.stop();
+  });
+
+  it('timeoutScale multiplies the wait for a silent proposer (simulated clock)', async () => {
+    const decidedAfter = async (scale: number): Promise<number> => {
+      const probe = cluster();
+      const proposer = probe.set.validators.findIndex(
+        (v) => toHex(v.address) === toHex(roundZeroProposer(1)),
+      );
+      const c = cluster(new Set([proposer]), () => ({ timeoutScale: scale }));
+      const t0 = c.clock.now();
+      for (const e of c.engines) await e.start();
+      await c.runUntil(1, 60_000);
+      const live = c.stores.filter((_, i) => i !== proposer);
+      expect(live.every((s) => s.height() >= 1)).toBe(true);
+      for (const e of c.engines) await e.stop();
+      return c.clock.now() - t0;
+    };
+    const normal = await decidedAfter(1);
+    const slow = await decidedAfter(3);
+    // Round 0's propose timeout (1 s at scale 1) is waited out before round 1.
+    expect(normal).toBeGreaterThanOrEqual(PARAMS.timeouts.proposeMs);
+    expect(normal).toBeLessThan(3 * PARAMS.timeouts.proposeMs);
+    expect(slow).toBeGreaterThanOrEqual(3 * PARAMS.timeouts.proposeMs);
+  });
+
+  it('a timeoutScale outside [0.1, 10] is refused', () => {
+    expect(() => cluster(new Set(), () => ({ timeoutScale: 20 }))).toThrow(
+      /timeoutScale must be in \[0.1, 10\]/,
+    );
   });
 });

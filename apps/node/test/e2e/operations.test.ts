@@ -1,0 +1,153 @@
+/**
+ * Operating a network with real synodd processes on 127.0.0.1:
+ * - every metric the shipped alerting rules (monitoring/alerts.yml) read is
+ *   served by a running node;
+ * - `[consensus] halt_height` (here `start --halt-height H`) on a
+ *   4-validator testnet: every node stops after committing H with exit 0
+ *   and a `halt height reached` line, none executes a block above H; a
+ *   restart with the key still set refuses (exit 1, one line); the "new
+ *   build" (the nodes restarted without it) continues the chain from H.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  executedBlocks,
+  freeBasePort,
+  heightOf,
+  lastHeight,
+  NodeProcess,
+  portFlags,
+  rpc,
+  type Status,
+  synodd,
+  tempDir,
+  until,
+  waitForStatus,
+} from './harness.js';
+
+const ALERTS = fileURLToPath(new URL('../../monitoring/alerts.yml', import.meta.url));
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+const running: NodeProcess[] = [];
+
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(async () => {
+  for (const n of running)
+    if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+  await dir.remove();
+});
+
+function start(args: readonly string[]): NodeProcess {
+  const n = new NodeProcess(args);
+  running.push(n);
+  return n;
+}
+
+/** The metric names an alerting rule expression reads. */
+function metricNames(rules: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of rules.split('\n')) {
+    const expr = /^\s*expr:\s*(.*)$/.exec(line)?.[1];
+    if (expr === undefined) continue;
+    for (const m of expr.matchAll(/\b((?:synod|nodejs)_[a-z0-9_]+)\b/g)) names.add(m[1] as string);
+  }
+  return names;
+}
+
+describe('operations', () => {
+  it('a running node serves every metric the alerting rules read', async () => {
+    const home = join(dir.path, 'metrics');
+    expect((await synodd(['init', '--home', home, '--chain-id', 'e2e-metrics'])).code).toBe(0);
+    const ports = await portFlags();
+    const node = start(['--home', home, ...ports.flags]);
+    await waitForStatus(ports.rpc, (s) => heightOf(s) >= 3, 30_000);
+    const names = metricNames(await readFile(ALERTS, 'utf8'));
+    expect(names.size).toBeGreaterThanOrEqual(15);
+    const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+    // A series, or a declared metric (a labelled counter has no series before its first event).
+    const served = new Set(
+      text
+        .split('\n')
+        .map((l) => (l.startsWith('# TYPE ') ? l.split(' ')[2] : /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(l)?.[0])),
+    );
+    for (const name of names) expect(served.has(name), name).toBe(true);
+    // This node's own validator: in the set, signing, not jailed.
+    expect(text).toMatch(/^synod_node_self_in_validator_set 1$/m);
+    expect(text).toMatch(/^synod_node_self_jailed 0$/m);
+    expect(text).toMatch(/^synod_node_self_missed_blocks_total 0$/m);
+    expect(text).toMatch(/^synod_mempool_max_txs 5000$/m);
+    expect((await node.stop()).code).toBe(0);
+  }, 60_000);
+
+  it('halt_height: every node stops after committing H (exit 0); restarted without it, the chain continues from H', async () => {
+    const base = await freeBasePort(4);
+    const out = join(dir.path, 'halt');
+    const written = await synodd([
+      'testnet',
+      '--validators',
+      '4',
+      '--out',
+      out,
+      '--chain-id',
+      'e2e-halt',
+      '--base-port',
+      String(base),
+    ]);
+    expect(written.code, written.stderr).toBe(0);
+    const H = 5;
+    const home = (i: number): string => join(out, `node${i}`);
+    const rpcPort = (i: number): number => base + 10 * i + 1;
+    const logFlags = ['--log_level', 'daemon:debug,*:info'];
+    const first = [0, 1, 2, 3].map((i) =>
+      start(['--home', home(i), ...logFlags, '--halt-height', String(H)]),
+    );
+    const codes = await Promise.race([
+      Promise.all(first.map((n) => n.exited)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the nodes did not all stop at the halt height')), 90_000),
+      ),
+    ]);
+    expect(codes).toEqual([0, 0, 0, 0]);
+    for (const n of first) {
+      const line = n.lines.find((l) => l.msg === 'halt height reached: stopping');
+      expect(line?.height, n.stderr).toBe(H);
+      expect(line?.event).toBe('halt_height');
+      expect(lastHeight(n)).toBe(H);
+      expect(n.lines.find((l) => l.msg === 'synodd stopped')?.height).toBe(H);
+    }
+
+    // The key still set: the node refuses to start, one line naming the key.
+    const again = await synodd(['start', '--home', home(0), '--halt-height', String(H)], 60_000);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(
+      /halt height 5: this node already committed height 5; remove \[consensus\] halt_height/,
+    );
+
+    // The "new build": restarted without a halt height, the chain continues from H.
+    const second = [0, 1, 2, 3].map((i) => start(['--home', home(i), ...logFlags]));
+    for (const n of second) {
+      const started = await n.waitForLine((l) => l.msg === 'synodd started', 30_000);
+      expect(started.height).toBe(H);
+    }
+    await until(() => second.every((n) => lastHeight(n) >= H + 3), 'the chain continues past H', 60_000);
+    const s = await rpc<Status>(rpcPort(0), 'status');
+    expect(heightOf(s)).toBeGreaterThanOrEqual(H + 3);
+    // One chain: block H + 1 builds on block H, the same on every node.
+    const blockH = executedBlocks(first[0] as NodeProcess).get(H);
+    const header = await rpc<{ block: { header: { last_block_id: { hash: string } } } }>(
+      rpcPort(1),
+      'block',
+      {
+        height: String(H + 1),
+      },
+    );
+    expect(header.block.header.last_block_id.hash).toBe(blockH?.toUpperCase());
+    const stops = await Promise.all(second.map((n) => n.stop('SIGTERM')));
+    expect(stops.map((x) => x.code)).toEqual([0, 0, 0, 0]);
+  }, 180_000);
+});
