@@ -26,11 +26,12 @@ import { createVerifyCache, type KeyPair, toHex } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createNode, type SynodNode } from '@synod/node';
 import {
+  agentVersion,
   createNetwork,
   type Network,
   nodeTransport,
   peerIdOfNodeKey,
-  WIRE_VERSION,
+  protocolIds,
   wallClock,
 } from '@synod/p2p';
 import { createRpcServer, type RpcPeer } from '@synod/rpc';
@@ -249,9 +250,15 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
           moniker: config.moniker,
           listenAddr: config.p2p.laddr,
           version: DAEMON_VERSION,
-          p2pProtocolVersion: WIRE_VERSION,
+          p2pProtocolVersion: network.wireVersion,
           validatorPubKey: validatorKey.publicKey,
-          other: { peer_id: peerId },
+          other: {
+            peer_id: peerId,
+            // What peers see in the handshake (libp2p identify), and the ids this node speaks.
+            software_version: DAEMON_VERSION,
+            agent: agentVersion(DAEMON_VERSION, network.wireVersion),
+            protocols: protocolIds(genesis.chainId, network.wireVersion).join(','),
+          },
         },
         peers: () => connectedPeers(network),
         dialPeers: (peers, options) => dialPeers(network, peers, options, logger),
@@ -412,6 +419,7 @@ function networkOptions(
   });
   return {
     chainId: genesis.chainId,
+    softwareVersion: DAEMON_VERSION,
     nodeKey,
     listen: [listenAddr],
     ...(announce.length === 0 ? {} : { announce }),

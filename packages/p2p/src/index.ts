@@ -94,9 +94,12 @@ export {
 } from './reqresp/rate-limiter.js';
 export { RequestError, type RequestFailure } from './reqresp/transport.js';
 export {
+  agentVersion,
   GOSSIP_TOPICS,
   type GossipTopic,
+  parseAgentVersion,
   protocolId,
+  protocolIds,
   REQRESP_PROTOCOLS,
   type ReqRespProtocol,
   topicName,

@@ -1,9 +1,10 @@
+import { createRequire } from 'node:module';
 import { Server, type Socket } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { type GossipSub, type GossipsubMessage, gossipsub, TopicValidatorResult } from '@libp2p/gossipsub';
 import { type Identify, identify } from '@libp2p/identify';
-import type { ConnectionGater, Ed25519PrivateKey, Libp2p, PeerId } from '@libp2p/interface';
+import type { ConnectionGater, Ed25519PrivateKey, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { type Ping, ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -102,7 +103,25 @@ import {
   sendRequest,
   serveStream,
 } from './reqresp/transport.js';
-import { GOSSIP_TOPICS, type GossipTopic, protocolId, type ReqRespProtocol, TopicNames } from './topics.js';
+import {
+  agentVersion,
+  GOSSIP_TOPICS,
+  type GossipTopic,
+  parseAgentVersion,
+  protocolId,
+  type ReqRespProtocol,
+  TopicNames,
+  WIRE_VERSION,
+} from './topics.js';
+
+/** @synod/p2p's version: the software version announced when the host gives none. */
+const P2P_SOFTWARE_VERSION: string = (
+  createRequire(import.meta.url)('../package.json') as { version: string }
+).version;
+
+/** How long a peer announcing an incompatible wire version is refused before it is dialled or accepted again. */
+const INCOMPATIBLE_PEER_BAN_MS = 60_000;
+
 import {
   GossipValidationAdapter,
   isProvablyInvalid,
@@ -160,6 +179,17 @@ export interface EncodedBlockWithCommit {
 
 export interface NetworkOptions {
   readonly chainId: string;
+  /**
+   * The software version announced to peers (libp2p identify's agentVersion,
+   * `synod/<version> p2p/<wire version>`). @default @synod/p2p's version
+   */
+  readonly softwareVersion?: string;
+  /**
+   * The wire version this node speaks: in every topic and protocol id, and
+   * announced to peers; a peer announcing another one is refused (logged
+   * with both versions). Only a test sets it. @default WIRE_VERSION
+   */
+  readonly wireVersion?: number;
   /** The node key (e.g. `loadNodeKey(path)` of @synod/crypto): its seed is the libp2p identity. */
   readonly nodeKey: NodeKey;
   /** Multiaddrs to listen on. @default ['/ip4/0.0.0.0/tcp/26656'] */
@@ -359,6 +389,10 @@ export async function createNetwork(options: NetworkOptions): Promise<Network> {
  */
 export class Network {
   readonly chainId: string;
+  /** The wire version this node speaks (topic and protocol ids, identify). */
+  readonly wireVersion: number;
+  /** The software version announced to peers. */
+  readonly softwareVersion: string;
   /** This node's peer id (from the node key). */
   readonly peerId: string;
   readonly timeouts: RequestTimeouts;
@@ -414,7 +448,9 @@ export class Network {
         : { blockBytesMax: blockBytesMaxOf(options.consensusParams) }),
     };
     this.timeouts = { ...DEFAULT_REQUEST_TIMEOUTS, ...options.timeouts };
-    this.topics = new TopicNames(options.chainId);
+    this.wireVersion = options.wireVersion ?? WIRE_VERSION;
+    this.softwareVersion = options.softwareVersion ?? P2P_SOFTWARE_VERSION;
+    this.topics = new TopicNames(options.chainId, this.wireVersion);
     this.currentProvider = options.provider;
     this.params = {
       ctx: options.validation,
@@ -580,7 +616,11 @@ export class Network {
       // under load a ping can be slow; a slow ping must never abort a connection
       // (that dropped half the messages in a load test). Delinquency is ours.
       connectionMonitor: { abortConnectionOnPingFailure: false },
-      nodeInfo: { name: 'synod', version: '0.1.0' },
+      nodeInfo: {
+        name: 'synod',
+        version: this.softwareVersion,
+        userAgent: agentVersion(this.softwareVersion, this.wireVersion),
+      },
       services: {
         identify: identify(),
         ping: ping(),
@@ -655,6 +695,7 @@ export class Network {
         isDialable: (addr) => this.dialFilter(addr.toString()),
         exchangePeers: (peer) => this.exchangePeers(peer),
       });
+      node.addEventListener('peer:identify', (evt) => this.checkPeerVersion(node, evt.detail));
       await node.start();
       this.refuseAtAccept(node);
       for (const name of this.topics.all()) router.subscribe(name);
@@ -670,6 +711,32 @@ export class Network {
     this.running = { node, router, guard, scheduler, peerManager, cancelGauges };
     peerManager.start();
     this.logger.info('network started', { peerId: this.peerId, addresses: this.addresses() });
+  }
+
+  /**
+   * The version check of the handshake: a Synod peer whose identify
+   * announces another wire version speaks other topic and protocol ids (it
+   * could never exchange a message with us) and is refused: disconnected,
+   * not dialled or accepted for a minute, one log line naming both versions.
+   * A peer announcing no Synod agent is left to the protocols (it gets no
+   * answer on ids it does not speak).
+   */
+  private checkPeerVersion(node: Libp2p<Services>, result: IdentifyResult): void {
+    const agent = result.agentVersion ?? '';
+    const theirs = parseAgentVersion(agent);
+    if (theirs === undefined || theirs.wire === this.wireVersion) return;
+    const peer = result.peerId.toString();
+    this.logger.warn('peer refused: incompatible protocol version', {
+      event: 'peer_incompatible',
+      peer,
+      ourProtocolVersion: this.wireVersion,
+      peerProtocolVersion: theirs.wire,
+      ourSoftwareVersion: this.softwareVersion,
+      peerSoftwareVersion: theirs.software,
+    });
+    this.metrics.bans.inc({ reason: 'incompatible_version' });
+    this.reputation.ban(peer, 'incompatible protocol version', INCOMPATIBLE_PEER_BAN_MS);
+    node.hangUp(result.peerId).catch(() => {});
   }
 
   /**
@@ -970,7 +1037,7 @@ export class Network {
       maxInboundStreams: number,
       handler: RequestHandler,
     ): Promise<void> => {
-      const id = protocolId(this.chainId, protocol);
+      const id = protocolId(this.chainId, protocol, this.wireVersion);
       await node.handle(
         id,
         (stream, connection) =>
@@ -1109,7 +1176,7 @@ export class Network {
   ): Promise<ResponseChunk[]> {
     const { node, peerManager } = this.need();
     const key = peer.toString();
-    const id = protocolId(this.chainId, protocol);
+    const id = protocolId(this.chainId, protocol, this.wireVersion);
     const started = performance.now();
     try {
       if (this.reputation.isBanned(key)) throw new RequestError('banned', id, key, `${key} is banned`);
@@ -1145,11 +1212,17 @@ export class Network {
   ): RequestError {
     this.metrics.requests.inc({ protocol, result: 'invalid-response' });
     this.penalise(peer, 'invalid-response');
-    return new RequestError('invalid-response', protocolId(this.chainId, protocol), peer, message, cause);
+    return new RequestError(
+      'invalid-response',
+      protocolId(this.chainId, protocol, this.wireVersion),
+      peer,
+      message,
+      cause,
+    );
   }
 
   private successPayload(protocol: ReqRespProtocol, peer: string, chunk: ResponseChunk): Uint8Array {
-    const id = protocolId(this.chainId, protocol);
+    const id = protocolId(this.chainId, protocol, this.wireVersion);
     switch (chunk.result) {
       case 'SUCCESS':
         return chunk.payload;
@@ -1223,7 +1296,7 @@ export class Network {
     const targets = this.targets(options.peer, undefined).slice(0, this.options.requestAttempts ?? 3);
     let lastError: unknown = new RequestError(
       'no-peers',
-      protocolId(this.chainId, 'block-by-hash'),
+      protocolId(this.chainId, 'block-by-hash', this.wireVersion),
       undefined,
       'no peer to ask',
     );
@@ -1299,7 +1372,7 @@ export class Network {
         this.penalise(peer, 'oversized-message');
         throw new RequestError(
           'too-large',
-          protocolId(this.chainId, 'consensus'),
+          protocolId(this.chainId, 'consensus', this.wireVersion),
           peer,
           `consensus: ${err.message}`,
           err,
@@ -1387,7 +1460,7 @@ export class Network {
     const targets = this.targets(options.peer, from).slice(0, this.options.requestAttempts ?? 3);
     let lastError: unknown = new RequestError(
       'no-peers',
-      protocolId(this.chainId, 'block-range'),
+      protocolId(this.chainId, 'block-range', this.wireVersion),
       undefined,
       'no peer to ask',
     );
@@ -1442,7 +1515,7 @@ export class Network {
     chunks: readonly ResponseChunk[],
     sets: readonly ValidatorSet[] | undefined,
   ): BlockWithCommit[] {
-    const id = protocolId(this.chainId, 'block-range');
+    const id = protocolId(this.chainId, 'block-range', this.wireVersion);
     const items: BlockWithCommit[] = [];
     const hashes: Uint8Array[] = [];
     let parent: Uint8Array | undefined;

@@ -20,13 +20,40 @@ export type ReqRespProtocol = (typeof REQRESP_PROTOCOLS)[number];
 export const WIRE_VERSION = 1;
 
 /** `/synod/<chain-id>/<topic>/1` */
-export function topicName(chainId: string, topic: GossipTopic): string {
-  return `/synod/${chainId}/${topic}/${WIRE_VERSION}`;
+export function topicName(chainId: string, topic: GossipTopic, version: number = WIRE_VERSION): string {
+  return `/synod/${chainId}/${topic}/${version}`;
 }
 
 /** `/synod/<chain-id>/<protocol>/1` */
-export function protocolId(chainId: string, protocol: ReqRespProtocol): string {
-  return `/synod/${chainId}/${protocol}/${WIRE_VERSION}`;
+export function protocolId(
+  chainId: string,
+  protocol: ReqRespProtocol,
+  version: number = WIRE_VERSION,
+): string {
+  return `/synod/${chainId}/${protocol}/${version}`;
+}
+
+/** Every topic and protocol id a node of `chainId` speaks (shown in the RPC's `status`). */
+export function protocolIds(chainId: string, version: number = WIRE_VERSION): string[] {
+  return [
+    ...GOSSIP_TOPICS.map((t) => topicName(chainId, t, version)),
+    ...REQRESP_PROTOCOLS.map((p) => protocolId(chainId, p, version)),
+  ];
+}
+
+/**
+ * The agent a node announces in libp2p identify (`agentVersion`):
+ * `synod/<software version> p2p/<wire version>`.
+ */
+export function agentVersion(softwareVersion: string, wireVersion: number = WIRE_VERSION): string {
+  return `synod/${softwareVersion} p2p/${wireVersion}`;
+}
+
+/** The software and wire versions of a Synod agent string; undefined for another agent. */
+export function parseAgentVersion(agent: string): { software: string; wire: number } | undefined {
+  const m = /^synod\/(\S{1,64}) p2p\/(\d{1,9})$/.exec(agent);
+  if (m === null) return undefined;
+  return { software: m[1] as string, wire: Number(m[2]) };
 }
 
 /** Maps full topic names back to their short names for one chain. */
@@ -34,11 +61,14 @@ export class TopicNames {
   readonly byTopic: Readonly<Record<GossipTopic, string>>;
   private readonly byName: ReadonlyMap<string, GossipTopic>;
 
-  constructor(readonly chainId: string) {
+  constructor(
+    readonly chainId: string,
+    version: number = WIRE_VERSION,
+  ) {
     const byTopic = {} as Record<GossipTopic, string>;
     const byName = new Map<string, GossipTopic>();
     for (const t of GOSSIP_TOPICS) {
-      const name = topicName(chainId, t);
+      const name = topicName(chainId, t, version);
       byTopic[t] = name;
       byName.set(name, t);
     }

@@ -6,11 +6,16 @@
  *   4-validator testnet: every node stops after committing H with exit 0
  *   and a `halt height reached` line, none executes a block above H; a
  *   restart with the key still set refuses (exit 1, one line); the "new
- *   build" (the nodes restarted without it) continues the chain from H.
+ *   build" (the nodes restarted without it) continues the chain from H;
+ * - `status` reports the software version, the agent and the protocol ids,
+ *   and a libp2p peer of another wire version is refused by synodd with a
+ *   log line naming both versions, while a peer of the same one connects.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createNetwork, type Network, WIRE_VERSION } from '@synod/p2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   executedBlocks,
@@ -150,4 +155,67 @@ describe('operations', () => {
     const stops = await Promise.all(second.map((n) => n.stop('SIGTERM')));
     expect(stops.map((x) => x.code)).toEqual([0, 0, 0, 0]);
   }, 180_000);
+
+  it('status shows the versions and protocol ids; a peer of another wire version is refused, naming both', async () => {
+    const home = join(dir.path, 'versions');
+    expect((await synodd(['init', '--home', home, '--chain-id', 'e2e-versions'])).code).toBe(0);
+    const ports = await portFlags();
+    const node = start(['--home', home, ...ports.flags]);
+    const s = await waitForStatus(ports.rpc, (st) => heightOf(st) >= 1, 30_000);
+    const version = (await synodd(['version'])).stdout.trim();
+    const info = s.node_info as unknown as {
+      protocol_version: { p2p: string };
+      other: Record<string, string>;
+    };
+    expect(info.protocol_version.p2p).toBe(String(WIRE_VERSION));
+    expect(info.other.software_version).toBe(version);
+    expect(info.other.agent).toBe(`synod/${version} p2p/${WIRE_VERSION}`);
+    const ids = info.other.protocols?.split(',') ?? [];
+    expect(ids).toContain(`/synod/e2e-versions/votes/${WIRE_VERSION}`);
+    expect(ids).toContain(`/synod/e2e-versions/block-range/${WIRE_VERSION}`);
+
+    const address = `/ip4/127.0.0.1/tcp/${ports.p2p}/p2p/${info.other.peer_id}`;
+    const peer = (wireVersion: number): Promise<Network> =>
+      createNetwork({
+        chainId: 'e2e-versions',
+        nodeKey: { seed: randomBytes(32) },
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        wireVersion,
+        softwareVersion: `9.${wireVersion}.0`,
+        validation: {
+          chainId: 'e2e-versions',
+          currentHeight: () => 1,
+          validatorSetAt: () => undefined,
+          proposerIndex: () => undefined,
+        },
+        peerManager: { allowPrivateAddresses: true },
+      });
+    const newer = await peer(WIRE_VERSION + 1);
+    const same = await peer(WIRE_VERSION);
+    try {
+      await newer.start();
+      await newer.dial(address).catch(() => {});
+      const refused = await node.waitForLine((l) => l.msg === 'peer refused: incompatible protocol version');
+      expect(refused).toMatchObject({
+        level: 'warn',
+        peer: newer.peerId,
+        ourProtocolVersion: WIRE_VERSION,
+        peerProtocolVersion: WIRE_VERSION + 1,
+        ourSoftwareVersion: version,
+        peerSoftwareVersion: `9.${WIRE_VERSION + 1}.0`,
+      });
+      await same.start();
+      await same.dial(address);
+      await until(
+        () => same.connectedPeers().includes(info.other.peer_id as string),
+        'the same-version peer connects',
+      );
+      const net = await rpc<{ peers: { node_info: { id: string } }[] }>(ports.rpc, 'net_info');
+      expect(net.peers.length).toBe(1);
+    } finally {
+      await newer.stop();
+      await same.stop();
+    }
+    expect((await node.stop()).code).toBe(0);
+  }, 60_000);
 });
