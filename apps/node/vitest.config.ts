@@ -9,6 +9,8 @@ export default mergeConfig(
       globalSetup: ['./test/global-setup.ts'],
       // Each e2e file runs real processes on 127.0.0.1 with its own ports; one file at a time on 2 cores.
       fileParallelism: false,
+      // test/long: minutes-long runs, behind `test:long` (vitest.long.config.ts).
+      exclude: ['test/long/**', '**/node_modules/**'],
     },
   }),
 );

@@ -121,6 +121,8 @@ const P2P_SOFTWARE_VERSION: string = (
 
 /** How long a peer announcing an incompatible wire version is refused before it is dialled or accepted again. */
 const INCOMPATIBLE_PEER_BAN_MS = 60_000;
+/** How long an incompatible peer stays connected after the refusal (its identify of us completes). */
+const INCOMPATIBLE_PEER_HANGUP_MS = 2_000;
 
 import {
   GossipValidationAdapter,
@@ -736,7 +738,11 @@ export class Network {
     });
     this.metrics.bans.inc({ reason: 'incompatible_version' });
     this.reputation.ban(peer, 'incompatible protocol version', INCOMPATIBLE_PEER_BAN_MS);
-    node.hangUp(result.peerId).catch(() => {});
+    // Hung up after a moment, so that the peer's own identify of us completes and it logs the
+    // refusal too (an immediate hang-up aborts it); meanwhile no topic or protocol id matches.
+    this.clock.setTimer(INCOMPATIBLE_PEER_HANGUP_MS, () => {
+      node.hangUp(result.peerId).catch(() => {});
+    });
   }
 
   /**

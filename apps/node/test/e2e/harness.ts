@@ -148,6 +148,7 @@ export interface Status {
     latest_block_height: string;
     latest_block_hash: string;
     latest_app_hash: string;
+    latest_block_time: string;
     catching_up: boolean;
   };
   validator_info: { address: string; voting_power: string };
