@@ -234,6 +234,12 @@ describe('validator onboarding, downtime jail, unjail and unbond', () => {
       const [s, tip] = [await status(4), await height(1)];
       return !s.sync_info.catching_up && heightOf(s) >= tip - 1;
     }, 'the restarted validator at the tip');
+    // Its own metrics say so (what SynodValidatorJailed reads).
+    const metrics = async (): Promise<string> =>
+      (await fetch(`http://127.0.0.1:${base + 10 * 4 + 4}/metrics`)).text();
+    await eventually(async () => /^synod_node_self_jailed 1$/m.test(await metrics()), 'metrics: jailed');
+    expect(await metrics()).toMatch(/^synod_node_self_in_validator_set 0$/m);
+    expect(await metrics()).toMatch(/^synod_node_self_window_max_missed_blocks 5$/m);
     await eventually(
       async () => {
         const t = Date.parse((await status(1)).sync_info.latest_block_time);
@@ -248,6 +254,10 @@ describe('validator onboarding, downtime jail, unjail and unbond', () => {
     await eventually(async () => (await height(1)) >= unjail.height + 2, 'two heights after the unjail');
     expect(await validatorsAt(unjail.height + 2)).toContain(address);
     await signsAfter(address, unjail.height + 2);
+    await eventually(async () => {
+      const m = await metrics();
+      return /^synod_node_self_jailed 0$/m.test(m) && /^synod_node_self_in_validator_set 1$/m.test(m);
+    }, 'metrics: unjailed, in the set');
 
     // 5. Unbond the whole stake: out of the set two heights later.
     const stake = (await validatorRecord(address)).bondedStake;

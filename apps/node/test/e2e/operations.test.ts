@@ -210,8 +210,15 @@ describe('operations', () => {
         () => same.connectedPeers().includes(info.other.peer_id as string),
         'the same-version peer connects',
       );
-      const net = await rpc<{ peers: { node_info: { id: string } }[] }>(ports.rpc, 'net_info');
+      // The refused peer is hung up (2 s after the refusal); the same-version one stays.
+      await until(
+        () => !newer.connectedPeers().includes(info.other.peer_id as string),
+        'the refused peer disconnected',
+        30_000,
+      );
+      const net = await rpc<{ peers: unknown[] }>(ports.rpc, 'net_info');
       expect(net.peers.length).toBe(1);
+      expect(same.connectedPeers()).toContain(info.other.peer_id);
     } finally {
       await newer.stop();
       await same.stop();
