@@ -6,7 +6,9 @@
  *   4-validator testnet: every node stops after committing H with exit 0
  *   and a `halt height reached` line, none executes a block above H; a
  *   restart with the key still set refuses (exit 1, one line); the "new
- *   build" (the nodes restarted without it) continues the chain from H;
+ *   build" (the nodes restarted without it) continues the chain from H; a
+ *   follower started late with a halt height below the tip block-syncs to
+ *   it and stops there;
  * - `status` reports the software version, the agent and the protocol ids,
  *   and a libp2p peer of another wire version is refused by synodd with a
  *   log line naming both versions, while a peer of the same one connects.
@@ -89,12 +91,14 @@ describe('operations', () => {
   }, 60_000);
 
   it('halt_height: every node stops after committing H (exit 0); restarted without it, the chain continues from H', async () => {
-    const base = await freeBasePort(4);
+    const base = await freeBasePort(5);
     const out = join(dir.path, 'halt');
     const written = await synodd([
       'testnet',
       '--validators',
       '4',
+      '--non-validators',
+      '1',
       '--out',
       out,
       '--chain-id',
@@ -152,9 +156,16 @@ describe('operations', () => {
       },
     );
     expect(header.block.header.last_block_id.hash).toBe(blockH?.toUpperCase());
+    // A follower started late with a halt height below the tip: block sync stops there, and so does it.
+    await until(() => second.every((n) => lastHeight(n) >= H + 6), 'the chain at H + 6', 60_000);
+    const follower = start(['--home', home(4), ...logFlags, '--halt-height', String(H + 2)]);
+    expect(await follower.exited).toBe(0);
+    expect(lastHeight(follower)).toBe(H + 2);
+    expect(follower.lines.find((l) => l.msg === 'synodd stopped')?.height).toBe(H + 2);
+    expect(executedBlocks(follower).get(H + 2)).toBe(executedBlocks(second[0] as NodeProcess).get(H + 2));
     const stops = await Promise.all(second.map((n) => n.stop('SIGTERM')));
     expect(stops.map((x) => x.code)).toEqual([0, 0, 0, 0]);
-  }, 180_000);
+  }, 240_000);
 
   it('status shows the versions and protocol ids; a peer of another wire version is refused, naming both', async () => {
     const home = join(dir.path, 'versions');
