@@ -26,6 +26,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  blockStats,
   HeaderWatch,
   heightOf,
   type LoadResult,
@@ -94,7 +95,8 @@ const details: Record<string, unknown> = {};
 const add = (f: Omit<Figure, 'load'>): void => {
   figures.push({ ...f, load: load1() });
 };
-const mib = (b: number): number => Math.round((b / 2 ** 20) * 10) / 10;
+/** Megabytes (10^6 bytes, as the target's MB). */
+const mb = (b: number): number => Math.round(b / 1e5) / 10;
 
 const work = await mkdtemp(join(tmpdir(), 'synod-bench-cluster-'));
 let interrupted = false;
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
   const rss0 = await Promise.all(nodes.map((n) => n.rss()));
   const tEmpty0 = performance.now();
   say(
-    `4 validators: warm at height ${warm}, RSS ${rss0.map(mib).join(' / ')} MiB; running to ${cfg.blocks} blocks`,
+    `4 validators: warm at height ${warm}, RSS ${rss0.map(mb).join(' / ')} MB; running to ${cfg.blocks} blocks`,
   );
   let lastSay = performance.now();
   while (watch.top < cfg.blocks) {
@@ -189,7 +191,7 @@ async function main(): Promise<void> {
     to: emptyTop,
     seconds: Math.round((performance.now() - tEmpty0) / 100) / 10,
     intervalMs: { p50: p50_4, p90: percentile(iv4, 90), p99: percentile(iv4, 99) },
-    rssMiB: { warm: rss0.map(mib), after: rss1.map(mib) },
+    rssMB: { warm: rss0.map(mb), after: rss1.map(mb) },
   };
   add({
     figure: `empty-block interval p50, ${cfg.validators} validators, timeout_commit = 0 (heights ${warm}–${emptyTop})`,
@@ -201,11 +203,11 @@ async function main(): Promise<void> {
   const growth = Math.max(...rss1.map((r, i) => (r - (rss0[i] as number)) / (rss0[i] as number))) * 100;
   add({
     figure: `node RSS after warm-up (height ${warm}) and after ${emptyTop} blocks, max of ${cfg.validators} nodes`,
-    value: `${mib(Math.max(...rss0))} → ${mib(maxAfter)} MiB (growth ≤ ${growth.toFixed(1)} %)`,
+    value: `${mb(Math.max(...rss0))} → ${mb(maxAfter)} MB (growth ≤ ${growth.toFixed(1)} %)`,
     target: '≤ 150 MB, growth ≤ 10 %',
     met: maxAfter <= 150e6 && growth <= 10,
   });
-  say(`  interval p50 ${p50_4.toFixed(1)} ms; RSS ${rss1.map(mib).join(' / ')} MiB`);
+  say(`  interval p50 ${p50_4.toFixed(1)} ms; RSS ${rss1.map(mb).join(' / ')} MB`);
 
   // 3. Latency at a fixed offered rate.
   const keys = join(net.dir, 'keys');
@@ -217,12 +219,13 @@ async function main(): Promise<void> {
     keys,
     log: join(logs, 'load-latency.log'),
   });
-  details.latency = lat;
+  const latBlocks = await blockStats(ports[0] as number, lat.blocks.first, lat.blocks.last);
+  details.latency = { ...lat, blockStats: latBlocks };
   const p50 = lat.latencyMs.p50 ?? Number.NaN;
   const p99 = lat.latencyMs.p99 ?? Number.NaN;
   add({
     figure: `submit→commit latency p50 / p99 at ${cfg.latencyRate} tx/s offered, ${cfg.validators} validators`,
-    value: `${p50} / ${p99} ms (${lat.committed}/${lat.submitted} committed, ${lat.submitTxPerSec.toFixed(0)} tx/s submitted)`,
+    value: `${p50} / ${p99} ms (${lat.committed}/${lat.submitted} committed, ${lat.submitTxPerSec.toFixed(0)} tx/s submitted; blocks up to ${latBlocks.maxTxs} txs, longest interval ${(latBlocks.intervalMs.max / 1000).toFixed(1)} s)`,
     target: 'p50 ≤ 100 ms, p99 ≤ 300 ms',
     met: p50 <= 100 && p99 <= 300 && lat.committed === lat.submitted,
   });
@@ -245,12 +248,13 @@ async function main(): Promise<void> {
     keys,
     log: join(logs, 'load-saturation.log'),
   });
+  const satBlocks = await blockStats(ports[0] as number, sat.blocks.first, sat.blocks.last);
   await stopAll(nodes);
-  details.saturation = sat;
+  details.saturation = { ...sat, blockStats: satBlocks };
   const satTx = sat.committedTxPerSec;
   add({
     figure: `committed tx/s at saturation (${cfg.saturationRate} tx/s offered, ${sat.submitTxPerSec.toFixed(0)} submitted), ${cfg.validators} validators, every signature verified on every node`,
-    value: `${satTx.toFixed(0)} tx/s = ${((satTx * 100) / bound).toFixed(1)} % of the bound`,
+    value: `${satTx.toFixed(0)} tx/s = ${((satTx * 100) / bound).toFixed(1)} % of the bound (${sat.committed}/${sat.submitted} committed; blocks up to ${satBlocks.maxTxs} txs, longest interval ${(satBlocks.intervalMs.max / 1000).toFixed(1)} s)`,
     target: '≥ 50 % of the verify bound (stretch 75 %)',
     met: satTx >= 0.5 * bound,
   });
@@ -286,8 +290,9 @@ async function main(): Promise<void> {
     if (h >= tip) txDone = { h, t };
     await new Promise((r) => setTimeout(r, 100));
   }
-  await follower.stop();
+  // the validators first: a follower still chasing their new blocks ends its sync (and its start) when they go
   await stopAll(nodes);
+  await follower.stop();
   if (first === undefined || emptyDone === undefined || emptyTopDone === undefined || txDone === undefined)
     throw new Error(`the follower did not catch up to ${tip} in time`);
   const emptyRate = ((emptyDone.h - first.h) * 1000) / Math.max(1, emptyDone.t - first.t);

@@ -16,6 +16,7 @@ import { toHex } from '@synod/crypto';
 import WebSocket from 'ws';
 import { checkGenesisApp, docToGenesis } from '../../src/genesis.js';
 import { freeBasePort, rpc, type Status, CLI as SYNODD, synodd } from '../../test/e2e/harness.js';
+import { percentile } from './measure.js';
 
 export const SYNOD = fileURLToPath(new URL('../../../cli/dist/cli.js', import.meta.url));
 
@@ -112,11 +113,25 @@ export class Synodd {
     home: string,
     readonly log: string,
     nodeFlags: readonly string[] = [],
+    startFlags: readonly string[] = [],
   ) {
     this.child = track(
-      spawn(process.execPath, [...nodeFlags, SYNODD, 'start', '--home', home, '--log_level', 'warn'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
+      spawn(
+        process.execPath,
+        [
+          ...nodeFlags,
+          SYNODD,
+          'start',
+          '--home',
+          home,
+          '--log_level',
+          process.env.SYNODD_LOG_LEVEL ?? 'warn',
+          ...startFlags,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
     );
     const out = createWriteStream(log, { flags: 'a' });
     this.child.stdout?.pipe(out);
@@ -305,4 +320,31 @@ export async function runLoad(o: {
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`synod load exited ${code} (log: ${o.log}): ${stdout.slice(0, 400)}`);
   return JSON.parse(stdout) as LoadResult;
+}
+
+/** Block times (header time, the proposer's clock) and transaction counts of heights first…last. */
+export async function blockStats(
+  port: number,
+  first: number,
+  last: number,
+): Promise<{ blocks: number; maxTxs: number; intervalMs: { p50: number; max: number } }> {
+  const metas: { h: number; t: number; n: number }[] = [];
+  for (let h = first; h <= last; h += 20) {
+    const res = await rpc<{ block_metas: { header: { height: string; time: string }; num_txs: string }[] }>(
+      port,
+      'blockchain',
+      { minHeight: String(h), maxHeight: String(Math.min(last, h + 19)) },
+    );
+    for (const m of res.block_metas)
+      metas.push({ h: Number(m.header.height), t: Date.parse(m.header.time), n: Number(m.num_txs) });
+  }
+  metas.sort((a, b) => a.h - b.h);
+  const iv: number[] = [];
+  for (let i = 1; i < metas.length; i++)
+    iv.push((metas[i] as { t: number }).t - (metas[i - 1] as { t: number }).t);
+  return {
+    blocks: metas.length,
+    maxTxs: Math.max(0, ...metas.map((m) => m.n)),
+    intervalMs: { p50: percentile(iv, 50), max: Math.max(0, ...iv) },
+  };
 }
