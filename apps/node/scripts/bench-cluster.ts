@@ -310,7 +310,7 @@ async function main(): Promise<void> {
 
   // 6. The 10-validator chain.
   const net10 = await writeTestnet({
-    dir: join(work, `net${cfg.largeValidators}`),
+    dir: join(work, 'net-large'),
     validators: cfg.largeValidators,
     nonValidators: 0,
     accounts: 2,
