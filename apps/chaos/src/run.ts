@@ -776,6 +776,8 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       const n = node(f.node);
       const t0 = Date.now();
       await c.restart(n, 'term', ['--unsafe-byzantine', f.mode]);
+      // A loaded machine may take a while to start it: the phase's time counts from its start.
+      await waitUntil(() => n.starts.some((s) => s.atMs >= t0 && s.line.msg === 'synodd started'), 60_000);
       const acted = await waitUntil(
         () => n.eventsOf(f.mode === 'silent' ? 'byzantine_mode' : 'byzantine_action', t0).length > 0,
         phase.durationMs,
@@ -845,10 +847,11 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       await sleep(phase.durationMs);
       const h1 = await heightsOf(c.nodes);
       const gained = Math.min(...honest.map((h) => (h1[h.index] ?? 0) - (h0[h.index] ?? 0)));
+      const lowest = honest.find((h) => (h1[h.index] ?? 0) - (h0[h.index] ?? 0) === gained);
       c.checks.check(
         'liveness: a side with more than 2/3 of the power kept committing',
         gained >= 2,
-        `with ${n.name} ${f.mode === 'silent' ? 'silent' : 'flooding votes'}, every honest node committed ≥ ${gained} blocks in ${(phase.durationMs / 1000).toFixed(0)} s`,
+        `with ${n.name} ${f.mode === 'silent' ? 'silent' : 'flooding votes'}, every honest node committed ≥ ${gained} blocks (the fewest: ${lowest?.name}, ${h0[lowest?.index ?? 0]} → ${h1[lowest?.index ?? 0]}) in ${(phase.durationMs / 1000).toFixed(0)} s`,
       );
       if (f.mode === 'silent') {
         const missed = await c.missedOf(c.reader(), f.node);

@@ -113,26 +113,27 @@ export function quickSchedule(seed: number): Schedule {
 }
 
 /**
- * The full run: 4 honest validators (0–3), two Byzantine validators (4:
- * flood-votes, silent, then double-propose; 5: equivocate, then garbage)
- * and one honest non-validator (6). After the Byzantine phases (the two
- * tombstoned, the garbage peer banned) faults on the honest nodes fill the
- * rest of `durationMs`.
+ * The full run: 4 honest validators (0–3), one Byzantine validator (4:
+ * flood-votes, silent, then equivocate or double-propose — the seed picks —
+ * until the ledger tombstones it, then garbage until its peers ban it) and
+ * one honest non-validator (5). After the Byzantine phases, faults on the
+ * honest nodes fill the rest of `durationMs`.
  */
 export function fullSchedule(seed: number, durationMs: number): Schedule {
   const rng = new Rng(seed);
-  const topology: Topology = { validators: 6, nodes: 7, honestValidators: [0, 1, 2, 3], byzantine: [4, 5] };
+  const topology: Topology = { validators: 5, nodes: 6, honestValidators: [0, 1, 2, 3], byzantine: [4] };
+  // One Byzantine validator can be punished once (tombstoned): the seed picks equivocation or a double proposal.
+  const punished: ByzantineMode = rng.next() < 0.5 ? 'equivocate' : 'double-propose';
   const phases: Phase[] = [
     { fault: { kind: 'byzantine', node: 4, mode: 'flood-votes' }, durationMs: 12_000 },
     { fault: { kind: 'byzantine', node: 4, mode: 'silent' }, durationMs: 12_000 },
-    { fault: { kind: 'byzantine', node: 4, mode: 'double-propose' }, durationMs: 60_000 },
-    { fault: { kind: 'byzantine', node: 5, mode: 'equivocate' }, durationMs: 60_000 },
-    { fault: { kind: 'byzantine', node: 5, mode: 'garbage' }, durationMs: 40_000 },
+    { fault: { kind: 'byzantine', node: 4, mode: punished }, durationMs: 90_000 },
+    { fault: { kind: 'byzantine', node: 4, mode: 'garbage' }, durationMs: 60_000 },
   ];
   // What is left after the Byzantine phases' typical length (about 20 s each, with their checks).
-  let budget = durationMs - 100_000;
+  let budget = durationMs - 90_000;
   const honest = [0, 1, 2, 3];
-  const all = [...honest, 6];
+  const all = [...honest, 5];
   // The partitions and a kill storm first (the issue's list), then the other faults in a seeded order,
   // repeated while time is left.
   type Kind = Fault['kind'] | 'partition-2-2';
@@ -164,7 +165,7 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
         fault = {
           kind: 'partition',
           shape: '2-2',
-          a: [s[0] as number, s[1] as number, 6],
+          a: [s[0] as number, s[1] as number, 5],
           b: [s[2] as number, s[3] as number],
         };
         break;
@@ -257,7 +258,7 @@ export function describeSchedule(s: Schedule): string[] {
     `seed ${s.seed}: ${s.topology.nodes} nodes (validators node0–node${s.topology.validators - 1}${nonValidators(s.topology)}; Byzantine: ${s.topology.byzantine.map((i) => `node${i}`).join(', ')})`,
     ...s.phases.map(
       (p, i) =>
-        `  phase ${i + 1}: ${describeFault(p.fault)} — ${Math.round(p.durationMs / 1000)} s${p.fault.kind === 'byzantine' && !['silent', 'flood-votes'].includes(p.fault.mode) ? ' at most (until punished)' : ''}`,
+        `  phase ${i + 1}: ${describeFault(p.fault)} — ${Math.round(p.durationMs / 1000)} s${p.fault.kind === 'byzantine' && !['silent', 'flood-votes'].includes(p.fault.mode) ? ` at most (until ${p.fault.mode === 'garbage' ? 'banned' : 'punished'})` : ''}`,
     ),
   ];
 }
