@@ -356,6 +356,7 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
       },
       out,
     });
+    const faultDone = Date.now();
     net.heal();
     // Every honest running node, and the ones the phase stopped (restarted by now), reach the tip.
     await converge(
@@ -363,7 +364,13 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
       honestNodes.filter((n) => n.running),
     );
     await safetyCheck(label);
-    checkLoad(label, await load);
+    const checked = Date.now();
+    const loaded = await load;
+    const s = (a: number, b: number): string => `${((b - a) / 1000).toFixed(1)} s`;
+    out(
+      `    (${label}: the fault and its checks ${s(t0, faultDone)}, heal and convergence ${s(faultDone, checked)}, then the load's drain ${s(checked, Date.now())})`,
+    );
+    checkLoad(label, loaded);
     phaseReport.push(
       `${label} (${((Date.now() - t0) / 1000).toFixed(0)} s): ${describeFault(phase.fault)}${detail === '' ? '' : ` — ${detail}`}`,
     );
@@ -683,16 +690,17 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       return note;
     }
     case 'storm': {
+      // What each node had committed before its first kill, to find again once the storm is over.
+      const memory = new Map<number, Awaited<ReturnType<PhaseContext['remember']>>>();
       for (const i of f.nodes) {
         const n = node(i);
-        const before = await c.remember(n);
+        if (!memory.has(i) && n.running) memory.set(i, await c.remember(n));
         await n.kill();
         c.out(`  SIGKILL ${n.name}`);
         setTimeout(() => {
           if (!n.running) n.start();
         }, f.downMs).unref();
         await sleep(f.gapMs);
-        void before;
       }
       await sleep(f.downMs + 1000);
       for (const i of new Set(f.nodes)) if (!node(i).running) node(i).start();
@@ -704,6 +712,11 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
         60_000,
       );
       op(backUp, `every node of the storm answers its RPC again after its restart`);
+      for (const [i, before] of memory) {
+        const n = node(i);
+        await waitUntilAsync(async () => ((await heightOf(n)) ?? 0) >= (before?.height ?? 0), 60_000);
+        await c.recall(n, before, `${n.name} after the storm`);
+      }
       return '';
     }
     case 'pause': {
@@ -831,7 +844,7 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
         c.checks.check(
           'accountability: each garbage-sending peer banned by its honest peers',
           banned,
-          `${n.name} (${n.peerId.slice(0, 16)}…) banned by ${by.length} of ${honest.length} honest nodes`,
+          `${n.name} (${n.peerId.slice(0, 16)}…) banned by ${by.length} of ${honest.length} honest nodes, ${((Date.now() - t0) / 1000).toFixed(1)} s after its restart`,
         );
         const m = await Promise.all(honest.map(metricsOf));
         const counted = m.filter((x) => metricSum(x, 'synod_p2p_peer_bans_total') > 0).length;

@@ -84,7 +84,10 @@ export interface Schedule {
   readonly phases: readonly Phase[];
 }
 
-/** `--quick`: 4 validators; one partition, one kill, one equivocator (about two minutes). */
+/**
+ * `--quick`: 4 validators; one partition, one kill, one equivocator, which
+ * then sends garbage until banned (about two minutes).
+ */
 export function quickSchedule(seed: number): Schedule {
   const rng = new Rng(seed);
   const topology: Topology = { validators: 4, nodes: 4, honestValidators: [0, 1, 2], byzantine: [3] };
@@ -108,6 +111,8 @@ export function quickSchedule(seed: number): Schedule {
         durationMs: 12_000,
       },
       { fault: { kind: 'byzantine', node: 3, mode: 'equivocate' }, durationMs: 60_000 },
+      // Tombstoned, it comes back as a garbage-sending peer until its peers ban it.
+      { fault: { kind: 'byzantine', node: 3, mode: 'garbage' }, durationMs: 40_000 },
     ],
   };
 }

@@ -11,11 +11,11 @@ describe('the fault schedule', () => {
     expect(many.size).toBeGreaterThan(15);
   });
 
-  it('--quick: one 1–3 partition, one kill of an honest node, one equivocator', () => {
+  it('--quick: one 1–3 partition, one kill of an honest node, one equivocator, then garbage from it', () => {
     for (let seed = 0; seed < 50; seed++) {
       const s = quickSchedule(seed);
       expect(s.topology.nodes).toBe(4);
-      expect(s.phases.map((p) => p.fault.kind)).toEqual(['partition', 'kill', 'byzantine']);
+      expect(s.phases.map((p) => p.fault.kind)).toEqual(['partition', 'kill', 'byzantine', 'byzantine']);
       const [partition, kill, byz] = s.phases.map((p) => p.fault);
       if (partition?.kind !== 'partition' || kill?.kind !== 'kill' || byz?.kind !== 'byzantine')
         throw new Error('shape');
@@ -23,6 +23,7 @@ describe('the fault schedule', () => {
       expect(s.topology.honestValidators).toContain(partition.a[0]);
       expect(s.topology.honestValidators).toContain(kill.node);
       expect(byz).toEqual({ kind: 'byzantine', node: 3, mode: 'equivocate' });
+      expect(s.phases[3]?.fault).toEqual({ kind: 'byzantine', node: 3, mode: 'garbage' });
     }
   });
 
