@@ -15,7 +15,8 @@
  *   later time).
  * - `silent`: it gossips no proposal and no vote (it still follows the chain).
  * - `garbage`: every GARBAGE_INTERVAL_MS, on every gossip topic, random
- *   bytes, an oversize message, a truncated copy of a real message and a
+ *   bytes, a message one byte over the topic's limit (on proposals one round
+ *   in ten: their limit is megabytes), a truncated copy of a message and a
  *   vote with a wrong signature. Its peers must penalize and ban it.
  * - `flood-votes`: every vote it gossips is followed by FLOOD_VOTES validly
  *   signed nil votes of the next rounds (not equivocation: other rounds).
@@ -28,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import { sign } from '@synod/crypto';
 import type { NodeTransport } from '@synod/node';
-import type { Network } from '@synod/p2p';
+import { type Network, topicBytesMax } from '@synod/p2p';
 import {
   blockHash,
   encodeSignedVote,
@@ -161,6 +162,31 @@ export function byzantineTransport(
   return { transport, stop: () => stopGarbage() };
 }
 
+const GARBAGE_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
+
+/**
+ * One round of `garbage` on every topic: random bytes, a message one byte
+ * over the topic's limit (on proposals, whose limit follows the block size,
+ * one round in ten: the sender must not spend its own CPU on megabytes every
+ * round), and half of `last` (a message sent before) when there is one.
+ */
+export function garbageMessages(
+  limits: Network['limits'],
+  round: number,
+  last: Uint8Array | undefined,
+): { topic: (typeof GARBAGE_TOPICS)[number]; data: Uint8Array }[] {
+  const out: { topic: (typeof GARBAGE_TOPICS)[number]; data: Uint8Array }[] = [];
+  for (const topic of GARBAGE_TOPICS) {
+    // Within the limit: the receiver must refuse it for what it is, not for its size.
+    const size = 1 + Math.floor(Math.random() * Math.min(512, topicBytesMax(topic, limits)));
+    out.push({ topic, data: Uint8Array.from(randomBytes(size)) });
+    if (topic !== 'proposals' || round % 10 === 0)
+      out.push({ topic, data: new Uint8Array(topicBytesMax(topic, limits) + 1).fill(0xab) });
+    if (last !== undefined) out.push({ topic, data: last.subarray(0, Math.floor(last.length / 2)) });
+  }
+  return out;
+}
+
 /** The network's raw gossip publish (below its size check and encoders): test-only access to its internals. */
 interface RawGossip {
   need(): { router: { publish(topic: string, data: Uint8Array): Promise<unknown> } };
@@ -181,12 +207,10 @@ function startGarbage(
       // Not started yet, no peers, or refused by the library's own size check: next round.
     }
   };
+  let round = 0;
   const tick = async (): Promise<void> => {
-    for (const topic of ['proposals', 'votes', 'evidence', 'txs']) {
-      await send(topic, Uint8Array.from(randomBytes(1 + Math.floor(Math.random() * 512))));
-      await send(topic, new Uint8Array(LIMITS.blockBytesMax + 1024).fill(0xab));
-      if (last !== undefined) await send(topic, last.subarray(0, Math.floor(last.length / 2)));
-    }
+    round++;
+    for (const m of garbageMessages(ctx.network.limits, round, last)) await send(m.topic, m.data);
     // The latest vote it sent or received with a wrong signature (one byte flipped): a current height.
     const sv = lastVote();
     if (sv !== undefined) {

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeProcess, portFlags, type RunResult, synodd, tempDir } from './harness.js';
+import { freeBasePort, NodeProcess, portFlags, type RunResult, synodd, tempDir } from './harness.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 
@@ -88,4 +88,35 @@ describe('test-only start options', () => {
       await node.stop();
     }
   });
+
+  it('a garbage-sending node starts, and its peer bans it', async () => {
+    const out = join(dir.path, 'garbage-net');
+    const base = await freeBasePort(2);
+    const made = await synodd([
+      'testnet',
+      '--validators',
+      '2',
+      '--out',
+      out,
+      '--chain-id',
+      'test-garbage',
+      '--base-port',
+      String(base),
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const garbagePeer = /node1 .* id (\S+)/.exec(made.stdout)?.[1];
+    expect(garbagePeer).toBeDefined();
+    const honest = new NodeProcess(['--home', join(out, 'node0')]);
+    const garbage = new NodeProcess(['--home', join(out, 'node1'), '--unsafe-byzantine', 'garbage']);
+    try {
+      // Its own garbage must not keep the sender from starting (64 MiB oversize proposals every
+      // 500 ms did: the start never finished).
+      await garbage.waitForLine((l) => l.msg === 'synodd started', 60_000);
+      await garbage.waitForLine((l) => l.event === 'byzantine_action', 30_000);
+      const ban = await honest.waitForLine((l) => l.event === 'peer_banned', 60_000);
+      expect(ban.peer).toBe(garbagePeer);
+    } finally {
+      await Promise.all([honest.stop(), garbage.stop()]);
+    }
+  }, 180_000);
 });
