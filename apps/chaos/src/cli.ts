@@ -21,7 +21,7 @@ const out = (line: string): void => {
 
 function usage(why: string): never {
   process.stderr.write(
-    `chaos: ${why}\nusage: pnpm chaos [--seed S] [--duration SECONDS] [--quick] [--keep] [--rate TX/S]\n`,
+    `chaos: ${why}\nusage: pnpm chaos [--seed S] [--duration SECONDS] [--quick] [--keep] [--rate TX/S] | --cleanup\n`,
   );
   process.exit(2);
 }
@@ -32,12 +32,14 @@ function parseArgs(argv: readonly string[]): {
   quick: boolean;
   keep: boolean;
   rate: number;
+  cleanupOnly: boolean;
 } {
   let seed = Math.floor(Math.random() * 1_000_000);
   let durationS = 300;
   let quick = false;
   let keep = false;
   let rate = 4;
+  let cleanupOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -51,12 +53,13 @@ function parseArgs(argv: readonly string[]): {
     else if (a === '--rate') rate = Number(value());
     else if (a === '--quick') quick = true;
     else if (a === '--keep') keep = true;
+    else if (a === '--cleanup') cleanupOnly = true;
     else usage(`unknown argument ${a}`);
   }
   if (!Number.isSafeInteger(seed) || seed < 0) usage('--seed: a non-negative integer');
   if (!(durationS >= 60 && durationS <= 3600)) usage('--duration: seconds in [60, 3600]');
   if (!(rate > 0 && rate <= 200)) usage('--rate: transactions per second in (0, 200]');
-  return { seed, durationS, quick, keep, rate };
+  return { seed, durationS, quick, keep, rate, cleanupOnly };
 }
 
 async function preflight(): Promise<void> {
@@ -75,10 +78,11 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   await preflight();
   const left = cleanupLeftovers();
-  if (left.namespaces + left.processes + left.links > 0)
+  if (left.namespaces + left.processes + left.links > 0 || o.cleanupOnly)
     out(
       `removed what an earlier run left: ${left.namespaces} namespaces, ${left.processes} processes, ${left.links} links`,
     );
+  if (o.cleanupOnly) process.exit(0);
   const schedule = o.quick ? quickSchedule(o.seed) : fullSchedule(o.seed, o.durationS * 1000);
   out(`chaos ${o.quick ? '--quick' : `--duration ${o.durationS}`} --seed ${o.seed}`);
   for (const l of describeSchedule(schedule)) out(l);
