@@ -13,13 +13,17 @@
  * - `double-propose`: every proposal it gossips is followed by a second one
  *   of the same (height, round) for another block (the same block with a
  *   later time).
- * - `silent`: it gossips no proposal and no vote (it still follows the chain).
+ * - `silent`: it gossips no proposal and no vote, and answers the liveness
+ *   protocol with nothing (which would hand its votes out); it still follows
+ *   and serves the chain.
  * - `garbage`: every GARBAGE_INTERVAL_MS, on every gossip topic, random
  *   bytes, a message one byte over the topic's limit (on proposals one round
  *   in ten: their limit is megabytes), a truncated copy of a message and a
  *   vote with a wrong signature. Its peers must penalize and ban it.
  * - `flood-votes`: every vote it gossips is followed by FLOOD_VOTES validly
- *   signed nil votes of the next rounds (not equivocation: other rounds).
+ *   signed nil votes of rounds FLOOD_ROUND_OFFSET and more ahead (within the
+ *   look-ahead window; not equivocation: rounds this height never reaches,
+ *   and the same nil vote each time).
  *   Honest nodes must keep their work and memory bounded.
  *
  * The signer itself is untouched: what the node signs for its own consensus
@@ -52,6 +56,8 @@ export const TEST_CHAIN_PREFIX = 'test-';
 export const GARBAGE_INTERVAL_MS = 500;
 /** Extra votes per own vote in `flood-votes`. */
 export const FLOOD_VOTES = 20;
+/** How many rounds ahead of its vote `flood-votes` floods. */
+export const FLOOD_ROUND_OFFSET = 100;
 
 /** Checks `mode` and that `chainId` is a test chain; returns the mode. */
 export function checkByzantineMode(mode: string, chainId: string): ByzantineMode {
@@ -121,7 +127,11 @@ export function byzantineTransport(
         await inner.publish('votes', signVote(other));
         note('equivocated', { height: v.height, round: v.round, type: v.type });
       } else if (ctx.mode === 'flood-votes') {
-        for (let r = v.round + 1; r <= Math.min(v.round + FLOOD_VOTES, LIMITS.roundMax); r++)
+        // Rounds FLOOD_ROUND_OFFSET ahead: within the look-ahead window honest nodes accept, never
+        // reached by this height's consensus, so they never conflict with a vote the node signs
+        // (flooding the next rounds did: its own prevote of round r + 1 was then a double sign).
+        const from = v.round + FLOOD_ROUND_OFFSET;
+        for (let r = from; r < Math.min(from + FLOOD_VOTES, LIMITS.roundMax); r++)
           await inner.publish('votes', signVote({ ...v, round: r, blockHash: null }));
         note('flooded votes', { height: v.height, round: v.round, votes: FLOOD_VOTES });
       }
@@ -150,11 +160,20 @@ export function byzantineTransport(
       if (topic === 'votes') lastVote = received.message as SignedVote;
       return handler(received);
     });
+  // `silent` answers the liveness protocol with nothing: peers pulled its votes through it.
+  const serveSilently: NodeTransport['serve'] = (provider) =>
+    inner.serve({
+      status: (...a) => provider.status(...a),
+      blockByHash: (...a) => provider.blockByHash(...a),
+      blockRange: (...a) => provider.blockRange(...a),
+      consensus: () => ({ proposals: [], votes: [] }),
+    });
   // Every other member of the port is the inner transport's, bound to it.
   const transport = new Proxy(inner, {
     get(target, key) {
       if (key === 'publish') return publish;
       if (key === 'subscribe' && ctx.mode === 'garbage') return subscribe;
+      if (key === 'serve' && ctx.mode === 'silent') return serveSilently;
       const v: unknown = Reflect.get(target, key, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
