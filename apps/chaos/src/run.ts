@@ -882,6 +882,14 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
           `honest nodes' memory under the flood: ${rss.join(', ')} MiB`,
         );
       }
+      // Neither a flood of future-round votes nor a short silence is evidence: the ledger must not
+      // tombstone it (a downtime jail is the rules' own answer to a long enough absence).
+      const after = await c.validatorView(c.reader(), f.node).catch(() => undefined);
+      c.checks.check(
+        'accountability: each Byzantine validator committed as evidence and punished by the ledger rules',
+        after !== undefined && !after.tombstoned,
+        `${n.name} after ${f.mode}: not tombstoned (${after === undefined ? 'no record' : `tombstoned ${after.tombstoned}, jailed ${after.jailed}`}): no evidence is due`,
+      );
       // Back to honest behaviour for the next phase.
       await c.restart(n, 'term', []);
       return '';
