@@ -825,8 +825,13 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
             : `${n.name} (${f.mode}): tombstoned ${v.tombstoned}, jailed ${v.jailed}, stake ${v.bondedStake} (the rule: ${expected}, ${rule.slashAmount} of ${stake0} slashed, jailed for ever, tombstoned), power ${v.votingPower}`,
         );
         const saw = honest.filter((h) => h.eventsOf(event, t0).length > 0);
-        const m = await Promise.all(honest.map(metricsOf));
-        const counted = m.filter((x) => metricSum(x, 'synod_node_evidence_committed_total') > 0).length;
+        // The block with the evidence may reach a node a moment after the one that was asked.
+        let counted = 0;
+        await waitUntilAsync(async () => {
+          const m = await Promise.all(honest.map(metricsOf));
+          counted = m.filter((x) => metricSum(x, 'synod_node_evidence_committed_total') > 0).length;
+          return counted === honest.length;
+        }, 30_000);
         op(
           saw.length > 0 && counted === honest.length,
           `${event} logged by ${saw.length} of ${honest.length} honest nodes; synod_node_evidence_committed_total > 0 on ${counted} of ${honest.length}`,
