@@ -209,33 +209,39 @@ export async function rpc<T = unknown>(
   return body.result as T;
 }
 
-/** The node's committed height, or undefined when its RPC does not answer. */
+/** The node's committed height, or undefined when its RPC does not answer (two tries: a loaded machine). */
 export async function heightOf(node: ChaosNode): Promise<number | undefined> {
-  if (!node.running) return undefined;
-  try {
-    const s = await rpc<{ sync_info: { latest_block_height: string } }>(node.rpcUrl, 'status', {}, 3000);
-    return Number(s.sync_info.latest_block_height);
-  } catch {
-    return undefined;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (!node.running) return undefined;
+    try {
+      const s = await rpc<{ sync_info: { latest_block_height: string } }>(node.rpcUrl, 'status', {}, 4000);
+      return Number(s.sync_info.latest_block_height);
+    } catch {
+      // Once more.
+    }
   }
+  return undefined;
 }
 
-/** Scrapes the node's metrics: name{labels} → value. */
+/** Scrapes the node's metrics: name{labels} → value (two tries: a loaded machine). */
 export async function metricsOf(node: ChaosNode): Promise<Map<string, number> | undefined> {
-  if (!node.running) return undefined;
-  try {
-    const res = await fetch(node.metricsUrl, { signal: AbortSignal.timeout(3000) });
-    const text = await res.text();
-    const out = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      if (line.startsWith('#') || line.trim() === '') continue;
-      const sp = line.lastIndexOf(' ');
-      out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (!node.running) return undefined;
+    try {
+      const res = await fetch(node.metricsUrl, { signal: AbortSignal.timeout(5000) });
+      const text = await res.text();
+      const out = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        if (line.startsWith('#') || line.trim() === '') continue;
+        const sp = line.lastIndexOf(' ');
+        out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+      }
+      return out;
+    } catch {
+      // Once more.
     }
-    return out;
-  } catch {
-    return undefined;
   }
+  return undefined;
 }
 
 /** Sum of a metric's series (every label set). */

@@ -664,9 +664,10 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       let note = '';
       if (f.kind === 'wal-truncate') note = await truncateWal(n.home, f.bytes);
       await sleep(3000);
-      const peersAfter = metricSum(await metricsOf(c.reader([f.node])), 'synod_p2p_peers');
+      const scraped = await metricsOf(c.reader([f.node]));
+      const peersAfter = metricSum(scraped, 'synod_p2p_peers');
       op(
-        peersAfter < peersBefore,
+        scraped !== undefined && peersAfter < peersBefore,
         `a peer's synod_p2p_peers went from ${peersBefore} to ${peersAfter} with ${n.name} killed`,
       );
       await sleep(f.kind === 'kill' ? Math.max(0, f.downMs - 3000) : 2000);
