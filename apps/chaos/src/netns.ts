@@ -19,6 +19,9 @@
  *   which forwards them after the delay (iptables nat OUTPUT REDIRECT).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNs, run } from './sh.js';
 
@@ -51,6 +54,25 @@ function leftoverNamespaces(): string[] {
     .filter((n) => n.startsWith(`${PREFIX}-`));
 }
 
+/** The file that marks a run's folder kept with --keep (cleanupLeftovers leaves it). */
+export const KEPT_MARK = 'KEPT';
+
+/** Processes on the host whose command line names a run's folder (the load generator of a killed run). */
+function hostProcessesOfRuns(): number[] {
+  const marker = `${join(tmpdir(), PREFIX)}-`;
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.startsWith(marker)) && cmd.includes('load')) out.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return out;
+}
+
 /** Processes running inside a namespace of ours. */
 export function pidsIn(ns: string): number[] {
   return run('ip', ['netns', 'pids', ns], { allowFail: true })
@@ -76,11 +98,24 @@ export function cleanupLeftovers(): { namespaces: number; processes: number; lin
       }
     }
   for (const ns of namespaces) run('ip', ['netns', 'del', ns], { allowFail: true });
+  // The load generator runs on the host side: found by its keys folder, inside a run's folder.
+  for (const pid of hostProcessesOfRuns()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      processes++;
+    } catch {
+      // Gone already.
+    }
+  }
   let links = 0;
   if (run('ip', ['link', 'show', HOST_LINK], { allowFail: true }) !== '') {
     run('ip', ['link', 'del', HOST_LINK], { allowFail: true });
     links++;
   }
+  // A killed run's folder (testnet homes, logs); a folder kept with --keep is marked and stays.
+  for (const name of readdirSync(tmpdir()))
+    if (name.startsWith(`${PREFIX}-`) && !existsSync(join(tmpdir(), name, KEPT_MARK)))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
   return { namespaces: namespaces.length, processes, links };
 }
 

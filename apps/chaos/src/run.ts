@@ -3,7 +3,7 @@
  * of the schedule with their checks, the final checks, and the cleanup.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, readKeyFile, toHex } from '@synod/crypto';
@@ -11,7 +11,7 @@ import { equivocationPunishment } from '@synod/fault-detector';
 import { type ConsensusParams, txHash } from '@synod/types';
 import { Checks } from './checks.js';
 import { ChaosNode, heightOf, metricSum, metricsOf, P2P_PORT, rpc, SYNOD, SYNODD } from './cluster.js';
-import { ChaosNet, cleanupLeftovers, nodeAddress } from './netns.js';
+import { ChaosNet, cleanupLeftovers, KEPT_MARK, nodeAddress } from './netns.js';
 import { describeFault, type Fault, type Phase, type Schedule } from './schedule.js';
 import { run } from './sh.js';
 import { auditSigner } from './signer-audit.js';
@@ -70,6 +70,8 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
   resources.keep = o.keep;
   const dir = await mkdtemp(join(tmpdir(), 'synchaos-'));
   resources.dir = dir;
+  // Marked at once: the cleanup of leftovers (at the end, or by a later run) leaves a kept folder alone.
+  if (o.keep) await writeFile(join(dir, KEPT_MARK), 'kept by --keep: a later run leaves this folder alone\n');
   const chainId = `test-chaos-${schedule.seed}`;
   const net = new ChaosNet(topo.nodes);
   resources.net = net;
