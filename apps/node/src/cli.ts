@@ -11,6 +11,7 @@
 import '@synod/polyfills';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addUnsafeOptions, unsafeOptions } from './byzantine/options.js';
 import { rollback, unsafeResetAll } from './commands/reset.js';
 import { runInit, runShowNodeId, runShowValidator } from './commands/show.js';
 import { runStart } from './commands/start.js';
@@ -78,13 +79,14 @@ export function program(): Command {
     path: ['consensus', 'halt_height'],
   });
   start.addOption((overrides.at(-1) as (typeof overrides)[number]).option);
+  addUnsafeOptions(start);
   start.action(async (_opts, cmd: Command) => {
     const o = cmd.optsWithGlobals<Record<string, string | undefined> & { home?: string }>();
     const given = overrides.flatMap(({ option, path }) => {
       const v = cmd.getOptionValue(option.attributeName()) as string | undefined;
       return v === undefined ? [] : [{ path, value: v }];
     });
-    await runStart({ home: o.home, overrides: given });
+    await runStart({ home: o.home, overrides: given, unsafe: unsafeOptions(cmd) });
   });
 
   cli

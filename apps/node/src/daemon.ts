@@ -44,6 +44,7 @@ import {
   prefixedKvStore,
 } from '@synod/storage';
 import { type Genesis, type Logger, SynodError } from '@synod/types';
+import { testModes, type UnsafeTestOptions } from './byzantine/index.js';
 import { ChainView } from './chain-view.js';
 import type { DaemonConfig } from './config/schema.js';
 import {
@@ -147,6 +148,8 @@ export interface StartOptions {
   readonly config: DaemonConfig;
   /** Where logs go (default stdout). */
   readonly logStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Test-only misbehaviour (`--unsafe-byzantine`, `--unsafe-clock-skew-ms`; test- chains only). */
+  readonly unsafe?: UnsafeTestOptions;
 }
 
 /** Starts a node from its home; resolves once it runs (RPC answering). */
@@ -162,6 +165,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   try {
     // 1. Read-only inputs.
     const { genesis, document: genesisDoc } = await loadGenesisDocument(inHome(home, config.genesis_file));
+    const unsafe = testModes(options.unsafe, genesis, logger);
     const validatorKey = await readValidatorKey(home, config);
     const nodeKey = await readNodeKey(home, config);
     const peerId = (await peerIdOfNodeKey(nodeKey)).toString();
@@ -207,8 +211,8 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       {
         storage,
         application,
-        transport: nodeTransport(network),
-        clock: wallClock,
+        transport: unsafe.transport(nodeTransport(network), network, validatorKey.seed),
+        clock: unsafe.clock,
         signer,
         verifySignature: verifier.verify,
         logger,
@@ -281,6 +285,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     // 5. Network.
     await startNetwork(network, config);
     undo.push(() => network.stop());
+    undo.push(() => unsafe.stop());
     // 6. Node. Block sync decides from the peers connected when the node starts: give the configured ones a moment.
     const configured = splitList(config.p2p.persistent_peers).length + splitList(config.p2p.seeds).length;
     if (config.block_sync && configured > 0)

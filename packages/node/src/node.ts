@@ -632,7 +632,9 @@ export class SynodNode {
       step();
     };
     const step = (): void => {
-      if (stopped || busy !== undefined || this.#state !== 'running' || running.engine === undefined) return;
+      if (stopped || this.#state !== 'running' || running.engine === undefined) return;
+      // The stall is counted in ticks of time, a pull in flight or not: a request to a peer cut off
+      // by a firewall hangs until its timeout, and the stall must not wait for it to be reported.
       if (running.chain.height !== lastHeight) {
         if (stuck >= this.#init.livenessSyncTicks)
           logger.warn('blocks are decided again after a stall', {
@@ -643,7 +645,7 @@ export class SynodNode {
         lastHeight = running.chain.height;
         stuck = 0;
         // Progress, but the last peer asked was ahead of us: pull the next height now.
-        if (!behind) return;
+        if (!behind || busy !== undefined) return;
       } else stuck++;
       if (stuck === this.#init.livenessSyncTicks) {
         const st = running.engine.status();
@@ -656,6 +658,7 @@ export class SynodNode {
           stalledMs: stuck * interval,
         });
       }
+      if (busy !== undefined) return;
       const peers = running.engine.status() === undefined ? [] : this.#c.transport.peers();
       if (peers.length === 0) return;
       const peer = peers[cursor++ % peers.length] as string;

@@ -3,6 +3,7 @@
  * reverse start order and exits 0 (exit 1 when the stop takes longer than
  * STOP_DEADLINE_MS, or on a second signal).
  */
+import type { UnsafeTestOptions } from '../byzantine/index.js';
 import type { ConfigOverride } from '../config/schema.js';
 import { type Daemon, startDaemon } from '../daemon.js';
 import { errorLine } from '../errors.js';
@@ -11,7 +12,11 @@ import { loadConfig } from '../home-files.js';
 
 export const STOP_DEADLINE_MS = 10_000;
 
-export async function runStart(o: { home?: string; overrides: readonly ConfigOverride[] }): Promise<void> {
+export async function runStart(o: {
+  home?: string;
+  overrides: readonly ConfigOverride[];
+  unsafe?: UnsafeTestOptions;
+}): Promise<void> {
   const home = resolveHome(o.home);
   const config = await loadConfig(home, o.overrides);
   let daemon: Daemon | undefined;
@@ -64,7 +69,7 @@ export async function runStart(o: { home?: string; overrides: readonly ConfigOve
       process.exit(1);
     });
   });
-  daemon = await startDaemon({ home, config });
+  daemon = await startDaemon({ home, config, ...(o.unsafe === undefined ? {} : { unsafe: o.unsafe }) });
   // [consensus] halt_height committed: a clean stop, exit 0 (coordinated upgrades).
   void daemon.haltHeightReached.then(() => stopAndExit('halt_height'));
   if (signalled !== undefined) {

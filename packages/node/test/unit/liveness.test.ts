@@ -100,3 +100,61 @@ describe('node: liveness protocol', () => {
     expect(events.indexOf('partition_healed')).toBeGreaterThan(events.indexOf('partition_suspected'));
   }, 30_000);
 });
+
+describe('node: stall detection while peers do not answer', () => {
+  it('a node cut off by a partition that leaves its connections open suspects it after livenessSyncTicks, not after request timeouts', async () => {
+    // A partition by a firewall: the peers stay in the list (their connections are not closed yet)
+    // and every request to them hangs until its timeout. The stall is counted in ticks of time,
+    // so it is reported after livenessSyncTicks × livenessIntervalMs even while a pull hangs.
+    let cut = false;
+    const network = new MemoryNetwork({
+      drop: (from, to) => cut && (from === 'v3' || to === 'v3'),
+    });
+    const hang = <T>(): Promise<T> =>
+      new Promise((_, reject) => setTimeout(() => reject(new Error('request timed out')), 8000));
+    const cutOff = {
+      transport(id: string) {
+        const inner = network.transport(id);
+        if (id !== 'v3') return inner;
+        return new Proxy(inner, {
+          get(target, key) {
+            const v: unknown = Reflect.get(target, key, target);
+            if (typeof v !== 'function') return v;
+            if (cut && (key === 'requestStatus' || key === 'requestConsensus' || key === 'requestBlockRange'))
+              return hang;
+            return (v as (...a: unknown[]) => unknown).bind(target);
+          },
+        });
+      },
+    } as unknown as MemoryNetwork;
+    const log = recordingLogger();
+    const genesis = testGenesis(4, { proposeMs: 200, prevoteMs: 100, precommitMs: 100 });
+    const nodes = [];
+    for (let i = 0; i < 4; i++) {
+      const { node } = await validatorNode(
+        cutOff,
+        i,
+        genesis,
+        undefined,
+        { livenessIntervalMs: 100 },
+        i === 3 ? log : undefined,
+      );
+      nodes.push(node);
+    }
+    for (const node of nodes) {
+      running.push(node);
+      await node.start();
+    }
+    const [v0, , , v3] = nodes as [SynodNode, SynodNode, SynodNode, SynodNode];
+    await heightReached(v0, 2);
+    await heightReached(v3, 2);
+    cut = true;
+    const cutAt = Date.now();
+    await heightReached(v0, v3.status().height + 3);
+    const suspected = (): boolean => log.lines.some((l) => l.ctx.event === 'partition_suspected');
+    // Generous for a loaded machine, and still well under one request timeout (8 s).
+    while (!suspected() && Date.now() - cutAt < 6000) await new Promise((r) => setTimeout(r, 50));
+    expect(suspected(), 'partition_suspected within 6 s of the cut').toBe(true);
+    cut = false;
+  }, 30_000);
+});
