@@ -53,7 +53,6 @@ export type {
   CoreEffectKind,
   CoreInput,
   CoreInputKind,
-  CoreMutation,
   CoreState,
   RoundStep,
   TimeoutParams,

@@ -3,7 +3,6 @@
  * and the init (plain configuration, a default for every field but the
  * genesis).
  */
-import type { CoreMutation } from '@synod/consensus';
 import type { MempoolOptions } from '@synod/mempool';
 import type { NodeStorage } from '@synod/storage';
 import {
@@ -78,12 +77,6 @@ export interface NodeInit {
    * equivocator's other vote). @default 3
    */
   readonly livenessSyncTicks?: number;
-  /**
-   * Testing only: a deliberately broken consensus core (@synod/consensus's
-   * `CoreMutation`), handed to the engine, so that the simulator can show its
-   * checkers catch it. Never set in a node that runs a chain.
-   */
-  readonly mutation?: CoreMutation;
 }
 
 export const NODE_DEFAULTS = Object.freeze({
@@ -111,7 +104,6 @@ export interface ResolvedInit {
   readonly recentBlocksMax: number;
   readonly livenessIntervalMs: number;
   readonly livenessSyncTicks: number;
-  readonly mutation: CoreMutation | undefined;
 }
 
 function integer(name: string, value: number, min: number): number {
@@ -155,7 +147,6 @@ export function resolveInit(init: NodeInit): ResolvedInit {
     recentBlocksMax: integer('recentBlocksMax', init.recentBlocksMax ?? d.recentBlocksMax, 1),
     livenessIntervalMs: integer('livenessIntervalMs', init.livenessIntervalMs ?? d.livenessIntervalMs, 0),
     livenessSyncTicks: integer('livenessSyncTicks', init.livenessSyncTicks ?? d.livenessSyncTicks, 1),
-    mutation: init.mutation,
   };
 }
 

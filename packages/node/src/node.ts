@@ -337,7 +337,6 @@ export class SynodNode {
       metrics,
       verifySignature: c.verifySignature,
       commitMonitor: running.monitor,
-      ...(this.#init.mutation === undefined ? {} : { mutation: this.#init.mutation }),
       onSecurityAlert: (alert) => this.#securityAlert(alert),
       onHalt: (error) => {
         this.#halted ??= error.message;

@@ -28,7 +28,7 @@ export {
   type SeenMessage,
   type SimFailure,
 } from './checkers.js';
-export { decodeGossip, encodeGossip, GOSSIP_TOPICS, WireError } from './codec.js';
+export { encodeGossip, GOSSIP_TOPICS } from './codec.js';
 export { type CrashPoint, type Life, SimDisk } from './disk.js';
 export { EventQueue, type SimEvent } from './event-queue.js';
 export { corruptBlock, reassemble, withEvidence } from './forge.js';
@@ -52,7 +52,6 @@ export {
   maxByzantineCount,
   NO_DEVIATIONS,
   type Scenario,
-  type SimMutation,
   type SimOptions,
   VALIDATORS_MAX,
 } from './scenario.js';

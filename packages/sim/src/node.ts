@@ -36,7 +36,7 @@ import type { SimNetwork } from './network.js';
 import type { ReferenceChain, SlashingView } from './reference.js';
 import { slashingView, validatorPubKeys } from './reference.js';
 import type { Rng } from './rng.js';
-import type { ByzantineProfile, Scenario, SimMutation } from './scenario.js';
+import type { ByzantineProfile, Scenario } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
 import type { Trace } from './trace.js';
 import { type Packet, SimTransport, type TransportWorld } from './transport.js';
@@ -309,19 +309,10 @@ export class SimNode {
     await node.start();
   }
 
-  /**
-   * The node's configuration. A scenario's core mutation goes to the node as
-   * `mutation`, which @synod/node has to hand to its engine for the broken
-   * core to run (the broken-variant test's only way in; see README).
-   */
+  /** The node's configuration. */
   #init(): NodeInit {
     const w = this.#w;
-    const init: NodeInit & { readonly mutation?: SimMutation } = {
-      genesis: w.chain.genesis,
-      livenessIntervalMs: w.livenessIntervalMs,
-      ...(w.scenario.mutation === undefined ? {} : { mutation: w.scenario.mutation }),
-    };
-    return init;
+    return { genesis: w.chain.genesis, livenessIntervalMs: w.livenessIntervalMs };
   }
 
   /** Power is cut now: memory is gone, the WAL keeps only what was synced. */

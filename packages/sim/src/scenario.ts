@@ -1,10 +1,7 @@
-import type { CoreMutation, TimeoutParams } from '@synod/consensus';
+import type { TimeoutParams } from '@synod/consensus';
 import type { NetworkFaults } from './network.js';
 import type { Rng } from './rng.js';
 import type { SignatureScheme } from './signatures.js';
-
-/** A deliberately broken core variant (passed to the engine), to prove the checkers can fail. */
-export type SimMutation = CoreMutation;
 
 /** What a caller chooses; everything else comes from the seed. */
 export interface SimOptions {
@@ -22,8 +19,6 @@ export interface SimOptions {
   readonly byzantineProfile?: ByzantineProfile;
   /** Crashes, partitions, loss, duplication and delay storms in the safety phase (default true). */
   readonly faults?: boolean;
-  /** Run a deliberately broken core (see `SimMutation`). */
-  readonly mutation?: SimMutation;
   /** Real Ed25519 (default) or the keyed-hash stand-in, for speed (see `SignatureScheme`). */
   readonly signatures?: SignatureScheme;
   /** The transaction workload (signed transfers to `broadcastTx`; default true). */
@@ -134,7 +129,6 @@ export interface Scenario {
   readonly livenessIntervalMs: number;
   /** Simulated time after which the safety phase ends even without reaching `heights`. */
   readonly safetyPhaseMaxMs: number;
-  readonly mutation: SimMutation | undefined;
 }
 
 export const VALIDATORS_MAX = 100;
@@ -332,7 +326,6 @@ export function deriveScenario(
     clockOffsetsMs: Array.from({ length: validators }, () => rng.int(0, 50)),
     livenessIntervalMs: Math.max(10, Math.round(timeouts.commitMs / 2)),
     safetyPhaseMaxMs: heights * 10 * roundMs,
-    mutation: options.mutation,
   };
 }
 
@@ -350,7 +343,6 @@ export function describeScenario(s: Scenario): string {
     f === null
       ? 'faults=off'
       : `faults=crash/${Math.round(f.crashEveryMs)}ms partition/${Math.round(f.partitionEveryMs)}ms storm/${Math.round(f.stormEveryMs)}ms(loss=${f.storm.lossRate.toFixed(2)},dup=${f.storm.duplicateRate.toFixed(2)},delay<=${f.storm.maxDelayMs}ms)`,
-    ...(s.mutation === undefined ? [] : [`mutation=${s.mutation}`]),
   ].join(' ');
 }
 
