@@ -641,8 +641,9 @@ export class Checkers {
    * the validator is tombstoned.
    */
   evidenceDue(node: number, height: number): void {
-    const seen = this.#seen[node] as Map<string, SeenEntry>;
-    if (seen.size === 0) return;
+    // (a twin, node `validators`, is not watched: it is Byzantine)
+    const seen = this.#seen[node];
+    if (seen === undefined || seen.size === 0) return;
     const pooled = this.#pooled[node] as Set<string>;
     const pooledPunishments = this.#pooledPunishments[node] as Set<string>;
     const perValidator = this.#pooledPerValidator[node] as Map<number, number>;

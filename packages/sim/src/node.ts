@@ -135,6 +135,8 @@ export class SimNode {
   #height = 0;
   /** Bytes appended to the WAL since its last end-height record (what a restart would replay). */
   #walBytes = 0;
+  /** A Byzantine validator's node (held by its adversary, or one of its twins). */
+  readonly #faulty: boolean;
   /** A Byzantine node's pending evidence (what its pool accepted), for its actor. */
   readonly #evidence: Evidence[] = [];
 
@@ -146,8 +148,10 @@ export class SimNode {
     rng: Rng,
     profile: ByzantineProfile | undefined,
     attackRng: Rng,
+    faulty: boolean,
   ) {
     this.#w = world;
+    this.#faulty = faulty;
     this.index = index;
     this.key = key;
     this.disk = disk;
@@ -192,12 +196,18 @@ export class SimNode {
     rng: Rng,
     profile: ByzantineProfile | undefined,
     attackRng: Rng,
+    faulty = profile !== undefined,
   ): Promise<SimNode> {
-    return new SimNode(world, index, key, await SimDisk.create(), rng, profile, attackRng);
+    return new SimNode(world, index, key, await SimDisk.create(), rng, profile, attackRng, faulty);
   }
 
+  /**
+   * Honest: neither a Byzantine validator's adversary-held node nor one of
+   * the twins of a Byzantine validator (honest code, but one of two nodes
+   * signing with the same key: see adversary.ts).
+   */
   get honest(): boolean {
-    return this.byzantine === undefined;
+    return this.byzantine === undefined && !this.#faulty;
   }
 
   /** Up: started (possibly still starting) and not crashed since. */
@@ -286,7 +296,7 @@ export class SimNode {
       index: this.index,
       rng: this.#rng,
       alive: () => life.alive,
-      relay: this.honest,
+      relay: this.byzantine === undefined,
       ...(this.byzantine === undefined ? {} : { onMessage: (topic, m) => this.byzantine?.sees(topic, m) }),
     });
     const signer = this.honest ? await this.#guardedSigner(storage, life) : this.#rawSigner();
