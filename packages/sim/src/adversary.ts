@@ -32,12 +32,12 @@
 import { proposerIndex } from '@synod/consensus';
 import type { BlockWithCommit, ConsensusReply } from '@synod/node';
 import { readProposalEnvelope } from '@synod/p2p/validation';
-import { decodeSignedVote, type ValidatorSet } from '@synod/types';
+import { type Commit, decodeSignedVote, type ValidatorSet } from '@synod/types';
 import type { Scheduler } from './network.js';
 import type { Rng } from './rng.js';
 import type { Packet } from './transport.js';
 
-export type AttackKind = 'partitions' | 'lock-split';
+export type AttackKind = 'partitions' | 'lock-split' | 'lock-split-pol';
 
 /** The adversary of a scenario (null: none). */
 export interface AdversaryPlan {
@@ -81,7 +81,7 @@ export function chooseAdversary(
   heights: number,
 ): AdversaryPlan | null {
   if (byzantine.length === 0 || validators < 4 || heights < 4) return null;
-  const kind = rng.pick<AttackKind>(['lock-split', 'lock-split', 'partitions']);
+  const kind = rng.pick<AttackKind>(['lock-split', 'lock-split-pol', 'partitions']);
   const twinOf = rng.pick(byzantine);
   const height = rng.int(2, Math.max(2, heights - 2));
   const nodes = validators + 1;
@@ -95,7 +95,7 @@ export function chooseAdversary(
         Array.from({ length: nodes }, (_, i) => (i === 0 ? 0 : rng.int(0, 1))),
       );
   }
-  return { kind, twinOf, height, rounds: 2, lengthMs: 0, partitions };
+  return { kind, twinOf, height, rounds: kind === 'lock-split-pol' ? 3 : 2, lengthMs: 0, partitions };
 }
 
 /** What the adversary reads of the world. */
@@ -112,6 +112,8 @@ export interface AdversaryContext {
   now(): number;
   /** Tells the trace what the schedule does. */
   note(line: string): void;
+  /** Sends a message the schedule held back (through the scheduler again). */
+  send(from: number, to: number, packet: Packet): void;
 }
 
 /** Who hears whom, per (round, kind), at the plan's height. */
@@ -124,6 +126,10 @@ export class Adversary {
   #relation: Relation | undefined | null;
   #endsAt: number | undefined;
   #over = false;
+  readonly #origin = new WeakMap<Uint8Array, number>();
+  /** Messages held back to be delivered late, and what decides to hold one. */
+  #held: { from: number; to: number; packet: Packet }[] = [];
+  #hold: ((origin: number, to: number, round: number, kind: Kind) => boolean) | undefined;
   readonly #decoded = new WeakMap<Uint8Array, { height: number; round: number; kind: Kind } | null>();
 
   constructor(plan: AdversaryPlan, ctx: AdversaryContext, rng: Rng, lengthMs: number) {
@@ -142,6 +148,11 @@ export class Adversary {
     return this.#over;
   }
 
+  /** Its height has begun and the schedule is not over: the network is the adversary's alone. */
+  get engaged(): boolean {
+    return this.#endsAt !== undefined && !this.#over;
+  }
+
   readonly scheduler: Scheduler<Packet> = (from, to, packet) => {
     if (this.#over) return packet;
     if (this.#endsAt !== undefined && this.#ctx.now() >= this.#endsAt) {
@@ -157,12 +168,21 @@ export class Adversary {
         return packet;
       case 'gossip': {
         if (packet.topic !== 'votes' && packet.topic !== 'proposals') return quiet ? undefined : packet;
+        // Who signed it: the node that sent these bytes first (a relay sends the same array on).
+        let origin = this.#origin.get(packet.bytes);
+        if (origin === undefined) {
+          origin = from;
+          this.#origin.set(packet.bytes, from);
+        }
         const m = this.#classify(packet.topic, packet.bytes);
         if (m === null || m.height !== this.plan.height) return quiet ? undefined : packet;
-        return this.#allows(from, to, m.round, m.kind) ? packet : undefined;
+        if (this.#allows(origin, to, m.round, m.kind)) return packet;
+        if (this.#hold?.(origin, to, m.round, m.kind) === true && this.#held.length < 10_000)
+          this.#held.push({ from, to, packet });
+        return undefined;
       }
       case 'response':
-        return quiet ? undefined : this.#filterReply(from, to, packet);
+        return this.#filterReply(from, to, packet, quiet);
     }
   };
 
@@ -196,33 +216,78 @@ export class Adversary {
     return this.#relation === null ? true : this.#relation(from, to, round, kind);
   }
 
-  #filterReply(from: number, to: number, packet: Packet & { kind: 'response' }): Packet | undefined {
-    if (!packet.ok || this.#relation === undefined) return packet;
+  /**
+   * Whether `to` may hear a message of the plan's height signed by
+   * `address` (in a reply: which twin signed a message of their validator
+   * is unknown, so both must be allowed).
+   */
+  #signedAllows(address: Uint8Array, to: number, round: number, kind: Kind): boolean {
+    const signer = this.#ctx.indexOf(address);
+    if (signer < 0) return true;
+    if (signer === this.plan.twinOf)
+      return this.#allows(signer, to, round, kind) && this.#allows(this.#ctx.twin, to, round, kind);
+    return this.#allows(signer, to, round, kind);
+  }
+
+  /** A commit of the plan's height: the precommits of everyone who signed it. */
+  #commitAllows(commit: Commit, to: number): boolean {
+    const set = this.#ctx.setAt(commit.height);
+    if (set === undefined) return false;
+    return commit.signatures.every((sig, i) => {
+      const v = set.validators[i];
+      return (
+        sig.flag === 'absent' ||
+        v === undefined ||
+        this.#signedAllows(v.address, to, commit.round, 'precommit')
+      );
+    });
+  }
+
+  /** A reply without what the schedule withholds (`quiet`: the second twin's, only its messages of the plan's height). */
+  #filterReply(
+    from: number,
+    to: number,
+    packet: Packet & { kind: 'response' },
+    quiet: boolean,
+  ): Packet | undefined {
     const h = this.plan.height;
     const body = packet.body as Partial<ConsensusReply> | readonly BlockWithCommit[] | undefined;
+    const isReply = typeof body === 'object' && body !== null && !Array.isArray(body) && 'votes' in body;
+    if (quiet) {
+      if (!isReply) return undefined;
+      const reply = body as ConsensusReply;
+      const planned: ConsensusReply = {
+        votes: reply.votes.filter((v) => v.vote.height === h),
+        proposals: reply.proposals.filter((m) => m.signedProposal.proposal.height === h),
+      };
+      return this.#filterReply(from, to, { ...packet, body: planned }, false);
+    }
+    if (!packet.ok || this.#relation === undefined) return packet;
     if (Array.isArray(body)) {
       // block-range: a commit of the height is the precommits of its round
       const range = body as readonly BlockWithCommit[];
-      const kept = range.filter(
-        (b) => b.block.header.height !== h || this.#allows(from, to, b.commit.round, 'precommit'),
-      );
+      const kept = range.filter((b) => b.block.header.height !== h || this.#commitAllows(b.commit, to));
       return kept.length === range.length ? packet : { ...packet, body: kept };
     }
-    if (body === undefined || body === null || typeof body !== 'object' || !('votes' in body)) return packet;
+    if (!isReply) return packet;
     const reply = body as ConsensusReply;
     const votes = reply.votes.filter(
-      (v) => v.vote.height !== h || this.#allows(from, to, v.vote.round, v.vote.type),
+      (v) =>
+        v.vote.height !== h || this.#signedAllows(v.vote.validatorAddress, to, v.vote.round, v.vote.type),
     );
     const proposals = reply.proposals.filter(
       (p) =>
         p.signedProposal.proposal.height !== h ||
-        this.#allows(from, to, p.signedProposal.proposal.round, 'proposal'),
+        this.#signedAllows(
+          p.signedProposal.proposal.proposerAddress,
+          to,
+          p.signedProposal.proposal.round,
+          'proposal',
+        ),
     );
     const d = reply.decided;
     const decided =
-      d === undefined || d.block.header.height !== h || this.#allows(from, to, d.commit.round, 'precommit')
-        ? d
-        : undefined;
+      d === undefined || d.block.header.height !== h || this.#commitAllows(d.commit, to) ? d : undefined;
     if (votes.length === reply.votes.length && proposals.length === reply.proposals.length && decided === d)
       return packet;
     const filtered: ConsensusReply = { votes, proposals, ...(decided === undefined ? {} : { decided }) };
@@ -256,13 +321,15 @@ export class Adversary {
     const proposerNode = (round: number): number =>
       ctx.indexOf((set.validators[proposerIndex(set.validators, round)] as { address: Uint8Array }).address);
     const honest = [...power.keys()].filter((i) => !ctx.byzantine.has(i));
+    /** The power of a group of nodes: each validator once (the twins are one validator). */
     const pow = (nodes: Iterable<number>): bigint => {
       let sum = 0n;
-      for (const i of nodes) sum += i === b2 ? (power.get(b1) ?? 0n) : (power.get(i) ?? 0n);
+      for (const i of new Set([...nodes].map((j) => (j === b2 ? b1 : j)))) sum += power.get(i) ?? 0n;
       return sum;
     };
     const below = (nodes: Iterable<number>): boolean => pow(nodes) * 3n < total;
     const quorum = (nodes: Iterable<number>): boolean => pow(nodes) * 3n > total * 2n;
+    if (p.kind === 'lock-split-pol') return this.#pol({ honest, pow, below, quorum, proposerNode });
     // Z: the proposer of round 1 when honest (it proposes a fresh value there); X: the decider; Y: locked.
     const p1 = proposerNode(1);
     const z = honest.includes(p1) ? [p1] : [];
@@ -297,6 +364,115 @@ export class Adversary {
           // a commit quorum visible to X only; Y and Z see their own and the nil ones, enough to time out
           return inX.has(to) || (inY.has(to) || blind.has(to) ? late.has(from) : false);
       }
+    };
+  }
+
+  /**
+   * `lock-split-pol`. Round 0: the proposal v reaches everyone but the first
+   * twin (it prevotes nil); the polka for v reaches only L0 (the proposer of
+   * round 2 when honest) and the second twin, which lock v; the others see
+   * prevotes for v short of a polka and the first twin's nil, enough to time
+   * out; nobody sees a commit quorum. Round 1: the fresh v' of the round's
+   * proposer reaches everyone but L0 and the second twin; its polka X, Y and
+   * the first twin (they lock v' at 1); its commit quorum X only (X decides
+   * v'). Round 2, between L0, Y and the second twin: the proposer of round 2
+   * re-proposes v with POL round 0, and round 0's prevotes — the proof of
+   * lock — now reach Y (a proposal with a POL round delivered late, through
+   * the liveness protocol's replies): a correct Y is locked at round 1 > 0
+   * and prevotes nil (L29), a core that ignores its lock's round prevotes v,
+   * and L0, Y and the twin decide v.
+   */
+  #pol(h: {
+    honest: number[];
+    pow: (nodes: Iterable<number>) => bigint;
+    below: (nodes: Iterable<number>) => boolean;
+    quorum: (nodes: Iterable<number>) => boolean;
+    proposerNode: (round: number) => number;
+  }): Relation | null {
+    const p = this.plan;
+    const b1 = p.twinOf;
+    const b2 = this.#ctx.twin;
+    const { honest, below, quorum } = h;
+    const p1 = h.proposerNode(1);
+    const p2 = h.proposerNode(2);
+    if (!honest.includes(p1) && p1 !== b1)
+      return this.#infeasible('the proposer of round 1 is another Byzantine');
+    if (!honest.includes(p2) && p2 !== b1)
+      return this.#infeasible('the proposer of round 2 is another Byzantine');
+    if (p1 === p2) return this.#infeasible('one proposer for rounds 1 and 2');
+    if (h.proposerNode(0) === b1) return this.#infeasible('the twins propose round 0');
+    const l0 = honest.includes(p2) ? [p2] : [];
+    const x = this.#rng.shuffle(honest.filter((i) => i !== p2)).slice(0, 1);
+    const y = honest.filter((i) => !l0.includes(i) && !x.includes(i));
+    if (
+      x.length === 0 ||
+      y.length === 0 ||
+      !below(x) ||
+      !below(l0) ||
+      quorum(y) ||
+      !quorum([...y, ...l0, b2])
+    )
+      return this.#infeasible('no decider, first-lock and second-lock groups of the right power');
+    // S0: the prevotes for v that X, Y and the first twin see in round 0 (with the twin's nil: a
+    // quorum of prevotes, no polka), searched among the subsets of the honest validators.
+    const receivers = [...x, ...y];
+    const fits = (s0: number[]): boolean =>
+      receivers.every((i) => !quorum([...s0, i]) && quorum([...s0, i, b1]));
+    let s0: number[] | undefined;
+    if (honest.length <= 12) {
+      const order = this.#rng.shuffle(honest);
+      for (let mask = 1; mask < 1 << order.length && s0 === undefined; mask++) {
+        const pick = order.filter((_, i) => (mask >> i) & 1);
+        if (fits(pick)) s0 = pick;
+      }
+    }
+    if (s0 === undefined) return this.#infeasible('no set of prevotes that times out without a polka');
+    const seen0 = new Set([...s0, b1]);
+    const first = new Set([...l0, b2]);
+    const inX = new Set([...x, b1]);
+    const late = new Set([...l0, ...y, b2]);
+    let phase2 = false;
+    // Y's round-0 prevotes are held back, and delivered when round 2 begins among L0, Y and the twin.
+    this.#hold = (_origin, to, round, kind) => round === 0 && kind === 'prevote' && !phase2 && y.includes(to);
+    const release = (): void => {
+      const held = this.#held;
+      this.#held = [];
+      this.#hold = undefined;
+      this.#ctx.note(`adversary: round 2 begins: ${held.length} held prevotes of round 0 delivered`);
+      for (const m of held) this.#ctx.send(m.from, m.to, m.packet);
+    };
+    this.#ctx.note(
+      `adversary: lock-split-pol at height ${p.height} (twins of validator ${b1}: nodes ${b1}, ${b2}): locked at 0 {${l0}}${l0.length === 0 ? ' (the second twin)' : ''}, decider {${x}}, locked at 1 {${y}}; proposers of rounds 1, 2: nodes ${p1}, ${p2}`,
+    );
+    return (from, to, round, kind) => {
+      if (round >= 2 && !phase2 && late.has(from) && late.has(to)) {
+        phase2 = true;
+        release();
+      }
+      if (round === 0) {
+        switch (kind) {
+          case 'proposal':
+            return to !== b1 && from !== b2;
+          case 'prevote':
+            // the polka to L0 and the twins (the first has no proposal: it only times out); to Y
+            // late (round 2 under way), the proof of lock
+            return first.has(to) || to === b1 || seen0.has(from) || (phase2 && late.has(to));
+          case 'precommit':
+            return true;
+        }
+      }
+      if (round === 1) {
+        if (from === b2) return kind !== 'proposal' && !inX.has(to);
+        switch (kind) {
+          case 'proposal':
+            return !first.has(to);
+          case 'prevote':
+            return true;
+          case 'precommit':
+            return inX.has(to) || (!inX.has(from) && from !== b1);
+        }
+      }
+      return late.has(from) && late.has(to);
     };
   }
 

@@ -485,6 +485,7 @@ class Simulation {
           note: (line) => {
             if (this.#trace.verbose) this.#trace.line(`${stampOf(queue.now)} ${line}`);
           },
+          send: (from, to, packet) => this.#network.send(from, to, packet),
         },
         setup.adversaryRng.fork(),
         lengthMs,
@@ -708,7 +709,9 @@ class Simulation {
       exponential(rng, f.crashEveryMs),
       () => {
         if (this.#phase !== 'safety') return;
-        const candidates = this.#honestNodes().filter((n) => n.alive && !n.armed);
+        const candidates = this.#adversary?.engaged
+          ? []
+          : this.#honestNodes().filter((n) => n.alive && !n.armed);
         if (candidates.length > 0) {
           const node = rng.pick(candidates);
           if (rng.chance(f.midOperationCrash)) {
@@ -755,7 +758,7 @@ class Simulation {
       exponential(rng, f.partitionEveryMs),
       () => {
         if (this.#phase !== 'safety') return;
-        if (!this.#network.partitioned) {
+        if (!this.#network.partitioned && this.#adversary?.engaged !== true) {
           const n = this.#scenario.validators;
           let groups: number[][];
           if (n < 2) groups = [[0]];
@@ -801,6 +804,10 @@ class Simulation {
     const rng = this.#faultRng;
     this.#queue.schedule(exponential(rng, f.stormEveryMs), () => {
       if (this.#phase !== 'safety') return;
+      if (this.#adversary?.engaged === true) {
+        this.#scheduleStorm();
+        return;
+      }
       this.#network.setFaults(f.storm);
       this.#counters.storms++;
       this.#trace.record(TAG.storm);
