@@ -2,6 +2,14 @@
  * @synod/sim — the deterministic whole-cluster simulator. This file is the
  * package's only public surface.
  */
+
+export {
+  Adversary,
+  type AdversaryPlan,
+  type AttackKind,
+  chooseAdversary,
+  partitionSchedules,
+} from './adversary.js';
 export { type ByzantineAction, FLOOD_BUDGET, type Outgoing } from './byzantine.js';
 export {
   DOWNTIME_WINDOW_MARGIN,
@@ -44,15 +52,18 @@ export {
 } from './reference.js';
 export { Rng } from './rng.js';
 export {
+  ALL_FAULT_KINDS,
   type AttackProfile,
   type ByzantineProfile,
   chooseAttacks,
   describeScenario,
+  type FaultKinds,
   type FaultPlan,
   maxByzantineCount,
   NO_DEVIATIONS,
   type Scenario,
   type SimOptions,
+  swarm,
   VALIDATORS_MAX,
 } from './scenario.js';
 export { SignatureOracle, type VerifyFn } from './signatures.js';
@@ -64,6 +75,7 @@ export {
   type SimNodeState,
   type SimResult,
   type SimStats,
+  scenarioOf,
 } from './simulation.js';
 export { Trace } from './trace.js';
 export {

@@ -231,6 +231,11 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   return (await Simulation.create(options)).run();
 }
 
+/** The scenario a run of `options` derives from its seed (nothing runs). */
+export function scenarioOf(options: SimOptions): Scenario {
+  return prepare(options).scenario;
+}
+
 /** Everything a run derives from its options before anything runs. */
 interface Setup {
   readonly oracle: SignatureOracle;
