@@ -175,6 +175,12 @@ export class Adversary {
           this.#origin.set(packet.bytes, from);
         }
         const m = this.#classify(packet.topic, packet.bytes);
+        if (m !== null && m.height >= this.plan.height + 2 && this.#endsAt !== undefined && !quiet) {
+          // A quorum decided the height and the next: what the schedule withholds there is played
+          // out, and a node it kept behind must not miss more commits than a partition would cost it.
+          this.end();
+          return packet;
+        }
         if (m === null || m.height !== this.plan.height) return quiet ? undefined : packet;
         if (this.#allows(origin, to, m.round, m.kind)) return packet;
         if (this.#hold?.(origin, to, m.round, m.kind) === true && this.#held.length < 10_000)
