@@ -31,8 +31,14 @@
  */
 import { proposerIndex } from '@synod/consensus';
 import type { BlockWithCommit, ConsensusReply } from '@synod/node';
-import { readProposalEnvelope } from '@synod/p2p/validation';
-import { type Commit, decodeSignedVote, type ValidatorSet } from '@synod/types';
+import { encodeProposalMessage, readProposalEnvelope } from '@synod/p2p/validation';
+import {
+  type Commit,
+  decodeBlock,
+  decodeSignedVote,
+  proposalSignBytes,
+  type ValidatorSet,
+} from '@synod/types';
 import type { Scheduler } from './network.js';
 import type { Rng } from './rng.js';
 import type { Packet } from './transport.js';
@@ -114,6 +120,10 @@ export interface AdversaryContext {
   note(line: string): void;
   /** Sends a message the schedule held back (through the scheduler again). */
   send(from: number, to: number, packet: Packet): void;
+  /** The chain id (sign bytes). */
+  readonly chainId: string;
+  /** A signature by the twins' validator key (the Byzantine validator's own). */
+  signAsTwins(message: Uint8Array): Uint8Array;
 }
 
 /** Who hears whom, per (round, kind), at the plan's height. */
@@ -130,6 +140,9 @@ export class Adversary {
   /** Messages held back to be delivered late, and what decides to hold one. */
   #held: { from: number; to: number; packet: Packet }[] = [];
   #hold: ((origin: number, to: number, round: number, kind: Kind) => boolean) | undefined;
+  /** Rewrites of the second twin's proposals (by the original bytes), when the plan forges a POL round. */
+  #forgePolAt: number | undefined;
+  readonly #forged = new WeakMap<Uint8Array, Uint8Array>();
   readonly #decoded = new WeakMap<Uint8Array, { height: number; round: number; kind: Kind } | null>();
 
   constructor(plan: AdversaryPlan, ctx: AdversaryContext, rng: Rng, lengthMs: number) {
@@ -182,7 +195,11 @@ export class Adversary {
           return packet;
         }
         if (m === null || m.height !== this.plan.height) return quiet ? undefined : packet;
-        if (this.#allows(origin, to, m.round, m.kind)) return packet;
+        if (this.#allows(origin, to, m.round, m.kind)) {
+          if (origin === this.#ctx.twin && m.kind === 'proposal' && m.round === this.#forgePolAt)
+            return { ...packet, bytes: this.#forge(packet.bytes) };
+          return packet;
+        }
         if (this.#hold?.(origin, to, m.round, m.kind) === true && this.#held.length < 10_000)
           this.#held.push({ from, to, packet });
         return undefined;
@@ -191,6 +208,33 @@ export class Adversary {
         return this.#filterReply(from, to, packet, quiet);
     }
   };
+
+  /**
+   * The second twin's proposal of round `#forgePolAt`, signed again with a
+   * POL round it does not have (round 0): a fresh value dressed as a
+   * re-proposal, which a correct node takes only with 2f+1 prevotes for it in
+   * that round (L28).
+   */
+  #forge(bytes: Uint8Array): Uint8Array {
+    const known = this.#forged.get(bytes);
+    if (known !== undefined) return known;
+    let out = bytes;
+    try {
+      const { signedProposal, blockBytes } = readProposalEnvelope(bytes);
+      const proposal = { ...signedProposal.proposal, polRound: 0 };
+      const signature = this.#ctx.signAsTwins(proposalSignBytes(this.#ctx.chainId, proposal));
+      out = encodeProposalMessage({
+        signedProposal: { proposal, signature },
+        block: decodeBlock(blockBytes),
+      });
+      this.#origin.set(out, this.#ctx.twin);
+      this.#decoded.set(out, this.#decoded.get(bytes) ?? null);
+    } catch {
+      out = bytes;
+    }
+    this.#forged.set(bytes, out);
+    return out;
+  }
 
   #classify(
     topic: 'votes' | 'proposals',
@@ -354,8 +398,12 @@ export class Adversary {
     const blind = new Set([...z, b2]);
     const seen = new Set([...z, ...s, b2]);
     const late = new Set([...y, ...z, b2]);
+    // When the twins propose round 1, half of the time the second twin's fresh proposal is forged
+    // into a re-proposal with POL round 0 (which it does not have): Y may take it only with L28's
+    // quorum of prevotes.
+    if (p1 === b1 && this.#rng.chance(0.5)) this.#forgePolAt = 1;
     ctx.note(
-      `adversary: lock-split at height ${p.height} (twins of validator ${b1}: nodes ${b1}, ${b2}): decider {${x}}, locked {${y}}, rest {${z}}; proposer of round 1 node ${p1}`,
+      `adversary: lock-split at height ${p.height} (twins of validator ${b1}: nodes ${b1}, ${b2}): decider {${x}}, locked {${y}}, rest {${z}}; proposer of round 1 node ${p1}${this.#forgePolAt === undefined ? '' : ', its proposal forged with POL round 0'}`,
     );
     return (from, to, round, kind) => {
       if (round > 0) return late.has(from) && late.has(to);

@@ -491,6 +491,8 @@ class Simulation {
             if (this.#trace.verbose) this.#trace.line(`${stampOf(queue.now)} ${line}`);
           },
           send: (from, to, packet) => this.#network.send(from, to, packet),
+          chainId: SIM_CHAIN_ID,
+          signAsTwins: (message) => this.#oracle.sign(key.seed, key.publicKey, message),
         },
         setup.adversaryRng.fork(),
         lengthMs,
