@@ -206,7 +206,7 @@ export const MUTANTS: readonly Mutant[] = [
       {
         file: 'packages/node/src/node.ts',
         from: '          : (commitProblem(chain.chainId, set, commit, {',
-        to: '          : (undefined && commitProblem(chain.chainId, set, commit, {',
+        to: '          : (((..._args: unknown[]): string | undefined => undefined)(chain.chainId, set, commit, {',
       },
     ],
   },
