@@ -5,7 +5,6 @@ import type {
   CommitVotes,
   CoreEffect,
   CoreInput,
-  CoreMutation,
   CoreState,
   TimeoutParams,
   WeightedValidatorSet,
@@ -18,8 +17,6 @@ export interface ConsensusCoreOptions {
   readonly timeouts: TimeoutParams;
   /** Called with the paper's line number (11–67) each time a line runs; for coverage in tests. */
   readonly trace?: (line: number) => void;
-  /** Testing only: run a deliberately broken variant (see `CoreMutation`). Never set in a node. */
-  readonly mutation?: CoreMutation;
 }
 
 const NO_EFFECTS: readonly CoreEffect<never>[] = Object.freeze([]);
@@ -178,7 +175,6 @@ export class ConsensusCore<S> {
       selfIndex: selfIndexIn(input.validatorSet, this.options.selfAddress),
       timeouts: input.timeouts ?? this.options.timeouts,
       trace: this.options.trace,
-      mutation: this.options.mutation,
     });
     this.machine = m;
     m.start(round);

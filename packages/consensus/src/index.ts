@@ -59,7 +59,6 @@ export type {
   CoreEffectKind,
   CoreInput,
   CoreInputKind,
-  CoreMutation,
   CoreState,
   RoundStep,
   TimeoutParams,

@@ -154,12 +154,3 @@ export interface CoreState {
   /** Our index in this height's set, or -1 when we are not a validator at this height. */
   readonly selfIndex: number;
 }
-
-/**
- * A deliberately broken variant of the core, for proving that the simulator's
- * safety checkers can fail. Never set it in a node: the simulator's
- * broken-variant test is its only user.
- * - `ignore-lock-l22`: L22 prevotes a valid proposal even when locked on
- *   another value (drops the `lockedRound = -1 ∨ lockedValue = v` condition of L23).
- */
-export type CoreMutation = 'ignore-lock-l22';

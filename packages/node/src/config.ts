@@ -3,7 +3,7 @@
  * and the init (plain configuration, a default for every field but the
  * genesis).
  */
-import { type CoreMutation, TIMEOUT_SCALE_MAX, TIMEOUT_SCALE_MIN } from '@synod/consensus';
+import { TIMEOUT_SCALE_MAX, TIMEOUT_SCALE_MIN } from '@synod/consensus';
 import type { MempoolOptions } from '@synod/mempool';
 import type { NodeStorage } from '@synod/storage';
 import {
@@ -91,12 +91,6 @@ export interface NodeInit {
    * that already holds it refuses to start (CONFIG_INVALID). 0: never. @default 0
    */
   readonly haltHeight?: number;
-  /**
-   * Testing only: a deliberately broken consensus core (@synod/consensus's
-   * `CoreMutation`), handed to the engine, so that the simulator can show its
-   * checkers catch it. Never set in a node that runs a chain.
-   */
-  readonly mutation?: CoreMutation;
 }
 
 export const NODE_DEFAULTS = Object.freeze({
@@ -128,7 +122,6 @@ export interface ResolvedInit {
   readonly livenessSyncTicks: number;
   readonly timeoutScale: number;
   readonly haltHeight: number;
-  readonly mutation: CoreMutation | undefined;
 }
 
 function integer(name: string, value: number, min: number): number {
@@ -183,7 +176,6 @@ export function resolveInit(init: NodeInit): ResolvedInit {
     livenessSyncTicks: integer('livenessSyncTicks', init.livenessSyncTicks ?? d.livenessSyncTicks, 1),
     timeoutScale: timeoutScale(init.timeoutScale ?? d.timeoutScale),
     haltHeight: integer('haltHeight', init.haltHeight ?? d.haltHeight, 0),
-    mutation: init.mutation,
   };
 }
 

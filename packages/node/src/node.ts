@@ -345,7 +345,6 @@ export class SynodNode {
       metrics,
       verifySignature: c.verifySignature,
       commitMonitor: running.monitor,
-      ...(this.#init.mutation === undefined ? {} : { mutation: this.#init.mutation }),
       timeoutScale: this.#init.timeoutScale,
       haltHeight: this.#init.haltHeight,
       onHaltHeight: (h) => this.#haltHeightReached(h),

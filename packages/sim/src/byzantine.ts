@@ -1,6 +1,13 @@
 import { ProposerSchedule, ROUND_LOOKAHEAD_MAX } from '@synod/consensus';
 import { bytesEqual, toHex } from '@synod/crypto';
-import type { ChainStatus, NodeMessages, NodeTopic, NodeTransport, SyncProvider } from '@synod/node';
+import type {
+  BlockWithCommit,
+  ChainStatus,
+  NodeMessages,
+  NodeTopic,
+  NodeTransport,
+  SyncProvider,
+} from '@synod/node';
 import {
   type Block,
   blockHash,
@@ -19,6 +26,7 @@ import {
   voteSignBytes,
 } from '@synod/types';
 import { encodeGossip, GOSSIP_TOPICS } from './codec.js';
+import { reassemble } from './forge.js';
 import type { Rng } from './rng.js';
 import type { ByzantineProfile } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
@@ -226,6 +234,24 @@ export class ByzantineActor {
    */
   answers(): boolean {
     return !this.#c.rng.chance(this.#p.silent);
+  }
+
+  /**
+   * With its garbage rate, a block-range answer to peer `to` carries forged
+   * blocks: each block with a transaction stripped of them (its header's
+   * hashes made to match, so it is a well-formed block of another fork) and
+   * the decided commit pointed at it, its signatures left as they are (they
+   * do not verify for it). Only commit verification in block sync can tell.
+   */
+  forgedRange(to: number, range: readonly BlockWithCommit[]): readonly BlockWithCommit[] | undefined {
+    const rng = this.#c.rng;
+    if (!range.some((b) => b.block.txs.length > 0) || !rng.chance(this.#p.garbage)) return undefined;
+    this.#c.action('garbage', `a block range of another fork (forged commits) to node ${to}`);
+    return range.map(({ block, commit }) => {
+      if (block.txs.length === 0) return { block, commit };
+      const fork = reassemble(block, [], block.evidence);
+      return { block: fork, commit: { ...commit, blockHash: blockHash(fork) } };
+    });
   }
 
   /** With its garbage rate, a status request gets a lie about its height (to peer `to`). */
@@ -909,7 +935,12 @@ export function byzantineTransport(inner: SimTransport, actor: ByzantineActor): 
       const lie = actor.lyingStatus(from);
       if (lie !== undefined) return Promise.resolve({ ok: true, body: lie });
     }
-    return inner.answerWith(inner.provider, request);
+    const answer = inner.answerWith(inner.provider, request);
+    if (request.protocol !== 'block-range' || answer === undefined) return answer;
+    return answer.then((a) => {
+      const forged = a.ok ? actor.forgedRange(from, a.body as readonly BlockWithCommit[]) : undefined;
+      return forged === undefined ? a : { ok: true, body: forged };
+    });
   };
   return {
     publish: <T extends NodeTopic>(topic: T, message: NodeMessages[T]) => {

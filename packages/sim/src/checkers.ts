@@ -47,6 +47,7 @@ export type CheckName =
   | 'liveness'
   | 'evidence-stuck'
   | 'tx-lost'
+  | 'round-skip'
   | 'crash';
 
 export interface SimFailure {
@@ -188,6 +189,8 @@ export class Checkers {
   readonly #canonical: CanonicalBlock[] = [];
   readonly #decided: number[];
   readonly #signed = new Map<string, string>();
+  /** The highest round any honest validator signed a message in, per height. */
+  readonly #honestRound = new Map<number, number>();
   readonly #seen: Map<string, SeenEntry>[];
   /** Per node: infractions its pool accepted (from its consensus or a peer), and pool items per accused. */
   readonly #pooled: Set<string>[];
@@ -494,6 +497,7 @@ export class Checkers {
 
   /** Honest validator `validator`'s signer released a signature for `request`. */
   onHonestSign(validator: number, request: SignRequest): void {
+    this.#roundSkip(validator, request);
     const key = `${validator}/${request.height}/${request.round}/${request.step}`;
     const b = request.signBytes;
     const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
@@ -505,6 +509,31 @@ export class Checkers {
         `honest validator ${validator} signed two different ${request.step}s at height ${request.height} round ${request.round}`,
       );
     }
+  }
+
+  /**
+   * Rounds are entered one at a time by the honest validators as a whole. A
+   * correct node enters round r > 0 of a height either by its own timeouts
+   * after round r − 1, in which some honest validator signed (its prevote, or
+   * the precommits whose quorum started the precommit timeout, L47), or by
+   * the round skip of L55, on more than 1/3 of the power in messages of round
+   * r — with less than 1/3 Byzantine, at least one honest validator's, signed
+   * in round r. So the first honest signature of round r > 0 always follows
+   * an honest signature of round r − 1: an honest validator signing in a
+   * round further ahead was led there by the Byzantine validators alone
+   * (far-future rounds), and they can then hold it there.
+   */
+  #roundSkip(validator: number, request: SignRequest): void {
+    const h = request.height;
+    const top = this.#honestRound.get(h);
+    if (request.round > 0 && request.round > (top ?? 0) + 1) {
+      this.fail(
+        'liveness',
+        'round-skip',
+        `honest validator ${validator} signed a ${request.step} at height ${h} round ${request.round}, while no honest validator had signed in a round past ${top ?? 'none'} of that height`,
+      );
+    }
+    if (top === undefined || request.round > top) this.#honestRound.set(h, request.round);
   }
 
   /**
@@ -641,8 +670,9 @@ export class Checkers {
    * the validator is tombstoned.
    */
   evidenceDue(node: number, height: number): void {
-    const seen = this.#seen[node] as Map<string, SeenEntry>;
-    if (seen.size === 0) return;
+    // (a twin, node `validators`, is not watched: it is Byzantine)
+    const seen = this.#seen[node];
+    if (seen === undefined || seen.size === 0) return;
     const pooled = this.#pooled[node] as Set<string>;
     const pooledPunishments = this.#pooledPunishments[node] as Set<string>;
     const perValidator = this.#pooledPerValidator[node] as Map<number, number>;

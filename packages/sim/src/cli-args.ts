@@ -12,7 +12,6 @@ options:
   --no-faults            no crashes, partitions, loss, duplication or delay storms
   --no-workload          no transactions (the workload submits signed transfers to broadcastTx)
   --signatures fast      keyed-hash signatures instead of Ed25519 (faster; see README)
-  --mutation M           run a deliberately broken core (ignore-lock-l22)
   --quiet                single seed: summary only, no trace`;
 
 export interface Cli {
@@ -56,7 +55,6 @@ export function parseArgs(argv: readonly string[]): Cli {
     livenessHeights?: number;
     faults?: boolean;
     signatures?: 'ed25519' | 'fast';
-    mutation?: 'ignore-lock-l22';
     workload?: boolean;
   } = {};
   const args = argv.filter((a) => a !== '--');
@@ -116,13 +114,6 @@ export function parseArgs(argv: readonly string[]): Cli {
         o.workload = false;
         flags.push(a);
         break;
-      case '--mutation': {
-        const v = next();
-        if (v !== 'ignore-lock-l22') fail('--mutation: the only mutation is ignore-lock-l22');
-        o.mutation = v;
-        flags.push(a, v);
-        break;
-      }
       case '--quiet':
         quiet = true;
         break;

@@ -4,7 +4,7 @@
  * the evidence it chooses. The header hashes are made to match, so only the
  * node's validation (signatures, the evidence rules, the ledger) can tell.
  */
-import { type Block, blockHash, type Evidence, evidenceListHash, txsRoot } from '@synod/types';
+import { type Block, blockHash, commitHash, type Evidence, evidenceListHash, txsRoot } from '@synod/types';
 import type { SimChain } from './chain.js';
 import type { ReferenceChain } from './reference.js';
 
@@ -29,10 +29,11 @@ export function withEvidence(block: Block, evidence: readonly Evidence[]): Block
 }
 
 /**
- * A block of the same height that validation rejects, one of four ways
+ * A block of the same height that validation rejects, one of five ways
  * (chosen by the block's hash): a transfer with a broken signature, forged
  * evidence (signatures that do not verify), evidence the chain already
- * committed, or a wrong app hash in the header.
+ * committed, a wrong app hash in the header, or a last commit with a
+ * signature that does not verify (its header's hash made to match).
  */
 export function corruptBlock(block: Block, chain: SimChain, reference: ReferenceChain): Block {
   const h = block.header.height;
@@ -68,6 +69,21 @@ export function corruptBlock(block: Block, chain: SimChain, reference: Reference
   if (way === 2 && committed.length > 0) {
     const again = committed[(id[1] as number) % committed.length] as Evidence;
     return reassemble(block, block.txs, [...block.evidence, again]);
+  }
+  if (
+    way === 3 &&
+    (id[1] as number) % 2 === 0 &&
+    block.lastCommit.signatures.some((s) => s.flag !== 'absent')
+  ) {
+    const i = block.lastCommit.signatures.findIndex((s) => s.flag !== 'absent');
+    const signatures = block.lastCommit.signatures.map((s, j) => {
+      if (j !== i) return s;
+      const signature = s.signature.slice();
+      signature[0] = (signature[0] as number) ^ 0xff;
+      return { ...s, signature };
+    });
+    const lastCommit = { ...block.lastCommit, signatures };
+    return { ...block, header: { ...block.header, lastCommitHash: commitHash(lastCommit) }, lastCommit };
   }
   if (way === 3) {
     const appHash = block.header.appHash.slice();

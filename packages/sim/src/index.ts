@@ -2,6 +2,14 @@
  * @synod/sim — the deterministic whole-cluster simulator. This file is the
  * package's only public surface.
  */
+
+export {
+  Adversary,
+  type AdversaryPlan,
+  type AttackKind,
+  chooseAdversary,
+  partitionSchedules,
+} from './adversary.js';
 export { type ByzantineAction, FLOOD_BUDGET, type Outgoing } from './byzantine.js';
 export {
   DOWNTIME_WINDOW_MARGIN,
@@ -28,7 +36,7 @@ export {
   type SeenMessage,
   type SimFailure,
 } from './checkers.js';
-export { decodeGossip, encodeGossip, GOSSIP_TOPICS, WireError } from './codec.js';
+export { encodeGossip, GOSSIP_TOPICS } from './codec.js';
 export { type CrashPoint, type Life, SimDisk } from './disk.js';
 export { EventQueue, type SimEvent } from './event-queue.js';
 export { corruptBlock, reassemble, withEvidence } from './forge.js';
@@ -44,16 +52,18 @@ export {
 } from './reference.js';
 export { Rng } from './rng.js';
 export {
+  ALL_FAULT_KINDS,
   type AttackProfile,
   type ByzantineProfile,
   chooseAttacks,
   describeScenario,
+  type FaultKinds,
   type FaultPlan,
   maxByzantineCount,
   NO_DEVIATIONS,
   type Scenario,
-  type SimMutation,
   type SimOptions,
+  swarm,
   VALIDATORS_MAX,
 } from './scenario.js';
 export { SignatureOracle, type VerifyFn } from './signatures.js';
@@ -65,6 +75,7 @@ export {
   type SimNodeState,
   type SimResult,
   type SimStats,
+  scenarioOf,
 } from './simulation.js';
 export { Trace } from './trace.js';
 export {

@@ -16,6 +16,13 @@ export const CALM_NETWORK: NetworkFaults = { minDelayMs: 1, maxDelayMs: 5, lossR
 export type Deliver<M> = (from: number, msg: M) => void;
 
 /**
+ * An adversarial scheduler: sees every message sent (gossip, relays,
+ * requests, replies) and returns what is delivered — the message, a copy
+ * with parts withheld, or undefined to drop it.
+ */
+export type Scheduler<M> = (from: number, to: number, msg: M) => M | undefined;
+
+/**
  * A simulated network between nodes 0..n-1: per-message random delay (hence
  * reordering), loss, duplication, and partitions. Everything is scheduled on
  * the shared event queue and drawn from the simulation's RNG.
@@ -27,6 +34,8 @@ export class SimNetwork<M> {
   #faults: NetworkFaults;
   /** group[i] = partition group of node i; nodes talk only within a group. */
   #group: number[];
+  /** The adversary's say over every delivery, while it has one. */
+  scheduler: Scheduler<M> | undefined;
   sent = 0;
   delivered = 0;
   dropped = 0;
@@ -79,10 +88,15 @@ export class SimNetwork<M> {
     return this.#group[from] === this.#group[to];
   }
 
-  send(from: number, to: number, msg: M): void {
+  send(from: number, to: number, original: M): void {
     this.sent++;
     if (from === to) {
-      this.#schedule(from, to, msg, 0);
+      this.#schedule(from, to, original, 0);
+      return;
+    }
+    const msg = this.scheduler === undefined ? original : this.scheduler(from, to, original);
+    if (msg === undefined) {
+      this.dropped++;
       return;
     }
     const f = this.#faults;

@@ -36,7 +36,7 @@ import type { SimNetwork } from './network.js';
 import type { ReferenceChain, SlashingView } from './reference.js';
 import { slashingView, validatorPubKeys } from './reference.js';
 import type { Rng } from './rng.js';
-import type { ByzantineProfile, Scenario, SimMutation } from './scenario.js';
+import type { ByzantineProfile, Scenario } from './scenario.js';
 import type { SignatureOracle } from './signatures.js';
 import type { Trace } from './trace.js';
 import { type Packet, SimTransport, type TransportWorld } from './transport.js';
@@ -135,6 +135,8 @@ export class SimNode {
   #height = 0;
   /** Bytes appended to the WAL since its last end-height record (what a restart would replay). */
   #walBytes = 0;
+  /** A Byzantine validator's node (held by its adversary, or one of its twins). */
+  readonly #faulty: boolean;
   /** A Byzantine node's pending evidence (what its pool accepted), for its actor. */
   readonly #evidence: Evidence[] = [];
 
@@ -146,8 +148,10 @@ export class SimNode {
     rng: Rng,
     profile: ByzantineProfile | undefined,
     attackRng: Rng,
+    faulty: boolean,
   ) {
     this.#w = world;
+    this.#faulty = faulty;
     this.index = index;
     this.key = key;
     this.disk = disk;
@@ -192,12 +196,18 @@ export class SimNode {
     rng: Rng,
     profile: ByzantineProfile | undefined,
     attackRng: Rng,
+    faulty = profile !== undefined,
   ): Promise<SimNode> {
-    return new SimNode(world, index, key, await SimDisk.create(), rng, profile, attackRng);
+    return new SimNode(world, index, key, await SimDisk.create(), rng, profile, attackRng, faulty);
   }
 
+  /**
+   * Honest: neither a Byzantine validator's adversary-held node nor one of
+   * the twins of a Byzantine validator (honest code, but one of two nodes
+   * signing with the same key: see adversary.ts).
+   */
   get honest(): boolean {
-    return this.byzantine === undefined;
+    return this.byzantine === undefined && !this.#faulty;
   }
 
   /** Up: started (possibly still starting) and not crashed since. */
@@ -286,7 +296,7 @@ export class SimNode {
       index: this.index,
       rng: this.#rng,
       alive: () => life.alive,
-      relay: this.honest,
+      relay: this.byzantine === undefined,
       ...(this.byzantine === undefined ? {} : { onMessage: (topic, m) => this.byzantine?.sees(topic, m) }),
     });
     const signer = this.honest ? await this.#guardedSigner(storage, life) : this.#rawSigner();
@@ -309,19 +319,10 @@ export class SimNode {
     await node.start();
   }
 
-  /**
-   * The node's configuration. A scenario's core mutation goes to the node as
-   * `mutation`, which @synod/node has to hand to its engine for the broken
-   * core to run (the broken-variant test's only way in; see README).
-   */
+  /** The node's configuration. */
   #init(): NodeInit {
     const w = this.#w;
-    const init: NodeInit & { readonly mutation?: SimMutation } = {
-      genesis: w.chain.genesis,
-      livenessIntervalMs: w.livenessIntervalMs,
-      ...(w.scenario.mutation === undefined ? {} : { mutation: w.scenario.mutation }),
-    };
-    return init;
+    return { genesis: w.chain.genesis, livenessIntervalMs: w.livenessIntervalMs };
   }
 
   /** Power is cut now: memory is gone, the WAL keeps only what was synced. */

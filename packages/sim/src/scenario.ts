@@ -1,10 +1,8 @@
-import type { CoreMutation, TimeoutParams } from '@synod/consensus';
+import type { TimeoutParams } from '@synod/consensus';
+import type { AdversaryPlan } from './adversary.js';
 import type { NetworkFaults } from './network.js';
 import type { Rng } from './rng.js';
 import type { SignatureScheme } from './signatures.js';
-
-/** A deliberately broken core variant (passed to the engine), to prove the checkers can fail. */
-export type SimMutation = CoreMutation;
 
 /** What a caller chooses; everything else comes from the seed. */
 export interface SimOptions {
@@ -22,12 +20,22 @@ export interface SimOptions {
   readonly byzantineProfile?: ByzantineProfile;
   /** Crashes, partitions, loss, duplication and delay storms in the safety phase (default true). */
   readonly faults?: boolean;
-  /** Run a deliberately broken core (see `SimMutation`). */
-  readonly mutation?: SimMutation;
   /** Real Ed25519 (default) or the keyed-hash stand-in, for speed (see `SignatureScheme`). */
   readonly signatures?: SignatureScheme;
   /** The transaction workload (signed transfers to `broadcastTx`; default true). */
   readonly workload?: boolean;
+  /**
+   * The network adversary (Twins and a delivery schedule for one height: see
+   * adversary.ts): drawn from the seed by default (never with a
+   * `byzantineProfile`); false: none.
+   */
+  readonly adversary?: boolean;
+  /**
+   * Swarm testing: the seed turns each fault kind (crashes, partitions,
+   * storms) and each deviation of each Byzantine validator on or off
+   * (default true; never with a `byzantineProfile`).
+   */
+  readonly swarm?: boolean;
   /** Readable trace lines: keep them in the result (true) or stream them to a callback. */
   readonly trace?: boolean | ((line: string) => void);
 }
@@ -134,8 +142,20 @@ export interface Scenario {
   readonly livenessIntervalMs: number;
   /** Simulated time after which the safety phase ends even without reaching `heights`. */
   readonly safetyPhaseMaxMs: number;
-  readonly mutation: SimMutation | undefined;
+  /** The fault kinds this seed turned on (swarm testing; all of them without it). */
+  readonly faultKinds: FaultKinds;
+  /** The network adversary of the run, if any. */
+  readonly adversary: AdversaryPlan | null;
 }
+
+/** The fault kinds of the safety phase a seed turns on. */
+export interface FaultKinds {
+  readonly crash: boolean;
+  readonly partition: boolean;
+  readonly storm: boolean;
+}
+
+export const ALL_FAULT_KINDS: FaultKinds = Object.freeze({ crash: true, partition: true, storm: true });
 
 export const VALIDATORS_MAX = 100;
 
@@ -332,8 +352,35 @@ export function deriveScenario(
     clockOffsetsMs: Array.from({ length: validators }, () => rng.int(0, 50)),
     livenessIntervalMs: Math.max(10, Math.round(timeouts.commitMs / 2)),
     safetyPhaseMaxMs: heights * 10 * roundMs,
-    mutation: options.mutation,
+    faultKinds: ALL_FAULT_KINDS,
+    adversary: null,
   };
+}
+
+/**
+ * Swarm testing (Groce et al. 2012): from the seed's swarm stream, each
+ * fault kind is on with probability 0.7 and each deviation of each Byzantine
+ * validator is kept with probability 0.6, so that a seed runs a random
+ * subset of the kinds instead of all of them mixed (one kind can mask
+ * another: a storm drowns a split, a flood gets its sender jailed first).
+ */
+export function swarm(s: Scenario, rng: Rng): Scenario {
+  const faultKinds: FaultKinds = {
+    crash: rng.chance(0.7),
+    partition: rng.chance(0.7),
+    storm: rng.chance(0.7),
+  };
+  const byzantine = new Map<number, ByzantineProfile>();
+  for (const [i, p] of s.byzantine) {
+    if (p.silent >= 1) {
+      byzantine.set(i, p);
+      continue;
+    }
+    const kept = { ...p } as Record<keyof ByzantineProfile, number>;
+    for (const k of Object.keys(kept) as (keyof ByzantineProfile)[]) if (!rng.chance(0.6)) kept[k] = 0;
+    byzantine.set(i, kept);
+  }
+  return { ...s, faultKinds, byzantine };
 }
 
 /** One line describing a scenario (printed at the start of a run). */
@@ -349,8 +396,22 @@ export function describeScenario(s: Scenario): string {
     `delay=${s.calm.minDelayMs}-${s.calm.maxDelayMs}ms`,
     f === null
       ? 'faults=off'
-      : `faults=crash/${Math.round(f.crashEveryMs)}ms partition/${Math.round(f.partitionEveryMs)}ms storm/${Math.round(f.stormEveryMs)}ms(loss=${f.storm.lossRate.toFixed(2)},dup=${f.storm.duplicateRate.toFixed(2)},delay<=${f.storm.maxDelayMs}ms)`,
-    ...(s.mutation === undefined ? [] : [`mutation=${s.mutation}`]),
+      : `faults=${
+          [
+            s.faultKinds.crash ? `crash/${Math.round(f.crashEveryMs)}ms` : '',
+            s.faultKinds.partition ? `partition/${Math.round(f.partitionEveryMs)}ms` : '',
+            s.faultKinds.storm
+              ? `storm/${Math.round(f.stormEveryMs)}ms(loss=${f.storm.lossRate.toFixed(2)},dup=${f.storm.duplicateRate.toFixed(2)},delay<=${f.storm.maxDelayMs}ms)`
+              : '',
+          ]
+            .filter((k) => k !== '')
+            .join(' ') || 'none'
+        }`,
+    ...(s.adversary === null
+      ? []
+      : [
+          `adversary=${s.adversary.kind}@h${s.adversary.height}(twins of ${s.adversary.twinOf}${s.adversary.kind === 'partitions' ? ` ${s.adversary.partitions.map((g) => g.join('')).join('/')}` : ''})`,
+        ]),
   ].join(' ');
 }
 

@@ -1,6 +1,7 @@
 import { toHex } from '@synod/crypto';
 import type { BlockDecidedEvent } from '@synod/node';
 import type { Block, Commit } from '@synod/types';
+import { Adversary, chooseAdversary } from './adversary.js';
 import type { ByzantineAction } from './byzantine.js';
 import { GENESIS_TIME_MS, SIM_CHAIN_ID, SimChain, simConsensusParams, validatorKeys } from './chain.js';
 import { type AppliedPunishment, Checkers, type PunishmentStats, type SimFailure } from './checkers.js';
@@ -12,8 +13,10 @@ import { Rng } from './rng.js';
 import {
   deriveScenario,
   describeScenario,
+  NO_DEVIATIONS,
   type Scenario,
   type SimOptions,
+  swarm,
   validatorRange,
 } from './scenario.js';
 import { SignatureOracle } from './signatures.js';
@@ -228,6 +231,11 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   return (await Simulation.create(options)).run();
 }
 
+/** The scenario a run of `options` derives from its seed (nothing runs). */
+export function scenarioOf(options: SimOptions): Scenario {
+  return prepare(options).scenario;
+}
+
 /** Everything a run derives from its options before anything runs. */
 interface Setup {
   readonly oracle: SignatureOracle;
@@ -239,6 +247,8 @@ interface Setup {
   /** Each Byzantine actor's attack strategies draw from a fork of this (see `chooseAttacks`). */
   readonly attackRng: Rng;
   readonly workloadRng: Rng;
+  /** The network adversary's choices (roles at its height). */
+  readonly adversaryRng: Rng;
 }
 
 function prepare(options: SimOptions): Setup {
@@ -253,14 +263,27 @@ function prepare(options: SimOptions): Setup {
   // Forked after the others: the streams above stay what they were.
   const attackRng = master.fork();
   const workloadRng = master.fork();
+  const swarmRng = master.fork();
+  const adversaryRng = master.fork();
   const [lo, hi] = validatorRange(options.validators);
   const n = scenarioRng.int(lo, hi);
   const keys = validatorKeys(keyRng, n);
   for (const k of keys) oracle.register(k.publicKey, k.seed);
-  const scenario = deriveScenario(options, scenarioRng, n, true, attackRng.fork());
+  let scenario = deriveScenario(options, scenarioRng, n, true, attackRng.fork());
+  const chosen = options.byzantineProfile === undefined;
+  if (chosen && options.swarm !== false) scenario = swarm(scenario, swarmRng);
+  if (chosen && options.adversary !== false && adversaryRng.chance(0.5)) {
+    const plan = chooseAdversary(adversaryRng, seed, n, [...scenario.byzantine.keys()], scenario.heights);
+    if (plan !== null) {
+      // The Byzantine validator runs as two honest nodes: its own profile is none.
+      const byzantine = new Map(scenario.byzantine);
+      byzantine.set(plan.twinOf, NO_DEVIATIONS);
+      scenario = { ...scenario, byzantine, adversary: plan };
+    }
+  }
   const params = simConsensusParams(scenario.timeouts, scenario.heights);
   const chain = new SimChain(keys, scenario.powers, params, seed);
-  return { oracle, scenario, chain, netRng, faultRng, nodeRng, attackRng, workloadRng };
+  return { oracle, scenario, chain, netRng, faultRng, nodeRng, attackRng, workloadRng, adversaryRng };
 }
 
 class Simulation {
@@ -278,6 +301,7 @@ class Simulation {
   #checkers!: Checkers;
   #reference!: ReferenceChain;
   #nodes: SimNode[] = [];
+  #adversary: Adversary | undefined;
   #phase: 'safety' | 'liveness' = 'safety';
   #events = 0;
   #livenessStartMs = -1;
@@ -314,7 +338,9 @@ class Simulation {
       keepLines: trace === true,
       ...(typeof trace === 'function' ? { onLine: trace } : {}),
     });
-    this.#network = new SimNetwork<Packet>(n, this.#queue, setup.netRng, scenario.calm);
+    // With twins, node n is the second node of the Byzantine validator `adversary.twinOf`.
+    const nodes = scenario.adversary === null ? n : n + 1;
+    this.#network = new SimNetwork<Packet>(nodes, this.#queue, setup.netRng, scenario.calm);
     this.#counters = {
       crashes: 0,
       restarts: 0,
@@ -419,19 +445,60 @@ class Simulation {
         this.#checkers.fail('crash', 'crash', `${what}: ${e.message}`);
       },
     };
+    const plan = scenario.adversary;
     for (let i = 0; i < scenario.validators; i++) {
       const key = chain.validators[i];
       if (key === undefined) continue;
+      const twin = plan?.twinOf === i;
       this.#nodes.push(
         await SimNode.create(
           world,
           i,
           key,
           setup.nodeRng.fork(),
-          scenario.byzantine.get(i),
+          twin ? undefined : scenario.byzantine.get(i),
           setup.attackRng.fork(),
+          twin || scenario.byzantine.has(i),
         ),
       );
+    }
+    if (plan !== null) {
+      const key = chain.validators[plan.twinOf];
+      if (key === undefined) throw new Error('twins of an unknown validator');
+      const n = scenario.validators;
+      this.#nodes.push(
+        await SimNode.create(world, n, key, setup.nodeRng.fork(), undefined, setup.attackRng.fork(), true),
+      );
+      const t = scenario.timeouts;
+      // Rounds 0 and 1 with their timeouts, three times over: then the schedule ends.
+      const lengthMs =
+        3 *
+        (2 * (t.proposeMs + t.prevoteMs + t.precommitMs) +
+          t.proposeDeltaMs +
+          t.prevoteDeltaMs +
+          t.precommitDeltaMs +
+          4 * scenario.calm.maxDelayMs);
+      const adversary = new Adversary(
+        plan,
+        {
+          validators: n,
+          twin: n,
+          setAt: (h) => this.#reference.validatorSetAt(h),
+          indexOf: (address) => checkers.indexOf(address),
+          byzantine: new Set(scenario.byzantine.keys()),
+          now: () => queue.now,
+          note: (line) => {
+            if (this.#trace.verbose) this.#trace.line(`${stampOf(queue.now)} ${line}`);
+          },
+          send: (from, to, packet) => this.#network.send(from, to, packet),
+          chainId: SIM_CHAIN_ID,
+          signAsTwins: (message) => this.#oracle.sign(key.seed, key.publicKey, message),
+        },
+        setup.adversaryRng.fork(),
+        lengthMs,
+      );
+      this.#adversary = adversary;
+      this.#network.scheduler = adversary.scheduler;
     }
   }
 
@@ -445,9 +512,9 @@ class Simulation {
       for (const node of this.#nodes)
         this.#queue.schedule(0, () => this.#spawn(node.start(), `starting node ${node.index}`), true);
       if (s.faults !== null) {
-        this.#scheduleCrash();
-        this.#schedulePartition();
-        this.#scheduleStorm();
+        if (s.faultKinds.crash) this.#scheduleCrash();
+        if (s.faultKinds.partition) this.#schedulePartition();
+        if (s.faultKinds.storm) this.#scheduleStorm();
       }
       this.#scheduleWorkload();
       await this.#loop();
@@ -649,7 +716,9 @@ class Simulation {
       exponential(rng, f.crashEveryMs),
       () => {
         if (this.#phase !== 'safety') return;
-        const candidates = this.#honestNodes().filter((n) => n.alive && !n.armed);
+        const candidates = this.#adversary?.engaged
+          ? []
+          : this.#honestNodes().filter((n) => n.alive && !n.armed);
         if (candidates.length > 0) {
           const node = rng.pick(candidates);
           if (rng.chance(f.midOperationCrash)) {
@@ -696,7 +765,7 @@ class Simulation {
       exponential(rng, f.partitionEveryMs),
       () => {
         if (this.#phase !== 'safety') return;
-        if (!this.#network.partitioned) {
+        if (!this.#network.partitioned && this.#adversary?.engaged !== true) {
           const n = this.#scenario.validators;
           let groups: number[][];
           if (n < 2) groups = [[0]];
@@ -742,6 +811,10 @@ class Simulation {
     const rng = this.#faultRng;
     this.#queue.schedule(exponential(rng, f.stormEveryMs), () => {
       if (this.#phase !== 'safety') return;
+      if (this.#adversary?.engaged === true) {
+        this.#scheduleStorm();
+        return;
+      }
       this.#network.setFaults(f.storm);
       this.#counters.storms++;
       this.#trace.record(TAG.storm);
@@ -770,6 +843,7 @@ class Simulation {
     this.#safetyHeights = this.#checkers.height;
     this.#network.heal();
     this.#network.setFaults(s.calm);
+    this.#adversary?.end();
     const honest = this.#honestNodes();
     for (const node of honest) node.disarm();
     for (const node of honest) if (!node.alive) this.#queue.schedule(1, () => this.#restart(node), true);

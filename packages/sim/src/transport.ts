@@ -21,20 +21,17 @@ import type {
   SyncProvider,
 } from '@synod/node';
 import {
-  type Block,
-  blockHash,
-  bytesEqual,
-  decodeTx,
-  type Evidence,
-  evidenceStructureProblem,
-  evidenceTimeProblem,
-  evidenceValidator,
-  proposalSignBytes,
-  SynodError,
-  txSignBytes,
-  voteSignBytes,
-} from '@synod/types';
-import { decodeGossip, encodeGossip } from './codec.js';
+  DEFAULT_HEIGHT_WINDOW,
+  DEFAULT_MESSAGE_LIMITS,
+  GossipValidationError,
+  ProposalTracker,
+  type ValidatedProposal,
+  type ValidatedTx,
+  type ValidationParams,
+  validateGossipMessage,
+} from '@synod/p2p/validation';
+import { type Block, blockHash, bytesEqual, SynodError } from '@synod/types';
+import { encodeGossip } from './codec.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNetwork } from './network.js';
 import type { Rng } from './rng.js';
@@ -121,9 +118,6 @@ interface Pending {
   readonly timer: { cancelled: boolean };
 }
 
-/** Decoded messages by their bytes (and topic): a broadcast is one array sent to every peer, decoded once. */
-const decoded = new WeakMap<Uint8Array, { readonly topic: NodeTopic; readonly message: unknown }>();
-const INVALID = Symbol('invalid');
 /** Seen-cache keys by bytes object (a relayed message keeps its array). */
 const keys = new WeakMap<Uint8Array, string>();
 
@@ -169,6 +163,8 @@ export class SimTransport implements NodeTransport {
   readonly #pending = new Map<number, Pending>();
   #provider: SyncProvider | undefined;
   #view: GossipValidationView | undefined;
+  /** The proposals validation accepted per (height, round) (the libp2p network keeps one too). */
+  readonly #proposals = new ProposalTracker();
 
   constructor(options: SimTransportOptions) {
     this.#w = options.world;
@@ -206,7 +202,6 @@ export class SimTransport implements NodeTransport {
   publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void {
     if (!this.#alive()) return;
     const bytes = encodeGossip(topic, message);
-    decoded.set(bytes, { topic, message });
     this.#seen.add(`${topic}/${fingerprint(bytes)}`);
     this.sendGossip(this.peerIndices(), topic, bytes);
   }
@@ -258,18 +253,7 @@ export class SimTransport implements NodeTransport {
     }
     this.#seen.add(key);
     if (this.#seen.size > SEEN_CACHE_SIZE) this.#seen.delete(this.#seen.values().next().value as string);
-    const known = decoded.get(bytes);
-    let message: unknown;
-    if (known?.topic === topic) message = known.message;
-    else {
-      try {
-        message = decodeGossip(topic, bytes, w.chainId);
-      } catch {
-        message = INVALID;
-      }
-      decoded.set(bytes, { topic, message });
-    }
-    const verdict = message === INVALID ? 'reject' : this.#check(topic, message as NodeMessages[NodeTopic]);
+    const { verdict, message, forward } = this.#check(topic, bytes);
     if (verdict !== 'accept') {
       if (verdict === 'reject') {
         w.counters.gossipRejected++;
@@ -277,7 +261,7 @@ export class SimTransport implements NodeTransport {
       } else w.counters.gossipIgnored++;
       return;
     }
-    if (this.#relay) {
+    if (this.#relay && forward) {
       const peers = this.#rng.shuffle(this.peerIndices().filter((p) => p !== from)).slice(0, MESH_DEGREE);
       w.counters.gossipRelayed += peers.length;
       for (const to of peers) w.network.send(this.#index, to, { kind: 'gossip', topic, bytes });
@@ -287,60 +271,59 @@ export class SimTransport implements NodeTransport {
   }
 
   /**
-   * What a relay must know before it forwards: the message is within the
-   * node's height window (one height behind to two ahead of the height being
-   * decided, as @synod/p2p's validation), and its signatures verify under the
-   * keys of the validators they name (consensus messages, evidence) or of
-   * the sender (transactions). Everything else — membership of the height's
-   * set, the proposer of the round, what evidence proves — is the node's.
+   * @synod/p2p's gossip validation (`validateGossipMessage`), the function
+   * the libp2p network runs, over the node's view of its chain: sizes and
+   * decoding, the height window and the round look-ahead, the signer in the
+   * height's validator set and its signature, the round's proposer, the
+   * first (or one conflicting) proposal of a round (a conflicting one is
+   * delivered, not forwarded), the block's data, evidence's height, time,
+   * power and signatures, a transaction's chain and signature. Before the
+   * node attached its view nothing can be judged (IGNORE).
    */
-  #check(topic: NodeTopic, m: NodeMessages[NodeTopic]): Verdict {
-    const w = this.#w;
-    const chain = this.#view?.evidenceChain();
-    const current = chain === undefined ? undefined : chain.height + 1;
-    const inWindow = (h: number): boolean => current === undefined || (h >= current - 1 && h <= current + 2);
-    switch (topic) {
-      case 'votes': {
-        const sv = m as NodeMessages['votes'];
-        if (!inWindow(sv.vote.height)) return 'ignore';
-        const key = w.keyOf(sv.vote.validatorAddress);
-        return key !== undefined && w.verify(key, voteSignBytes(w.chainId, sv.vote), sv.signature)
-          ? 'accept'
-          : 'reject';
+  #check(
+    topic: NodeTopic,
+    bytes: Uint8Array,
+  ): { verdict: Verdict; message?: NodeMessages[NodeTopic]; forward?: boolean } {
+    const view = this.#view;
+    if (view === undefined) return { verdict: 'ignore' };
+    const params: ValidationParams = {
+      ctx: {
+        chainId: this.#w.chainId,
+        currentHeight: () => view.currentHeight(),
+        currentRound: () => view.currentRound(),
+        validatorSetAt: (h) => view.validatorSetAt(h),
+        proposerIndex: (h, r) => view.proposerIndex(h, r),
+        evidenceChain: () => view.evidenceChain(),
+        verifySignature: view.verifySignature,
+      },
+      limits: DEFAULT_MESSAGE_LIMITS,
+      window: DEFAULT_HEIGHT_WINDOW,
+      proposals: this.#proposals,
+    };
+    try {
+      // No transaction precheck is given: the result is never a promise.
+      const out = validateGossipMessage(topic, bytes, params) as Awaited<
+        ReturnType<typeof validateGossipMessage>
+      >;
+      switch (topic) {
+        case 'proposals': {
+          const p = out as ValidatedProposal;
+          return {
+            verdict: 'accept',
+            message: { signedProposal: p.signedProposal, block: p.block },
+            forward: !p.conflicting,
+          };
+        }
+        case 'txs':
+          return { verdict: 'accept', message: (out as ValidatedTx).bytes, forward: true };
+        default:
+          return { verdict: 'accept', message: out as NodeMessages[NodeTopic], forward: true };
       }
-      case 'proposals': {
-        const p = (m as NodeMessages['proposals']).signedProposal;
-        if (!inWindow(p.proposal.height)) return 'ignore';
-        const key = w.keyOf(p.proposal.proposerAddress);
-        return key !== undefined && w.verify(key, proposalSignBytes(w.chainId, p.proposal), p.signature)
-          ? 'accept'
-          : 'reject';
-      }
-      case 'evidence': {
-        const ev = m as NodeMessages['evidence'];
-        if (evidenceStructureProblem(ev) !== undefined || !this.#evidenceSigned(ev)) return 'reject';
-        // [IGNORE] evidence the chain cannot judge yet (or any more): not forwarded.
-        if (chain !== undefined && evidenceTimeProblem(ev, chain) !== undefined) return 'ignore';
-        return 'accept';
-      }
-      case 'txs': {
-        const tx = decodeTx(m as NodeMessages['txs']);
-        return w.verifyTx(tx.body.sender, txSignBytes(w.chainId, tx.body), tx.signature)
-          ? 'accept'
-          : 'reject';
-      }
+    } catch (err) {
+      if (err instanceof GossipValidationError)
+        return { verdict: err.action === 'REJECT' ? 'reject' : 'ignore' };
+      return { verdict: 'reject' };
     }
-  }
-
-  #evidenceSigned(ev: Evidence): boolean {
-    const w = this.#w;
-    const key = w.keyOf(evidenceValidator(ev));
-    if (key === undefined) return false;
-    return ev.kind === 'duplicate-vote'
-      ? w.verify(key, voteSignBytes(w.chainId, ev.voteA.vote), ev.voteA.signature) &&
-          w.verify(key, voteSignBytes(w.chainId, ev.voteB.vote), ev.voteB.signature)
-      : w.verify(key, proposalSignBytes(w.chainId, ev.proposalA.proposal), ev.proposalA.signature) &&
-          w.verify(key, proposalSignBytes(w.chainId, ev.proposalB.proposal), ev.proposalB.signature);
   }
 
   // ------------------------------------------------------------------ request / response

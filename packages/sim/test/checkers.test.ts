@@ -59,6 +59,20 @@ describe('checkers', () => {
     expect(f.checkers.failure).toMatchObject({ class: 'safety', check: 'double-sign' });
   });
 
+  it("round-skip: an honest validator signing in a round past the one after the honest validators' highest fails", async () => {
+    const f = await fixture();
+    const sign = (v: number, round: number, step: 'prevote' | 'precommit' | 'proposal' = 'prevote') =>
+      f.checkers.onHonestSign(v, { height: 5, round, step, signBytes: Uint8Array.of(v, round) });
+    sign(0, 0);
+    sign(1, 1); // by its timeouts after round 0, in which an honest validator signed
+    sign(2, 2, 'precommit');
+    sign(0, 2); // a round skip to a round an honest validator is in
+    f.checkers.onHonestSign(1, { height: 6, round: 1, step: 'prevote', signBytes: Uint8Array.of(9) });
+    expect(f.checkers.failure).toBeUndefined();
+    sign(1, 4); // no honest validator signed in round 3: led there by the Byzantine validators alone
+    expect(f.checkers.failure).toMatchObject({ class: 'liveness', check: 'round-skip' });
+  });
+
   const seen = { kind: 'vote' as const, validator: 3, height: 1, round: 0, step: 'prevote' as const };
 
   it('evidence-missing: an equivocation a node saw must be in its pool by its decision', async () => {

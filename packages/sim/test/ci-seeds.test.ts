@@ -40,21 +40,29 @@ const VARIANTS: readonly {
 ];
 
 describe('CI seeds', () => {
-  it.each(SEEDS)('seed %i passes', async (seed) => {
-    const r = await runSimulation({ seed });
-    expect(r.failure, `replay: pnpm sim --seed ${seed}`).toBeUndefined();
-    expect(r.ok).toBe(true);
-    expect(r.stats.heights).toBeGreaterThan(r.stats.safetyHeights);
-    // Past the first downtime window (a silent validator is jailed there) and out of the set.
-    expect(r.stats.heights).toBeGreaterThanOrEqual(r.scenario.heights + 12 + 3);
-    for (const p of r.punishments) expect(r.scenario.byzantine.has(p.index)).toBe(true);
-  });
+  it.each(SEEDS)(
+    'seed %i passes',
+    async (seed) => {
+      const r = await runSimulation({ seed });
+      expect(r.failure, `replay: pnpm sim --seed ${seed}`).toBeUndefined();
+      expect(r.ok).toBe(true);
+      expect(r.stats.heights).toBeGreaterThan(r.stats.safetyHeights);
+      // Past the first downtime window (a silent validator is jailed there) and out of the set.
+      expect(r.stats.heights).toBeGreaterThanOrEqual(r.scenario.heights + 12 + 3);
+      for (const p of r.punishments) expect(r.scenario.byzantine.has(p.index)).toBe(true);
+    },
+    300_000,
+  );
 
   for (const v of VARIANTS) {
-    it.each(v.seeds)(`${v.name}: seed %i passes`, async (seed) => {
-      const r = await runSimulation({ seed, ...v.options });
-      expect(r.failure).toBeUndefined();
-      expect(r.ok).toBe(true);
-    });
+    it.each(v.seeds)(
+      `${v.name}: seed %i passes`,
+      async (seed) => {
+        const r = await runSimulation({ seed, ...v.options });
+        expect(r.failure).toBeUndefined();
+        expect(r.ok).toBe(true);
+      },
+      300_000,
+    );
   }
 });

@@ -1,56 +1,92 @@
-import { blockHash } from '@synod/types';
+import {
+  DEFAULT_HEIGHT_WINDOW,
+  DEFAULT_MESSAGE_LIMITS,
+  GossipValidationError,
+  ProposalTracker,
+  type ValidationParams,
+  validateGossipMessage,
+} from '@synod/p2p/validation';
+import { blockHash, proposalSignBytes } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { decodeGossip, encodeGossip, GOSSIP_TOPICS, Rng, SIM_CHAIN_ID } from '../src/index.js';
-import { doubleSign, firstBlock, fixture, prevote } from './helpers.js';
+import { encodeGossip, GOSSIP_TOPICS, Rng, SIM_CHAIN_ID } from '../src/index.js';
+import { doubleSign, type Fixture, firstBlock, fixture, GENESIS_MS, prevote } from './helpers.js';
 
-describe('gossip codec', () => {
-  it('round-trips a message of every topic', async () => {
+/** @synod/p2p's validation over the fixture's chain at height 1 (as a node at genesis sees it). */
+function params(f: Fixture, chainId = SIM_CHAIN_ID, lastTimeMs = GENESIS_MS): ValidationParams {
+  return {
+    ctx: {
+      chainId,
+      currentHeight: () => 1,
+      validatorSetAt: (h) => (h >= 1 && h <= 3 ? f.set : undefined),
+      proposerIndex: () => 0,
+      evidenceChain: () => ({
+        height: 1,
+        timeMs: lastTimeMs,
+        params: f.chain.params,
+        blockTimeAt: (h) => (h === 1 ? lastTimeMs : undefined),
+      }),
+      verifySignature: f.oracle.verify,
+    },
+    limits: DEFAULT_MESSAGE_LIMITS,
+    window: DEFAULT_HEIGHT_WINDOW,
+    proposals: new ProposalTracker(),
+  };
+}
+
+async function signedProposalOf(f: Fixture, hash: Uint8Array, height = 1) {
+  const v = f.set.validators[0];
+  if (v === undefined) throw new Error('no validator');
+  const proposal = {
+    height,
+    round: 0,
+    polRound: -1,
+    blockHash: hash,
+    timestampMs: 5,
+    proposerAddress: v.address,
+  };
+  const signature = f.oracle.sign(
+    f.seeds[0] as Uint8Array,
+    v.pubKey,
+    proposalSignBytes(SIM_CHAIN_ID, proposal),
+  );
+  return { proposal, signature };
+}
+
+describe('gossip wire: @synod/p2p encoding, @synod/p2p validation', () => {
+  it('a message of every topic passes the real validation and comes back as it was sent', async () => {
     const f = await fixture();
     const block = await firstBlock(f, 0);
-    const v = f.set.validators[0];
-    if (v === undefined) throw new Error('no validator');
-    const signedProposal = {
-      proposal: {
-        height: 1,
-        round: 0,
-        polRound: -1,
-        blockHash: blockHash(block),
-        timestampMs: 5,
-        proposerAddress: v.address,
-      },
-      signature: new Uint8Array(64).fill(4),
-    };
-    const proposal = { signedProposal, block };
-    expect(decodeGossip('proposals', encodeGossip('proposals', proposal), SIM_CHAIN_ID)).toEqual(proposal);
+    const signedProposal = await signedProposalOf(f, blockHash(block));
+    const p = params(f);
+    const proposal = validateGossipMessage(
+      'proposals',
+      encodeGossip('proposals', { signedProposal, block }),
+      p,
+    );
+    expect(proposal).toMatchObject({ signedProposal, block, conflicting: false });
     const vote = prevote(f, 1, 1, null, 2);
-    expect(decodeGossip('votes', encodeGossip('votes', vote), SIM_CHAIN_ID)).toEqual(vote);
+    expect(validateGossipMessage('votes', encodeGossip('votes', vote), p)).toEqual(vote);
     const ev = doubleSign(f, 3, 1, block.header.timeMs);
-    expect(decodeGossip('evidence', encodeGossip('evidence', ev), SIM_CHAIN_ID)).toEqual(ev);
+    expect(
+      validateGossipMessage(
+        'evidence',
+        encodeGossip('evidence', ev),
+        params(f, SIM_CHAIN_ID, block.header.timeMs),
+      ),
+    ).toEqual(ev);
     const tx = f.chain.transfer({ sender: 0, nonce: 0, to: 1, amount: 3n });
-    expect(decodeGossip('txs', encodeGossip('txs', tx), SIM_CHAIN_ID)).toEqual(tx);
+    expect(validateGossipMessage('txs', encodeGossip('txs', tx), p)).toMatchObject({ bytes: tx });
   });
 
-  it('rejects garbage by throwing, never otherwise: random bytes, bit flips, truncations, on every topic', async () => {
+  it('garbage is refused with a GossipValidationError, never otherwise: random bytes, bit flips, truncations, on every topic', async () => {
     const f = await fixture();
     const block = await firstBlock(f, 0);
-    const v = f.set.validators[0];
-    if (v === undefined) throw new Error('no validator');
     const good = encodeGossip('proposals', {
-      signedProposal: {
-        proposal: {
-          height: 1,
-          round: 0,
-          polRound: -1,
-          blockHash: blockHash(block),
-          timestampMs: 5,
-          proposerAddress: v.address,
-        },
-        signature: new Uint8Array(64),
-      },
+      signedProposal: await signedProposalOf(f, blockHash(block)),
       block,
     });
     const rng = new Rng(42);
-    let rejected = 0;
+    let refused = 0;
     for (let i = 0; i < 3000; i++) {
       let bytes: Uint8Array;
       if (i % 3 === 0) bytes = rng.bytes(rng.int(0, 400));
@@ -60,43 +96,37 @@ describe('gossip codec', () => {
         bytes[at] = (bytes[at] as number) ^ (1 << rng.int(0, 7));
       } else bytes = good.slice(0, rng.int(0, good.length - 1));
       try {
-        decodeGossip(rng.pick(GOSSIP_TOPICS), bytes, SIM_CHAIN_ID);
+        validateGossipMessage(rng.pick(GOSSIP_TOPICS), bytes, params(f));
       } catch (err) {
-        expect(err).toBeInstanceOf(Error);
-        rejected++;
+        expect(err).toBeInstanceOf(GossipValidationError);
+        refused++;
       }
     }
-    expect(rejected).toBeGreaterThan(2000);
+    expect(refused).toBeGreaterThan(2000);
   });
 
-  it('rejects a block of another chain, a proposal whose block is not its own and a transaction of another chain', async () => {
+  it('rejects a proposal whose block is not its own, a block of another chain and a transaction of another chain', async () => {
     const f = await fixture();
     const block = await firstBlock(f, 0);
     const other = await firstBlock(f, 1);
-    const v = f.set.validators[0];
-    if (v === undefined) throw new Error('no validator');
-    const signedProposal = {
-      proposal: {
-        height: 1,
-        round: 0,
-        polRound: -1,
-        blockHash: blockHash(other),
-        timestampMs: 5,
-        proposerAddress: v.address,
-      },
-      signature: new Uint8Array(64),
-    };
-    const bytes = encodeGossip('proposals', { signedProposal, block });
-    expect(() => decodeGossip('proposals', bytes, SIM_CHAIN_ID)).toThrow(/hash mismatch/);
-    const own = encodeGossip('proposals', {
-      signedProposal: {
-        ...signedProposal,
-        proposal: { ...signedProposal.proposal, blockHash: blockHash(block) },
-      },
+    const mismatched = encodeGossip('proposals', {
+      signedProposal: await signedProposalOf(f, blockHash(other)),
       block,
     });
-    expect(() => decodeGossip('proposals', own, 'another-chain')).toThrow(/another chain/);
+    expect(() => validateGossipMessage('proposals', mismatched, params(f))).toThrow(
+      expect.objectContaining({ action: 'REJECT', reason: 'BLOCK_HASH_MISMATCH' }),
+    );
+    const own = encodeGossip('proposals', {
+      signedProposal: await signedProposalOf(f, blockHash(block)),
+      block,
+    });
+    // under another chain id the proposal's signature itself no longer verifies
+    expect(() => validateGossipMessage('proposals', own, params(f, 'another-chain'))).toThrow(
+      expect.objectContaining({ action: 'REJECT' }),
+    );
     const tx = f.chain.transfer({ sender: 0, nonce: 0, to: 1, amount: 3n, chainId: 'another-chain' });
-    expect(() => decodeGossip('txs', tx, SIM_CHAIN_ID)).toThrow(/another chain/);
+    expect(() => validateGossipMessage('txs', tx, params(f))).toThrow(
+      expect.objectContaining({ action: 'REJECT', reason: 'WRONG_CHAIN' }),
+    );
   });
 });

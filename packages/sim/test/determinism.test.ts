@@ -11,7 +11,7 @@ describe('determinism', () => {
     expect(b.finalState).toEqual(a.finalState);
     expect(b.stats).toEqual(a.stats);
     expect(b.failure).toEqual(a.failure);
-  });
+  }, 300_000);
 
   it('asking for the readable trace does not change the run', async () => {
     const quiet = await runSimulation({ seed: 5 });
@@ -20,13 +20,13 @@ describe('determinism', () => {
     expect(loud.traceHash).toBe(quiet.traceHash);
     expect(lines.length).toBeGreaterThan(10);
     expect(lines[0]).toContain('seed=5 validators=');
-  });
+  }, 300_000);
 
   it('different seeds give different runs', async () => {
     const hashes = new Set<string>();
     for (const seed of [1, 2, 3, 6]) hashes.add((await runSimulation({ seed })).traceHash);
     expect(hashes.size).toBe(4);
-  });
+  }, 300_000);
 
   it('the same seed with other options is another run, itself repeatable', async () => {
     const a = await runSimulation({ seed: 9, validators: 7, signatures: 'fast' });
@@ -34,5 +34,5 @@ describe('determinism', () => {
     const c = await runSimulation({ seed: 9 });
     expect(b.traceHash).toBe(a.traceHash);
     expect(c.traceHash).not.toBe(a.traceHash);
-  });
+  }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { toHex } from '@synod/crypto';
-import type { ChainStatus, NodeMessages, SyncProvider } from '@synod/node';
+import type { ChainStatus, GossipValidationView, NodeMessages, SyncProvider } from '@synod/node';
 import { encodeSignedVote, type SignedVote, SynodError } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,7 +13,7 @@ import {
   Trace,
   type TransportWorld,
 } from '../src/index.js';
-import { fixture, prevote } from './helpers.js';
+import { fixture, GENESIS_MS, prevote } from './helpers.js';
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -52,6 +52,20 @@ async function cluster(n: number, options: { readonly relay?: boolean } = {}) {
       return () => ++id;
     })(),
   };
+  // The node's view of its chain at height 1 (what @synod/p2p's validation reads).
+  const view: GossipValidationView = {
+    evidenceChain: () => ({
+      height: 0,
+      timeMs: GENESIS_MS,
+      params: f.chain.params,
+      blockTimeAt: (h) => (h === 0 ? GENESIS_MS : undefined),
+    }),
+    currentHeight: () => 1,
+    currentRound: () => 0,
+    validatorSetAt: (h) => (h >= 1 && h <= 3 ? f.set : undefined),
+    proposerIndex: () => 0,
+    verifySignature: f.oracle.verify,
+  };
   const alive = Array.from({ length: n }, () => true);
   const received: SignedVote[][] = Array.from({ length: n }, () => []);
   const transports = Array.from({ length: n }, (_, i) => {
@@ -63,6 +77,7 @@ async function cluster(n: number, options: { readonly relay?: boolean } = {}) {
       ...(options.relay === undefined ? {} : { relay: options.relay }),
     });
     network.attach(i, (from, packet) => t.receive(from, packet));
+    t.attachValidation(view);
     t.subscribe('votes', ({ message }) => {
       received[i]?.push(message as NodeMessages['votes']);
     });

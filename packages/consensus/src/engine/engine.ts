@@ -217,7 +217,6 @@ export class ConsensusEngine {
     this.core = new ConsensusCore<EngineSignedMessage>({
       selfAddress: options.signer?.address ?? null,
       timeouts: this.timeouts(),
-      ...(options.mutation === undefined ? {} : { mutation: options.mutation }),
     });
     const m = options.metrics ?? noopMetrics;
     this.metrics = {

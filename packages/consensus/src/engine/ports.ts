@@ -19,7 +19,6 @@ import type {
   Signer,
   ValidatorSet,
 } from '@synod/types';
-import type { CoreMutation } from '../types.js';
 
 /** Gossip, as consensus needs it. */
 export interface ConsensusNetwork {
@@ -129,11 +128,6 @@ export interface ConsensusEngineOptions {
    */
   readonly commitMonitor?: CommitMonitor;
   readonly onSecurityAlert?: (alert: ConflictingCommits) => void;
-  /**
-   * Testing only: run a deliberately broken core (see `CoreMutation`), so the
-   * simulator can prove its safety checkers catch a real bug. Never set in a node.
-   */
-  readonly mutation?: CoreMutation;
   /**
    * Most messages buffered for the next height, in all (default 10,000); each
    * validator may hold at most 32 votes and 2 proposals of them.

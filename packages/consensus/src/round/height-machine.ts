@@ -30,7 +30,6 @@ import { timeoutMs } from '../timeouts.js';
 import type {
   CommitVotes,
   CoreEffect,
-  CoreMutation,
   CoreState,
   RoundStep,
   TimeoutParams,
@@ -57,8 +56,6 @@ export interface HeightMachineOptions {
   readonly selfIndex: number;
   readonly timeouts: TimeoutParams;
   readonly trace?: ((line: number) => void) | undefined;
-  /** Testing only: a deliberately broken rule (see `CoreMutation`). */
-  readonly mutation?: CoreMutation | undefined;
 }
 
 export class HeightMachine<S> {
@@ -81,7 +78,6 @@ export class HeightMachine<S> {
 
   private readonly timeouts: TimeoutParams;
   private readonly trace: ((line: number) => void) | undefined;
-  private readonly mutation: CoreMutation | undefined;
   private readonly schedule: ProposerSchedule;
   private readonly proposals = new Map<number, RoundProposal<S>>();
   /** Rounds whose proposer's double proposal was already reported. */
@@ -105,7 +101,6 @@ export class HeightMachine<S> {
     this.selfIndex = options.selfIndex;
     this.timeouts = options.timeouts;
     this.trace = options.trace;
-    this.mutation = options.mutation;
     const validators = options.validatorSet.validators;
     this.validatorCount = validators.length;
     this.keeper = new VoteKeeper<S>(validators.map((v) => v.votingPower));
@@ -409,8 +404,7 @@ export class HeightMachine<S> {
     if (valid === undefined) return false; // valid(v) needs the block
     this.line(22);
     this.line(23);
-    const lockAllows =
-      this.lockedRound === -1 || this.lockedValue === p.valueId || this.mutation === 'ignore-lock-l22';
+    const lockAllows = this.lockedRound === -1 || this.lockedValue === p.valueId;
     if (valid && lockAllows) {
       // L23: if valid(v) ∧ (lockedRound_p = −1 ∨ lockedValue_p = v)
       this.line(24);

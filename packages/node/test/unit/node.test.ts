@@ -9,7 +9,6 @@ import {
   resultsHash,
 } from '@synod/types';
 import { describe, expect, it } from 'vitest';
-import { resolveInit } from '../../src/config.js';
 import {
   type BlockDecidedEvent,
   createNode,
@@ -358,14 +357,5 @@ describe('node: the mempool as the RPC sees it', () => {
     expect(node.unconfirmedTxs()).toEqual([]);
     expect(node.status()).toMatchObject({ mempoolTxs: 0, mempoolBytes: 0 });
     await node.stop();
-  });
-});
-
-describe('node: init.mutation (testing only)', () => {
-  it('hands a broken core to the engine, and none by default', () => {
-    expect(resolveInit({ genesis: testGenesis(1) }).mutation).toBeUndefined();
-    expect(resolveInit({ genesis: testGenesis(1), mutation: 'ignore-lock-l22' }).mutation).toBe(
-      'ignore-lock-l22',
-    );
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * `@synod/p2p/validation`: gossip validation and the proposal wire envelope
+ * without libp2p. The same `validateGossipMessage` the libp2p network runs
+ * on every message, for hosts that carry gossip some other way (the
+ * deterministic simulator). Nothing reachable from this module imports
+ * libp2p, @libp2p/* or @chainsafe/* (test/unit/validation-entry.test.ts
+ * checks the import graph).
+ */
+
+export {
+  decodeProposalMessage,
+  encodeProposalMessage,
+  type ProposalEnvelope,
+  type ProposalMessage,
+  readProposalEnvelope,
+  SIGNED_PROPOSAL_BYTES_MAX,
+} from './codec/proposal-message.js';
+export { DEFAULT_MESSAGE_LIMITS, type MessageLimits, proposalBytesMax, topicBytesMax } from './limits.js';
+export { GOSSIP_TOPICS, type GossipTopic } from './topics.js';
+export {
+  GOSSIP_ERROR_CODES,
+  type GossipAction,
+  type GossipErrorCode,
+  GossipValidationError,
+} from './validation/gossip-error.js';
+export { type ProposalSighting, ProposalTracker } from './validation/proposal-tracker.js';
+export {
+  DEFAULT_HEIGHT_WINDOW,
+  type HeightWindow,
+  screenGossipMessage,
+  type TxPrecheckVerdict,
+  type ValidatedMessages,
+  type ValidatedProposal,
+  type ValidatedTx,
+  type ValidationContext,
+  type ValidationParams,
+  validateGossipMessage,
+  type WindowProblem,
+} from './validation/validate.js';
