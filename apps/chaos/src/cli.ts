@@ -8,7 +8,10 @@
  * failure, and whatever a killed earlier run left behind when it starts.
  */
 import '@synod/polyfills';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SYNOD, SYNODD } from './cluster.js';
 import { cleanupLeftovers } from './netns.js';
 import { chaosRun, resources } from './run.js';
@@ -74,9 +77,39 @@ async function preflight(): Promise<void> {
   run('iptables', ['--version']);
 }
 
+/** One run at a time on a machine: they share the namespace prefix and the addresses. */
+const LOCK = join(tmpdir(), 'synchaos.lock');
+
+function takeLock(): void {
+  try {
+    const pid = Number(readFileSync(LOCK, 'utf8').trim());
+    let alive = false;
+    try {
+      alive = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chaos');
+    } catch {
+      // No such process: a stale lock.
+    }
+    if (alive && pid !== process.pid)
+      usage(
+        `another chaos run (pid ${pid}) is running on this machine: wait for it, or stop it (kill -INT ${pid}); its namespaces and addresses are the same`,
+      );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+  }
+  writeFileSync(LOCK, `${process.pid}\n`);
+  process.on('exit', () => {
+    try {
+      if (readFileSync(LOCK, 'utf8').trim() === String(process.pid)) unlinkSync(LOCK);
+    } catch {
+      // Gone already.
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   await preflight();
+  takeLock();
   const left = cleanupLeftovers();
   if (left.namespaces + left.processes + left.links > 0 || o.cleanupOnly)
     out(

@@ -3,7 +3,7 @@
  * of the schedule with their checks, the final checks, and the cleanup.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, readKeyFile, toHex } from '@synod/crypto';
@@ -323,7 +323,7 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
     const label = `phase ${k + 1}`;
     out(`\n${label}: ${describeFault(phase.fault)}`);
     const t0 = Date.now();
-    const touched = touchedBy(phase.fault, topo.nodes);
+    const touched = touchedBy(phase.fault);
     // The load goes to running honest nodes the phase does not stop (an account's transactions all go to one node).
     const loadTargets = honestNodes.filter((n) => n.running && !touched.stopped.includes(n.index));
     // A Byzantine phase lasts until its check holds (often seconds): its load is short.
@@ -459,7 +459,7 @@ interface LoadResult {
 }
 
 /** Which nodes a fault stops or restarts (the load avoids them). */
-function touchedBy(f: Fault, n: number): { stopped: number[] } {
+function touchedBy(f: Fault): { stopped: number[] } {
   switch (f.kind) {
     case 'kill':
     case 'pause':
@@ -471,11 +471,10 @@ function touchedBy(f: Fault, n: number): { stopped: number[] } {
     case 'storm':
       return { stopped: [...new Set(f.nodes)] };
     case 'latency':
+      // Restarted so that all of its connections take the delay proxies.
       return { stopped: [f.node] };
-    case 'partition':
-      return { stopped: [] };
     default:
-      return { stopped: n > 0 ? [] : [] };
+      return { stopped: [] };
   }
 }
 
@@ -545,9 +544,6 @@ interface PhaseContext {
   readonly out: (line: string) => void;
 }
 
-const power = (group: readonly number[], c: PhaseContext): number =>
-  group.filter((i) => i < c.topo.validators && c.nodes[i]?.running === true).length;
-
 /** Runs one phase's fault; returns a note for the schedule printed at the end. */
 async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
   const f = phase.fault;
@@ -571,13 +567,9 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
         note = `isolated node${p}`;
         c.out(`  the next proposer is node${p}: isolating it`);
       }
-      // Voting power of the validators on each side (every active validator has the same power).
-      const active =
-        c.honestNodes.filter((n) => n.validator).length +
-        c.topo.byzantine.filter((i) => c.nodes[i]?.running === true && i < c.topo.validators).length;
+      // The power on each side, in validators: a testnet's validators all have the same power.
       const activeValidators = await activeSet(c);
       const side = (g: number[]): number => g.filter((i) => activeValidators.includes(i)).length;
-      void active;
       const total = activeValidators.length;
       const missedBefore = new Map<number, number>();
       for (const i of a)
@@ -587,14 +579,11 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       const start = await heightsOf(c.nodes);
       await sleep(phase.durationMs);
       const end = await heightsOf(c.nodes);
-      for (const [g, other] of [
-        [a, b],
-        [b, a],
-      ] as const) {
-        const p = side(g as number[]);
-        const names = (g as number[]).map((i) => `node${i}`).join(',');
+      for (const g of [a, b]) {
+        const p = side(g);
+        const names = g.map((i) => `node${i}`).join(',');
         const gained = Math.min(
-          ...(g as number[]).filter((i) => c.nodes[i]?.running).map((i) => (end[i] ?? 0) - (start[i] ?? 0)),
+          ...g.filter((i) => c.nodes[i]?.running).map((i) => (end[i] ?? 0) - (start[i] ?? 0)),
         );
         if (3 * p > 2 * total) {
           c.checks.check(
@@ -609,7 +598,6 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
             gained <= 1,
             `{${names}} (${p} of ${total} validators) committed ${gained} block${gained === 1 ? ' (decided before the cut)' : 's'}`,
           );
-          void other;
         }
       }
       // Operability: the side that cannot commit says so (partition_suspected), and heals (partition_healed);
@@ -653,7 +641,6 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
           }`,
         );
       }
-      void power;
       return note;
     }
     case 'kill':
@@ -983,6 +970,5 @@ async function truncateWal(home: string, bytes: number): Promise<string> {
   } finally {
     await fh.close();
   }
-  void readFile;
   return `cut ${cut} of ${size} bytes of ${last}`;
 }
