@@ -32,6 +32,8 @@ const vals = makeValidators(4);
 const chain = makeChain(vals, 20, 1);
 /** How long each attack runs here (the script runs them longer). */
 const ATTACK_MS = 2_000;
+/** Enough of the cheapest punishable message (a bad request, 5 points) to cross the ban threshold (35). */
+const BAN_AFTER_MESSAGES = 8;
 
 /** Holds the in-process attacker to a rate, so the victim (same event loop) has room to work. */
 function pacer(messagesPerSecond: number, bytesPerSecond: number): (m: number, b: number) => Promise<void> {
@@ -137,15 +139,20 @@ describe('a hostile peer attacks a node on every topic and protocol while an hon
       const active = identities.filter((r) => r.sent > 0);
       expect(active.length, `${attack.name}: an identity got to attack`).toBeGreaterThan(0);
       if (!attack.bans) continue;
-      for (const r of active) {
-        expect(v.isBanned(r.id), `${attack.name}: ${r.id} banned`).toBe(true);
-        expect(v.connectedPeers(), `${attack.name}: ${r.id} cut off`).not.toContain(r.id);
+      // An identity that got fewer than BAN_AFTER_MESSAGES messages out before its attack ended (a
+      // loaded machine) may not have earned its ban yet; every identity that sent enough is banned,
+      // and the victim may still be working through the last messages when the attacks end.
+      await waitFor(() => active.some((r) => v.isBanned(r.id)), `${attack.name}: an identity banned`, 15_000);
+      for (const r of active.filter((r) => r.sent >= BAN_AFTER_MESSAGES)) {
+        await waitFor(() => v.isBanned(r.id), `${attack.name}: ${r.id} banned`, 15_000);
+        await waitFor(() => !v.connectedPeers().includes(r.id), `${attack.name}: ${r.id} cut off`, 15_000);
       }
       // five banned identities from one host: the host's IP is refused from then on
+      const banned = active.filter((r) => v.isBanned(r.id)).length;
       expect(
         v.bannedIps().some((b) => b.ip === sourceIp),
         `${attack.name}: ${sourceIp} banned`,
-      ).toBe(active.length >= 5);
+      ).toBe(banned >= 5);
     }
   });
 
