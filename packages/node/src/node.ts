@@ -129,9 +129,8 @@ export class SynodNode {
   #starting: Promise<void> | undefined;
   /** `stop()` was called during the start in progress: it ends at its next step or block. */
   #stopAsked = false;
-  /** Resolves when `stop()` is called during a start (ends waits on peers at once). */
-  #stopAskedSignal: Promise<void> = Promise.resolve();
-  #signalStopAsked: () => void = () => {};
+  /** Waits on peers during a start, woken by `stop()` (each removed when its wait ends). */
+  readonly #stopWaiters = new Set<() => void>();
 
   constructor(components: NodeComponents, init: NodeInit) {
     // Without a verifier from the host, one with a memory of accepted signatures: a vote the engine
@@ -157,9 +156,6 @@ export class SynodNode {
     this.#alerted = false;
     this.#haltEmitted = false;
     this.#stopAsked = false;
-    this.#stopAskedSignal = new Promise<void>((resolve) => {
-      this.#signalStopAsked = resolve;
-    });
     const starting = this.#startOrUndo();
     this.#starting = starting;
     try {
@@ -182,6 +178,24 @@ export class SynodNode {
         return;
       }
       throw err;
+    }
+  }
+
+  /**
+   * `p`, or undefined as soon as a stop is asked during the start (a peer's
+   * answer is not waited for). Nothing is left waiting once `p` settles.
+   */
+  async #orStopAsked<T>(p: Promise<T>): Promise<T | undefined> {
+    if (this.#stopAsked) return undefined;
+    let wake = (): void => {};
+    const asked = new Promise<undefined>((resolve) => {
+      wake = () => resolve(undefined);
+    });
+    this.#stopWaiters.add(wake);
+    try {
+      return await Promise.race([p, asked]);
+    } finally {
+      this.#stopWaiters.delete(wake);
     }
   }
 
@@ -408,7 +422,7 @@ export class SynodNode {
     if (starting !== undefined) {
       // A start in progress ends at its next step or block, undoing what it started.
       this.#stopAsked = true;
-      this.#signalStopAsked();
+      for (const wake of this.#stopWaiters) wake();
       await starting.catch(() => {}); // its failure is the caller of start()'s
     }
     if (this.#state === 'stopped') return;
@@ -889,7 +903,7 @@ export class SynodNode {
           }),
       );
       // A stop during the start does not wait for a silent peer's timeout.
-      await Promise.race([asked, this.#stopAskedSignal]);
+      await this.#orStopAsked(asked);
       if (this.#stopAsked) return;
       const best = Math.max(0, ...heights.values());
       // A halt height caps the sync: the node stops there like its peers.
@@ -965,7 +979,7 @@ export class SynodNode {
         if (!ask(h, Math.min(target, h + batch - 1))) return;
         continue;
       }
-      const fetched = await Promise.race([pending, this.#stopAskedSignal]);
+      const fetched = await this.#orStopAsked(pending);
       if (fetched === undefined || this.#stopAsked) return;
       const { peer, end, items } = fetched;
       inFlight.delete(h);
