@@ -183,6 +183,9 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     if (signal?.aborted === true) throw new StartStopped();
   };
   let node: SynodNode | undefined;
+  /** Where the stores were before the start, and whether the node's start began (its status is then where it stopped). */
+  let stored: { readonly height: number; readonly appHash: Uint8Array } | undefined;
+  let nodeStarting = false;
   try {
     stopPoint();
     // 1. Read-only inputs.
@@ -227,6 +230,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     });
     const chainView = new ChainView(genesis.chainId, storage, logger);
     const stateInfo = await storage.state.loadStateInfo();
+    stored = stateInfo;
     await chainView.executed(stateInfo?.height ?? 0);
     const network = await createNetwork(networkOptions(config, genesis, nodeKey, chainView, logger, metrics));
     const signer = await createSigner(validatorKey.seed, storage.signerState);
@@ -349,6 +353,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       started.stop().catch(() => {});
     };
     signal?.addEventListener('abort', stopNode, { once: true });
+    nodeStarting = true;
     try {
       await started.start();
     } finally {
@@ -395,12 +400,12 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       log.info('synodd stopping', { during: 'start', reason: String(signal?.reason) });
     await undoAll(undo, logger);
     if (err instanceof StartStopped) {
-      const end = node?.status();
+      const end = nodeStarting ? node?.status() : undefined;
       log.info(
         'synodd stopped',
-        end === undefined
-          ? {}
-          : { height: end.height, lastBlockHash: end.lastBlockHash, appHash: end.appHash },
+        end !== undefined
+          ? { height: end.height, lastBlockHash: end.lastBlockHash, appHash: end.appHash }
+          : { height: stored?.height ?? 0, appHash: toHex(stored?.appHash ?? new Uint8Array()) },
       );
     }
     daemonLogger.flush();

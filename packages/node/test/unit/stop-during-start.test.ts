@@ -173,4 +173,23 @@ describe('node: stop during start', () => {
     expect(second.replayed).toBe(3);
     expect(second.chain.height).toBe(6);
   }, 60_000);
+
+  it('a node stopped as its start begins replays nothing, starts no engine, and its next start replays the blocks', async () => {
+    const chain = await chainOf(5);
+    const storage = await createMemoryNodeStorage();
+    for (const { block, commit } of chain) await storage.blocks.saveBlock(block, commit);
+    const { node, logger } = await follower(new MemoryNetwork(), storage);
+    const starting = node.start();
+    const stopped = node.stop();
+    expect(await within(starting, 10_000)).toBeUndefined();
+    expect(await within(stopped, 10_000)).toBeUndefined();
+    expect(node.status().state).toBe('stopped');
+    expect(node.status().height).toBe(0);
+    expect(logger.lines.some((l) => l.msg === 'node started')).toBe(false);
+    const again = await follower(new MemoryNetwork(), storage);
+    await again.node.start();
+    expect(again.node.status().height).toBe(chain.length);
+    expect(again.node.status().state).toBe('running');
+    await again.node.stop();
+  }, 60_000);
 });
