@@ -290,9 +290,9 @@ async function main(): Promise<void> {
     if (h >= tip) txDone = { h, t };
     await new Promise((r) => setTimeout(r, 100));
   }
-  // the validators first: a follower still chasing their new blocks ends its sync (and its start) when they go
-  await stopAll(nodes);
+  // the follower may still be block-syncing (chasing the validators' new blocks): a stop during its start ends the sync at a block
   await follower.stop();
+  await stopAll(nodes);
   if (first === undefined || emptyDone === undefined || emptyTopDone === undefined || txDone === undefined)
     throw new Error(`the follower did not catch up to ${tip} in time`);
   const emptyRate = ((emptyDone.h - first.h) * 1000) / Math.max(1, emptyDone.t - first.t);

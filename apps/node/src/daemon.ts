@@ -19,6 +19,11 @@
  * `stop()` runs the reverse: node stopped (engine finished), network
  * stopped, metrics and RPC closed (the last blocks indexed), storage closed
  * (WAL flushed, then LevelDB).
+ * A stop asked during the start (`signal` aborted: SIGINT/SIGTERM) ends it
+ * at its next step — within step 6 at the next block of the handshake's
+ * replay or of block sync (the blocks executed so far stay stored; the next
+ * start resumes after them) — undoes what was started in the same reverse
+ * order, logs `synodd stopped` and rejects with `StartStopped`.
  */
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -142,6 +147,14 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** `startDaemon` was stopped by its `signal` before the node ran: everything started was undone. */
+export class StartStopped extends Error {
+  constructor() {
+    super('synodd: stopped during start');
+    this.name = 'StartStopped';
+  }
+}
+
 /** Overrides of config keys from the command line (`--p2p.laddr`, …), applied to a parsed config. */
 export interface StartOptions {
   readonly home: string;
@@ -150,6 +163,8 @@ export interface StartOptions {
   readonly logStream?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Test-only misbehaviour (`--unsafe-byzantine`, `--unsafe-clock-skew-ms`; test- chains only). */
   readonly unsafe?: UnsafeTestOptions;
+  /** Aborted to stop during the start (see StartStopped); after the start, the daemon's `stop()`. */
+  readonly signal?: AbortSignal;
 }
 
 /** Starts a node from its home; resolves once it runs (RPC answering). */
@@ -162,7 +177,17 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
   const logger = daemonLogger.logger;
   const log = logger.child({ module: 'daemon' });
   const undo: Undo = [];
+  const signal = options.signal;
+  /** Between the steps: a stop asked ends the start here. */
+  const stopPoint = (): void => {
+    if (signal?.aborted === true) throw new StartStopped();
+  };
+  let node: SynodNode | undefined;
+  /** Where the stores were before the start, and whether the node's start began (its status is then where it stopped). */
+  let stored: { readonly height: number; readonly appHash: Uint8Array } | undefined;
+  let nodeStarting = false;
   try {
+    stopPoint();
     // 1. Read-only inputs.
     const { genesis, document: genesisDoc } = await loadGenesisDocument(inHome(home, config.genesis_file));
     const unsafe = testModes(options.unsafe, genesis, logger);
@@ -187,6 +212,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     // The signer state lives where config.toml says (CometBFT's data/priv_validator_state.json).
     const storage: NodeStorage = { ...opened, signerState: new FileSignerStateStore(statePath) };
     undo.push(() => opened.close());
+    stopPoint();
     if ((await storage.signerState.load()) === undefined)
       throw new SynodError(
         'STORAGE_CORRUPT',
@@ -204,10 +230,11 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     });
     const chainView = new ChainView(genesis.chainId, storage, logger);
     const stateInfo = await storage.state.loadStateInfo();
+    stored = stateInfo;
     await chainView.executed(stateInfo?.height ?? 0);
     const network = await createNetwork(networkOptions(config, genesis, nodeKey, chainView, logger, metrics));
     const signer = await createSigner(validatorKey.seed, storage.signerState);
-    const node = createNode(
+    node = createNode(
       {
         storage,
         application,
@@ -272,6 +299,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       { rpc: config.rpc, tx_index: config.tx_index },
     );
     undo.push(() => rpc.close());
+    stopPoint();
     // 4. Listeners.
     await rpc.listen();
     const boundRpc = rpc.address();
@@ -282,14 +310,17 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       const a = server.address() as { address: string; port: number };
       metricsAddress = formatHostPort(a.address, a.port);
     }
+    stopPoint();
     // 5. Network.
     await startNetwork(network, config);
     undo.push(() => network.stop());
     undo.push(() => unsafe.stop());
+    stopPoint();
     // 6. Node. Block sync decides from the peers connected when the node starts: give the configured ones a moment.
     const configured = splitList(config.p2p.persistent_peers).length + splitList(config.p2p.seeds).length;
     if (config.block_sync && configured > 0)
-      await waitForPeer(network, parseDurationMs(config.blocksync.peer_wait) ?? 0);
+      await waitForPeer(network, parseDurationMs(config.blocksync.peer_wait) ?? 0, signal);
+    stopPoint();
     let haltReached: (height: number) => void = () => {};
     const haltHeightReached = new Promise<number>((resolve) => {
       haltReached = resolve;
@@ -314,9 +345,22 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       application,
     });
     undo.push(() => observer.close());
-    undo.push(() => node.stop());
-    await node.start();
-    const s = node.status();
+    const started = node;
+    undo.push(() => started.stop());
+    // A stop asked while the node starts ends its start at the next step or block (handshake replay, block sync).
+    const stopNode = (): void => {
+      // A failure of this stop shows again in the undo's (the node's stop then finishes what is left).
+      started.stop().catch(() => {});
+    };
+    signal?.addEventListener('abort', stopNode, { once: true });
+    nodeStarting = true;
+    try {
+      await started.start();
+    } finally {
+      signal?.removeEventListener('abort', stopNode);
+    }
+    stopPoint();
+    const s = started.status();
     log.info('synodd started', {
       version: DAEMON_VERSION,
       chainId: genesis.chainId,
@@ -330,7 +374,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     });
     let stopping: Promise<void> | undefined;
     return {
-      node,
+      node: started,
       peerId,
       rpcAddress: formatHostPort(boundRpc.address, boundRpc.port),
       metricsAddress,
@@ -340,7 +384,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         stopping ??= (async () => {
           log.info('synodd stopping');
           await undoAll(undo, logger);
-          const end = node.status();
+          const end = started.status();
           log.info('synodd stopped', {
             height: end.height,
             lastBlockHash: end.lastBlockHash,
@@ -352,16 +396,27 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       },
     };
   } catch (err) {
+    if (err instanceof StartStopped)
+      log.info('synodd stopping', { during: 'start', reason: String(signal?.reason) });
     await undoAll(undo, logger);
+    if (err instanceof StartStopped) {
+      const end = nodeStarting ? node?.status() : undefined;
+      log.info(
+        'synodd stopped',
+        end !== undefined
+          ? { height: end.height, lastBlockHash: end.lastBlockHash, appHash: end.appHash }
+          : { height: stored?.height ?? 0, appHash: toHex(stored?.appHash ?? new Uint8Array()) },
+      );
+    }
     daemonLogger.flush();
     throw err;
   }
 }
 
-/** Resolves when `network` has a connected peer, or after `ms`. */
-async function waitForPeer(network: Network, ms: number): Promise<void> {
+/** Resolves when `network` has a connected peer, after `ms`, or when `signal` aborts. */
+async function waitForPeer(network: Network, ms: number, signal: AbortSignal | undefined): Promise<void> {
   const deadline = Date.now() + ms;
-  while (network.connectedPeers().length === 0 && Date.now() < deadline)
+  while (network.connectedPeers().length === 0 && Date.now() < deadline && signal?.aborted !== true)
     await new Promise((resolve) => setTimeout(resolve, 50));
 }
 

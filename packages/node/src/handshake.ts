@@ -62,6 +62,8 @@ export async function handshake(options: {
   readonly genesis: Genesis;
   readonly blockTimesCacheHeights: number;
   readonly logger: Logger;
+  /** Asked before each block of the replay (step 3): true ends the replay there (the node is stopping). */
+  readonly shouldStop?: () => boolean;
   /** Called for every block executed by the replay (step 3), e.g. to mark its evidence committed. */
   readonly onReplayed?: (height: number) => Promise<void>;
 }): Promise<HandshakeResult> {
@@ -114,6 +116,7 @@ export async function handshake(options: {
   }
   // Step 3: blocks saved but not executed.
   for (let h = chain.height + 1; h <= storeHeight; h++) {
+    if (options.shouldStop?.() === true) break;
     const block = await storage.blocks.loadBlock(h);
     if (block === undefined) throw corrupt(`block ${h} is missing from the block store`);
     if (!bytesEqual(block.header.appHash, chain.snapshot.appHash))

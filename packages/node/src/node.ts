@@ -16,7 +16,10 @@
  *   6. gossip subscriptions (proposals, votes, evidence, txs).
  * Stop runs the reverse: gossip off, engine stopped (work in progress
  * finished), sync protocols off, the validation view detached. The storage and the transport belong to
- * the host, which closes them after `stop()`.
+ * the host, which closes them after `stop()`. A `stop()` while `start()`
+ * runs ends the start at its next step or block boundary (handshake replay,
+ * block sync): what was started is undone, the blocks executed so far stay
+ * stored, `start()` resolves with the node stopped and `stop()` once it is.
  */
 import {
   type ConflictingCommits,
@@ -107,6 +110,9 @@ interface Running {
   readonly recentBlocks: Map<string, Block>;
 }
 
+/** Thrown inside `#start` when a stop was asked: the start unwinds (caught by `start()`). */
+class StartStopped extends Error {}
+
 export class SynodNode {
   readonly #c: ResolvedComponents;
   readonly #init: ResolvedInit;
@@ -119,6 +125,12 @@ export class SynodNode {
   /** The security alert was raised during this start. */
   #alerted = false;
   #haltEmitted = false;
+  /** The start in progress (undone on failure or on a stop), awaited by `stop()`. */
+  #starting: Promise<void> | undefined;
+  /** `stop()` was called during the start in progress: it ends at its next step or block. */
+  #stopAsked = false;
+  /** Waits on peers during a start, woken by `stop()` (each removed when its wait ends). */
+  readonly #stopWaiters = new Set<() => void>();
 
   constructor(components: NodeComponents, init: NodeInit) {
     // Without a verifier from the host, one with a memory of accepted signatures: a vote the engine
@@ -143,13 +155,53 @@ export class SynodNode {
     this.#halted = undefined;
     this.#alerted = false;
     this.#haltEmitted = false;
+    this.#stopAsked = false;
+    const starting = this.#startOrUndo();
+    this.#starting = starting;
+    try {
+      await starting;
+    } finally {
+      this.#starting = undefined;
+    }
+  }
+
+  /** `#start`, undone when it fails (rethrown) or when a stop was asked (resolves, stopped). */
+  async #startOrUndo(): Promise<void> {
     try {
       await this.#start();
+      this.#stopPoint();
     } catch (err) {
       await this.#stopRunning();
       this.#state = 'stopped';
+      if (err instanceof StartStopped) {
+        this.#c.logger.info('node start stopped', { event: 'start_stopped', height: this.#chain?.height });
+        return;
+      }
       throw err;
     }
+  }
+
+  /**
+   * `p`, or undefined as soon as a stop is asked during the start (a peer's
+   * answer is not waited for). Nothing is left waiting once `p` settles.
+   */
+  async #orStopAsked<T>(p: Promise<T>): Promise<T | undefined> {
+    if (this.#stopAsked) return undefined;
+    let wake = (): void => {};
+    const asked = new Promise<undefined>((resolve) => {
+      wake = () => resolve(undefined);
+    });
+    this.#stopWaiters.add(wake);
+    try {
+      return await Promise.race([p, asked]);
+    } finally {
+      this.#stopWaiters.delete(wake);
+    }
+  }
+
+  /** Between the steps of a start: ends it when a stop was asked. */
+  #stopPoint(): void {
+    if (this.#stopAsked) throw new StartStopped('node: stopped during start');
   }
 
   async #start(): Promise<void> {
@@ -163,6 +215,7 @@ export class SynodNode {
       genesis: init.genesis,
       blockTimesCacheHeights: init.blockTimesCacheHeights,
       logger,
+      shouldStop: () => this.#stopAsked,
       onReplayed: async (height) => {
         const block = await storage.blocks.loadBlock(height);
         if (block !== undefined && block.evidence.length > 0)
@@ -174,6 +227,8 @@ export class SynodNode {
         'CONFIG_INVALID',
         `halt height ${init.haltHeight}: this node already committed height ${chain.height}; remove [consensus] halt_height (or set it above ${chain.height}) to go on`,
       );
+    this.#chain = chain;
+    this.#stopPoint();
     // 2. Mempool and evidence pool.
     const mempool = new Mempool(application, {
       ...init.mempool,
@@ -214,7 +269,6 @@ export class SynodNode {
       recentBlocks: new Map(),
     };
     this.#running = running;
-    this.#chain = chain;
     // The monitor starts from our own last commit, so that a conflicting one is seen after a restart too.
     const seenCommit = chain.height === 0 ? undefined : await storage.blocks.loadSeenCommit();
     if (seenCommit !== undefined) running.monitor.observe(seenCommit);
@@ -226,8 +280,10 @@ export class SynodNode {
     const detach = transport.attachValidation?.(this.#validationView(running));
     if (detach !== undefined) running.stops.push(detach);
     running.stops.push(transport.serve(this.#provider(running)));
-    // 4. Block sync.
+    this.#stopPoint();
+    // 4. Block sync (ended at a block boundary by a stop).
     if (init.syncLagHeights > 0) await this.#blockSync(running);
+    this.#stopPoint();
     if (this.#halted !== undefined) {
       this.#state = 'halted';
       return;
@@ -240,6 +296,7 @@ export class SynodNode {
       await engine?.stop();
     });
     await this.#startEngine(running);
+    this.#stopPoint();
     // 6. Gossip. A handler's failure is logged, never thrown into the transport.
     const guarded =
       <T>(topic: NodeTopic, handle: (received: Received<T>) => Promise<unknown> | undefined) =>
@@ -361,6 +418,13 @@ export class SynodNode {
 
   /** Stops in the reverse order of `start`. The host closes storage and transport afterwards. */
   async stop(): Promise<void> {
+    const starting = this.#starting;
+    if (starting !== undefined) {
+      // A start in progress ends at its next step or block, undoing what it started.
+      this.#stopAsked = true;
+      for (const wake of this.#stopWaiters) wake();
+      await starting.catch(() => {}); // its failure is the caller of start()'s
+    }
     if (this.#state === 'stopped') return;
     await this.#stopRunning();
     this.#state = 'stopped';
@@ -821,10 +885,10 @@ export class SynodNode {
     const from = chain.height + 1;
     const progress = { syncing: false, startedMs: clock.now(), lastLogMs: 0 };
     for (;;) {
-      if (this.#running !== running || this.#halted !== undefined) return;
+      if (this.#running !== running || this.#halted !== undefined || this.#stopAsked) return;
       // Every peer's status at once: a silent peer costs one request timeout per pass, not one each.
       const heights = new Map<string, number>();
-      await Promise.all(
+      const asked = Promise.all(
         transport
           .peers()
           .filter((peer) => !dropped.has(peer))
@@ -838,6 +902,9 @@ export class SynodNode {
             }
           }),
       );
+      // A stop during the start does not wait for a silent peer's timeout.
+      await this.#orStopAsked(asked);
+      if (this.#stopAsked) return;
       const best = Math.max(0, ...heights.values());
       // A halt height caps the sync: the node stops there like its peers.
       const target = this.#init.haltHeight > 0 ? Math.min(best, this.#init.haltHeight) : best;
@@ -898,7 +965,7 @@ export class SynodNode {
     };
     let next = chain.height + 1;
     for (;;) {
-      if (this.#running !== running || this.#halted !== undefined) return;
+      if (this.#running !== running || this.#halted !== undefined || this.#stopAsked) return;
       while (inFlight.size < this.#init.syncParallelRequests && next <= target) {
         const end = Math.min(target, next + batch - 1);
         if (!ask(next, end)) break;
@@ -912,7 +979,9 @@ export class SynodNode {
         if (!ask(h, Math.min(target, h + batch - 1))) return;
         continue;
       }
-      const { peer, end, items } = await pending;
+      const fetched = await this.#orStopAsked(pending);
+      if (fetched === undefined || this.#stopAsked) return;
+      const { peer, end, items } = fetched;
       inFlight.delete(h);
       const applied = await this.#applySynced(running, peer, items);
       if (applied === 0) {
@@ -948,7 +1017,7 @@ export class SynodNode {
     const { chain, executor, monitor } = running;
     let applied = 0;
     for (const { block, commit } of items) {
-      if (this.#running !== running) return applied;
+      if (this.#running !== running || this.#stopAsked) return applied;
       const h = chain.height + 1;
       const set = chain.setAt(h);
       const bad =

@@ -1,11 +1,13 @@
 /**
  * `synodd start`: runs the node until SIGINT or SIGTERM, then stops it in
  * reverse start order and exits 0 (exit 1 when the stop takes longer than
- * STOP_DEADLINE_MS, or on a second signal).
+ * STOP_DEADLINE_MS, or on a second signal). A signal during the start
+ * (handshake replay, block sync, …) ends the start at its next step or
+ * block, undone in the same order: exit 0 too.
  */
 import type { UnsafeTestOptions } from '../byzantine/index.js';
 import type { ConfigOverride } from '../config/schema.js';
-import { type Daemon, startDaemon } from '../daemon.js';
+import { type Daemon, StartStopped, startDaemon } from '../daemon.js';
 import { errorLine } from '../errors.js';
 import { resolveHome } from '../home.js';
 import { loadConfig } from '../home-files.js';
@@ -21,24 +23,33 @@ export async function runStart(o: {
   const config = await loadConfig(home, o.overrides);
   let daemon: Daemon | undefined;
   let signalled: NodeJS.Signals | 'halt_height' | undefined;
+  // Aborted by a signal during the start: the start ends at its next step or block (StartStopped).
+  const starting = new AbortController();
+  let deadlineArmed = false;
+  /** The stop's deadline, from the first signal (during the start or after it). */
+  const armDeadline = (): void => {
+    if (deadlineArmed) return;
+    deadlineArmed = true;
+    setTimeout(() => {
+      process.stderr.write(`synodd: INTERNAL: the node did not stop within ${STOP_DEADLINE_MS} ms\n`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+  };
   const stopAndExit = (signal: NodeJS.Signals | 'halt_height'): void => {
     if (signalled !== undefined) {
       process.stderr.write(`synodd: ${signal} again: exiting without a clean stop\n`);
       process.exit(1);
     }
     signalled = signal;
-    if (daemon === undefined) return; // still starting: stopped as soon as the start returns
-    const deadline = setTimeout(() => {
-      process.stderr.write(`synodd: INTERNAL: the node did not stop within ${STOP_DEADLINE_MS} ms\n`);
-      process.exit(1);
-    }, STOP_DEADLINE_MS);
+    armDeadline();
+    if (daemon === undefined) {
+      starting.abort(signal);
+      return;
+    }
     if (signal !== 'halt_height')
       daemon.logger.child({ module: 'daemon' }).info('signal received: stopping', { signal });
     daemon.stop().then(
-      () => {
-        clearTimeout(deadline);
-        process.exit(0);
-      },
+      () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`${errorLine(err)}\n`);
         process.exit(1);
@@ -69,9 +80,21 @@ export async function runStart(o: {
       process.exit(1);
     });
   });
-  daemon = await startDaemon({ home, config, ...(o.unsafe === undefined ? {} : { unsafe: o.unsafe }) });
+  try {
+    daemon = await startDaemon({
+      home,
+      config,
+      signal: starting.signal,
+      ...(o.unsafe === undefined ? {} : { unsafe: o.unsafe }),
+    });
+  } catch (err) {
+    // Stopped by a signal during the start: everything undone, `synodd stopped` logged.
+    if (err instanceof StartStopped) process.exit(0);
+    throw err;
+  }
   // [consensus] halt_height committed: a clean stop, exit 0 (coordinated upgrades).
   void daemon.haltHeightReached.then(() => stopAndExit('halt_height'));
+  // A signal the start no longer saw (it had finished): the usual stop.
   if (signalled !== undefined) {
     const s = signalled;
     signalled = undefined;
