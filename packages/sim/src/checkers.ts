@@ -324,6 +324,11 @@ export class Checkers {
     };
     // Claimed before the first await: another node's decision of h in the same event is not canonical.
     this.#canonical.push(entry);
+    const signed = this.#signedContentProblem(block);
+    if (signed !== undefined) {
+      this.#safety('validity', `node ${node} decided a block at height ${h} with ${signed}`);
+      return;
+    }
     const problem = await ref.blockProblem(block);
     if (problem !== undefined) {
       this.#safety('validity', `node ${node} decided an invalid block at height ${h}: ${problem}`);
@@ -643,6 +648,47 @@ export class Checkers {
       this.#holders.set(key, holders);
     }
     holders.add(node);
+  }
+
+  /**
+   * The signed contents of a decided block, checked here with @synod/types'
+   * `commitProblem` and @synod/fault-detector's `evidenceProblem` directly,
+   * not only through the reference's `blockProblem` (which is @synod/node's
+   * block executor, so a bug there would blind the check): its last commit is
+   * a quorum commit of the decided block of the height before, and each
+   * evidence item is valid against the chain before the block.
+   */
+  #signedContentProblem(block: Block): string | undefined {
+    const h = block.header.height;
+    if (h < 2) return undefined;
+    const ref = this.#ctx.reference;
+    const set = ref.validatorSetAt(h - 1);
+    const parent = this.#canonical[h - 2];
+    if (set === undefined || parent === undefined) return undefined;
+    const c = block.lastCommit;
+    if (toHex(c.blockHash) !== parent.hash) return 'a last commit of another block';
+    const issue = commitProblem(this.#ctx.chainId, set, c, {
+      verifySignature: this.#ctx.verify,
+      height: h - 1,
+      blockHash: c.blockHash,
+    });
+    if (issue !== undefined) return `a bad last commit: ${issue}`;
+    for (const ev of block.evidence) {
+      const problem = evidenceProblem(ev, {
+        chainId: this.#ctx.chainId,
+        height: h - 1,
+        timeMs: parent.timeMs,
+        params: this.#ctx.params,
+        validatorSetAt: (x) => (x >= 1 && x <= h - 1 ? ref.validatorSetAt(x) : undefined),
+        blockTimeAt: (x) => (x >= 1 && x <= h - 1 ? this.#canonical[x - 1]?.timeMs : undefined),
+      });
+      if (problem === undefined) continue;
+      // The fast scheme's signatures are not Ed25519: checked with the simulator's verifier instead.
+      if (problem.code === 'BAD_SIGNATURE' && this.#ctx.signaturesChecked === false && this.#signaturesOk(ev))
+        continue;
+      return `invalid evidence: ${problem.code} ${problem.reason ?? ''}`.trim();
+    }
+    return undefined;
   }
 
   #signaturesOk(ev: Evidence): boolean {

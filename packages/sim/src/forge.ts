@@ -1,6 +1,6 @@
 /**
  * Blocks a Byzantine proposer makes up: well-formed blocks of the right
- * height that no honest node may accept (one of four ways), and blocks with
+ * height that no honest node may accept (one of five ways), and blocks with
  * the evidence it chooses. The header hashes are made to match, so only the
  * node's validation (signatures, the evidence rules, the ledger) can tell.
  */

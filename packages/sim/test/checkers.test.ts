@@ -1,5 +1,5 @@
 import { toHex } from '@synod/crypto';
-import { blockHash, canonicalEvidence, type Evidence, txHash } from '@synod/types';
+import { blockHash, canonicalEvidence, commitHash, type Evidence, txHash } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
   type ChainReference,
@@ -200,11 +200,23 @@ describe('checkers', () => {
     const tx = ok.f.chain.transfer({ sender: 0, nonce: 0, to: 1, amount: 5n });
     const node = await ok.f.node();
     const b1 = reassemble(await nextBlock(ok.f, node, undefined, 0), [tx], []);
-    await ok.checkers.onDecide(0, b1, ok.f.commit(b1, [0, 1, 2]));
+    const c1 = ok.f.commit(b1, [0, 1, 2]);
+    await ok.checkers.onDecide(0, b1, c1);
     expect(ok.checkers.failure).toBeUndefined();
     expect(ok.committed).toEqual([toHex(txHash(tx))]);
+    // the next height, on b1, with its commit (the checkers verify a decided block's last commit)
     const b2 = reassemble(
-      { ...b1, header: { ...b1.header, height: 2, timeMs: b1.header.timeMs + 1 } },
+      {
+        ...b1,
+        header: {
+          ...b1.header,
+          height: 2,
+          timeMs: b1.header.timeMs + 1,
+          lastBlockHash: blockHash(b1),
+          lastCommitHash: commitHash(c1),
+        },
+        lastCommit: c1,
+      },
       [tx],
       [],
     );
