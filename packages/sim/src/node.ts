@@ -31,7 +31,7 @@ import type { SimChain, ValidatorKey } from './chain.js';
 import type { Checkers, SeenMessage } from './checkers.js';
 import { type Life, SimDisk } from './disk.js';
 import type { EventQueue } from './event-queue.js';
-import { corruptBlock, withEvidence } from './forge.js';
+import { corruptBlock, withEvidence, withForgedEvidence, withForgedLastCommit } from './forge.js';
 import type { SimNetwork } from './network.js';
 import type { ReferenceChain, SlashingView } from './reference.js';
 import { slashingView, validatorPubKeys } from './reference.js';
@@ -177,6 +177,10 @@ export class SimNode {
               pendingEvidence: () => this.#pendingOwnEvidence(),
               tombstoned: () => world.reference.slashing.status(key.address)?.tombstoned === true,
               corrupt: (block) => corruptBlock(block, world.chain, world.reference),
+              forge: (block, what) =>
+                what === 'evidence'
+                  ? withForgedEvidence(block, world.reference)
+                  : withForgedLastCommit(block),
               withEvidence,
               action: (kind, detail) => {
                 world.counters.byzantineActions[kind]++;

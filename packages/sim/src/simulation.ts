@@ -272,7 +272,9 @@ function prepare(options: SimOptions): Setup {
   let scenario = deriveScenario(options, scenarioRng, n, true, attackRng.fork());
   const chosen = options.byzantineProfile === undefined;
   if (chosen && options.swarm !== false) scenario = swarm(scenario, swarmRng);
-  if (chosen && options.adversary !== false && adversaryRng.chance(0.5)) {
+  // A forger (see `swarm`) is left as it is: the twins would replace it with honest nodes.
+  const forger = [...scenario.byzantine.values()].some((p) => p.forgeBlocks > 0);
+  if (chosen && options.adversary !== false && adversaryRng.chance(0.5) && !forger) {
     const plan = chooseAdversary(adversaryRng, seed, n, [...scenario.byzantine.keys()], scenario.heights);
     if (plan !== null) {
       // The Byzantine validator runs as two honest nodes: its own profile is none.
@@ -354,6 +356,7 @@ class Simulation {
         'double-propose': 0,
         amnesia: 0,
         'invalid-block': 0,
+        'forge-block': 0,
         'invalid-vote': 0,
         'back-all': 0,
         'fork-propose': 0,
