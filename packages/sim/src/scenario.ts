@@ -160,9 +160,21 @@ export interface FaultKinds {
   readonly crash: boolean;
   readonly partition: boolean;
   readonly storm: boolean;
+  /**
+   * An honest validator dies just after signing a round-0 proposal, loses
+   * its WAL (the signer state kept) and restarts at once. Drawn by swarm
+   * testing alone: without the signer's guard it would equivocate.
+   */
+  readonly walLoss: boolean;
 }
 
-export const ALL_FAULT_KINDS: FaultKinds = Object.freeze({ crash: true, partition: true, storm: true });
+/** The fault kinds without swarm testing (WAL loss is swarm's alone: see `FaultKinds`). */
+export const ALL_FAULT_KINDS: FaultKinds = Object.freeze({
+  crash: true,
+  partition: true,
+  storm: true,
+  walLoss: false,
+});
 
 export const VALIDATORS_MAX = 100;
 
@@ -374,7 +386,7 @@ export function deriveScenario(
  * another: a storm drowns a split, a flood gets its sender jailed first).
  */
 export function swarm(s: Scenario, rng: Rng): Scenario {
-  const faultKinds: FaultKinds = {
+  const kinds = {
     crash: rng.chance(0.7),
     partition: rng.chance(0.7),
     storm: rng.chance(0.7),
@@ -397,6 +409,8 @@ export function swarm(s: Scenario, rng: Rng): Scenario {
     const ids = [...byzantine.keys()].sort((a, b) => a - b);
     byzantine.set(rng.pick(ids), { ...NO_DEVIATIONS, forgeBlocks: 1 });
   }
+  // Drawn last, for the same reason: WAL loss in half of the seeds.
+  const faultKinds: FaultKinds = { ...kinds, walLoss: rng.chance(0.5) };
   return { ...s, faultKinds, byzantine };
 }
 
@@ -417,6 +431,7 @@ export function describeScenario(s: Scenario): string {
           [
             s.faultKinds.crash ? `crash/${Math.round(f.crashEveryMs)}ms` : '',
             s.faultKinds.partition ? `partition/${Math.round(f.partitionEveryMs)}ms` : '',
+            s.faultKinds.walLoss ? `wal-loss/${Math.round(f.crashEveryMs)}ms` : '',
             s.faultKinds.storm
               ? `storm/${Math.round(f.stormEveryMs)}ms(loss=${f.storm.lossRate.toFixed(2)},dup=${f.storm.duplicateRate.toFixed(2)},delay<=${f.storm.maxDelayMs}ms)`
               : '',
