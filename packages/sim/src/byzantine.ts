@@ -38,6 +38,7 @@ export type ByzantineAction =
   | 'double-propose'
   | 'amnesia'
   | 'invalid-block'
+  | 'forge-block'
   | 'invalid-vote'
   | 'back-all'
   | 'fork-propose'
@@ -79,6 +80,8 @@ export interface ByzantineContext {
   tombstoned(): boolean;
   /** A block of the same height that honest nodes reject (see forge.ts). */
   corrupt(block: Block): Block;
+  /** `block` with a forged last commit or forged evidence (see forge.ts); undefined when it cannot be. */
+  forge(block: Block, what: 'last-commit' | 'evidence'): Block | undefined;
   /** `block` with exactly `evidence` as its evidence. */
   withEvidence(block: Block, evidence: readonly Evidence[]): Block;
   action(kind: ByzantineAction, detail: string): void;
@@ -285,12 +288,29 @@ export class ByzantineActor {
     }
     let main: { sp: SignedProposal; block: Block } = { sp, block };
     const forged = a.chance(this.#p.evidenceFlood) ? this.#forgedInBlock(block) : undefined;
+    // A forger: the forged last commit at even heights, forged evidence at odd ones (either when
+    // the other cannot be made).
+    let madeUp: { block: Block; what: string } | undefined;
+    if (this.#p.forgeBlocks > 0 && rng.chance(this.#p.forgeBlocks)) {
+      const first = p.height % 2 === 0 ? 'last-commit' : 'evidence';
+      const second = first === 'evidence' ? 'last-commit' : 'evidence';
+      const b1 = this.#c.forge(block, first);
+      const b2 = b1 === undefined ? this.#c.forge(block, second) : undefined;
+      if (b1 !== undefined) madeUp = { block: b1, what: first };
+      else if (b2 !== undefined) madeUp = { block: b2, what: second };
+    }
     if (forged !== undefined) {
       const hash = blockHash(forged.block);
       this.#keep(this.#invalid, p.height, hash);
       this.#substitute.set(toHex(p.blockHash), hash);
       main = { sp: this.#signProposal({ ...p, blockHash: hash }), block: forged.block };
       this.#c.action('evidence-flood', `proposes h=${p.height} r=${p.round} with ${forged.what}`);
+    } else if (madeUp !== undefined) {
+      const hash = blockHash(madeUp.block);
+      this.#keep(this.#invalid, p.height, hash);
+      this.#substitute.set(toHex(p.blockHash), hash);
+      main = { sp: this.#signProposal({ ...p, blockHash: hash }), block: madeUp.block };
+      this.#c.action('forge-block', `proposes h=${p.height} r=${p.round} with a forged ${madeUp.what}`);
     } else if (rng.chance(this.#p.invalidBlock)) {
       const bad = this.#c.corrupt(block);
       const hash = blockHash(bad);

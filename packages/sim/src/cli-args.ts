@@ -185,7 +185,7 @@ export function summary(r: SimResult, wallMs: number): string[] {
     `requests: ${Object.entries(s.requests)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')} (timed out ${s.requestTimeouts})`,
-    `crashes ${s.crashes}, restarts ${s.restarts}, partitions ${s.partitions}, storms ${s.storms}, block syncs ${s.syncs}`,
+    `crashes ${s.crashes}, restarts ${s.restarts} (${s.walLosses} with the WAL lost), partitions ${s.partitions}, storms ${s.storms}, block syncs ${s.syncs}`,
     `byzantine actions: ${byz === '' ? 'none' : byz}`,
     `evidence reports ${s.evidenceReports}, infractions ${s.infractions}, taken by pools ${s.evidenceAdded}`,
     `transactions submitted ${s.txs.submitted} (${Object.entries(s.txs.byKind)

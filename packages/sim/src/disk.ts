@@ -43,6 +43,14 @@ export interface Life {
   readonly id: number;
   alive: boolean;
   crashPoint: CrashPoint | undefined;
+  /**
+   * Armed WAL loss: as soon as its next round-0 proposal has gone out (one
+   * that was its first signature at that height), the node dies and its WAL
+   * is lost (see `SimDisk.loseWalAtNextCrash`).
+   */
+  walLossAtProposal?: boolean;
+  /** The node's signer has just signed a round-0 proposal as its first signature at that height. */
+  firstProposalSigned?: boolean;
   /** Power is cut now (the host's kill: memory gone, WAL cut to its synced records). */
   kill(reason: string): void;
 }
@@ -152,9 +160,30 @@ export class SimDisk {
     return new SimDisk(await createMemoryKvStore());
   }
 
+  /** The next crash loses the whole WAL (see `loseWalAtNextCrash`). */
+  #loseWal = false;
+  /** The last crash lost the whole WAL. */
+  walLost = false;
+
   /** Power cut: the WAL keeps only its synced records (the key-value store keeps every completed write). */
   crash(): void {
+    this.walLost = this.#loseWal;
+    this.#loseWal = false;
     this.wal = this.wal.crash();
+  }
+
+  /**
+   * The next crash loses the WAL's records of the current height, synced
+   * ones too (the next incarnation's WAL holds only the end-of-height
+   * marker of the block store's height: see `open`), while the signer state
+   * and the key-value store survive: a WAL restored from an older backup,
+   * or a node moved to a new machine with its key and signer state but not
+   * its WAL. The restarted node has no record of what it signed at its
+   * height; only the signer's guard keeps it from signing something else
+   * there.
+   */
+  loseWalAtNextCrash(): void {
+    this.#loseWal = true;
   }
 
   /** The height of the block store as the disk holds it (read without an incarnation). */
@@ -169,6 +198,13 @@ export class SimDisk {
 
   /** @synod/storage's stores for incarnation `life`. */
   async open(life: Life, taps: DiskTaps = {}): Promise<NodeStorage> {
+    if (this.walLost) {
+      // Rolled back to the start of the height: later crashes replay what the node appends from now on.
+      const wal = new MemoryConsensusWal();
+      await wal.writeEndHeight((await BlockStore.open(this.kv)).height());
+      await wal.sync();
+      this.wal = wal;
+    }
     const kv = new IncarnationKv(this.kv, life);
     const options = { syncWrites: true };
     const blocks = await BlockStore.open(kv, options);

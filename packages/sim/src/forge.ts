@@ -36,54 +36,20 @@ export function withEvidence(block: Block, evidence: readonly Evidence[]): Block
  * signature that does not verify (its header's hash made to match).
  */
 export function corruptBlock(block: Block, chain: SimChain, reference: ReferenceChain): Block {
-  const h = block.header.height;
   const id = blockHash(block);
   const way = (id[0] as number) % 4;
   const committed = reference.committedEvidence();
-  const lastSet = reference.validatorSetAt(h - 1);
-  const lastTime = reference.blockAt(h - 1)?.header.timeMs;
-  if (way === 1 && h >= 2 && lastSet !== undefined && lastTime !== undefined) {
-    const accused = lastSet.validators[(id[1] as number) % lastSet.validators.length];
-    if (accused !== undefined) {
-      const vote = (hash: Uint8Array | null, fill: number) => ({
-        vote: {
-          type: 'prevote' as const,
-          height: h - 1,
-          round: 0,
-          blockHash: hash,
-          validatorAddress: accused.address,
-        },
-        signature: new Uint8Array(64).fill(fill),
-      });
-      const forged: Evidence = {
-        kind: 'duplicate-vote',
-        voteA: vote(null, 1),
-        voteB: vote(id, 2),
-        validatorPower: accused.votingPower,
-        totalVotingPower: lastSet.validators.reduce((a, v) => a + v.votingPower, 0),
-        timeMs: lastTime,
-      };
-      return reassemble(block, block.txs, [...block.evidence, forged]);
-    }
+  if (way === 1) {
+    const forged = withForgedEvidence(block, reference);
+    if (forged !== undefined) return forged;
   }
   if (way === 2 && committed.length > 0) {
     const again = committed[(id[1] as number) % committed.length] as Evidence;
     return reassemble(block, block.txs, [...block.evidence, again]);
   }
-  if (
-    way === 3 &&
-    (id[1] as number) % 2 === 0 &&
-    block.lastCommit.signatures.some((s) => s.flag !== 'absent')
-  ) {
-    const i = block.lastCommit.signatures.findIndex((s) => s.flag !== 'absent');
-    const signatures = block.lastCommit.signatures.map((s, j) => {
-      if (j !== i) return s;
-      const signature = s.signature.slice();
-      signature[0] = (signature[0] as number) ^ 0xff;
-      return { ...s, signature };
-    });
-    const lastCommit = { ...block.lastCommit, signatures };
-    return { ...block, header: { ...block.header, lastCommitHash: commitHash(lastCommit) }, lastCommit };
+  if (way === 3 && (id[1] as number) % 2 === 0) {
+    const forged = withForgedLastCommit(block);
+    if (forged !== undefined) return forged;
   }
   if (way === 3) {
     const appHash = block.header.appHash.slice();
@@ -102,4 +68,56 @@ export function corruptBlock(block: Block, chain: SimChain, reference: Reference
     badSignature: true,
   });
   return reassemble(block, [...block.txs, tx], block.evidence);
+}
+
+/**
+ * `block` with duplicate-vote evidence against a validator of the previous
+ * height whose signatures are made up (only evidence verification can tell);
+ * undefined at height 1.
+ */
+export function withForgedEvidence(block: Block, reference: ReferenceChain): Block | undefined {
+  const h = block.header.height;
+  const id = blockHash(block);
+  const lastSet = reference.validatorSetAt(h - 1);
+  const lastTime = reference.blockAt(h - 1)?.header.timeMs;
+  if (h < 2 || lastSet === undefined || lastTime === undefined) return undefined;
+  const accused = lastSet.validators[(id[1] as number) % lastSet.validators.length];
+  if (accused === undefined) return undefined;
+  const vote = (hash: Uint8Array | null, fill: number) => ({
+    vote: {
+      type: 'prevote' as const,
+      height: h - 1,
+      round: 0,
+      blockHash: hash,
+      validatorAddress: accused.address,
+    },
+    signature: new Uint8Array(64).fill(fill),
+  });
+  const forged: Evidence = {
+    kind: 'duplicate-vote',
+    voteA: vote(null, 1),
+    voteB: vote(id, 2),
+    validatorPower: accused.votingPower,
+    totalVotingPower: lastSet.validators.reduce((a, v) => a + v.votingPower, 0),
+    timeMs: lastTime,
+  };
+  return reassemble(block, block.txs, [...block.evidence, forged]);
+}
+
+/**
+ * `block` whose last commit has one signature that does not verify (its
+ * header's last-commit hash made to match: only commit verification can
+ * tell); undefined when the last commit has no signature.
+ */
+export function withForgedLastCommit(block: Block): Block | undefined {
+  const i = block.lastCommit.signatures.findIndex((s) => s.flag !== 'absent');
+  if (i < 0) return undefined;
+  const signatures = block.lastCommit.signatures.map((s, j) => {
+    if (j !== i) return s;
+    const signature = s.signature.slice();
+    signature[0] = (signature[0] as number) ^ 0xff;
+    return { ...s, signature };
+  });
+  const lastCommit = { ...block.lastCommit, signatures };
+  return { ...block, header: { ...block.header, lastCommitHash: commitHash(lastCommit) }, lastCommit };
 }

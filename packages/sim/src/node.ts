@@ -16,7 +16,13 @@ import { decodeWalEntry, type WalEntry } from '@synod/consensus';
 import { addressFromPublicKey, toHex } from '@synod/crypto';
 import { infractionKey } from '@synod/fault-detector';
 import { Ledger } from '@synod/ledger';
-import { type BlockDecidedEvent, createNode, type NodeInit, type SynodNode } from '@synod/node';
+import {
+  type BlockDecidedEvent,
+  createNode,
+  type NodeInit,
+  type NodeMessages,
+  type SynodNode,
+} from '@synod/node';
 import { createSigner, type NodeStorage } from '@synod/storage';
 import {
   type Block,
@@ -31,7 +37,7 @@ import type { SimChain, ValidatorKey } from './chain.js';
 import type { Checkers, SeenMessage } from './checkers.js';
 import { type Life, SimDisk } from './disk.js';
 import type { EventQueue } from './event-queue.js';
-import { corruptBlock, withEvidence } from './forge.js';
+import { corruptBlock, withEvidence, withForgedEvidence, withForgedLastCommit } from './forge.js';
 import type { SimNetwork } from './network.js';
 import type { ReferenceChain, SlashingView } from './reference.js';
 import { slashingView, validatorPubKeys } from './reference.js';
@@ -62,6 +68,7 @@ export const TAG = {
 export interface SimCounters {
   crashes: number;
   restarts: number;
+  walLosses: number;
   partitions: number;
   storms: number;
   /** Block syncs the nodes completed (at start or from their liveness loop). */
@@ -177,6 +184,10 @@ export class SimNode {
               pendingEvidence: () => this.#pendingOwnEvidence(),
               tombstoned: () => world.reference.slashing.status(key.address)?.tombstoned === true,
               corrupt: (block) => corruptBlock(block, world.chain, world.reference),
+              forge: (block, what) =>
+                what === 'evidence'
+                  ? withForgedEvidence(block, world.reference)
+                  : withForgedLastCommit(block),
               withEvidence,
               action: (kind, detail) => {
                 world.counters.byzantineActions[kind]++;
@@ -298,6 +309,14 @@ export class SimNode {
       alive: () => life.alive,
       relay: this.byzantine === undefined,
       ...(this.byzantine === undefined ? {} : { onMessage: (topic, m) => this.byzantine?.sees(topic, m) }),
+      onPublished: (topic, m) => {
+        if (topic !== 'proposals' || life.walLossAtProposal !== true || life.firstProposalSigned !== true)
+          return;
+        if ((m as NodeMessages['proposals']).signedProposal.proposal.round !== 0) return;
+        life.walLossAtProposal = false;
+        this.disk.loseWalAtNextCrash();
+        this.kill('power cut just after its round-0 proposal went out, WAL lost');
+      },
     });
     const signer = this.honest ? await this.#guardedSigner(storage, life) : this.#rawSigner();
     const node = createNode(
@@ -332,6 +351,7 @@ export class SimNode {
     const w = this.#w;
     life.alive = false;
     life.crashPoint = undefined;
+    life.walLossAtProposal = false;
     w.network.attach(this.index, undefined);
     this.disk.crash();
     w.checkers.onCrash(this.index);
@@ -349,11 +369,20 @@ export class SimNode {
   }
 
   disarm(): void {
-    if (this.#life !== undefined) this.#life.crashPoint = undefined;
+    if (this.#life !== undefined) {
+      this.#life.crashPoint = undefined;
+      this.#life.walLossAtProposal = false;
+    }
   }
 
   get armed(): boolean {
-    return this.#life?.crashPoint !== undefined;
+    return this.#life?.crashPoint !== undefined || this.#life?.walLossAtProposal === true;
+  }
+
+  /** The node dies as soon as its next round-0 proposal has gone out, and its WAL is lost. */
+  armWalLoss(): void {
+    const life = this.#life;
+    if (life?.alive === true) life.walLossAtProposal = true;
   }
 
   // ------------------------------------------------------------------ ports
@@ -388,7 +417,13 @@ export class SimNode {
       publicKey: inner.publicKey,
       address: inner.address,
       sign: async (request) => {
+        // A round-0 proposal that is the node's first signature at its height: what an armed WAL
+        // loss waits for (the node then forgets nothing but that proposal).
+        const before = inner.lastSignState();
+        const first =
+          request.step === 'proposal' && request.round === 0 && (before?.height ?? 0) < request.height;
         const signature = await inner.sign(request);
+        life.firstProposalSigned = first;
         if (!life.alive) return new Promise<Uint8Array>(() => undefined);
         oracle.recordSigned(inner.publicKey, request.signBytes, signature);
         checkers.onHonestSign(this.index, request);

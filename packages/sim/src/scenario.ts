@@ -99,6 +99,13 @@ export interface ByzantineProfile {
    * as proposer, such evidence in its block (item 16).
    */
   readonly evidenceFlood: number;
+  /**
+   * As proposer: its block with a forged last commit (one signature that
+   * does not verify) or forged evidence (made-up signatures), by turns of
+   * height, and its own votes for it. Drawn by swarm testing alone, for a
+   * validator that deviates in nothing else (see `swarm`).
+   */
+  readonly forgeBlocks: number;
 }
 
 /** The attack-strategy fields of a profile (drawn from their own stream: see `chooseAttacks`). */
@@ -153,9 +160,21 @@ export interface FaultKinds {
   readonly crash: boolean;
   readonly partition: boolean;
   readonly storm: boolean;
+  /**
+   * An honest validator dies just after signing a round-0 proposal, loses
+   * its WAL (the signer state kept) and restarts at once. Drawn by swarm
+   * testing alone: without the signer's guard it would equivocate.
+   */
+  readonly walLoss: boolean;
 }
 
-export const ALL_FAULT_KINDS: FaultKinds = Object.freeze({ crash: true, partition: true, storm: true });
+/** The fault kinds without swarm testing (WAL loss is swarm's alone: see `FaultKinds`). */
+export const ALL_FAULT_KINDS: FaultKinds = Object.freeze({
+  crash: true,
+  partition: true,
+  storm: true,
+  walLoss: false,
+});
 
 export const VALIDATORS_MAX = 100;
 
@@ -225,6 +244,7 @@ export const NO_DEVIATIONS: ByzantineProfile = Object.freeze({
   roundFlood: 0,
   nextHeightFlood: 0,
   evidenceFlood: 0,
+  forgeBlocks: 0,
 });
 
 /** No attack strategy (the profile of a `silent: 1` validator, and the seeds that draw none). */
@@ -267,6 +287,7 @@ function chooseProfile(rng: Rng): Omit<ByzantineProfile, keyof AttackProfile> {
     backAll: level(0.6),
     splitLocks: level(0.4),
     garbage: level(0.4) * 0.15,
+    forgeBlocks: 0,
   };
 }
 
@@ -365,7 +386,7 @@ export function deriveScenario(
  * another: a storm drowns a split, a flood gets its sender jailed first).
  */
 export function swarm(s: Scenario, rng: Rng): Scenario {
-  const faultKinds: FaultKinds = {
+  const kinds = {
     crash: rng.chance(0.7),
     partition: rng.chance(0.7),
     storm: rng.chance(0.7),
@@ -380,6 +401,16 @@ export function swarm(s: Scenario, rng: Rng): Scenario {
     for (const k of Object.keys(kept) as (keyof ByzantineProfile)[]) if (!rng.chance(0.6)) kept[k] = 0;
     byzantine.set(i, kept);
   }
+  // Drawn after the rest (the seeds that do not draw it stay as they were): in a quarter of
+  // the seeds with a Byzantine validator, one of them deviates in nothing but forging every
+  // block it proposes, so the honest nodes' commit and evidence verification is all that
+  // stands between it and a decided forged block.
+  if (byzantine.size > 0 && rng.chance(0.25)) {
+    const ids = [...byzantine.keys()].sort((a, b) => a - b);
+    byzantine.set(rng.pick(ids), { ...NO_DEVIATIONS, forgeBlocks: 1 });
+  }
+  // Drawn last, for the same reason: WAL loss in half of the seeds.
+  const faultKinds: FaultKinds = { ...kinds, walLoss: rng.chance(0.5) };
   return { ...s, faultKinds, byzantine };
 }
 
@@ -400,6 +431,7 @@ export function describeScenario(s: Scenario): string {
           [
             s.faultKinds.crash ? `crash/${Math.round(f.crashEveryMs)}ms` : '',
             s.faultKinds.partition ? `partition/${Math.round(f.partitionEveryMs)}ms` : '',
+            s.faultKinds.walLoss ? `wal-loss/${Math.round(f.crashEveryMs)}ms` : '',
             s.faultKinds.storm
               ? `storm/${Math.round(f.stormEveryMs)}ms(loss=${f.storm.lossRate.toFixed(2)},dup=${f.storm.duplicateRate.toFixed(2)},delay<=${f.storm.maxDelayMs}ms)`
               : '',
@@ -431,6 +463,7 @@ export function profileName(p: ByzantineProfile): string {
   if (p.roundFlood > 0) parts.push('round-flood');
   if (p.nextHeightFlood > 0) parts.push('next-height-flood');
   if (p.evidenceFlood > 0) parts.push('evidence-flood');
+  if (p.forgeBlocks > 0) parts.push('forge-blocks');
   if (p.silent > 0) parts.push('lossy');
   return parts.length === 0 ? 'honest-acting' : parts.join('+');
 }

@@ -52,6 +52,8 @@ export interface SimStats {
   readonly requestTimeouts: number;
   readonly crashes: number;
   readonly restarts: number;
+  /** Crashes that lost the node's WAL (swarm's WAL loss). */
+  readonly walLosses: number;
   readonly partitions: number;
   readonly storms: number;
   /** Block syncs the nodes completed (at start, or from their liveness loop). */
@@ -272,7 +274,9 @@ function prepare(options: SimOptions): Setup {
   let scenario = deriveScenario(options, scenarioRng, n, true, attackRng.fork());
   const chosen = options.byzantineProfile === undefined;
   if (chosen && options.swarm !== false) scenario = swarm(scenario, swarmRng);
-  if (chosen && options.adversary !== false && adversaryRng.chance(0.5)) {
+  // A forger (see `swarm`) is left as it is: the twins would replace it with honest nodes.
+  const forger = [...scenario.byzantine.values()].some((p) => p.forgeBlocks > 0);
+  if (chosen && options.adversary !== false && adversaryRng.chance(0.5) && !forger) {
     const plan = chooseAdversary(adversaryRng, seed, n, [...scenario.byzantine.keys()], scenario.heights);
     if (plan !== null) {
       // The Byzantine validator runs as two honest nodes: its own profile is none.
@@ -344,6 +348,7 @@ class Simulation {
     this.#counters = {
       crashes: 0,
       restarts: 0,
+      walLosses: 0,
       partitions: 0,
       storms: 0,
       syncs: 0,
@@ -354,6 +359,7 @@ class Simulation {
         'double-propose': 0,
         amnesia: 0,
         'invalid-block': 0,
+        'forge-block': 0,
         'invalid-vote': 0,
         'back-all': 0,
         'fork-propose': 0,
@@ -515,6 +521,7 @@ class Simulation {
         if (s.faultKinds.crash) this.#scheduleCrash();
         if (s.faultKinds.partition) this.#schedulePartition();
         if (s.faultKinds.storm) this.#scheduleStorm();
+        if (s.faultKinds.walLoss) this.#scheduleWalLoss();
       }
       this.#scheduleWorkload();
       await this.#loop();
@@ -739,19 +746,65 @@ class Simulation {
     );
   }
 
+  /**
+   * WAL loss (swarm's fault kind): now and then an honest node is armed to
+   * die just after its next signature of a round-0 proposal, with its WAL
+   * lost (`SimDisk`), and it restarts at once — still at that height, where
+   * it builds and asks to sign another round-0 proposal (see `#onKilled`).
+   * Round 0 only: there the node can hold no lock nor valid value yet, so
+   * what it forgets is its own proposal (not sent) and what it heard of round
+   * 0, as in any crash; the signer state is what it remembers, and the
+   * signer's guard is what keeps it from a second proposal.
+   */
+  #scheduleWalLoss(): void {
+    const f = this.#scenario.faults;
+    if (f === null) return;
+    const rng = this.#faultRng;
+    const next = (): void => {
+      this.#queue.schedule(
+        exponential(rng, f.crashEveryMs),
+        () => {
+          if (this.#phase !== 'safety') return;
+          const candidates = this.#adversary?.engaged
+            ? []
+            : this.#honestNodes().filter((n) => n.alive && !n.armed);
+          if (candidates.length > 0) {
+            const victim = rng.pick(candidates);
+            victim.armWalLoss();
+            this.#trace.record(TAG.crash, victim.index, -1, 0);
+            if (this.#trace.verbose) {
+              this.#trace.line(
+                `${stampOf(this.#queue.now)} WAL loss armed on node ${victim.index}: it dies as soon as its next round-0 proposal has gone out`,
+              );
+            }
+          }
+          next();
+        },
+        true,
+      );
+    };
+    next();
+  }
+
   #onKilled(node: SimNode): void {
     const f = this.#scenario.faults;
-    const downtime = f === null || this.#phase !== 'safety' ? 1 : between(this.#faultRng, f.downtimeMs);
+    // A node that lost its WAL comes back at once (within a hop), still at the height and round it left.
+    const downtime = node.disk.walLost
+      ? this.#faultRng.int(1, this.#scenario.calm.maxDelayMs)
+      : f === null || this.#phase !== 'safety'
+        ? 1
+        : between(this.#faultRng, f.downtimeMs);
     this.#queue.schedule(downtime, () => this.#restart(node), true);
   }
 
   #restart(node: SimNode): void {
     if (node.alive) return;
     this.#counters.restarts++;
+    if (node.disk.walLost) this.#counters.walLosses++;
     this.#trace.record(TAG.restart, node.index, node.decided);
     if (this.#trace.verbose) {
       this.#trace.line(
-        `${stampOf(this.#queue.now)} restart node ${node.index} from height ${node.decided + 1} (WAL replay)`,
+        `${stampOf(this.#queue.now)} restart node ${node.index} from height ${node.decided + 1} (${node.disk.walLost ? 'WAL lost: nothing to replay' : 'WAL replay'})`,
       );
     }
     this.#spawn(node.start(), `restarting node ${node.index}`);
@@ -1002,6 +1055,7 @@ class Simulation {
       requestTimeouts: t.requestTimeouts,
       crashes: k.crashes,
       restarts: k.restarts,
+      walLosses: k.walLosses,
       partitions: k.partitions,
       storms: k.storms,
       syncs: k.syncs,

@@ -149,6 +149,8 @@ export interface SimTransportOptions {
   readonly relay?: boolean;
   /** Called with every valid gossip message before the node's handlers (the Byzantine actor's eyes). */
   readonly onMessage?: <T extends NodeTopic>(topic: T, message: NodeMessages[T], from: number) => void;
+  /** Called with every message the node publishes, once it has gone out to its peers. */
+  readonly onPublished?: <T extends NodeTopic>(topic: T, message: NodeMessages[T]) => void;
 }
 
 export class SimTransport implements NodeTransport {
@@ -158,6 +160,7 @@ export class SimTransport implements NodeTransport {
   readonly #alive: () => boolean;
   readonly #relay: boolean;
   readonly #onMessage: SimTransportOptions['onMessage'];
+  readonly #onPublished: SimTransportOptions['onPublished'];
   readonly #handlers = new Map<NodeTopic, Set<Handler>>();
   readonly #seen = new Set<string>();
   readonly #pending = new Map<number, Pending>();
@@ -173,6 +176,7 @@ export class SimTransport implements NodeTransport {
     this.#alive = options.alive;
     this.#relay = options.relay ?? true;
     this.#onMessage = options.onMessage;
+    this.#onPublished = options.onPublished;
   }
 
   /** Receives what the network delivers to this node (the host attaches it for the incarnation's life). */
@@ -204,6 +208,7 @@ export class SimTransport implements NodeTransport {
     const bytes = encodeGossip(topic, message);
     this.#seen.add(`${topic}/${fingerprint(bytes)}`);
     this.sendGossip(this.peerIndices(), topic, bytes);
+    this.#onPublished?.(topic, message);
   }
 
   /** Sends gossip bytes to `peers` as they are (the Byzantine actor's way out, too). */

@@ -65,11 +65,31 @@ describe('adversary: Twins and the lock-split schedules', () => {
     expect(adversaries).toBeLessThan(35);
     const fixed = scenarioOf({ seed: 3, byzantineProfile: { ...NO_DEVIATIONS, equivocate: 1 } });
     expect(fixed.adversary).toBeNull();
-    expect(fixed.faultKinds).toEqual({ crash: true, partition: true, storm: true });
+    expect(fixed.faultKinds).toEqual({ crash: true, partition: true, storm: true, walLoss: false });
     expect(scenarioOf({ seed: 3, swarm: false, adversary: false }).faultKinds).toEqual({
       crash: true,
       partition: true,
       storm: true,
+      walLoss: false,
     });
   });
+
+  it("WAL loss: a node that dies right after its round-0 proposal went out comes back without its WAL; the signer's guard keeps it from a second proposal", async () => {
+    expect(scenarioOf({ seed: 1 }).faultKinds.walLoss).toBe(true);
+    const r = await runSimulation({ seed: 1, trace: true });
+    expect(r.failure, 'replay: seed 1').toBeUndefined();
+    expect(r.stats.walLosses).toBeGreaterThan(0);
+    const lines = r.trace ?? [];
+    const lost = lines.filter((l) =>
+      /restart node \d+ from height \d+ \(WAL lost: nothing to replay\)/.test(l),
+    );
+    expect(lost.length).toBe(r.stats.walLosses);
+    // Each restarted node came back within a hop, at the height it left: the one it had proposed at.
+    for (const l of lines.filter((x) =>
+      /crash node \d+ \(power cut just after its round-0 proposal/.test(x),
+    )) {
+      const [, node, height] = /crash node (\d+) .* at height (\d+)/.exec(l) ?? [];
+      expect(lost.some((x) => x.includes(`restart node ${node} from height ${height} `))).toBe(true);
+    }
+  }, 300_000);
 });

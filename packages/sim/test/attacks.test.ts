@@ -155,4 +155,17 @@ describe('attack strategies (issue #11)', () => {
       for (const h of r.heap.filter((x) => x.samples.length > 0)) expect(h.walMaxBytes).toBeGreaterThan(0);
     }
   }, 120_000);
+
+  it('a forger proposes only blocks with a forged last commit or forged evidence: no honest node decides one, and the chain goes on', async () => {
+    // Runs of seeds 1, 2, … until both forgeries have been proposed (each run must pass).
+    const made = new Set<string>();
+    for (let seed = 1; seed <= 12 && made.size < 2; seed++) {
+      const r = await attack({ forgeBlocks: 1 }, { heights: 12 }, seed);
+      expectPassed(r);
+      const lines = traceOf(r).filter((l) => / byzantine \d+ forge-block: /.test(l));
+      expect(lines.length).toBe(r.stats.byzantineActions['forge-block']);
+      for (const l of lines) made.add(l.slice(l.lastIndexOf(' forged ') + 8));
+    }
+    expect([...made].sort()).toEqual(['evidence', 'last-commit']);
+  }, 300_000);
 });
