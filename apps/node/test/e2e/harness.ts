@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -249,4 +250,33 @@ export async function until(test: () => boolean, what: string, timeoutMs = 20_00
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The usual frame of a test file that runs synodd processes: a temporary folder made before the
+ * tests and removed after them, and `start(args)` for a NodeProcess that is SIGKILLed at the end
+ * if it still runs. Call it at the top of the file (it registers beforeAll/afterAll).
+ */
+export function processGroup(): { dir: () => string; start: (args: readonly string[]) => NodeProcess } {
+  let folder: Awaited<ReturnType<typeof tempDir>> | undefined;
+  const running: NodeProcess[] = [];
+  beforeAll(async () => {
+    folder = await tempDir();
+  });
+  afterAll(async () => {
+    for (const n of running)
+      if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+    await folder?.remove();
+  });
+  return {
+    dir: () => {
+      if (folder === undefined) throw new Error('processGroup: the folder is made in beforeAll');
+      return folder.path;
+    },
+    start: (args) => {
+      const n = new NodeProcess(args);
+      running.push(n);
+      return n;
+    },
+  };
 }

@@ -15,38 +15,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetwork, type Network, WIRE_VERSION } from '@synod/p2p';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   heightOf,
   lastHeight,
-  NodeProcess,
   portFlags,
+  processGroup,
   rpc,
   synodd,
-  tempDir,
   until,
   waitForStatus,
 } from './harness.js';
 
 const ALERTS = fileURLToPath(new URL('../../monitoring/alerts.yml', import.meta.url));
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-const running: NodeProcess[] = [];
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-afterAll(async () => {
-  for (const n of running)
-    if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
-  await dir.remove();
-});
-
-function start(args: readonly string[]): NodeProcess {
-  const n = new NodeProcess(args);
-  running.push(n);
-  return n;
-}
+const { dir, start } = processGroup();
 
 /** The metric names an alerting rule expression reads. */
 function metricNames(rules: string): Set<string> {
@@ -61,7 +44,7 @@ function metricNames(rules: string): Set<string> {
 
 describe('operations', () => {
   it('a running node serves every metric the alerting rules read', async () => {
-    const home = join(dir.path, 'metrics');
+    const home = join(dir(), 'metrics');
     expect((await synodd(['init', '--home', home, '--chain-id', 'e2e-metrics'])).code).toBe(0);
     const ports = await portFlags();
     const node = start(['--home', home, ...ports.flags]);
@@ -85,7 +68,7 @@ describe('operations', () => {
   }, 60_000);
 
   it('halt_height on one node: exit 0 after committing H; refused with the key still set; continues from H without it', async () => {
-    const home = join(dir.path, 'halt-one');
+    const home = join(dir(), 'halt-one');
     expect((await synodd(['init', '--home', home, '--chain-id', 'e2e-halt-one'])).code).toBe(0);
     const ports = await portFlags();
     const H = 3;
@@ -124,7 +107,7 @@ describe('operations', () => {
   }, 60_000);
 
   it('status shows the versions and protocol ids; a peer of another wire version is refused, naming both', async () => {
-    const home = join(dir.path, 'versions');
+    const home = join(dir(), 'versions');
     expect((await synodd(['init', '--home', home, '--chain-id', 'e2e-versions'])).code).toBe(0);
     const ports = await portFlags();
     const node = start(['--home', home, ...ports.flags]);

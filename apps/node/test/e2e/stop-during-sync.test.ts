@@ -5,35 +5,19 @@
  * started`), and the next start resumes the sync from the last stored block.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   freeBasePort,
   heightOf,
   type LogLine,
-  NodeProcess,
+  type NodeProcess,
+  processGroup,
   rpc,
   synodd,
-  tempDir,
   waitForStatus,
 } from './harness.js';
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-const running: NodeProcess[] = [];
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-afterAll(async () => {
-  for (const n of running)
-    if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
-  await dir.remove();
-});
-
-function start(args: readonly string[]): NodeProcess {
-  const n = new NodeProcess(args);
-  running.push(n);
-  return n;
-}
+const { dir, start } = processGroup();
 
 const isSyncStart = (l: LogLine): boolean => l.module === 'node' && l.msg === 'block sync';
 const said = (n: NodeProcess, msg: string): boolean =>
@@ -42,7 +26,7 @@ const said = (n: NodeProcess, msg: string): boolean =>
 describe('synodd stopped during block sync', () => {
   it('SIGTERM while catching up: exit 0 at a block, never started; the restart resumes from there', async () => {
     const base = await freeBasePort(2);
-    const out = join(dir.path, 'net');
+    const out = join(dir(), 'net');
     const written = await synodd([
       'testnet',
       '--validators',

@@ -10,42 +10,26 @@
  * About a minute: `pnpm --filter @synod/node-daemon test:long`.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   executedBlocks,
   freeBasePort,
   heightOf,
   lastHeight,
-  NodeProcess,
+  type NodeProcess,
+  processGroup,
   rpc,
   type Status,
   synodd,
-  tempDir,
   until,
 } from '../e2e/harness.js';
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-const running: NodeProcess[] = [];
-
-beforeAll(async () => {
-  dir = await tempDir();
-});
-afterAll(async () => {
-  for (const n of running)
-    if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
-  await dir.remove();
-});
-
-function start(args: readonly string[]): NodeProcess {
-  const n = new NodeProcess(args);
-  running.push(n);
-  return n;
-}
+const { dir, start } = processGroup();
 
 describe('halt height on a testnet', () => {
   it('halt_height: every node stops after committing H (exit 0); restarted without it, the chain continues from H', async () => {
     const base = await freeBasePort(5);
-    const out = join(dir.path, 'halt');
+    const out = join(dir(), 'halt');
     const written = await synodd([
       'testnet',
       '--validators',
