@@ -5,10 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -72,8 +73,19 @@ export class NodeProcess {
     this.child = spawn(process.execPath, [CLI, 'start', '--log_format', 'json', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // SYNOD_E2E_LOGS=<folder>: every node's raw output is also appended to <folder>/<home>.log, so a
+    // failed long run can be read afterwards (the lines are otherwise only in memory).
+    const logDir = process.env.SYNOD_E2E_LOGS;
+    const homeAt = args.indexOf('--home');
+    const home = homeAt >= 0 ? args[homeAt + 1] : undefined;
+    const logFile =
+      logDir === undefined || logDir === '' ? undefined : join(logDir, `${basename(home ?? 'synodd')}.log`);
+    const tee = (d: Buffer): void => {
+      if (logFile !== undefined) appendFileSync(logFile, d);
+    };
     let pending = '';
     this.child.stdout?.on('data', (d: Buffer) => {
+      tee(d);
       pending += d.toString();
       let nl = pending.indexOf('\n');
       while (nl >= 0) {
@@ -95,6 +107,7 @@ export class NodeProcess {
       }
     });
     this.child.stderr?.on('data', (d: Buffer) => {
+      tee(d);
       this.stderr += d.toString();
     });
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
