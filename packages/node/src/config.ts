@@ -79,6 +79,18 @@ export interface NodeInit {
    */
   readonly livenessSyncTicks?: number;
   /**
+   * While running, a node fewer than this many heights behind a peer catches
+   * up through its running engine: the liveness loop pulls each decided
+   * height (its block and commit) one request after another, and the engine
+   * decides it and goes on with the next height's buffered messages. Block
+   * sync (the engine stopped, restarted at the new height) is for a node this
+   * many heights behind or more (and at least `syncLagHeights`): a sync of a
+   * few heights behind a chain faster than a liveness tick ends behind again,
+   * without the current height's messages, and the node may never take part
+   * in consensus. @default 8
+   */
+  readonly livenessCatchUpHeights?: number;
+  /**
    * Node-local multiplier of the chain's round and commit timeouts, in
    * [0.1, 10] (@synod/consensus's `scaleTimeouts`): above 1 for slow links
    * (fewer rounds lost to votes arriving late; a silent proposer costs more
@@ -103,6 +115,7 @@ export const NODE_DEFAULTS = Object.freeze({
   recentBlocksMax: 64,
   livenessIntervalMs: 1000,
   livenessSyncTicks: 3,
+  livenessCatchUpHeights: 8,
   timeoutScale: 1,
   haltHeight: 0,
 });
@@ -120,6 +133,7 @@ export interface ResolvedInit {
   readonly recentBlocksMax: number;
   readonly livenessIntervalMs: number;
   readonly livenessSyncTicks: number;
+  readonly livenessCatchUpHeights: number;
   readonly timeoutScale: number;
   readonly haltHeight: number;
 }
@@ -174,6 +188,11 @@ export function resolveInit(init: NodeInit): ResolvedInit {
     recentBlocksMax: integer('recentBlocksMax', init.recentBlocksMax ?? d.recentBlocksMax, 1),
     livenessIntervalMs: integer('livenessIntervalMs', init.livenessIntervalMs ?? d.livenessIntervalMs, 0),
     livenessSyncTicks: integer('livenessSyncTicks', init.livenessSyncTicks ?? d.livenessSyncTicks, 1),
+    livenessCatchUpHeights: integer(
+      'livenessCatchUpHeights',
+      init.livenessCatchUpHeights ?? d.livenessCatchUpHeights,
+      1,
+    ),
     timeoutScale: timeoutScale(init.timeoutScale ?? d.timeoutScale),
     haltHeight: integer('haltHeight', init.haltHeight ?? d.haltHeight, 0),
   };

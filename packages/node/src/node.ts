@@ -668,13 +668,17 @@ export class SynodNode {
    * holds for the height and round it is stuck at, and gives the reply to its
    * engine (which checks every signature again): the proposals with their
    * blocks and the votes, or, when the peer decided the height, the block and
-   * its commit's precommits, so that the engine decides by itself. When the
-   * peer is `syncLagHeights` or more ahead, or has decided our height and we
-   * are still stuck after `livenessSyncTicks` ticks, the node block-syncs
-   * (engine stopped, blocks verified and executed, engine started at the new
-   * height). Gossip never delivers a message twice, so this pull is how a node
-   * recovers what it lost (a partition, a restart, dropped messages). One
-   * request per tick at most: its cost is bounded whatever peers do.
+   * its commit's precommits, so that the engine decides by itself; a height
+   * gained that way, when the peer is further ahead, is followed by the next
+   * pull at once (a node a few heights behind catches up with its engine
+   * running). When the peer is `livenessCatchUpHeights` (and
+   * `syncLagHeights`) or more ahead, or has decided our height and we are
+   * still stuck after `livenessSyncTicks` ticks, the node block-syncs (engine
+   * stopped, blocks verified and executed, engine started at the new height)
+   * and pulls once more at once. Gossip never delivers a message twice, so
+   * this pull is how a node recovers what it lost (a partition, a restart,
+   * dropped messages). One request per tick, or one per height gained: its
+   * cost is bounded whatever peers do.
    * Returns the function that stops the loop.
    */
   #livenessLoop(running: Running): () => Promise<void> {
@@ -760,9 +764,14 @@ export class SynodNode {
     const height = running.chain.height + 1;
     const status = await transport.requestStatus(peer);
     const lag = this.#init.syncLagHeights;
-    if (lag > 0 && status.height >= height - 1 + lag) {
+    // A few heights behind: decided heights are pulled one after another below, with the engine
+    // running (it keeps the next height's messages). Block sync only further behind: it stops the
+    // engine, and a node that syncs a few heights behind a chain faster than a tick ends behind
+    // again without the current height's messages, over and over (a joining validator that never
+    // signs). After a sync, pull again at once: the current height is what the new engine needs.
+    if (lag > 0 && status.height >= height - 1 + Math.max(lag, this.#init.livenessCatchUpHeights)) {
       await this.#resync(running, lag);
-      return status.height > running.chain.height;
+      return true;
     }
     const reply = await transport.requestConsensus(peer, { height, round: st.round });
     if (running.engine !== engine || running.chain.height + 1 !== height) return false;
@@ -774,7 +783,10 @@ export class SynodNode {
       }
       await engine.receiveBlock(decided.block);
       for (const vote of this.#commitVotes(running, decided.commit)) await engine.receiveVote(vote);
-      return status.height > height;
+      // The peer is past the height we just decided: its commit timeout would only keep us behind.
+      const ahead = status.height > height;
+      if (ahead) await engine.skipCommitTimeout();
+      return ahead;
     }
     for (const p of reply.proposals) await engine.receiveProposal(p.signedProposal, p.block);
     for (const vote of reply.votes) await engine.receiveVote(vote);

@@ -42,11 +42,15 @@ afterAll(async () => {
   await dir.remove();
 });
 
-/** Polls `test` (async) every 250 ms until it holds. */
+/** Polls `test` (async) every 250 ms until it holds; fails at once when a node exits unasked. */
 async function eventually(test: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    for (const n of running) {
+      const exit = n.unexpectedExit();
+      if (exit !== undefined) throw new Error(`while waiting for ${what}: ${exit}`);
+    }
     try {
       if (await test()) return;
     } catch (err) {
@@ -209,7 +213,7 @@ describe('validator onboarding, downtime jail, unjail and unbond', () => {
       'status shows the power',
     );
 
-    // 3. Kill one of the original four: the chain goes on (with the new validator); restart it.
+    // 3. Kill one of the original four (power 10 of 42): the chain goes on; restart it.
     await originals[0]?.stop('SIGKILL');
     const atKill = await height(1);
     await eventually(async () => (await height(1)) >= atKill + 3, 'three heights without node0');

@@ -136,8 +136,18 @@ export class NodeProcess {
   }
 
   /** Sends `signal`; resolves with the exit code and how long the exit took. */
+  /** True once `stop` was called: an exit before that is the node's own (a crash, a refused start). */
+  stopAsked = false;
+
+  /** Exited without `stop` being asked: what it printed on stderr, else undefined. */
+  unexpectedExit(): string | undefined {
+    if (this.stopAsked || (this.child.exitCode === null && this.child.signalCode === null)) return undefined;
+    return `synodd exited (${this.child.exitCode ?? this.child.signalCode}): ${this.stderr.trim()}`;
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; ms: number }> {
     const t0 = performance.now();
+    this.stopAsked = true;
     this.child.kill(signal);
     const code = await this.exited;
     return { code, ms: performance.now() - t0 };

@@ -155,6 +155,8 @@ export class ConsensusEngine {
   /** The commit of height − 1 as saved (before late precommits). */
   private savedLastCommit: Commit;
   private next: { height: number; set: ValidatorSet } | undefined;
+  /** Cancels the commit timeout while the next height waits for it. */
+  private commitTimer: (() => void) | undefined;
 
   /**
    * Blocks of the current height with the application's verdict, by value id
@@ -290,6 +292,26 @@ export class ConsensusEngine {
   /** A block from the network (e.g. fetched by hash). Resolves once processed. */
   receiveBlock(block: Block): Promise<void> {
     return this.enqueue(() => this.onBlock(block));
+  }
+
+  /**
+   * Starts the next height now when the current one is decided and waits out
+   * the commit timeout (else nothing). For a node catching up on heights its
+   * peers have already left: the timeout gathers late precommits and gives
+   * slow validators time, which is moot for a height the network is past,
+   * and paying it at every height keeps such a node behind a chain whose
+   * block time is about that timeout. Resolves once the height started.
+   */
+  skipCommitTimeout(): Promise<void> {
+    return this.enqueue(async () => {
+      // No timer pending: not decided, already started, or stopped at the halt height.
+      const cancel = this.commitTimer;
+      if (this.next === undefined || cancel === undefined) return;
+      this.commitTimer = undefined;
+      cancel();
+      this.timers.delete(cancel);
+      await this.startNextHeight();
+    });
   }
 
   /** Resolves when every input received so far has been processed. */
@@ -1139,7 +1161,8 @@ export class ConsensusEngine {
       this.o.onHaltHeight?.(e.height);
       return;
     }
-    this.setTimer(commitTimeoutMs(this.timeouts()), () => {
+    this.commitTimer = this.setTimer(commitTimeoutMs(this.timeouts()), () => {
+      this.commitTimer = undefined;
       void this.enqueue(() => this.startNextHeight());
     });
   }

@@ -595,6 +595,43 @@ describe('ConsensusEngine', () => {
     });
   });
 
+  it('skipCommitTimeout starts a decided height’s successor at once, and does nothing before the decision or twice', async () => {
+    const n = node(3);
+    await n.engine.start();
+    // Not decided: nothing to skip.
+    await n.engine.skipCommitTimeout();
+    expect(n.engine.status()).toMatchObject({ height: 1, round: 0 });
+    const a = makeBlock(1, 'A');
+    await n.engine.receiveProposal(signedProposal(0, 1, 0, a), a);
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, a));
+    expect(n.store.blocks).toHaveLength(1);
+    // The next height's proposal, buffered during the commit wait, is processed as it starts.
+    const c = makeBlock(2, 'C');
+    await n.engine.receiveProposal(signedProposal(proposerOf(2, 0), 2, 0, c), c);
+    expect(n.engine.status()?.height).toBe(1);
+    await n.engine.skipCommitTimeout();
+    await n.settle();
+    expect(n.engine.status()).toMatchObject({ height: 2, round: 0 });
+    expect(n.network.votes.at(-1)?.vote).toMatchObject({
+      type: 'prevote',
+      height: 2,
+      blockHash: blockHash(c),
+    });
+    // Height 1's commit timer is cancelled: it does not start height 3 early once height 2 is
+    // decided in turn; height 2's own timer does.
+    const half = Math.floor(PARAMS.timeouts.commitMs / 2);
+    n.clock.advance(half);
+    await n.settle();
+    for (const i of [0, 1, 2]) await n.engine.receiveVote(signedVote(i, 'precommit', 2, 0, c));
+    expect(n.store.blocks).toHaveLength(2);
+    n.clock.advance(PARAMS.timeouts.commitMs - half);
+    await n.settle();
+    expect(n.engine.status()?.height).toBe(2);
+    n.clock.advance(half);
+    await n.settle();
+    expect(n.engine.status()?.height).toBe(3);
+  });
+
   it('records metrics: height, round, votes, rejections, commits, equivocations, halts', async () => {
     const metrics = new RecordingMetrics();
     const n = node(3, { metrics });

@@ -77,6 +77,29 @@ describe('node: liveness protocol', () => {
     await sameBlocks([nodes[0]!, nodes[1]!, nodes[3]!], 6);
   }, 30_000);
 
+  it('a node a few heights behind catches up through its running engine, without stopping it for block sync', async () => {
+    // v3 hears nothing of heights 4–6 (the others decide them), and from height 7 on v2 is silent:
+    // the chain waits at 7 for v3, three heights behind. Block sync would stop v3's engine and start
+    // a new one after the sync, behind again on a chain faster than a tick; pulling the decided
+    // heights keeps the engine, and its buffered messages, running.
+    const network = new MemoryNetwork({
+      drop: (from, to, topic, message) => {
+        const h = heightOf(topic, message);
+        if (h === undefined) return false;
+        if (to === 'v3' && h >= 4 && h <= 6) return true;
+        return from === 'v2' && h >= 7;
+      },
+    });
+    const log = recordingLogger();
+    const nodes = await fourValidators(network, 100, log);
+    const [v0, , , v3] = nodes.map((n) => n.node) as [SynodNode, SynodNode, SynodNode, SynodNode];
+    await Promise.all([heightReached(v0, 10), heightReached(v3, 10)]);
+    await sameBlocks([nodes[0]!, nodes[1]!, nodes[3]!], 10);
+    // (A sync at start, behind peers that started first, is not this.)
+    const syncs = log.lines.filter((l) => l.msg === 'block sync' && Number(l.ctx.height) >= 3);
+    expect(syncs).toEqual([]);
+  }, 30_000);
+
   it('a node cut off while the others go on catches up by block sync, then takes part in consensus again', async () => {
     const network = new MemoryNetwork();
     const log = recordingLogger();
