@@ -73,9 +73,9 @@ export interface NodeInit {
   readonly livenessIntervalMs?: number;
   /**
    * Ticks without progress after which the liveness loop block-syncs from a
-   * peer that decided our height, even when it is only one height ahead (the
-   * commit's precommits did not make our engine decide, e.g. it holds an
-   * equivocator's other vote). @default 3
+   * peer that decided our height, even when it is only one height ahead, once
+   * a commit of that height pulled before did not make our engine decide
+   * (e.g. it holds an equivocator's other vote). @default 3
    */
   readonly livenessSyncTicks?: number;
   /**

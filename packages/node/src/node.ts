@@ -108,6 +108,8 @@ interface Running {
    * oldest first: our own proposals and the blocks the engine found valid.
    */
   readonly recentBlocks: Map<string, Block>;
+  /** The last height whose decided block and commit, pulled from a peer, did not make the engine decide. */
+  undecidedPull: number;
 }
 
 /** Thrown inside `#start` when a stop was asked: the start unwinds (caught by `start()`). */
@@ -267,6 +269,7 @@ export class SynodNode {
       engine: undefined,
       stops: [],
       recentBlocks: new Map(),
+      undecidedPull: 0,
     };
     this.#running = running;
     // The monitor starts from our own last commit, so that a conflicting one is seen after a restart too.
@@ -672,8 +675,9 @@ export class SynodNode {
    * gained that way, when the peer is further ahead, is followed by the next
    * pull at once (a node a few heights behind catches up with its engine
    * running). When the peer is `livenessCatchUpHeights` (and
-   * `syncLagHeights`) or more ahead, or has decided our height and we are
-   * still stuck after `livenessSyncTicks` ticks, the node block-syncs (engine
+   * `syncLagHeights`) or more ahead, or has decided our height, a commit of
+   * it pulled before did not make our engine decide and we are still stuck
+   * after `livenessSyncTicks` ticks, the node block-syncs (engine
    * stopped, blocks verified and executed, engine started at the new height)
    * and pulls once more at once. Gossip never delivers a message twice, so
    * this pull is how a node recovers what it lost (a partition, a restart,
@@ -777,20 +781,56 @@ export class SynodNode {
     if (running.engine !== engine || running.chain.height + 1 !== height) return false;
     const decided = reply.decided;
     if (decided !== undefined && decided.block.header.height === height) {
-      if (lag > 0 && stuck >= this.#init.livenessSyncTicks) {
+      // A commit of this height already failed to make our engine decide, and we are still stuck.
+      if (lag > 0 && running.undecidedPull === height && stuck >= this.#init.livenessSyncTicks) {
         await this.#resync(running, 1);
         return status.height > running.chain.height;
       }
-      await engine.receiveBlock(decided.block);
-      for (const vote of this.#commitVotes(running, decided.commit)) await engine.receiveVote(vote);
-      // The peer is past the height we just decided: its commit timeout would only keep us behind.
-      const ahead = status.height > height;
-      if (ahead) await engine.skipCommitTimeout();
-      return ahead;
+      if (!(await this.#decideFrom(running, engine, decided, status.height))) {
+        running.undecidedPull = height;
+        return false;
+      }
+      // Further behind: the next heights in one request (at most up to the catch-up window), each
+      // decided by the engine from its commit the same way. A reply that does not decide the next
+      // height ends it: the loop goes on from there.
+      const last = Math.min(status.height, height + this.#init.livenessCatchUpHeights - 1);
+      if (last > height) {
+        const items = await transport.requestBlockRange(peer, height + 1, last);
+        for (const item of items) {
+          if (running.engine !== engine || item.block.header.height !== running.chain.height + 1) break;
+          if (!(await this.#decideFrom(running, engine, item, status.height))) break;
+        }
+      }
+      return status.height > running.chain.height;
     }
     for (const p of reply.proposals) await engine.receiveProposal(p.signedProposal, p.block);
     for (const vote of reply.votes) await engine.receiveVote(vote);
     return false;
+  }
+
+  /**
+   * Gives the engine a decided height's block and its commit's precommits
+   * (it checks every signature; it decides only on a quorum for that block);
+   * true when the height was decided. When the peer is past it, the next
+   * height starts at once: the commit timeout would only keep us behind.
+   */
+  async #decideFrom(
+    running: Running,
+    engine: ConsensusEngine,
+    decided: BlockWithCommit,
+    peerHeight: number,
+  ): Promise<boolean> {
+    const height = decided.block.header.height;
+    if (decided.commit.height !== height) return false;
+    // Precommits first: the engine takes only a block its core asked for (a quorum for it). It also
+    // asks the network for that block at once; the one handed next is taken first, the fetch's
+    // answer then ignored.
+    for (const vote of this.#commitVotes(running, decided.commit)) await engine.receiveVote(vote);
+    await engine.receiveBlock(decided.block);
+    await engine.idle();
+    if (running.chain.height < height) return false;
+    if (peerHeight > height) await engine.skipCommitTimeout();
+    return true;
   }
 
   /** The precommits a commit is made of (absent signatures skipped), as the engine takes votes. */

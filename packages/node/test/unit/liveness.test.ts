@@ -97,6 +97,7 @@ describe('node: liveness protocol', () => {
     await sameBlocks([nodes[0]!, nodes[1]!, nodes[3]!], 10);
     // (A sync at start, behind peers that started first, is not this.)
     const syncs = log.lines.filter((l) => l.msg === 'block sync' && Number(l.ctx.height) >= 3);
+
     expect(syncs).toEqual([]);
   }, 30_000);
 
