@@ -23,6 +23,7 @@ import {
   freeBasePort,
   heightOf,
   NodeProcess,
+  eventually as poll,
   rpc,
   type Status,
   synodd,
@@ -42,25 +43,9 @@ afterAll(async () => {
   await dir.remove();
 });
 
-/** Polls `test` (async) every 250 ms until it holds; fails at once when a node exits unasked. */
-async function eventually(test: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    for (const n of running) {
-      const exit = n.unexpectedExit();
-      if (exit !== undefined) throw new Error(`while waiting for ${what}: ${exit}`);
-    }
-    try {
-      if (await test()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Polls every 250 ms, failing at once when a node exits unasked. */
+const eventually = (test: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> =>
+  poll(test, what, { timeoutMs, watch: running });
 
 interface RpcValidator {
   address: string;

@@ -276,6 +276,33 @@ export async function until(test: () => boolean, what: string, timeoutMs = 20_00
 }
 
 /**
+ * Polls `test` (async) every `everyMs` until it holds; a throw counts as "not yet" (its message is
+ * in the timeout's). Fails at once when one of `watch` exited without its `stop` being asked.
+ */
+export async function eventually(
+  test: () => Promise<boolean>,
+  what: string,
+  options: { timeoutMs?: number; everyMs?: number; watch?: readonly NodeProcess[] } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let last: unknown;
+  for (;;) {
+    for (const n of options.watch ?? []) {
+      const exit = n.unexpectedExit();
+      if (exit !== undefined) throw new Error(`while waiting for ${what}: ${exit}`);
+    }
+    try {
+      if (await test()) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+    await new Promise((r) => setTimeout(r, options.everyMs ?? 250));
+  }
+}
+
+/**
  * The usual frame of a test file that runs synodd processes: a temporary folder made before the
  * tests and removed after them, and `start(args)` for a NodeProcess that is SIGKILLed at the end
  * if it still runs. Call it at the top of the file (it registers beforeAll/afterAll).

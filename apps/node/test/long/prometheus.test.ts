@@ -14,7 +14,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeBasePort, freePorts, lastHeight, NodeProcess, synodd, tempDir, until } from '../e2e/harness.js';
+import {
+  freeBasePort,
+  freePorts,
+  lastHeight,
+  NodeProcess,
+  eventually as poll,
+  synodd,
+  tempDir,
+  until,
+} from '../e2e/harness.js';
 
 const ALERTS = fileURLToPath(new URL('../../monitoring/alerts.yml', import.meta.url));
 
@@ -47,20 +56,9 @@ async function api<T>(port: number, path: string): Promise<T> {
   return body.data;
 }
 
-async function eventually(test: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await test()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Polls every 500 ms (Prometheus evaluates each second), failing at once if a node crashed. */
+const eventually = (test: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> =>
+  poll(test, what, { timeoutMs, everyMs: 500, watch: running });
 
 describe('alerting rules in a real Prometheus', () => {
   it('SynodNodeDown fires for a stopped node and resolves when it is back', async () => {
