@@ -42,9 +42,13 @@ export interface SimStats {
   readonly messagesSent: number;
   readonly messagesDelivered: number;
   readonly messagesDropped: number;
-  /** Gossip: copies sent (publishes and relays), relayed, dropped as seen, rejected, ignored (out of window). */
+  /**
+   * Gossip: copies sent (publishes and relays), relayed, relays spared (the peer had already seen
+   * the message: IDONTWANT), dropped as seen, rejected, ignored (out of window).
+   */
   readonly gossipSent: number;
   readonly gossipRelayed: number;
+  readonly gossipSpared: number;
   readonly gossipDuplicates: number;
   readonly gossipRejected: number;
   readonly gossipIgnored: number;
@@ -1050,6 +1054,7 @@ class Simulation {
       messagesDropped: this.#network.dropped,
       gossipSent: t.gossipSent,
       gossipRelayed: t.gossipRelayed,
+      gossipSpared: t.gossipSpared,
       gossipDuplicates: t.gossipDuplicates,
       gossipRejected: t.gossipRejected,
       gossipIgnored: t.gossipIgnored,
