@@ -1,7 +1,8 @@
 /**
  * @synod/node's `NodeTransport` on the simulated network: gossip that
  * behaves like gossipsub (publish floods every peer; a node relays a valid
- * message it receives once, to a few peers, and drops every copy it has seen
+ * message it receives once, to a few peers, sparing those that already hold
+ * it (v1.2's IDONTWANT, idealized), and drops every copy it has seen
  * — nothing is ever re-sent, so whatever a storm or a partition swallows is
  * recovered by the node's own protocols), and the request/response
  * protocols (status, block-by-hash, block-range, consensus) as request and
