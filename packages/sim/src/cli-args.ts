@@ -181,7 +181,7 @@ export function summary(r: SimResult, wallMs: number): string[] {
     `trace hash ${r.traceHash}, chain hash ${r.finalState.chainHash}`,
     `heights ${s.heights} (rounds beyond the first: ${s.extraRounds}, highest decision round ${s.maxRound}), simulated ${(s.simulatedMs / 1000).toFixed(1)}s, events ${s.events}`,
     `messages sent ${s.messagesSent}, delivered ${s.messagesDelivered}, dropped ${s.messagesDropped}`,
-    `gossip sent ${s.gossipSent} (relayed ${s.gossipRelayed}), seen before ${s.gossipDuplicates}, rejected on arrival ${s.gossipRejected}, out of window ${s.gossipIgnored}`,
+    `gossip sent ${s.gossipSent} (relayed ${s.gossipRelayed}, spared ${s.gossipSpared}), seen before ${s.gossipDuplicates}, rejected on arrival ${s.gossipRejected}, out of window ${s.gossipIgnored}`,
     `requests: ${Object.entries(s.requests)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')} (timed out ${s.requestTimeouts})`,

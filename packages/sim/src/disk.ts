@@ -1,6 +1,7 @@
 /**
  * A simulated node's disk: @synod/storage's real stores (block, state and
- * evidence stores over one memory key-value store, the memory WAL, the
+ * evidence stores over one memory key-value store — the simulator's sorted
+ * one, `SortedMemoryKvStore` — the memory WAL, the
  * memory signer state), and the crash points that strike its writes.
  *
  * The disk outlives the node's incarnations. Each incarnation opens the
@@ -10,12 +11,11 @@
  * incarnation is dead every read or write it still tries never completes,
  * so the dead node's leftover work freezes where it stands instead of
  * touching the disk of its successor. A crash keeps every key-value write
- * that completed (memory-level applies a batch whole or not at all, as
+ * that completed (the store applies a batch whole or not at all, as
  * LevelDB does) and only the WAL's synced records.
  */
 import {
   BlockStore,
-  createMemoryKvStore,
   EvidenceStore,
   type KvBatchOp,
   type KvEntry,
@@ -29,6 +29,7 @@ import {
   StateStore,
 } from '@synod/storage';
 import type { ConsensusWal, LastSignState, SignerStateStore, WalRecord } from '@synod/types';
+import { SortedMemoryKvStore } from './memory-kv.js';
 
 /** An armed crash point: the write it strikes, and whether that write is applied first. */
 export interface CrashPoint {
@@ -157,7 +158,7 @@ export class SimDisk {
   }
 
   static async create(): Promise<SimDisk> {
-    return new SimDisk(await createMemoryKvStore());
+    return new SimDisk(new SortedMemoryKvStore());
   }
 
   /** The next crash loses the whole WAL (see `loseWalAtNextCrash`). */

@@ -1,6 +1,6 @@
 /**
  * The checkers' reference: the decided chain executed once, by @synod/node's
- * own block executor and chain state over @synod/storage's memory stores and
+ * own block executor and chain state over @synod/storage's stores (on a SimDisk) and
  * @synod/ledger — a follower that never votes. It judges every decided block
  * (`blockProblem`, the node's header, commit, evidence and application
  * checks: the simulator has no copy of them), executes it, and answers what
@@ -13,7 +13,7 @@ import { EvidencePool } from '@synod/fault-detector';
 import { JAIL_FOREVER, Ledger } from '@synod/ledger';
 import { Mempool } from '@synod/mempool';
 import { BlockExecutor, type ChainState, handshake } from '@synod/node';
-import { createMemoryNodeStorage, type NodeStorage } from '@synod/storage';
+import type { NodeStorage } from '@synod/storage';
 import {
   type Block,
   type Clock,
@@ -25,6 +25,7 @@ import {
   type ValidatorSet,
 } from '@synod/types';
 import type { SimChain } from './chain.js';
+import { type Life, SimDisk } from './disk.js';
 import type { VerifyFn } from './signatures.js';
 
 /** One punishment the ledger applied (@synod/ledger's `PunishmentEvent`). */
@@ -151,7 +152,16 @@ export class ReferenceChain implements ChainReference {
   }
 
   static async create(chain: SimChain, verify: VerifyFn, clock: Clock): Promise<ReferenceChain> {
-    const storage = await createMemoryNodeStorage();
+    // A disk of its own that never crashes (the same stores and key-value store as the nodes').
+    const life: Life = {
+      id: -1,
+      alive: true,
+      crashPoint: undefined,
+      kill: () => {
+        throw new Error('the reference chain never crashes');
+      },
+    };
+    const storage = await (await SimDisk.create()).open(life);
     const ledger = await Ledger.open({
       kv: storage.state.appState,
       syncWrites: false,

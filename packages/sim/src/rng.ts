@@ -66,6 +66,22 @@ export class Rng {
     return out;
   }
 
+  /**
+   * `k` distinct items drawn uniformly at random (all of them, in random
+   * order, when there are at most `k`): the first `k` steps of a Fisher–Yates
+   * shuffle from the front, `min(k, n − 1)` draws.
+   */
+  sample<T>(items: readonly T[], k: number): T[] {
+    const out = [...items];
+    const m = Math.min(k, out.length);
+    for (let i = 0; i < m && i < out.length - 1; i++) {
+      const j = i + Math.floor(this.float() * (out.length - i));
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    out.length = m;
+    return out;
+  }
+
   /** Random bytes. */
   bytes(n: number): Uint8Array {
     const out = new Uint8Array(n);

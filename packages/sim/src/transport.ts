@@ -1,7 +1,8 @@
 /**
  * @synod/node's `NodeTransport` on the simulated network: gossip that
  * behaves like gossipsub (publish floods every peer; a node relays a valid
- * message it receives once, to a few peers, and drops every copy it has seen
+ * message it receives once, to a few peers, sparing those that already hold
+ * it (v1.2's IDONTWANT, idealized), and drops every copy it has seen
  * — nothing is ever re-sent, so whatever a storm or a partition swallows is
  * recovered by the node's own protocols), and the request/response
  * protocols (status, block-by-hash, block-range, consensus) as request and
@@ -73,6 +74,8 @@ export interface TransportCounters {
   /** Valid messages out of the node's window (not delivered, not relayed). */
   gossipIgnored: number;
   gossipRelayed: number;
+  /** Relays not sent: the peer had already seen the message (IDONTWANT). */
+  gossipSpared: number;
   requests: Record<SimProtocol, number>;
   requestTimeouts: number;
 }
@@ -84,6 +87,7 @@ export function emptyTransportCounters(): TransportCounters {
     gossipRejected: 0,
     gossipIgnored: 0,
     gossipRelayed: 0,
+    gossipSpared: 0,
     requests: { status: 0, 'block-by-hash': 0, 'block-range': 0, consensus: 0 },
     requestTimeouts: 0,
   };
@@ -120,6 +124,20 @@ interface Pending {
 
 /** Seen-cache keys by bytes object (a relayed message keeps its array). */
 const keys = new WeakMap<Uint8Array, string>();
+/** The seen-cache key (`topic/fingerprint`) last built for a bytes object, with its topic. */
+const seenKeys = new WeakMap<Uint8Array, { readonly topic: NodeTopic; readonly key: string }>();
+
+/** The seen-cache key of `bytes` on `topic` (built once per bytes object and topic in the common case). */
+function seenKey(topic: NodeTopic, bytes: Uint8Array): string {
+  const known = seenKeys.get(bytes);
+  if (known !== undefined && known.topic === topic) return known.key;
+  const key = `${topic}/${fingerprint(bytes)}`;
+  seenKeys.set(bytes, { topic, key });
+  return key;
+}
+
+/** The live transport of each node of a world (the one its current incarnation uses). */
+const registries = new WeakMap<TransportWorld, (SimTransport | undefined)[]>();
 
 /** A 64-bit content hash of `bytes` (two murmur-style lanes), as a string key. */
 export function fingerprint(bytes: Uint8Array): string {
@@ -177,6 +195,22 @@ export class SimTransport implements NodeTransport {
     this.#relay = options.relay ?? true;
     this.#onMessage = options.onMessage;
     this.#onPublished = options.onPublished;
+    let registry = registries.get(this.#w);
+    if (registry === undefined) {
+      registry = [];
+      registries.set(this.#w, registry);
+    }
+    this.#registry = registry;
+    registry[this.#index] = this;
+  }
+
+  readonly #registry: (SimTransport | undefined)[];
+
+  /** Whether node `index`'s live incarnation has already seen the gossip message `key`. */
+  #hasSeen(index: number, key: string): boolean {
+    const t = this.#registry[index];
+    if (t === undefined) return false;
+    return t.#alive() && t.#seen.has(key);
   }
 
   /** Receives what the network delivers to this node (the host attaches it for the incarnation's life). */
@@ -206,7 +240,7 @@ export class SimTransport implements NodeTransport {
   publish<T extends NodeTopic>(topic: T, message: NodeMessages[T]): void {
     if (!this.#alive()) return;
     const bytes = encodeGossip(topic, message);
-    this.#seen.add(`${topic}/${fingerprint(bytes)}`);
+    this.#seen.add(seenKey(topic, bytes));
     this.sendGossip(this.peerIndices(), topic, bytes);
     this.#onPublished?.(topic, message);
   }
@@ -215,9 +249,11 @@ export class SimTransport implements NodeTransport {
   sendGossip(peers: readonly number[], topic: NodeTopic, bytes: Uint8Array): void {
     const w = this.#w;
     w.trace.bytes(bytes);
+    // One packet for every peer (nothing on the way mutates it; the adversary's scheduler copies).
+    const packet: Packet = { kind: 'gossip', topic, bytes };
     for (const to of peers) {
       w.counters.gossipSent++;
-      w.network.send(this.#index, to, { kind: 'gossip', topic, bytes });
+      w.network.send(this.#index, to, packet);
     }
   }
 
@@ -249,8 +285,13 @@ export class SimTransport implements NodeTransport {
     const handlers = this.#handlers.get(topic);
     // Not subscribed (yet): the topic's messages are not ours (nor marked seen).
     if (handlers === undefined || handlers.size === 0) return;
-    w.trace.record(TRANSPORT_TAG.deliver, from, this.#index, bytes.length);
-    const key = `${topic}/${fingerprint(bytes)}`;
+    // trace.record(TRANSPORT_TAG.deliver, from, this.#index, bytes.length), without its array.
+    const trace = w.trace;
+    trace.mix(TRANSPORT_TAG.deliver);
+    trace.mix(from);
+    trace.mix(this.#index);
+    trace.mix(bytes.length);
+    const key = seenKey(topic, bytes);
     // [IGNORE] seen already: gossipsub never hands a message over (or forwards it) twice.
     if (this.#seen.has(key)) {
       w.counters.gossipDuplicates++;
@@ -267,9 +308,21 @@ export class SimTransport implements NodeTransport {
       return;
     }
     if (this.#relay && forward) {
-      const peers = this.#rng.shuffle(this.peerIndices().filter((p) => p !== from)).slice(0, MESH_DEGREE);
-      w.counters.gossipRelayed += peers.length;
-      for (const to of peers) w.network.send(this.#index, to, { kind: 'gossip', topic, bytes });
+      const candidates = this.peerIndices();
+      const fromAt = candidates.indexOf(from);
+      if (fromAt >= 0) candidates.splice(fromAt, 1);
+      const peers = this.#rng.sample(candidates, MESH_DEGREE);
+      const packet: Packet = { kind: 'gossip', topic, bytes };
+      for (const to of peers) {
+        // IDONTWANT (gossipsub v1.2), idealized: a mesh peer that already holds the message has
+        // said so, and is not sent another copy.
+        if (this.#hasSeen(to, key)) {
+          w.counters.gossipSpared++;
+          continue;
+        }
+        w.counters.gossipRelayed++;
+        w.network.send(this.#index, to, packet);
+      }
     }
     this.#onMessage?.(topic, message as never, from);
     for (const h of [...handlers]) void h({ message: message as never, from: String(from) });

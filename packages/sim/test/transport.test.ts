@@ -87,15 +87,20 @@ async function cluster(n: number, options: { readonly relay?: boolean } = {}) {
 }
 
 describe('simulated transport: gossip', () => {
-  it('delivers a published message to every peer once; each relays it once and drops the copies it sees again', async () => {
+  it('delivers a published message to every peer once; each relays it once, to peers that have not seen it, and drops the copies it sees again', async () => {
     const c = await cluster(4);
     const vote = prevote(c.f, 0, 1, null);
     c.transports[0]?.publish('votes', vote);
     await run(c.queue);
     expect(c.received.map((r) => r.length)).toEqual([0, 1, 1, 1]);
-    // Each of the three receivers relays to the two peers other than the sender: 6 copies, all seen before.
-    expect(c.world.counters.gossipRelayed).toBe(6);
-    expect(c.world.counters.gossipDuplicates).toBe(6);
+    // Each of the three receivers relays to the two peers other than the sender: 6 copies, all seen
+    // before on arrival; those to a peer that already held the message when it was relayed are
+    // spared (IDONTWANT): the receivers get the publish at different times, so some are and some not.
+    const { gossipRelayed, gossipSpared, gossipDuplicates } = c.world.counters;
+    expect(gossipRelayed + gossipSpared).toBe(6);
+    expect(gossipSpared).toBeGreaterThan(0);
+    expect(gossipRelayed).toBeGreaterThan(0);
+    expect(gossipDuplicates).toBe(gossipRelayed);
   });
 
   it('sends nothing again once a message was lost on every link', async () => {
