@@ -231,7 +231,7 @@ export interface NetworkOptions {
   /**
    * How published transactions are grouped into batch messages (`publishTx`):
    * a batch goes out when full or `windowMs` after its first transaction.
-   * @default DEFAULT_TX_BATCHING (20 ms, 256 transactions, 64 KiB), capped by `limits`
+   * @default DEFAULT_TX_BATCHING (20 ms, 64 transactions, 64 KiB), capped by `limits`
    */
   readonly txBatching?: Partial<TxBatchingOptions>;
   /**

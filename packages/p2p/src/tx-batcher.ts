@@ -10,7 +10,12 @@ export interface TxBatchingOptions {
    * @default 20
    */
   readonly windowMs: number;
-  /** Most transactions per batch (at most the limits' txBatchTxsMax). @default 256 */
+  /**
+   * Most transactions per batch (at most the limits' txBatchTxsMax). A
+   * receiver validates a batch in one go (one slice of its gossip
+   * scheduler), so this also bounds how long a consensus message can wait
+   * behind one batch: 64 signatures are a few ms. @default 64
+   */
   readonly maxTxs: number;
   /** Most bytes per batch message, framing included (at most the limits' txBatchBytesMax). @default 64 KiB */
   readonly maxBytes: number;
@@ -18,7 +23,7 @@ export interface TxBatchingOptions {
 
 export const DEFAULT_TX_BATCHING: TxBatchingOptions = Object.freeze({
   windowMs: 20,
-  maxTxs: 256,
+  maxTxs: 64,
   maxBytes: 64 * 1024,
 });
 
