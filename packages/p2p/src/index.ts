@@ -28,6 +28,13 @@ export {
   type ResultName,
   type StatusMessage,
 } from './codec/reqresp-messages.js';
+export {
+  decodeTxBatch,
+  encodeTxBatch,
+  TxBatchDecodeError,
+  type TxBatchLimits,
+  txBatchBytes,
+} from './codec/tx-batch.js';
 export { type ConsensusNetworkPort, consensusPort } from './consensus-port.js';
 export { DEFAULT_MESH_OPTIONS, type MeshOptions, SCORE_THRESHOLDS } from './gossip-config.js';
 export {
@@ -50,6 +57,7 @@ export {
   type BlockRangeResponse,
   type CallerVerifiedBlockRangeOptions,
   createNetwork,
+  type DeliveredMessages,
   type EncodedBlockWithCommit,
   type GossipHandler,
   Network,
@@ -105,6 +113,7 @@ export {
   topicName,
   WIRE_VERSION,
 } from './topics.js';
+export { DEFAULT_TX_BATCHING, type TxBatchingOptions } from './tx-batcher.js';
 export {
   GOSSIP_ERROR_CODES,
   type GossipAction,
@@ -118,6 +127,8 @@ export {
   type ValidatedMessages,
   type ValidatedProposal,
   type ValidatedTx,
+  type ValidatedTxBatch,
   type ValidationContext,
   validateGossipMessage,
+  validateTxBatch,
 } from './validation/validate.js';

@@ -14,8 +14,15 @@ export interface MessageLimits {
   readonly blockBytesMax: number;
   /** Gossiped evidence item. @default EVIDENCE_BYTES_MAX of @synod/types (the largest encoding, 305) */
   readonly evidenceBytesMax: number;
-  /** Gossiped transaction. @default SIGNED_TX_BYTES_MAX of @synod/types (the largest encoding, 483) */
+  /** One transaction (of a gossiped batch). @default SIGNED_TX_BYTES_MAX of @synod/types (the largest encoding, 483) */
   readonly txBytesMax: number;
+  /**
+   * Most transactions in one gossiped batch (`txs` topic, see codec/tx-batch.ts):
+   * bounds the signatures one message costs. @default 256
+   */
+  readonly txBatchTxsMax: number;
+  /** Largest gossiped transaction batch, framing included. @default 64 KiB */
+  readonly txBatchBytesMax: number;
   /** Encoded commit in a block-range response (65 bytes per validator). @default 1 MiB */
   readonly commitBytesMax: number;
   /** Most blocks a block-range response carries (the server stops there). @default 100 */
@@ -31,6 +38,8 @@ export const DEFAULT_MESSAGE_LIMITS: MessageLimits = Object.freeze({
   blockBytesMax: DEFAULT_CONSENSUS_PARAMS.block.maxBytes,
   evidenceBytesMax: EVIDENCE_BYTES_MAX,
   txBytesMax: SIGNED_TX_BYTES_MAX,
+  txBatchTxsMax: 256,
+  txBatchBytesMax: 64 * 1024,
   commitBytesMax: 1024 * 1024,
   rangeBlocksMax: 100,
   rangeResponseBytesMax: 32 * 1024 * 1024,
@@ -55,14 +64,14 @@ export function topicBytesMax(topic: GossipTopic, limits: MessageLimits): number
     case 'evidence':
       return limits.evidenceBytesMax;
     case 'txs':
-      return limits.txBytesMax;
+      return limits.txBatchBytesMax;
   }
 }
 
 /** Largest payload gossipsub must be willing to decode (the biggest topic bound plus RPC framing). */
 export function gossipDataBytesMax(limits: MessageLimits): number {
   return (
-    Math.max(proposalBytesMax(limits), limits.txBytesMax, limits.evidenceBytesMax, limits.voteBytesMax) +
+    Math.max(proposalBytesMax(limits), limits.txBatchBytesMax, limits.evidenceBytesMax, limits.voteBytesMax) +
     64 * 1024
   );
 }

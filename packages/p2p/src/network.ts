@@ -61,6 +61,7 @@ import {
   STATUS_BYTES,
   type StatusMessage,
 } from './codec/reqresp-messages.js';
+import { txBatchBytes } from './codec/tx-batch.js';
 import { withDeadline } from './deadline.js';
 import { DEFAULT_MESH_OPTIONS, gossipsubOptions, type MeshOptions } from './gossip-config.js';
 import {
@@ -113,6 +114,7 @@ import {
   TopicNames,
   WIRE_VERSION,
 } from './topics.js';
+import { DEFAULT_TX_BATCHING, TxBatcher, type TxBatchingOptions } from './tx-batcher.js';
 
 /** @synod/p2p's version: the software version announced when the host gives none. */
 const P2P_SOFTWARE_VERSION: string = (
@@ -137,11 +139,13 @@ import {
   type HeightWindow,
   screenGossipMessage,
   type ValidatedMessages,
+  type ValidatedTx,
+  type ValidatedTxBatch,
   type ValidationContext,
   type ValidationParams,
   validateEvidence,
   validateProposal,
-  validateTx,
+  validateTxBatch,
   validateVote,
 } from './validation/validate.js';
 
@@ -224,6 +228,12 @@ export interface NetworkOptions {
   readonly reputation?: Partial<ReputationOptions>;
   readonly peerManager?: Partial<PeerManagerOptions>;
   readonly mesh?: Partial<MeshOptions>;
+  /**
+   * How published transactions are grouped into batch messages (`publishTx`):
+   * a batch goes out when full or `windowMs` after its first transaction.
+   * @default DEFAULT_TX_BATCHING (20 ms, 64 transactions, 64 KiB), capped by `limits`
+   */
+  readonly txBatching?: Partial<TxBatchingOptions>;
   /**
    * What one peer may send us in gossip messages per second (messages and
    * bytes, token buckets on `clock`): a peer that has spent it is not read
@@ -337,7 +347,13 @@ interface QueuedMessage {
   readonly receivedAtMs: number;
 }
 
-type HandlerSets = { [T in GossipTopic]: Set<GossipHandler<ValidatedMessages[T]>> };
+/**
+ * What handlers of each topic receive: the validated message, except for
+ * `txs`, where each admitted transaction of a batch is handed over on its own.
+ */
+export type DeliveredMessages = Omit<ValidatedMessages, 'txs'> & { readonly txs: ValidatedTx };
+
+type HandlerSets = { [T in GossipTopic]: Set<GossipHandler<DeliveredMessages[T]>> };
 
 interface Running {
   readonly node: Libp2p<Services>;
@@ -354,6 +370,13 @@ const EMPTY = new Uint8Array(0);
 const STREAM_WINDOW_MAX_BYTES = 4 * 1024 * 1024;
 
 const ACCEPTED: ValidationOutcome = { action: 'ACCEPT' };
+/** A batch with transactions the application precheck REJECTed: the rest are delivered, the batch not forwarded. */
+const TX_BATCH_PARTLY_REJECTED: ValidationOutcome = {
+  action: 'REJECT',
+  reason: 'TX_REJECTED',
+  message:
+    'tx batch with transactions the application precheck rejected: the others delivered, not forwarded',
+};
 const DOUBLE_PROPOSAL: ValidationOutcome = {
   action: 'IGNORE',
   reason: 'DOUBLE_PROPOSAL',
@@ -422,6 +445,10 @@ export class Network {
     evidence: new Set(),
     txs: new Set(),
   };
+  /** Fans each admitted transaction of a validated batch out to the `txs` handlers. */
+  private readonly txBatchDelivery: Set<GossipHandler<ValidatedTxBatch>>;
+  /** Groups the transactions this node publishes into batch messages. */
+  private readonly txBatcher: TxBatcher;
   private readonly statusOfPeer = new Map<string, StatusMessage>();
   private readonly queueOptions: QueueOptions;
   private readonly peerOptions: PeerManagerOptions;
@@ -491,6 +518,35 @@ export class Network {
       ...DEFAULT_SERVE_RATE_LIMITS,
       ...options.serveRateLimits,
     });
+    this.txBatchDelivery = new Set([
+      (received: Received<ValidatedTxBatch>) => {
+        this.metrics.txBatchTxs.inc({ direction: 'received' }, received.message.txs.length);
+        for (const tx of received.message.txs)
+          this.deliver('txs', this.handlers.txs, { topic: 'txs', message: tx, from: received.from });
+      },
+    ]);
+    const batching = { ...DEFAULT_TX_BATCHING, ...options.txBatching };
+    const oneTx = txBatchBytes([this.currentLimits.txBytesMax]);
+    if (
+      this.currentLimits.txBatchBytesMax < oneTx ||
+      !(this.currentLimits.txBatchTxsMax >= 1) ||
+      !(batching.windowMs >= 0)
+    ) {
+      throw new SynodError(
+        'CONFIG_INVALID',
+        `network: a tx batch must hold at least one largest transaction (${oneTx} bytes) and the window be >= 0`,
+      );
+    }
+    // libp2p runs on real time: the batch window is wall-clock time, not the injected clock
+    this.txBatcher = new TxBatcher(
+      {
+        windowMs: batching.windowMs,
+        maxTxs: Math.max(1, Math.min(batching.maxTxs, this.currentLimits.txBatchTxsMax)),
+        maxBytes: Math.max(oneTx, Math.min(batching.maxBytes, this.currentLimits.txBatchBytesMax)),
+      },
+      wallClock,
+      (batch, count) => this.publishTxBatch(batch, count),
+    );
     this.adapter = new GossipValidationAdapter({
       report: (msgId, source, result, outcome) => {
         const r = this.running;
@@ -785,6 +841,8 @@ export class Network {
     if (this.starting !== undefined) await this.starting.catch(() => {});
     const r = this.running;
     if (r === undefined) return;
+    // what was submitted here still goes out (best effort) before the router stops
+    this.txBatcher.flush();
     this.running = undefined;
     r.cancelGauges();
     r.peerManager.stop();
@@ -821,8 +879,8 @@ export class Network {
   // --- gossip: receiving -----------------------------------------------------------
 
   /** Subscribes `handler` to validated messages of `topic`; returns the unsubscribe function. */
-  on<T extends GossipTopic>(topic: T, handler: GossipHandler<ValidatedMessages[T]>): () => void {
-    const set: Set<GossipHandler<ValidatedMessages[T]>> = this.handlers[topic];
+  on<T extends GossipTopic>(topic: T, handler: GossipHandler<DeliveredMessages[T]>): () => void {
+    const set: Set<GossipHandler<DeliveredMessages[T]>> = this.handlers[topic];
     set.add(handler);
     return () => {
       set.delete(handler);
@@ -841,7 +899,8 @@ export class Network {
     return this.on('evidence', handler);
   }
 
-  onTx(handler: GossipHandler<ValidatedMessages['txs']>): () => void {
+  /** Each admitted transaction of every valid batch, on its own. */
+  onTx(handler: GossipHandler<ValidatedTx>): () => void {
     return this.on('txs', handler);
   }
 
@@ -933,7 +992,13 @@ export class Network {
       case 'evidence':
         return this.run(item, () => validateEvidence(data, this.params), this.handlers.evidence);
       case 'txs':
-        return this.run(item, () => validateTx(data, this.params), this.handlers.txs);
+        // one batch: decoded once, each transaction checked; a batch the precheck partly rejects is not forwarded
+        return this.run(
+          item,
+          () => validateTxBatch(data, this.params),
+          this.txBatchDelivery,
+          (v) => (v.rejected > 0 ? TX_BATCH_PARTLY_REJECTED : ACCEPTED),
+        );
     }
   }
 
@@ -975,13 +1040,17 @@ export class Network {
     this.observeValidation(item);
     // forward first (others wait on us), then hand to our own handlers
     this.adapter.settle(item.topic, item.msgId, item.from, outcome);
-    const received: Received<V> = { topic: item.topic, message: value, from: item.from };
+    this.deliver(item.topic, handlers, { topic: item.topic, message: value, from: item.from });
+  }
+
+  /** Hands one message to each handler; a handler's failure is logged, never thrown. */
+  private deliver<V>(topic: GossipTopic, handlers: Set<GossipHandler<V>>, received: Received<V>): void {
     for (const handler of handlers) {
       try {
         const r = handler(received);
-        if (r instanceof Promise) r.catch((err: unknown) => this.handlerFailed(item.topic, err));
+        if (r instanceof Promise) r.catch((err: unknown) => this.handlerFailed(topic, err));
       } catch (err) {
-        this.handlerFailed(item.topic, err);
+        this.handlerFailed(topic, err);
       }
     }
   }
@@ -1015,9 +1084,40 @@ export class Network {
     return this.publish('evidence', encodeEvidence(evidence));
   }
 
-  /** Publishes an encoded transaction. */
-  publishTx(txBytes: Uint8Array): Promise<number> {
-    return this.publish('txs', txBytes);
+  /**
+   * Queues an encoded transaction for gossip: it goes out in a batch message
+   * (see `txBatching`) when the batch is full or its window has passed, or on
+   * `flushTxs()`. Resolves once queued; a failure to publish the batch is
+   * logged (gossip is best effort). Throws P2P_MESSAGE_TOO_LARGE for a
+   * transaction above `limits.txBytesMax`.
+   */
+  async publishTx(txBytes: Uint8Array): Promise<void> {
+    this.need();
+    const max = this.limits.txBytesMax;
+    if (txBytes.length === 0 || txBytes.length > max) {
+      throw new SynodError('P2P_MESSAGE_TOO_LARGE', `tx of ${txBytes.length} bytes (1…${max} allowed)`);
+    }
+    this.txBatcher.add(txBytes);
+  }
+
+  /** Publishes the transactions waiting for their batch now; returns how many went. */
+  flushTxs(): number {
+    return this.running === undefined ? 0 : this.txBatcher.flush();
+  }
+
+  /** Transactions waiting for their batch. */
+  get pendingTxs(): number {
+    return this.txBatcher.size;
+  }
+
+  private publishTxBatch(batch: Uint8Array, count: number): void {
+    this.metrics.txBatchTxs.inc({ direction: 'published' }, count);
+    this.publish('txs', batch).catch((err: unknown) => {
+      this.logger.debug('tx batch not published', {
+        txs: count,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
   }
 
   private async publish(topic: GossipTopic, data: Uint8Array): Promise<number> {

@@ -16,6 +16,8 @@ export interface P2pMetrics {
   readonly validationSeconds: Histogram;
   /** Messages this node published, by topic. */
   readonly published: Counter;
+  /** Transactions in the batches this node published, and in the valid batches it received (delivered). */
+  readonly txBatchTxs: Counter;
   /** Requests this node sent, by protocol and result. */
   readonly requests: Counter;
   /** Duration of requests this node sent, by protocol. */
@@ -74,6 +76,11 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
       help: 'Time from gossip arrival to the end of validation',
       labelNames: ['topic'],
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    }),
+    txBatchTxs: m.counter({
+      name: 'synod_p2p_tx_batch_txs_total',
+      help: 'Transactions in the tx batches this node published (direction="published") and admitted from received batches (direction="received")',
+      labelNames: ['direction'],
     }),
     published: m.counter({
       name: 'synod_p2p_published_total',

@@ -16,15 +16,20 @@ export type GossipTopic = (typeof GOSSIP_TOPICS)[number];
 export const REQRESP_PROTOCOLS = ['status', 'block-by-hash', 'block-range', 'pex', 'consensus'] as const;
 export type ReqRespProtocol = (typeof REQRESP_PROTOCOLS)[number];
 
-/** Current wire version of every topic and protocol. */
-export const WIRE_VERSION = 1;
+/**
+ * Current wire version of every topic and protocol. 2: the `txs` topic
+ * carries batches of transactions (codec/tx-batch.ts) instead of one
+ * transaction per message; a node of version 1 is refused at identify and
+ * shares no topic or protocol id with this one.
+ */
+export const WIRE_VERSION = 2;
 
-/** `/synod/<chain-id>/<topic>/1` */
+/** `/synod/<chain-id>/<topic>/<wire version>` */
 export function topicName(chainId: string, topic: GossipTopic, version: number = WIRE_VERSION): string {
   return `/synod/${chainId}/${topic}/${version}`;
 }
 
-/** `/synod/<chain-id>/<protocol>/1` */
+/** `/synod/<chain-id>/<protocol>/<wire version>` */
 export function protocolId(
   chainId: string,
   protocol: ReqRespProtocol,

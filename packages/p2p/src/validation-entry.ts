@@ -15,6 +15,16 @@ export {
   readProposalEnvelope,
   SIGNED_PROPOSAL_BYTES_MAX,
 } from './codec/proposal-message.js';
+export {
+  decodeTxBatch,
+  encodeTxBatch,
+  TX_BATCH_HEADER_BYTES,
+  TX_BATCH_ITEM_OVERHEAD_BYTES,
+  TxBatchDecodeError,
+  type TxBatchLimits,
+  type TxBatchProblem,
+  txBatchBytes,
+} from './codec/tx-batch.js';
 export { DEFAULT_MESSAGE_LIMITS, type MessageLimits, proposalBytesMax, topicBytesMax } from './limits.js';
 export { GOSSIP_TOPICS, type GossipTopic } from './topics.js';
 export {
@@ -32,8 +42,11 @@ export {
   type ValidatedMessages,
   type ValidatedProposal,
   type ValidatedTx,
+  type ValidatedTxBatch,
   type ValidationContext,
   type ValidationParams,
   validateGossipMessage,
+  validateTx,
+  validateTxBatch,
   type WindowProblem,
 } from './validation/validate.js';

@@ -1,5 +1,9 @@
 import type { NodeMessages, NodeTopic } from '@synod/node';
-import { encodeProposalMessage, GOSSIP_TOPICS as P2P_GOSSIP_TOPICS } from '@synod/p2p/validation';
+import {
+  encodeProposalMessage,
+  encodeTxBatch,
+  GOSSIP_TOPICS as P2P_GOSSIP_TOPICS,
+} from '@synod/p2p/validation';
 import { encodeEvidence, encodeSignedVote } from '@synod/types';
 
 /**
@@ -13,7 +17,9 @@ import { encodeEvidence, encodeSignedVote } from '@synod/types';
  *     proposals  u32 length ‖ SSZ(SignedProposal) ‖ SSZ(Block)   (encodeProposalMessage)
  *     votes      SSZ(SignedVote)
  *     evidence   SSZ(Evidence)
- *     txs        the transaction's bytes (SSZ(SignedTx))
+ *     txs        a batch of one transaction (encodeTxBatch: u16 count ‖ u16 length ‖ SSZ(SignedTx));
+ *                the libp2p network batches many per message, the simulator
+ *                publishes each on its own, and both validate it as a batch
  *
  * The request/response protocols (status, block-by-hash, block-range,
  * consensus) carry their objects through the simulated network as they are
@@ -30,6 +36,6 @@ export function encodeGossip<T extends NodeTopic>(topic: T, message: NodeMessage
     case 'evidence':
       return encodeEvidence(message as NodeMessages['evidence']);
     default:
-      return message as NodeMessages['txs'];
+      return encodeTxBatch([message as NodeMessages['txs']]);
   }
 }

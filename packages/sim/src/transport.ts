@@ -27,7 +27,7 @@ import {
   GossipValidationError,
   ProposalTracker,
   type ValidatedProposal,
-  type ValidatedTx,
+  type ValidatedTxBatch,
   type ValidationParams,
   validateGossipMessage,
 } from '@synod/p2p/validation';
@@ -324,8 +324,12 @@ export class SimTransport implements NodeTransport {
         w.network.send(this.#index, to, packet);
       }
     }
-    this.#onMessage?.(topic, message as never, from);
-    for (const h of [...handlers]) void h({ message: message as never, from: String(from) });
+    // a transaction batch is handed over one transaction at a time, as the libp2p network does
+    const messages = topic === 'txs' ? (message as readonly Uint8Array[]) : [message];
+    for (const m of messages) {
+      this.#onMessage?.(topic, m as never, from);
+      for (const h of [...handlers]) void h({ message: m as never, from: String(from) });
+    }
   }
 
   /**
@@ -341,7 +345,12 @@ export class SimTransport implements NodeTransport {
   #check(
     topic: NodeTopic,
     bytes: Uint8Array,
-  ): { verdict: Verdict; message?: NodeMessages[NodeTopic]; forward?: boolean } {
+  ): {
+    verdict: Verdict;
+    /** The message, or for `txs` the transactions of the batch. */
+    message?: NodeMessages[NodeTopic] | readonly NodeMessages['txs'][];
+    forward?: boolean;
+  } {
     const view = this.#view;
     if (view === undefined) return { verdict: 'ignore' };
     const params: ValidationParams = {
@@ -373,7 +382,11 @@ export class SimTransport implements NodeTransport {
           };
         }
         case 'txs':
-          return { verdict: 'accept', message: (out as ValidatedTx).bytes, forward: true };
+          return {
+            verdict: 'accept',
+            message: (out as ValidatedTxBatch).txs.map((t) => t.bytes),
+            forward: true,
+          };
         default:
           return { verdict: 'accept', message: out as NodeMessages[NodeTopic], forward: true };
       }

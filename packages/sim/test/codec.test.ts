@@ -75,7 +75,12 @@ describe('gossip wire: @synod/p2p encoding, @synod/p2p validation', () => {
       ),
     ).toEqual(ev);
     const tx = f.chain.transfer({ sender: 0, nonce: 0, to: 1, amount: 3n });
-    expect(validateGossipMessage('txs', encodeGossip('txs', tx), p)).toMatchObject({ bytes: tx });
+    // a transaction travels as a batch of one (the libp2p network's wire: many per batch)
+    expect(validateGossipMessage('txs', encodeGossip('txs', tx), p)).toMatchObject({
+      txs: [{ bytes: tx }],
+      rejected: 0,
+      ignored: 0,
+    });
   });
 
   it('garbage is refused with a GossipValidationError, never otherwise: random bytes, bit flips, truncations, on every topic', async () => {
@@ -125,7 +130,7 @@ describe('gossip wire: @synod/p2p encoding, @synod/p2p validation', () => {
       expect.objectContaining({ action: 'REJECT' }),
     );
     const tx = f.chain.transfer({ sender: 0, nonce: 0, to: 1, amount: 3n, chainId: 'another-chain' });
-    expect(() => validateGossipMessage('txs', tx, params(f))).toThrow(
+    expect(() => validateGossipMessage('txs', encodeGossip('txs', tx), params(f))).toThrow(
       expect.objectContaining({ action: 'REJECT', reason: 'WRONG_CHAIN' }),
     );
   });

@@ -128,3 +128,46 @@ export async function topFunctions(
     .map(([fn, ms]) => ({ fn, selfMs: Math.round(ms), selfPct: busy === 0 ? 0 : (ms * 100) / busy }));
   return { top, profiles: files.length, busyMs: Math.round(busy) };
 }
+
+/** Sum of a Prometheus counter's samples (every label set matching `labels`) in an exposition text. */
+export function counterSum(
+  text: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^(\S+?)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const set = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/**
+ * How the validators gossiped transactions: the tx messages they published
+ * and the transactions in them (`synod_p2p_tx_batch_txs_total`, since
+ * transactions travel in batches; before that, one per message). Read from
+ * each node's Prometheus endpoint; undefined when one cannot be read.
+ */
+export async function txGossip(
+  metricsUrls: readonly string[],
+): Promise<{ messages: number; txs: number; txsPerMessage: number } | undefined> {
+  try {
+    let messages = 0;
+    let txs = 0;
+    for (const url of metricsUrls) {
+      const text = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
+      const published = counterSum(text, 'synod_p2p_published_total', { topic: 'txs' });
+      messages += published;
+      txs += text.includes('synod_p2p_tx_batch_txs_total')
+        ? counterSum(text, 'synod_p2p_tx_batch_txs_total', { direction: 'published' })
+        : published;
+    }
+    return { messages, txs, txsPerMessage: messages === 0 ? 0 : txs / messages };
+  } catch {
+    return undefined;
+  }
+}

@@ -2,14 +2,23 @@
  * Four validators, each `createNode` over its own libp2p `Network` on
  * 127.0.0.1 (through @synod/p2p's `nodeTransport`), memory storage and the
  * ledger: they connect, commit blocks, one of them carrying a signed
- * transfer submitted on one node, and agree on every block.
+ * transfer submitted on one node, and agree on every block; transactions
+ * submitted on one node travel to the others in batches and are committed.
  */
 import '@synod/polyfills';
 import { createVerifyCache, type KeyPair, type VerifyCache } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createNetwork, type Network, nodeTransport, type ValidationContext } from '@synod/p2p';
 import { createMemoryNodeStorage, createSigner, type NodeStorage } from '@synod/storage';
-import { blockHash, bytesEqual, type Genesis } from '@synod/types';
+import {
+  blockHash,
+  bytesEqual,
+  type Counter,
+  type Genesis,
+  type Labels,
+  type Metrics,
+  noopMetrics,
+} from '@synod/types';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNode, type NodeTransport, type SynodNode } from '../../src/index.js';
 import {
@@ -48,18 +57,44 @@ function beforeStart(chainId: string): ValidationContext {
   };
 }
 
+/** Counters of the network's metrics, summed per name and label set (the rest dropped). */
+class CounterTotals implements Metrics {
+  readonly values = new Map<string, number>();
+  counter(opts: { readonly name: string }): Counter {
+    return {
+      inc: (labels?: Labels, value = 1) => {
+        const k = `${opts.name}${JSON.stringify(labels ?? {})}`;
+        this.values.set(k, (this.values.get(k) ?? 0) + value);
+      },
+    };
+  }
+  gauge = noopMetrics.gauge;
+  histogram = noopMetrics.histogram;
+  get(name: string, labels: Labels = {}): number {
+    return this.values.get(`${name}${JSON.stringify(labels)}`) ?? 0;
+  }
+}
+
 interface Validator {
   readonly network: Network;
   readonly node: SynodNode;
   readonly storage: NodeStorage;
   readonly verifier: VerifyCache;
+  readonly metrics: CounterTotals;
 }
+
+/** Validator 1 publishes only full batches of 8 transactions (its window is 10 minutes). */
+const BATCHING_NODE = 1;
+const BATCH_TXS = 8;
 
 async function validator(index: number, genesis: Genesis): Promise<Validator> {
   const storage = await createMemoryNodeStorage();
   // one verifier per node: gossip validation and the engine share its memory of checked signatures
   const verifier = createVerifyCache();
+  const metrics = new CounterTotals();
   const network = await createNetwork({
+    metrics,
+    ...(index === BATCHING_NODE ? { txBatching: { windowMs: 600_000, maxTxs: BATCH_TXS } } : {}),
     chainId: genesis.chainId,
     nodeKey: { seed: new Uint8Array(32).fill(0x40 + index) },
     listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -83,7 +118,7 @@ async function validator(index: number, genesis: Genesis): Promise<Validator> {
     },
     { genesis },
   );
-  return { network, node, storage, verifier };
+  return { network, node, storage, verifier, metrics };
 }
 
 describe('four validators over libp2p on 127.0.0.1', () => {
@@ -165,6 +200,48 @@ describe('four validators over libp2p on 127.0.0.1', () => {
       `4 validators over libp2p: first block after ${(firstBlockAt ?? Number.NaN) - startedAt} ms; ` +
         `tx committed at height ${txHeight}; height ${top} on every node after ${elapsedMs} ms`,
     );
+  });
+
+  it('transactions submitted on one node reach the other mempools in batches and are committed', async () => {
+    const [v0, v1, v2, v3] = validators;
+    if (v0 === undefined || v1 === undefined || v2 === undefined || v3 === undefined)
+      throw new Error('needs the cluster of the test above');
+    const others = [v0, v2, v3];
+    const TXS = 'synod_p2p_tx_batch_txs_total';
+    const BATCHES = 'synod_p2p_gossip_messages_total';
+    const accepted = { topic: 'txs', action: 'accept', reason: 'OK' };
+    const before = others.map((v) => ({
+      txs: v.metrics.get(TXS, { direction: 'received' }),
+      batches: v.metrics.get(BATCHES, accepted),
+    }));
+    // 16 transfers submitted on v1, one after the other: two full batches of 8 leave it
+    const sender = ACCOUNTS[2] as KeyPair;
+    const txs = Array.from({ length: 2 * BATCH_TXS }, (_, nonce) => transfer(sender, nonce, ACCOUNTS[1], 1n));
+    for (const tx of txs) expect((await v1.node.broadcastTx(tx)).accepted).toBe(true);
+    expect(v1.metrics.get('synod_p2p_published_total', { topic: 'txs' })).toBe(2);
+    expect(v1.metrics.get(TXS, { direction: 'published' })).toBe(2 * BATCH_TXS);
+    expect(v1.network.pendingTxs).toBe(0);
+    // every other node validated two batch messages and handed their 16 transactions to its mempool
+    await until(
+      () =>
+        others.every((v, i) => v.metrics.get(TXS, { direction: 'received' }) - (before[i]?.txs ?? 0) >= 16),
+      'the 16 transactions delivered to every other node',
+      30_000,
+    );
+    others.forEach((v, i) => {
+      expect(v.metrics.get(TXS, { direction: 'received' }) - (before[i]?.txs ?? 0)).toBe(16);
+      expect(v.metrics.get(BATCHES, accepted) - (before[i]?.batches ?? 0)).toBe(2);
+    });
+    // ...and committed: the sender's nonce is 16 on every node
+    await until(
+      () => validators.every((v) => v.node.unconfirmedTxs().length === 0),
+      'every mempool emptied by blocks',
+      60_000,
+    );
+    for (const v of validators) {
+      const account = await v.node.query({ path: 'account', data: address(sender) });
+      expect(new TextDecoder().decode(account.value)).toMatch(/"nonce":\s*16\b/);
+    }
   });
 
   it('a node cut off from its peers catches up through the liveness protocol once reconnected', async () => {

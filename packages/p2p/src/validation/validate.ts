@@ -31,6 +31,7 @@ import {
   voteSignBytes,
 } from '@synod/types';
 import { type ProposalEnvelope, readProposalEnvelope } from '../codec/proposal-message.js';
+import { decodeTxBatch, TxBatchDecodeError } from '../codec/tx-batch.js';
 import { type MessageLimits, proposalBytesMax } from '../limits.js';
 import type { GossipTopic } from '../topics.js';
 import { type GossipAction, ignore, reject } from './gossip-error.js';
@@ -128,12 +129,28 @@ export interface ValidatedTx {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * A validated transaction batch (the `txs` topic): the transactions this
+ * node admits, in batch order. Every transaction of the batch passed
+ * decoding, chain id and signature (otherwise the whole batch is REJECTed);
+ * `rejected` and `ignored` count those the application precheck refused.
+ * A batch with a precheck REJECT is delivered (its admitted transactions)
+ * but not forwarded, and costs the sender a reject.
+ */
+export interface ValidatedTxBatch {
+  readonly txs: readonly ValidatedTx[];
+  /** Transactions the application precheck REJECTed. */
+  readonly rejected: number;
+  /** Transactions the application precheck IGNOREd. */
+  readonly ignored: number;
+}
+
 /** The decoded, validated message of each topic. */
 export interface ValidatedMessages {
   readonly proposals: ValidatedProposal;
   readonly votes: SignedVote;
   readonly evidence: Evidence;
-  readonly txs: ValidatedTx;
+  readonly txs: ValidatedTxBatch;
 }
 
 export interface ValidationParams {
@@ -400,7 +417,11 @@ function verifier(
   return p.ctx.verifySignature ?? verify;
 }
 
-/** The synchronous part of transaction validation (everything but the application precheck). */
+/**
+ * The stateless checks of one transaction (of a batch): size, decoding,
+ * chain id, signature. The same for every correct node, so a failure is
+ * provable (REJECT).
+ */
 export function decodeAndCheckTx(data: Uint8Array, p: ValidationParams): Tx {
   // [REJECT] larger than a transaction may be
   if (data.length > p.limits.txBytesMax) reject('tx', 'MESSAGE_TOO_LARGE', `tx of ${data.length} bytes`);
@@ -428,6 +449,11 @@ function precheckVerdict(verdict: TxPrecheckVerdict, tx: Tx, bytes: Uint8Array):
   return { tx, bytes };
 }
 
+/**
+ * One transaction's rule: the stateless checks, then the application
+ * precheck. A batch applies it to each of its transactions
+ * (`validateTxBatch`).
+ */
 export function validateTx(data: Uint8Array, p: ValidationParams): ValidatedTx | Promise<ValidatedTx> {
   const tx = decodeAndCheckTx(data, p);
   const hook = p.ctx.txPrecheck;
@@ -436,6 +462,74 @@ export function validateTx(data: Uint8Array, p: ValidationParams): ValidatedTx |
   return typeof verdict === 'string'
     ? precheckVerdict(verdict, tx, data)
     : verdict.then((v) => precheckVerdict(v, tx, data));
+}
+
+function batchVerdict(
+  txs: readonly Tx[],
+  items: readonly Uint8Array[],
+  verdicts: readonly TxPrecheckVerdict[],
+): ValidatedTxBatch {
+  const admitted: ValidatedTx[] = [];
+  let rejected = 0;
+  let ignored = 0;
+  for (let i = 0; i < verdicts.length; i++) {
+    const v = verdicts[i];
+    if (v === 'ACCEPT') admitted.push({ tx: txs[i] as Tx, bytes: items[i] as Uint8Array });
+    else if (v === 'REJECT') rejected++;
+    else ignored++;
+  }
+  if (admitted.length === 0) {
+    // [REJECT] the application says none of them can ever be valid (at least one it rejects)
+    if (rejected > 0)
+      reject(
+        'tx',
+        'TX_REJECTED',
+        `${rejected} of ${verdicts.length} txs rejected by the application precheck`,
+      );
+    // [IGNORE] the application wants none of them now
+    ignore('tx', 'TX_IGNORED', `${ignored} txs ignored by the application precheck`);
+  }
+  return { txs: admitted, rejected, ignored };
+}
+
+/**
+ * A transaction batch (the `txs` topic, codec/tx-batch.ts): the bounds and
+ * framing first (bytes, count, each length, no repeats), then every
+ * transaction's stateless checks in order (`decodeAndCheckTx`; the first
+ * failure REJECTs the whole batch with its reason and nothing is admitted: a
+ * correct node batches only transactions its mempool admitted and forwards
+ * only batches it validated, so only a faulty peer sends such a batch), then
+ * the application precheck of each (`txPrecheck`): what it ACCEPTs is
+ * admitted; a batch it REJECTs some of is delivered (the admitted ones) but
+ * not forwarded and costs the sender (TX_REJECTED); a batch with nothing
+ * admitted is REJECTed (some rejected) or IGNOREd (all ignored).
+ */
+export function validateTxBatch(
+  data: Uint8Array,
+  p: ValidationParams,
+): ValidatedTxBatch | Promise<ValidatedTxBatch> {
+  // [REJECT] larger than a batch may be
+  if (data.length > p.limits.txBatchBytesMax)
+    reject('tx', 'MESSAGE_TOO_LARGE', `tx batch of ${data.length} bytes`);
+  let items: Uint8Array[];
+  try {
+    items = decodeTxBatch(data, p.limits);
+  } catch (err) {
+    // [REJECT] more transactions than a batch may hold
+    if (err instanceof TxBatchDecodeError && err.problem === 'too-large')
+      return reject('tx', 'MESSAGE_TOO_LARGE', err.message);
+    // [REJECT] not a batch: bad framing, or a transaction repeated
+    return reject('tx', 'DECODE_FAILED', 'tx batch does not decode', err);
+  }
+  // [REJECT] (each rule of decodeAndCheckTx) one bad transaction rejects the batch
+  const txs = items.map((item) => decodeAndCheckTx(item, p));
+  const hook = p.ctx.txPrecheck;
+  if (hook === undefined)
+    return { txs: txs.map((tx, i) => ({ tx, bytes: items[i] as Uint8Array })), rejected: 0, ignored: 0 };
+  const verdicts = txs.map((tx, i) => hook.call(p.ctx, tx, items[i] as Uint8Array));
+  if (verdicts.every((v): v is TxPrecheckVerdict => typeof v === 'string'))
+    return batchVerdict(txs, items, verdicts);
+  return Promise.all(verdicts).then((vs) => batchVerdict(txs, items, vs));
 }
 
 /**
@@ -461,6 +555,6 @@ export function validateGossipMessage(
     case 'evidence':
       return validateEvidence(data, p);
     case 'txs':
-      return validateTx(data, p);
+      return validateTxBatch(data, p);
   }
 }

@@ -3,7 +3,9 @@ import type { Libp2p } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { SIGNED_TX_BYTES_MAX } from '@synod/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTxBatch } from '../../src/codec/tx-batch.js';
 import type { Network, TxPrecheckVerdict } from '../../src/index.js';
+import { DEFAULT_MESSAGE_LIMITS } from '../../src/limits.js';
 import { topicName } from '../../src/topics.js';
 import {
   CHAIN_ID,
@@ -58,7 +60,8 @@ describe('gossip queues under a flood from one peer (#11.14, #11.25)', () => {
               },
             },
           }
-        : {},
+        : // one transaction per batch message: each of the honest node's txs is its own queue item
+          { txBatching: { maxTxs: 1 } },
     );
     evil = await rawGossipPeer();
   });
@@ -91,7 +94,8 @@ describe('gossip queues under a flood from one peer (#11.14, #11.25)', () => {
     // the flood: 100 valid txs (nonces 1000+). The flooder holds at most its share (10) and
     // pays for the rest with its own oldest; the honest txs stay
     const evilKey = vals.keyAt(1);
-    for (let n = 1_000; n < 1_100; n++) await bad.services.pubsub.publish(TXS, makeTx(evilKey, n).bytes);
+    for (let n = 1_000; n < 1_100; n++)
+      await bad.services.pubsub.publish(TXS, encodeTxBatch([makeTx(evilKey, n).bytes]));
     await waitFor(
       () => metrics.total('synod_p2p_queue_dropped_total', { topic: 'txs' }) === 90,
       'the flooder’s overflow dropped',
@@ -99,10 +103,14 @@ describe('gossip queues under a flood from one peer (#11.14, #11.25)', () => {
     expect(victim.queuedFrom(evilId).txs).toBe(10);
     expect(victim.queuedFrom(honest.peerId).txs).toBe(5);
     expect(victim.queueLengths().txs).toBe(15);
-    expect(victim.queueBytes().txs).toBe(15 * makeTx(honestKey, 1).bytes.length);
+    // a batch of one: a 2-byte count and a 2-byte length around the transaction
+    expect(victim.queueBytes().txs).toBe(15 * (makeTx(honestKey, 1).bytes.length + 4));
 
-    // a tx larger than any transaction is refused before it is queued
-    await bad.services.pubsub.publish(TXS, new Uint8Array(SIGNED_TX_BYTES_MAX + 1).fill(3));
+    // a batch larger than any batch is refused before it is queued
+    await bad.services.pubsub.publish(
+      TXS,
+      new Uint8Array(DEFAULT_MESSAGE_LIMITS.txBatchBytesMax + 1).fill(3),
+    );
     await waitFor(
       () => metrics.total('synod_p2p_gossip_messages_total', { reason: 'MESSAGE_TOO_LARGE' }) === 1,
       'the oversized tx rejected',

@@ -37,6 +37,9 @@ class LineLogger implements Logger {
   }
 }
 
+/** A wire version this build does not speak. */
+const NEWER = WIRE_VERSION + 1;
+
 describe('protocol versions', () => {
   let nodes: Network[] = [];
   afterAll(async () => {
@@ -62,19 +65,19 @@ describe('protocol versions', () => {
     const [newer] = await startNodes(
       1,
       vals,
-      () => ({ wireVersion: 2, softwareVersion: '2.0.0', logger: logNew }),
-      2,
+      () => ({ wireVersion: NEWER, softwareVersion: '2.0.0', logger: logNew }),
+      NEWER,
     );
     if (a === undefined || sameWire === undefined || newer === undefined) throw new Error('setup');
     nodes = [a, sameWire, newer];
     expect(a.wireVersion).toBe(WIRE_VERSION);
-    expect(newer.wireVersion).toBe(2);
+    expect(newer.wireVersion).toBe(NEWER);
 
     // Same wire version, other software version: connected, and stays connected.
     await sameWire.dial(a.addresses()[0] ?? '');
     await waitFor(() => a.connectedPeers().includes(sameWire.peerId), 'A and the 1.1.0 node connect', 60_000);
 
-    // The wire-version-2 node dials A: both sides refuse, each naming both versions.
+    // The wire-newer-version node dials A: both sides refuse, each naming both versions.
     const refusedBy = (log: LineLogger) =>
       log.lines.find((l) => l.msg === 'peer refused: incompatible protocol version');
     // (dialled again while nothing is refused: under load a first dial can time out)
@@ -88,7 +91,7 @@ describe('protocol versions', () => {
         }
         return false;
       },
-      'A refuses the version-2 peer',
+      'A refuses the newer-version peer',
       60_000,
     );
     expect(refusedBy(logA)?.level).toBe('warn');
@@ -96,16 +99,20 @@ describe('protocol versions', () => {
       event: 'peer_incompatible',
       peer: newer.peerId,
       ourProtocolVersion: WIRE_VERSION,
-      peerProtocolVersion: 2,
+      peerProtocolVersion: NEWER,
       ourSoftwareVersion: '1.0.0',
       peerSoftwareVersion: '2.0.0',
     });
-    await waitFor(() => refusedBy(logNew) !== undefined, 'the version-2 node refuses A', 60_000);
+    await waitFor(() => refusedBy(logNew) !== undefined, 'the newer-version node refuses A', 60_000);
     expect(refusedBy(logNew)?.ctx).toMatchObject({
-      ourProtocolVersion: 2,
+      ourProtocolVersion: NEWER,
       peerProtocolVersion: WIRE_VERSION,
     });
-    await waitFor(() => !a.connectedPeers().includes(newer.peerId), 'A dropped the version-2 peer', 60_000);
+    await waitFor(
+      () => !a.connectedPeers().includes(newer.peerId),
+      'A dropped the newer-version peer',
+      60_000,
+    );
     // Refused for a while: a new dial does not get through.
     await expect(newer.dial(a.addresses()[0] ?? '')).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 500));

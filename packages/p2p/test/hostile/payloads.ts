@@ -25,6 +25,7 @@ import {
   ZERO_HASH,
 } from '@synod/types';
 import { encodeProposalParts } from '../../src/codec/proposal-message.js';
+import { encodeTxBatch } from '../../src/codec/tx-batch.js';
 import { type GossipTopic, topicName } from '../../src/topics.js';
 import { CHAIN_ID, EVIDENCE_TIME_MS, makeBlock, makeTx, type Validators } from '../fixtures.js';
 
@@ -223,14 +224,16 @@ export class Payloads {
     return encodeEvidence({ ...ev, voteB: ev.voteA });
   }
 
-  /** A transaction whose signature is forged. */
+  /** A batch with a transaction whose signature is forged. */
   forgedTx(kind: ForgeryKind = 'canonical'): Uint8Array {
     const { tx } = makeTx(this.key, this.next(), this.chainId);
-    return encodeTx({ ...tx, signature: this.forgedSignature(kind) });
+    // a batch: a valid transaction, then the forged one (the batch is rejected whole)
+    const { bytes: valid } = makeTx(this.key, this.next(), this.chainId);
+    return encodeTxBatch([valid, encodeTx({ ...tx, signature: this.forgedSignature(kind) })]);
   }
 
-  /** A well-signed transaction of another chain. */
+  /** A batch of a well-signed transaction of another chain. */
   foreignTx(): Uint8Array {
-    return makeTx(this.key, this.next(), `${this.chainId}-other`).bytes;
+    return encodeTxBatch([makeTx(this.key, this.next(), `${this.chainId}-other`).bytes]);
   }
 }

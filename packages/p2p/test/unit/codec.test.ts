@@ -19,7 +19,7 @@ import {
   encodeStatus,
 } from '../../src/codec/reqresp-messages.js';
 import { DEFAULT_MESSAGE_LIMITS, gossipDataBytesMax, proposalBytesMax } from '../../src/limits.js';
-import { GOSSIP_TOPICS, protocolId, TopicNames, topicName } from '../../src/topics.js';
+import { GOSSIP_TOPICS, protocolId, TopicNames, topicName, WIRE_VERSION } from '../../src/topics.js';
 import { makeChain, makeValidators, signProposal } from '../fixtures.js';
 
 const vals = makeValidators(4);
@@ -27,13 +27,16 @@ const chain = makeChain(vals, 3, 2);
 
 describe('topics and protocols', () => {
   it('are versioned and scoped to the chain', () => {
-    expect(topicName('synod-1', 'votes')).toBe('/synod/synod-1/votes/1');
-    expect(protocolId('synod-1', 'block-range')).toBe('/synod/synod-1/block-range/1');
+    // wire version 2: transactions are gossiped in batches
+    expect(WIRE_VERSION).toBe(2);
+    expect(topicName('synod-1', 'votes')).toBe('/synod/synod-1/votes/2');
+    expect(protocolId('synod-1', 'block-range')).toBe('/synod/synod-1/block-range/2');
     const names = new TopicNames('synod-1');
     expect(names.all()).toHaveLength(GOSSIP_TOPICS.length);
     for (const t of GOSSIP_TOPICS) expect(names.topicOf(names.byTopic[t])).toBe(t);
-    expect(names.topicOf('/synod/synod-2/votes/1')).toBeUndefined();
-    expect(names.topicOf('/synod/synod-1/votes/2')).toBeUndefined();
+    expect(names.topicOf('/synod/synod-2/votes/2')).toBeUndefined();
+    expect(names.topicOf('/synod/synod-1/votes/1')).toBeUndefined();
+    expect(names.topicOf('/synod/synod-1/txs/1')).toBeUndefined();
   });
 });
 

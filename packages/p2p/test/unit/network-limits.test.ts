@@ -43,10 +43,13 @@ describe('the proposal size limit follows consensus params (#11.23)', () => {
 });
 
 describe('per-topic size bounds are the real maxima of each message kind (#11.14)', () => {
-  it('vote, evidence and tx bounds are their largest encodings; proposals follow block.maxBytes', () => {
+  it('vote, evidence and tx bounds are their largest encodings; tx batches 64 KiB; proposals follow block.maxBytes', () => {
     expect(topicBytesMax('votes', DEFAULT_MESSAGE_LIMITS)).toBe(SIGNED_VOTE_BYTES);
     expect(topicBytesMax('evidence', DEFAULT_MESSAGE_LIMITS)).toBe(EVIDENCE_BYTES_MAX);
-    expect(topicBytesMax('txs', DEFAULT_MESSAGE_LIMITS)).toBe(SIGNED_TX_BYTES_MAX);
+    // the txs topic carries batches: up to 64 KiB, each transaction at most its largest encoding
+    expect(topicBytesMax('txs', DEFAULT_MESSAGE_LIMITS)).toBe(64 * 1024);
+    expect(DEFAULT_MESSAGE_LIMITS.txBytesMax).toBe(SIGNED_TX_BYTES_MAX);
+    expect(DEFAULT_MESSAGE_LIMITS.txBatchTxsMax).toBe(256);
     expect(topicBytesMax('proposals', DEFAULT_MESSAGE_LIMITS)).toBe(
       DEFAULT_CONSENSUS_PARAMS.block.maxBytes + PROPOSAL_ENVELOPE_OVERHEAD_BYTES,
     );
