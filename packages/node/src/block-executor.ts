@@ -339,10 +339,19 @@ export class BlockExecutor implements ConsensusApplication {
     return response;
   }
 
-  /** Step 6 of the engine's effect order: the decided block (already in the block store) is executed. */
+  /**
+   * Step 6 of the engine's effect order: the decided block (already in the
+   * block store) is executed. Its chain state, application state, evidence
+   * and RPC index records are written in one atomic batch
+   * (`NodeStorage.writeGroup`) before this returns, so before the engine
+   * ends the height in its WAL.
+   */
   async finalizeBlock(block: Block, commit: Commit): Promise<FinalizeBlockResult> {
-    const response = await this.execute(block);
-    await this.afterExecute(block, commit, response);
+    const response = await this.#p.storage.writeGroup(async () => {
+      const executed = await this.execute(block);
+      await this.afterExecute(block, commit, executed);
+      return executed;
+    });
     const h = block.header.height;
     const next = this.#p.chain.setAt(h + 1) as ValidatorSet;
     return response.consensusParamUpdates === undefined

@@ -40,6 +40,14 @@ export interface SyncProgressEvent {
 
 export interface NodeEvents {
   block: BlockDecidedEvent;
+  /**
+   * A block executed again by the start handshake: it was in the block store
+   * but its execution's records were not (a crash came between the block and
+   * the batch of its height). Its `block` event may have gone out before the
+   * crash; this one lets a store that keeps per-block records (the RPC's
+   * index) write them again, in the block's batch. Emitted during `start()`.
+   */
+  replayed: BlockDecidedEvent;
   evidence: EvidenceEvent;
   /** Two valid commits for different blocks at one height: more than 1/3 is Byzantine; consensus halted. */
   'security-alert': ConflictingCommits;

@@ -59,7 +59,7 @@ import {
   resolveComponents,
   resolveInit,
 } from './config.js';
-import { type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
+import { type BlockDecidedEvent, type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
 import { handshake } from './handshake.js';
 import type {
   BlockWithCommit,
@@ -216,10 +216,10 @@ export class SynodNode {
       blockTimesCacheHeights: init.blockTimesCacheHeights,
       logger,
       shouldStop: () => this.#stopAsked,
-      onReplayed: async (height) => {
-        const block = await storage.blocks.loadBlock(height);
-        if (block !== undefined && block.evidence.length > 0)
-          await storage.evidence.markCommitted(block.evidence, height);
+      onReplayed: async (height, block, response) => {
+        if (block.evidence.length > 0) await storage.evidence.markCommitted(block.evidence, height);
+        const commit = await storage.blocks.loadCommit(height);
+        if (commit !== undefined) this.#events.emit('replayed', this.#blockEvent(block, commit, response));
       },
     });
     if (init.haltHeight > 0 && chain.height >= init.haltHeight)
@@ -646,7 +646,11 @@ export class SynodNode {
       for (const [k, b] of running.recentBlocks)
         if (b.header.height <= block.header.height) running.recentBlocks.delete(k);
     }
-    this.#events.emit('block', {
+    this.#events.emit('block', this.#blockEvent(block, commit, response));
+  }
+
+  #blockEvent(block: Block, commit: Commit, response: FinalizeBlockResponse): BlockDecidedEvent {
+    return {
       height: block.header.height,
       hash: blockHash(block),
       block,
@@ -657,7 +661,7 @@ export class SynodNode {
         ? {}
         : { consensusParamUpdates: response.consensusParamUpdates }),
       appHash: response.appHash,
-    });
+    };
   }
 
   // ------------------------------------------------------------------ liveness
@@ -1011,8 +1015,20 @@ export class SynodNode {
   /**
    * Applies synced blocks in order from the chain state's next height; stops
    * at the first one that does not verify. Returns how many were applied.
+   * Every record of the blocks applied — blocks, chain state, application
+   * state, evidence, the RPC's index — is written in one atomic batch when
+   * the range is done (`NodeStorage.writeGroup`): a crash keeps all of the
+   * range or none of it, and the next start asks for the rest again.
    */
   async #applySynced(running: Running, peer: string, items: readonly BlockWithCommit[]): Promise<number> {
+    return this.#c.storage.writeGroup(() => this.#applySyncedBlocks(running, peer, items));
+  }
+
+  async #applySyncedBlocks(
+    running: Running,
+    peer: string,
+    items: readonly BlockWithCommit[],
+  ): Promise<number> {
     const { storage, verifySignature, logger } = this.#c;
     const { chain, executor, monitor } = running;
     let applied = 0;
