@@ -5,6 +5,7 @@ import {
   compareBytes,
   GroupedKvStore,
   type KvBatchOp,
+  type KvRange,
   type KvStore,
   openLevelKvStore,
   prefixedKvStore,
@@ -190,12 +191,14 @@ describe('GroupedKvStore on LevelDB', () => {
         },
         { requiredKeys: [] },
       )
-      .map(({ lower, upper, reverse, limit }) => ({
-        ...(lower == null ? {} : lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
-        ...(upper == null ? {} : upper.inclusive ? { lte: upper.key } : { lt: upper.key }),
-        ...(reverse == null ? {} : { reverse }),
-        ...(limit == null ? {} : { limit }),
-      }));
+      .map(
+        ({ lower, upper, reverse, limit }): KvRange => ({
+          ...(lower == null ? {} : lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
+          ...(upper == null ? {} : upper.inclusive ? { lte: upper.key } : { lt: upper.key }),
+          ...(reverse == null ? {} : { reverse }),
+          ...(limit == null ? {} : { limit }),
+        }),
+      );
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
