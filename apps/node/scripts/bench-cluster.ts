@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   blockStats,
+  freshPortsIfTaken,
   HeaderWatch,
   heightOf,
   type LoadResult,
@@ -318,7 +319,7 @@ async function blockSync(
   const ports = Array.from({ length: cfg.validators }, (_, i) => net.rpcPort(i));
 
   const tip = await waitHeight(ports[0] as number, lastLoad?.blocks.last ?? emptyTop, 120_000, nodes);
-  const followerPort = net.rpcPort(cfg.validators);
+  const followerPort = await freshPortsIfTaken(net, cfg.validators);
   const followerProf = join(logs, '..', 'follower-profile');
   if (syncProfile) await mkdir(followerProf, { recursive: true });
   const follower = new Synodd(
@@ -334,6 +335,10 @@ async function blockSync(
   let txDone: Mark | undefined;
   const deadline = Date.now() + (quick ? 120_000 : 1_800_000);
   while (txDone === undefined && Date.now() < deadline) {
+    if (follower.child.exitCode !== null || follower.child.signalCode !== null)
+      throw new Error(
+        `the follower exited (${follower.child.exitCode ?? follower.child.signalCode}): see ${follower.log}`,
+      );
     const h = await heightOf(followerPort).catch(() => 0);
     const t = performance.now();
     const cpuMs = h > 0 ? await follower.cpuMs().catch(() => Number.NaN) : 0;
