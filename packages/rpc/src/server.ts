@@ -135,7 +135,7 @@ export class RpcServer {
   readonly #methods: Readonly<Record<string, MethodSpec>>;
   readonly #closing = new AbortController();
   readonly #offBlock: () => void;
-  readonly #offReplayed: () => void;
+  readonly #offBlockWrite: () => void;
   /** The indexer once open: blocks are indexed from then on inside the node's write of the height. */
   #indexerOpen: TxIndexer | undefined;
   /** Blocks are indexed and published one at a time, in order. */
@@ -207,14 +207,14 @@ export class RpcServer {
       closing: this.#closing.signal,
     });
     // Follow the node from now on, so that no block executed after creation is missed.
-    // The index of a block is written while the node writes the block's height (the event is
+    // The index of a block is written while the node writes the block's records (`block-write` is
     // emitted inside the node's write group): one atomic batch with the chain state and the
-    // application's state, so the index is never ahead of the committed state nor lost with a crash.
-    this.#offBlock = components.node.on('block', (e) => {
+    // application's state, so the index is never ahead of the committed state nor lost with a crash
+    // (a block the node's start executes again comes as `block-write` too, and is indexed again).
+    this.#offBlockWrite = components.node.on('block-write', (e) => {
       const indexed = this.#index(e);
       this.#blocks = this.#blocks
         .then(() => indexed)
-        .then(() => this.#onBlock(e))
         .catch((err: unknown) =>
           this.#logger.error('rpc: indexing a block failed', {
             height: e.height,
@@ -222,13 +222,12 @@ export class RpcServer {
           }),
         );
     });
-    // A block the node's start executed again (its records had not reached the disk): indexed again.
-    this.#offReplayed = components.node.on('replayed', (e) => {
-      const indexed = this.#index(e);
+    // Its events go out once the block's batch is on disk.
+    this.#offBlock = components.node.on('block', (e) => {
       this.#blocks = this.#blocks
-        .then(() => indexed)
+        .then(() => this.#onBlock(e))
         .catch((err: unknown) =>
-          this.#logger.error('rpc: indexing a replayed block failed', {
+          this.#logger.error('rpc: publishing a block failed', {
             height: e.height,
             error: (err as Error).message,
           }),
@@ -309,7 +308,7 @@ export class RpcServer {
    */
   async close(): Promise<void> {
     this.#offBlock();
-    this.#offReplayed();
+    this.#offBlockWrite();
     this.#closing.abort();
     for (const ws of this.#sockets) ws.terminate();
     this.#sockets.clear();

@@ -2,9 +2,10 @@
  * One atomic batch per height (and per synced range), on real LevelDB files:
  * the chain state, the application's state, the evidence and what a `block`
  * listener writes (the RPC's index) go into the batch of the height; block
- * sync writes a fetched range with all of its records in one batch; blocks
- * the start handshake executes again are announced (`replayed`) so that
- * their listener records are written again, in the same batch.
+ * sync writes a fetched range with all of its records in one batch; `block`
+ * is announced only once the batch is written; blocks the start handshake
+ * executes again come as `block-write` so that their listener records are
+ * written again, in the same batch.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,15 +36,22 @@ const u64 = (n: number): Uint8Array => {
   return out;
 };
 
-/** What the RPC does: a record per block, written from the event (synchronously started). */
-function recordBlocks(node: SynodNode, storage: NodeStorage, event: 'block' | 'replayed'): number[] {
+/** What the RPC does: a record per block, written from `block-write` (synchronously started). */
+function recordBlocks(node: SynodNode, storage: NodeStorage): number[] {
   const kv = prefixedKvStore(storage.kv, Uint8Array.of(KEY_PREFIX.rpc));
   const seen: number[] = [];
-  node.on(event, (e: BlockDecidedEvent) => {
+  node.on('block-write', (e: BlockDecidedEvent) => {
     seen.push(e.height);
     void kv.put(u64(e.height), e.appHash);
   });
   return seen;
+}
+
+/** The `block` events, each with how many group batches were written when it came. */
+function announced(node: SynodNode, storage: NodeStorage): { height: number; batches: number }[] {
+  const out: { height: number; batches: number }[] = [];
+  node.on('block', (e) => out.push({ height: e.height, batches: storage.writeGroupStats().groupBatches }));
+  return out;
 }
 
 async function recorded(storage: NodeStorage): Promise<number[]> {
@@ -58,7 +66,8 @@ describe('node: one batch per height on LevelDB', () => {
     const genesis = testGenesis(1);
     const storage = await levelStorage();
     const { node } = await validatorNode(new MemoryNetwork(), 0, genesis, storage);
-    const seen = recordBlocks(node, storage, 'block');
+    const seen = recordBlocks(node, storage);
+    const blocks = announced(node, storage);
     await node.start();
     await node.broadcastTx(transfer(ACCOUNTS[1]!, 0));
     await heightReached(node, 5);
@@ -71,6 +80,9 @@ describe('node: one batch per height on LevelDB', () => {
     expect(await recorded(storage)).toEqual(seen);
     expect(seen).toEqual(Array.from({ length: h }, (_, i) => i + 1));
     expect((await storage.state.loadStateInfo())?.height).toBe(h);
+    // `block` is announced once the height's batch is written (the first height: after batch 1).
+    expect(blocks.map((b) => b.height)).toEqual(seen);
+    for (const b of blocks) expect(b.batches).toBeGreaterThanOrEqual(b.height);
   });
 
   it('block sync: a fetched range is written in one batch, listener records included', async () => {
@@ -110,7 +122,8 @@ describe('node: one batch per height on LevelDB', () => {
       },
       { genesis, syncBatchBlocks: 8, livenessIntervalMs: 0 },
     );
-    const seen = recordBlocks(follower, storage, 'block');
+    const seen = recordBlocks(follower, storage);
+    const blocks = announced(follower, storage);
     await follower.start();
     await follower.stop();
     expect(storage.blocks.height()).toBe(top);
@@ -121,9 +134,12 @@ describe('node: one batch per height on LevelDB', () => {
     const stats = storage.writeGroupStats();
     expect(stats.groupBatches).toBe(Math.ceil(top / 8));
     expect(stats.groupBatches).toBeLessThan(top / 4);
+    // Each block is announced only once its range is on disk.
+    expect(blocks.map((b) => b.height)).toEqual(seen);
+    for (const b of blocks) expect(b.batches).toBeGreaterThanOrEqual(Math.ceil(b.height / 8));
   });
 
-  it('handshake replay: blocks saved without their height batch are executed again and announced', async () => {
+  it('handshake replay: blocks saved without their height batch are executed again, their records written again', async () => {
     const genesis = testGenesis(1);
     const source = await validatorNode(new MemoryNetwork(), 0, genesis);
     await source.node.start();
@@ -140,14 +156,17 @@ describe('node: one batch per height on LevelDB', () => {
         (await source.storage.blocks.loadCommit(h))!,
       );
     const { node } = await validatorNode(new MemoryNetwork(), 0, genesis, storage, { syncLagHeights: 0 });
-    const replayed = recordBlocks(node, storage, 'replayed');
+    const replayed = recordBlocks(node, storage);
+    const blocks = announced(node, storage);
     const before = storage.writeGroupStats().groupBatches;
     await node.start();
     await node.stop();
-    expect(replayed).toEqual(Array.from({ length: top }, (_, i) => i + 1));
+    // Written again (block-write), not announced again (block): they were announced before the crash.
+    expect(replayed.slice(0, top)).toEqual(Array.from({ length: top }, (_, i) => i + 1));
+    expect(blocks.every((b) => b.height > top)).toBe(true);
     // Each replayed block: its state, its application state and its listener record in one batch.
     expect(storage.writeGroupStats().groupBatches - before).toBeGreaterThanOrEqual(top);
-    expect((await recorded(storage)).slice(0, top)).toEqual(replayed);
+    expect((await recorded(storage)).slice(0, top)).toEqual(replayed.slice(0, top));
     expect((await storage.state.loadStateInfo())?.height).toBeGreaterThanOrEqual(top);
   });
 });

@@ -17,7 +17,7 @@ import { tempDir } from '../temp-dir.js';
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHILD = join(PACKAGE_DIR, 'test', 'crash', 'group-child.ts');
 const PER_GROUP = 5;
-const KILLS = Number(process.env.SYNOD_GROUP_CRASH_ITERATIONS ?? 8);
+const KILLS = Number(process.env.SYNOD_GROUP_CRASH_ITERATIONS ?? 5);
 
 function runChild(dataDir: string, args: string[], killAfterMs?: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
