@@ -83,8 +83,17 @@ export interface BlockExecutorPorts {
   readonly verifySignature: VerifySignature;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** A block was executed (consensus or block sync): the node emits its `block` event. */
+  /**
+   * A block was executed (consensus or block sync), inside a write group:
+   * the node emits `block-write` now and `block` once the group is written.
+   */
   readonly onExecuted: (block: Block, commit: Commit, response: FinalizeBlockResponse) => void;
+  /**
+   * Runs `fn` in one write group (`NodeStorage.writeGroup`) and announces
+   * the blocks it executed once the group is written; default: the
+   * storage's `writeGroup`.
+   */
+  readonly writeGroup?: <T>(fn: () => Promise<T>) => Promise<T>;
   /**
    * A verified commit for another block than ours at our last height (a fork
    * proof, see `blockProblem`): the node hands it to its commit monitor,
@@ -339,10 +348,20 @@ export class BlockExecutor implements ConsensusApplication {
     return response;
   }
 
-  /** Step 6 of the engine's effect order: the decided block (already in the block store) is executed. */
+  /**
+   * Step 6 of the engine's effect order: the decided block (already in the
+   * block store) is executed. Its chain state, application state, evidence
+   * and RPC index records are written in one atomic batch
+   * (`NodeStorage.writeGroup`) before this returns, so before the engine
+   * ends the height in its WAL.
+   */
   async finalizeBlock(block: Block, commit: Commit): Promise<FinalizeBlockResult> {
-    const response = await this.execute(block);
-    await this.afterExecute(block, commit, response);
+    const group = this.#p.writeGroup ?? ((fn) => this.#p.storage.writeGroup(fn));
+    const response = await group(async () => {
+      const executed = await this.execute(block);
+      await this.afterExecute(block, commit, executed);
+      return executed;
+    });
     const h = block.header.height;
     const next = this.#p.chain.setAt(h + 1) as ValidatorSet;
     return response.consensusParamUpdates === undefined

@@ -5,7 +5,7 @@
 import type { ConflictingCommits } from '@synod/consensus';
 import type { Block, Commit, ConsensusParams, Evidence, TxResult, ValidatorUpdate } from '@synod/types';
 
-/** A block was decided and executed. */
+/** A block was decided and executed (`block`: once its records are on disk). */
 export interface BlockDecidedEvent {
   readonly height: number;
   readonly hash: Uint8Array;
@@ -40,6 +40,17 @@ export interface SyncProgressEvent {
 
 export interface NodeEvents {
   block: BlockDecidedEvent;
+  /**
+   * A block's records are being written (consensus, block sync, and blocks
+   * the start handshake executes again because their records had not
+   * reached the disk): emitted inside the block's write group
+   * (`NodeStorage.writeGroup`), so what a listener writes synchronously from
+   * it goes into the same atomic batch as the block's chain state and
+   * application state — the RPC's index does. The `block` event follows once
+   * the batch is on disk (none for a block the handshake executes again: it
+   * was announced before).
+   */
+  'block-write': BlockDecidedEvent;
   evidence: EvidenceEvent;
   /** Two valid commits for different blocks at one height: more than 1/3 is Byzantine; consensus halted. */
   'security-alert': ConflictingCommits;

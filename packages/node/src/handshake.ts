@@ -2,12 +2,15 @@
  * The start handshake with the application (CometBFT's): bring the node's
  * chain state and the application to the block store's height.
  *
- * Per block the node writes, in order: the block (block store, by the
- * engine or block sync), the chain state (`ChainState.record`), the
- * application's commit. So at a start, with A the application's height, S
- * the chain state's and B the block store's: A ≤ S ≤ B and S − A ≤ 1 (a
- * crash between two of the writes; B − S is 1 after a crash there, more
- * when blocks were copied or synced into the store). The handshake
+ * Per block the node writes the block (block store, by the engine), then
+ * the chain state (`ChainState.record`), the application's commit, the
+ * evidence and the RPC index in one atomic batch (`NodeStorage.writeGroup`);
+ * block sync writes a whole range of blocks with all of their records in one
+ * batch. So at a start, with A the application's height, S the chain
+ * state's and B the block store's: A = S ≤ B (B − S is 1 after a crash
+ * between the block and its batch, more when blocks were copied into the
+ * store). Stores written by an earlier version, which wrote the chain
+ * state and the application separately, may also have S − A = 1. The handshake
  *
  * 1. runs initChain and records the genesis chain state for a new node;
  * 2. re-executes block S in the application when it is one behind (its
@@ -22,7 +25,9 @@ import { toHex } from '@synod/crypto';
 import type { NodeStorage } from '@synod/storage';
 import {
   type Application,
+  type Block,
   bytesEqual,
+  type FinalizeBlockResponse,
   finalizeRequestFromBlock,
   type Genesis,
   type InitChainRequest,
@@ -64,8 +69,12 @@ export async function handshake(options: {
   readonly logger: Logger;
   /** Asked before each block of the replay (step 3): true ends the replay there (the node is stopping). */
   readonly shouldStop?: () => boolean;
-  /** Called for every block executed by the replay (step 3), e.g. to mark its evidence committed. */
-  readonly onReplayed?: (height: number) => Promise<void>;
+  /**
+   * Called for every block executed by the replay (step 3), e.g. to mark its
+   * evidence committed; what it writes goes into the block's one atomic batch
+   * with the chain state and the application's state.
+   */
+  readonly onReplayed?: (height: number, block: Block, response: FinalizeBlockResponse) => Promise<void>;
 }): Promise<HandshakeResult> {
   const { application: app, storage, genesis, logger } = options;
   const log = logger.child({ module: 'handshake' });
@@ -121,8 +130,10 @@ export async function handshake(options: {
     if (block === undefined) throw corrupt(`block ${h} is missing from the block store`);
     if (!bytesEqual(block.header.appHash, chain.snapshot.appHash))
       throw corrupt(`block ${h}'s app hash differs from the state it builds on`);
-    await executeBlock(app, chain, block);
-    await options.onReplayed?.(h);
+    await storage.writeGroup(async () => {
+      const response = await executeBlock(app, chain, block);
+      await options.onReplayed?.(h, block, response);
+    });
     replayed++;
   }
   if (replayed > 0) log.info('replayed blocks', { replayed, ...chain.describe() });

@@ -59,7 +59,7 @@ import {
   resolveComponents,
   resolveInit,
 } from './config.js';
-import { type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
+import { type BlockDecidedEvent, type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
 import { handshake } from './handshake.js';
 import type {
   BlockWithCommit,
@@ -119,6 +119,10 @@ export class SynodNode {
   readonly #c: ResolvedComponents;
   readonly #init: ResolvedInit;
   readonly #events: TypedEmitter<NodeEvents>;
+  /** Blocks executed in the open write group, announced (`block`) once it is written. */
+  #written: BlockDecidedEvent[] = [];
+  /** Write groups open (a nested one joins the outer: only the outer announces). */
+  #groupDepth = 0;
   #state: NodeStatus['state'] = 'stopped';
   #running: Running | undefined;
   /** The chain state of the last start (kept after stop for `status()`). */
@@ -218,10 +222,10 @@ export class SynodNode {
       blockTimesCacheHeights: init.blockTimesCacheHeights,
       logger,
       shouldStop: () => this.#stopAsked,
-      onReplayed: async (height) => {
-        const block = await storage.blocks.loadBlock(height);
-        if (block !== undefined && block.evidence.length > 0)
-          await storage.evidence.markCommitted(block.evidence, height);
+      onReplayed: async (height, block, response) => {
+        if (block.evidence.length > 0) await storage.evidence.markCommitted(block.evidence, height);
+        const commit = await storage.blocks.loadCommit(height);
+        if (commit !== undefined) this.#events.emit('block-write', this.#blockEvent(block, commit, response));
       },
     });
     if (init.haltHeight > 0 && chain.height >= init.haltHeight)
@@ -258,6 +262,7 @@ export class SynodNode {
       logger,
       metrics,
       onExecuted: (block, commit, response) => this.#onExecuted(block, commit, response),
+      writeGroup: (fn) => this.#writeGroup(fn),
       observeCommit: (commit) => this.#observeCommit(commit),
     });
     const running: Running = {
@@ -643,13 +648,61 @@ export class SynodNode {
     this.#events.emit('halt-height', { height });
   }
 
+  /**
+   * A block was executed inside a write group: `block-write` now (listeners
+   * add their records to the group's batch), `block` once the batch is on
+   * disk (`#writeGroup`), so that no observer hears of a block a crash can
+   * still take back.
+   */
   #onExecuted(block: Block, commit: Commit, response: FinalizeBlockResponse): void {
     const running = this.#running;
     if (running !== undefined) {
       for (const [k, b] of running.recentBlocks)
         if (b.header.height <= block.header.height) running.recentBlocks.delete(k);
     }
-    this.#events.emit('block', {
+    const event = this.#blockEvent(block, commit, response);
+    this.#events.emit('block-write', event);
+    this.#written.push(event);
+  }
+
+  /**
+   * Runs `fn` in a write group of the node's storage, then announces the
+   * blocks it executed (`block`) once their batch is written. A failed
+   * batch announces nothing (the store then refuses writes: the node stops).
+   */
+  async #writeGroup<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#groupDepth > 0) return fn();
+    this.#groupDepth++;
+    try {
+      return await this.#writeGroupOuter(fn);
+    } finally {
+      this.#groupDepth--;
+    }
+  }
+
+  async #writeGroupOuter<T>(fn: () => Promise<T>): Promise<T> {
+    const outcome = await this.#c.storage
+      .writeGroup(async () => {
+        try {
+          return { ok: true as const, value: await fn() };
+        } catch (error) {
+          // What fn wrote before it failed is still written: its blocks are announced below.
+          return { ok: false as const, error };
+        }
+      })
+      .catch((err: unknown) => {
+        this.#written = [];
+        throw err;
+      });
+    const written = this.#written;
+    this.#written = [];
+    for (const event of written) this.#events.emit('block', event);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  #blockEvent(block: Block, commit: Commit, response: FinalizeBlockResponse): BlockDecidedEvent {
+    return {
       height: block.header.height,
       hash: blockHash(block),
       block,
@@ -660,7 +713,7 @@ export class SynodNode {
         ? {}
         : { consensusParamUpdates: response.consensusParamUpdates }),
       appHash: response.appHash,
-    });
+    };
   }
 
   // ------------------------------------------------------------------ liveness
@@ -1063,8 +1116,20 @@ export class SynodNode {
   /**
    * Applies synced blocks in order from the chain state's next height; stops
    * at the first one that does not verify. Returns how many were applied.
+   * Every record of the blocks applied — blocks, chain state, application
+   * state, evidence, the RPC's index — is written in one atomic batch when
+   * the range is done (`NodeStorage.writeGroup`): a crash keeps all of the
+   * range or none of it, and the next start asks for the rest again.
    */
   async #applySynced(running: Running, peer: string, items: readonly BlockWithCommit[]): Promise<number> {
+    return this.#writeGroup(() => this.#applySyncedBlocks(running, peer, items));
+  }
+
+  async #applySyncedBlocks(
+    running: Running,
+    peer: string,
+    items: readonly BlockWithCommit[],
+  ): Promise<number> {
     const { storage, verifySignature, logger } = this.#c;
     const { chain, executor, monitor } = running;
     let applied = 0;

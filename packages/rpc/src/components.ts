@@ -10,7 +10,7 @@ import type { Application, Genesis, Logger, Metrics } from '@synod/types';
 
 /**
  * What the RPC uses of a node: @synod/node's `SynodNode` satisfies it as it
- * is — `status`, `broadcastTx`, `query`, `on('block')` (each block's
+ * is — `status`, `broadcastTx`, `query`, `on('block-write')` and `on('block')` (each block's
  * results and validator updates), `unconfirmedTxs` (`unconfirmed_txs`,
  * `num_unconfirmed_txs`), `flushMempool` (`unsafe_flush_mempool`) and
  * `submitEvidence` (`broadcast_evidence`).

@@ -11,9 +11,10 @@
  *   indexer, which only indexes attributes flagged `index`: Synod's events
  *   have no flag, so every attribute is indexed).
  *
- * One atomic batch per block. Key layout (after the store's own prefix):
+ * One atomic batch per block, which the node's write group makes part of
+ * the height's batch (block, chain state, application state). Key layout (after the store's own prefix):
  *
- *   'R' u64 height                                   → block results (JSON)
+ *   'R' u64 height                                   → block results (JSON; 0x00 ‖ app hash for an empty block)
  *   'T' hash(32)                                     → tx record (JSON)
  *   'H' u64 height u32 index                         → hash
  *   'E' u16 len key u32 len value u64 height u32 idx → hash
@@ -92,6 +93,42 @@ function eventKeyPrefix(key: string, value?: string): Uint8Array {
   if (value === undefined) return head;
   const v = UTF8.encode(value);
   return concat(head, u32(v.length), v);
+}
+
+/**
+ * Block results as stored: the `block_results` JSON, or for a block with no
+ * transactions, validator updates or parameter changes (an empty block)
+ * `EMPTY_RESULTS` ‖ app hash — 33 bytes instead of ~200 of JSON, and no JSON
+ * to build per empty block. JSON starts with `{`, so the two never collide.
+ */
+const EMPTY_RESULTS = 0x00;
+
+function isEmptyBlock(block: IndexedBlock): boolean {
+  return (
+    block.txs.length === 0 &&
+    block.txResults.length === 0 &&
+    block.validatorUpdates.length === 0 &&
+    block.consensusParamUpdates === undefined
+  );
+}
+
+function encodeResults(block: IndexedBlock): Uint8Array {
+  if (!isEmptyBlock(block)) return UTF8.encode(JSON.stringify(TxIndexer.resultsJson(block)));
+  const out = new Uint8Array(1 + block.appHash.length);
+  out[0] = EMPTY_RESULTS;
+  out.set(block.appHash, 1);
+  return out;
+}
+
+function decodeResults(height: number, bytes: Uint8Array): JsonObject {
+  if (bytes[0] !== EMPTY_RESULTS) return JSON.parse(UTF8D.decode(bytes)) as JsonObject;
+  return TxIndexer.resultsJson({
+    height,
+    txs: [],
+    txResults: [],
+    validatorUpdates: [],
+    appHash: bytes.subarray(1),
+  });
 }
 
 /** A block as the indexer takes it. */
@@ -193,15 +230,13 @@ export class TxIndexer {
     };
   }
 
-  /** Writes a block's results and (kv indexer) its transactions, in one batch. */
+  /**
+   * Writes a block's results and (kv indexer) its transactions, in one batch.
+   * The operations are made before the first `await`, so a caller inside a
+   * write group (`NodeStorage.writeGroup`) gets them into the group's batch.
+   */
   async index(block: IndexedBlock): Promise<void> {
-    const ops: KvBatchOp[] = [
-      {
-        type: 'put',
-        key: resultsKey(block.height),
-        value: UTF8.encode(JSON.stringify(TxIndexer.resultsJson(block))),
-      },
-    ];
+    const ops: KvBatchOp[] = [{ type: 'put', key: resultsKey(block.height), value: encodeResults(block) }];
     if (this.#txIndex) {
       block.txs.forEach((tx, index) => {
         const hash = txHash(tx);
@@ -232,7 +267,7 @@ export class TxIndexer {
   /** The stored `block_results` JSON of `height`, or undefined. */
   async results(height: number): Promise<JsonObject | undefined> {
     const bytes = await this.#kv.get(resultsKey(height));
-    return bytes === undefined ? undefined : (JSON.parse(UTF8D.decode(bytes)) as JsonObject);
+    return bytes === undefined ? undefined : decodeResults(height, bytes);
   }
 
   /** The indexed transaction with this hash. */

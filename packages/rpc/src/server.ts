@@ -115,6 +115,17 @@ function originAllowed(allowed: readonly string[], origin: string): boolean {
   return false;
 }
 
+function indexedBlock(e: BlockDecidedEvent): IndexedBlock {
+  return {
+    height: e.height,
+    txs: e.block.txs,
+    txResults: e.txResults,
+    validatorUpdates: e.validatorUpdates,
+    ...(e.consensusParamUpdates === undefined ? {} : { consensusParamUpdates: e.consensusParamUpdates }),
+    appHash: e.appHash,
+  };
+}
+
 export class RpcServer {
   readonly #init: ResolvedRpcInit;
   readonly #logger: Logger;
@@ -124,6 +135,9 @@ export class RpcServer {
   readonly #methods: Readonly<Record<string, MethodSpec>>;
   readonly #closing = new AbortController();
   readonly #offBlock: () => void;
+  readonly #offBlockWrite: () => void;
+  /** The indexer once open: blocks are indexed from then on inside the node's write of the height. */
+  #indexerOpen: TxIndexer | undefined;
   /** Blocks are indexed and published one at a time, in order. */
   #blocks: Promise<void> = Promise.resolve();
   #server: Server | undefined;
@@ -177,7 +191,12 @@ export class RpcServer {
       maxPerClient: this.#init.rpc.max_subscriptions_per_client,
     });
     this.#indexer = TxIndexer.open(components.store, this.#init.indexer);
-    this.#indexer.catch(() => undefined);
+    this.#indexer.then(
+      (indexer) => {
+        this.#indexerOpen = indexer;
+      },
+      () => undefined,
+    );
     this.#methods = methodTable({
       c: components,
       init: this.#init,
@@ -188,11 +207,27 @@ export class RpcServer {
       closing: this.#closing.signal,
     });
     // Follow the node from now on, so that no block executed after creation is missed.
+    // The index of a block is written while the node writes the block's records (`block-write` is
+    // emitted inside the node's write group): one atomic batch with the chain state and the
+    // application's state, so the index is never ahead of the committed state nor lost with a crash
+    // (a block the node's start executes again comes as `block-write` too, and is indexed again).
+    this.#offBlockWrite = components.node.on('block-write', (e) => {
+      const indexed = this.#index(e);
+      this.#blocks = this.#blocks
+        .then(() => indexed)
+        .catch((err: unknown) =>
+          this.#logger.error('rpc: indexing a block failed', {
+            height: e.height,
+            error: (err as Error).message,
+          }),
+        );
+    });
+    // Its events go out once the block's batch is on disk.
     this.#offBlock = components.node.on('block', (e) => {
       this.#blocks = this.#blocks
         .then(() => this.#onBlock(e))
         .catch((err: unknown) =>
-          this.#logger.error('rpc: indexing a block failed', {
+          this.#logger.error('rpc: publishing a block failed', {
             height: e.height,
             error: (err as Error).message,
           }),
@@ -273,6 +308,7 @@ export class RpcServer {
    */
   async close(): Promise<void> {
     this.#offBlock();
+    this.#offBlockWrite();
     this.#closing.abort();
     for (const ws of this.#sockets) ws.terminate();
     this.#sockets.clear();
@@ -312,18 +348,19 @@ export class RpcServer {
 
   // ------------------------------------------------------------------ blocks → index → events
 
+  /**
+   * Writes the block's index: at once (synchronously started, so inside the
+   * node's write group) when the store is open, else once it is.
+   */
+  #index(e: BlockDecidedEvent): Promise<void> {
+    const block = indexedBlock(e);
+    const open = this.#indexerOpen;
+    const written = open !== undefined ? open.index(block) : this.#indexer.then((i) => i.index(block));
+    return written.then(() => this.#m.indexed.set(e.height));
+  }
+
   async #onBlock(e: BlockDecidedEvent): Promise<void> {
-    const block: IndexedBlock = {
-      height: e.height,
-      txs: e.block.txs,
-      txResults: e.txResults,
-      validatorUpdates: e.validatorUpdates,
-      ...(e.consensusParamUpdates === undefined ? {} : { consensusParamUpdates: e.consensusParamUpdates }),
-      appHash: e.appHash,
-    };
-    const indexer = await this.#indexer;
-    await indexer.index(block);
-    this.#m.indexed.set(e.height);
+    const block = indexedBlock(e);
     const blockId = this.#chain.rememberBlockId(e.block);
     const results = TxIndexer.resultsJson(block);
     await this.#publish(

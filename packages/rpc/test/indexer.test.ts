@@ -90,6 +90,19 @@ describe('TxIndexer', () => {
     blockOf(3, txs.slice(2), [3n, 4n, 50n, 600n]),
   ];
 
+  it("stores an empty block's results as 0x00 ‖ app hash and reads them back as the same JSON", async () => {
+    const ix = await TxIndexer.open(store, 'kv');
+    for (const b of blocks) await ix.index(b);
+    const key = Uint8Array.of(0x52, 0, 0, 0, 0, 0, 0, 0, 2);
+    const raw = await store.get(key);
+    expect(raw?.length).toBe(33);
+    expect(raw?.[0]).toBe(0);
+    expect(await ix.results(2)).toEqual(TxIndexer.resultsJson(blocks[1]!));
+    // A block with transactions keeps its JSON.
+    expect(await ix.results(3)).toEqual(TxIndexer.resultsJson(blocks[2]!));
+    expect((await store.get(Uint8Array.of(0x52, 0, 0, 0, 0, 0, 0, 0, 3)))?.[0]).toBe(0x7b);
+  });
+
   it('finds transactions by hash, height, attribute and ranges, in (height, index) order', async () => {
     const ix = await TxIndexer.open(store, 'kv');
     for (const b of blocks) await ix.index(b);

@@ -17,6 +17,7 @@
 import {
   BlockStore,
   EvidenceStore,
+  GroupedKvStore,
   type KvBatchOp,
   type KvEntry,
   type KvRange,
@@ -206,7 +207,8 @@ export class SimDisk {
       await wal.sync();
       this.wal = wal;
     }
-    const kv = new IncarnationKv(this.kv, life);
+    // Group commit as in openNodeStorage: a node's write group is one write here, where crash points strike.
+    const kv = new GroupedKvStore(new IncarnationKv(this.kv, life));
     const options = { syncWrites: true };
     const blocks = await BlockStore.open(kv, options);
     const state = await StateStore.open(kv, options);
@@ -239,6 +241,8 @@ export class SimDisk {
       wal,
       signerState,
       walRecovery: undefined,
+      writeGroup: (fn) => kv.group(fn),
+      writeGroupStats: () => kv.stats(),
       diskUsage: async () => {
         const database = await kv.approximateSize();
         return { blocks: 0, state: 0, evidence: 0, wal: 0, database, total: database };

@@ -2,6 +2,7 @@ export { BlockStore, type BlockStoreOptions, type PruneResult } from './block-st
 export { compareBytes, prefixEnd } from './bytes.js';
 export { type EvidenceStatus, EvidenceStore, type EvidenceStoreOptions } from './evidence-store.js';
 export { KEY_PREFIX, STORAGE_SCHEMA_VERSION } from './keys.js';
+export { GroupedKvStore, type WriteGroupStats } from './kv/grouped-kv-store.js';
 export type { KvBatchOp, KvEntry, KvRange, KvSpan, KvStore, KvWriteOptions } from './kv/kv-store.js';
 export { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.js';
 export { createMemoryKvStore } from './kv/memory-kv-store.js';

@@ -3,6 +3,7 @@ import type { ConsensusWal, Logger, Metrics, SignerStateStore } from '@synod/typ
 import { BlockStore } from './block-store.js';
 import { EvidenceStore } from './evidence-store.js';
 import { directorySize } from './fs-util.js';
+import { GroupedKvStore, type WriteGroupStats } from './kv/grouped-kv-store.js';
 import type { KvStore } from './kv/kv-store.js';
 import { type LevelKvStoreOptions, openLevelKvStore } from './kv/level-kv-store.js';
 import { createMemoryKvStore } from './kv/memory-kv-store.js';
@@ -28,6 +29,7 @@ export interface StorageDiskUsage {
 
 /** Everything a node keeps on disk, opened together. */
 export interface NodeStorage {
+  /** The database every store writes through (group commit: see `writeGroup`). */
   readonly kv: KvStore;
   readonly blocks: BlockStore;
   readonly state: StateStore;
@@ -36,6 +38,16 @@ export interface NodeStorage {
   readonly signerState: SignerStateStore;
   /** What opening the WAL repaired (a torn tail cut), for the file WAL. */
   readonly walRecovery: WalRecovery | undefined;
+  /**
+   * Runs `fn` and writes everything it wrote to the database — block, state,
+   * evidence, application and RPC records, through `kv` or any view over it —
+   * as one atomic batch when it returns (`GroupedKvStore.group`): the records
+   * of a height, or of a range of synced heights, are on disk together or not
+   * at all. Nested calls join the outer group.
+   */
+  writeGroup<T>(fn: () => Promise<T>): Promise<T>;
+  /** How many writes groups took and how many batches they wrote. */
+  writeGroupStats(): WriteGroupStats;
   diskUsage(): Promise<StorageDiskUsage>;
   /** Closes the WAL (flushing it) and then the database. */
   close(): Promise<void>;
@@ -63,7 +75,7 @@ export function storagePaths(dataDir: string): { database: string; wal: string; 
 }
 
 async function assemble(
-  kv: KvStore,
+  database: KvStore,
   wal: ConsensusWal & { diskUsage?: () => Promise<number> },
   signerState: SignerStateStore,
   syncWrites: boolean,
@@ -71,6 +83,7 @@ async function assemble(
   walRecovery: WalRecovery | undefined,
 ): Promise<NodeStorage> {
   const options = { syncWrites };
+  const kv = new GroupedKvStore(database);
   const blocks = await BlockStore.open(kv, options);
   const state = await StateStore.open(kv, options);
   const evidence = await EvidenceStore.open(kv, options);
@@ -82,6 +95,8 @@ async function assemble(
     wal,
     signerState,
     walRecovery,
+    writeGroup: (fn) => kv.group(fn),
+    writeGroupStats: () => kv.stats(),
     async diskUsage() {
       const walBytes = wal.diskUsage === undefined ? 0 : await wal.diskUsage();
       const database = await databaseSize();

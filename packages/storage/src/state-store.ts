@@ -40,12 +40,22 @@ export interface StateStoreOptions {
 export class StateBatch {
   private readonly ops: KvBatchOp[] = [];
   private readonly appState: PrefixedKvStore;
-  private readonly write: (ops: readonly KvBatchOp[], options?: KvWriteOptions) => Promise<void>;
+  private readonly write: (
+    ops: readonly KvBatchOp[],
+    options: KvWriteOptions | undefined,
+    sets: readonly (readonly [number, ValidatorSet])[],
+  ) => Promise<void>;
+  /** The validator sets put, by height (the store keeps them in its cache once written). */
+  private readonly sets: [number, ValidatorSet][] = [];
   private committed = false;
 
   constructor(
     appState: PrefixedKvStore,
-    write: (ops: readonly KvBatchOp[], options?: KvWriteOptions) => Promise<void>,
+    write: (
+      ops: readonly KvBatchOp[],
+      options: KvWriteOptions | undefined,
+      sets: readonly (readonly [number, ValidatorSet])[],
+    ) => Promise<void>,
   ) {
     this.appState = appState;
     this.write = write;
@@ -65,6 +75,7 @@ export class StateBatch {
   /** The validator set in effect from `height` until the next height that has one. */
   putValidatorSet(height: number, set: ValidatorSet): this {
     this.ops.push({ type: 'put', key: keys.validatorSet(height), value: encodeValidatorSet(set) });
+    this.sets.push([height, set]);
     return this;
   }
 
@@ -96,7 +107,7 @@ export class StateBatch {
   async commit(options?: KvWriteOptions): Promise<void> {
     if (this.committed) throw new SynodError('INTERNAL', 'this state batch was already committed');
     this.committed = true;
-    await this.write(this.ops, options);
+    await this.write(this.ops, options, this.sets);
   }
 }
 
@@ -106,11 +117,23 @@ export class StateBatch {
  * params are stored at the heights where they change; a lookup returns the one
  * in effect at the asked height (the latest stored at or below it).
  */
+/** Validator set lookups remembered (answers by asked height). */
+const SET_CACHE_MAX = 256;
+
 export class StateStore {
   /** The application's own key space (a prefixed view; its batches are atomic). */
   readonly appState: PrefixedKvStore;
   private readonly kv: KvStore;
   private readonly sync: boolean;
+  /**
+   * `loadValidatorSetEntry` answers by asked height, so that the per-block
+   * lookups (gossip validation's window, metrics) do not each open a LevelDB
+   * iterator: filled by lookups and by the sets this store writes; a write of
+   * a set at H drops the answers for heights ≥ H, pruning drops them all.
+   */
+  private readonly setCache = new Map<number, { height: number; set: ValidatorSet }>();
+  /** Bumped by every set write and prune, so that a lookup racing one is not remembered. */
+  private setGeneration = 0;
 
   private constructor(kv: KvStore, options: StateStoreOptions) {
     this.kv = kv;
@@ -125,9 +148,27 @@ export class StateStore {
 
   /** A new atomic batch of state writes. */
   batch(): StateBatch {
-    return new StateBatch(this.appState, (ops, options) =>
-      this.kv.batch(ops, { sync: options?.sync ?? this.sync }),
-    );
+    return new StateBatch(this.appState, async (ops, options, sets) => {
+      for (const [h] of sets) this.forgetSetsFrom(h);
+      await this.kv.batch(ops, { sync: options?.sync ?? this.sync });
+      for (const [h, set] of sets) {
+        this.forgetSetsFrom(h);
+        this.rememberSet(h, { height: h, set });
+      }
+    });
+  }
+
+  private forgetSetsFrom(height: number): void {
+    this.setGeneration++;
+    for (const h of this.setCache.keys()) if (h >= height) this.setCache.delete(h);
+  }
+
+  private rememberSet(asked: number, entry: { height: number; set: ValidatorSet }): void {
+    this.setCache.set(asked, entry);
+    if (this.setCache.size > SET_CACHE_MAX) {
+      const oldest = this.setCache.keys().next().value as number;
+      this.setCache.delete(oldest);
+    }
   }
 
   async saveValidatorSet(height: number, set: ValidatorSet): Promise<void> {
@@ -148,9 +189,18 @@ export class StateStore {
 
   /** The validator set in effect at `height`, and the height it was stored at. */
   async loadValidatorSetEntry(height: number): Promise<{ height: number; set: ValidatorSet } | undefined> {
+    const cached = this.setCache.get(height);
+    if (cached !== undefined) return cached;
+    const generation = this.setGeneration;
     const found = await this.latestAtOrBelow(KEY_PREFIX.validatorSet, height);
     if (found === undefined) return undefined;
-    return { height: found[0], set: decodeStored(found[1], decodeValidatorSet, `validator set ${found[0]}`) };
+    const entry = {
+      height: found[0],
+      set: decodeStored(found[1], decodeValidatorSet, `validator set ${found[0]}`),
+    };
+    // Not remembered when a set was written or pruned meanwhile (the answer may be stale).
+    if (generation === this.setGeneration) this.rememberSet(height, entry);
+    return entry;
   }
 
   async loadValidatorSet(height: number): Promise<ValidatorSet | undefined> {
@@ -182,6 +232,7 @@ export class StateStore {
    */
   async pruneHistory(retainHeight: number): Promise<number> {
     let removed = 0;
+    this.forgetSetsFrom(0);
     for (const prefix of [KEY_PREFIX.validatorSet, KEY_PREFIX.consensusParams]) {
       const inEffect = await this.latestAtOrBelow(prefix, retainHeight);
       if (inEffect === undefined) continue;
@@ -194,6 +245,7 @@ export class StateStore {
       removed += old.length;
       await this.kv.compact(prefixSpan(prefix, 0, inEffect[0]));
     }
+    this.forgetSetsFrom(0);
     return removed;
   }
 

@@ -46,6 +46,8 @@ export class RecordingKv implements KvStore {
   readonly kind = 'recording';
   batches = 0;
   singleWrites = 0;
+  /** Iterations started (`iterate` and `entries`). */
+  iterations = 0;
   failWrites = false;
   private readonly inner: KvStore;
 
@@ -79,9 +81,11 @@ export class RecordingKv implements KvStore {
     return this.inner.batch(ops, options);
   }
   iterate(range?: KvRange): AsyncIterableIterator<KvEntry> {
+    this.iterations++;
     return this.inner.iterate(range);
   }
   entries(range?: KvRange): Promise<KvEntry[]> {
+    this.iterations++;
     return this.inner.entries(range);
   }
   approximateSize(span?: KvSpan): Promise<number> {

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '@synod/crypto';
@@ -105,6 +106,32 @@ export async function writeTestnet(o: {
 }
 
 /** A running `synodd start` (stdout and stderr to `log`). */
+/**
+ * Moves node `i` of `net` to fresh ports (P2P, RPC, metrics) when any of its
+ * own is taken: a node started long after `writeTestnet` (the block-sync
+ * follower) may find them used by another program on a shared machine.
+ * Returns its RPC port.
+ */
+export async function freshPortsIfTaken(net: Testnet, i: number): Promise<number> {
+  const old = net.base + 10 * i;
+  const taken = await Promise.all([0, 1, 4].map((k) => portTaken(old + k)));
+  if (!taken.some((t) => t)) return old + 1;
+  const base = await freeBasePort(1);
+  const file = join(net.home(i), 'config', 'config.toml');
+  let text = await readFile(file, 'utf8');
+  for (const k of [0, 1, 4]) text = text.replaceAll(`127.0.0.1:${old + k}"`, `127.0.0.1:${base + k}"`);
+  await writeFile(file, text);
+  return base + 1;
+}
+
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(true));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
 export class Synodd {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
@@ -149,6 +176,14 @@ export class Synodd {
     const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
     if (m === null) throw new Error(`no VmRSS for pid ${this.pid}`);
     return Number(m[1]) * 1024;
+  }
+
+  /** CPU time (user + system) the process has used, in ms, from /proc (Linux; clock ticks of 10 ms). */
+  async cpuMs(): Promise<number> {
+    const stat = await readFile(`/proc/${this.pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   }
 
   async stop(): Promise<number | null> {

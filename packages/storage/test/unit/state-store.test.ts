@@ -108,6 +108,34 @@ for (const [kind, open] of KV_KINDS) {
       expect(await store.diskUsage()).toBeGreaterThanOrEqual(0);
     });
 
+    it('answers repeated validator set lookups from memory, and never a stale one after a write or a prune', async () => {
+      const recording = new RecordingKv(db.kv);
+      const store = await StateStore.open(recording);
+      const a = makeValidators(4);
+      const b = makeValidators(5, 7, 20);
+      const c = makeValidators(3, 9, 40);
+      await store.saveValidatorSet(1, a);
+      await store.saveValidatorSet(5, b);
+      const before = recording.iterations;
+      // Heights written by this store: no iteration at all.
+      expect(await store.loadValidatorSet(5)).toEqual(b);
+      expect(await store.loadValidatorSet(1)).toEqual(a);
+      expect(recording.iterations).toBe(before);
+      // A height in between: one iteration, then remembered.
+      expect((await store.loadValidatorSetEntry(8))?.height).toBe(5);
+      expect((await store.loadValidatorSetEntry(8))?.height).toBe(5);
+      expect(recording.iterations).toBe(before + 1);
+      // A set written at 7 changes the answer for 8 (and above), not for 4.
+      expect((await store.loadValidatorSetEntry(4))?.height).toBe(1);
+      await store.saveValidatorSet(7, c);
+      expect(await store.loadValidatorSet(8)).toEqual(c);
+      expect((await store.loadValidatorSetEntry(4))?.height).toBe(1);
+      // Pruning forgets every answer: a pruned height has no set any more.
+      expect(await store.pruneHistory(6)).toBe(1);
+      expect(await store.loadValidatorSet(1)).toBeUndefined();
+      expect(await store.loadValidatorSet(6)).toEqual(b);
+    });
+
     it('prunes validator sets and params no longer in effect', async () => {
       const store = await StateStore.open(db.kv);
       for (const h of [1, 10, 20]) await store.saveValidatorSet(h, makeValidators(h === 20 ? 3 : 4, h));
