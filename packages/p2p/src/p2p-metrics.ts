@@ -22,6 +22,10 @@ export interface P2pMetrics {
   readonly requestSeconds: Histogram;
   /** Requests this node served, by protocol and result. */
   readonly served: Counter;
+  /** Malformed or oversize requests received, by protocol and kind (`BadRequestKind`). */
+  readonly badRequests: Counter;
+  /** Round-trip time of the peer manager's pings (libp2p ping) to connected peers. */
+  readonly pingSeconds: Histogram;
   /** Penalties by reason. */
   readonly penalties: Counter;
   /** Bans by reason. */
@@ -95,6 +99,16 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
       name: 'synod_p2p_requests_served_total',
       help: 'Requests served, by protocol and result',
       labelNames: ['protocol', 'result'],
+    }),
+    badRequests: m.counter({
+      name: 'synod_p2p_bad_requests_total',
+      help: 'Malformed or oversize requests received, by protocol and kind (each one penalised)',
+      labelNames: ['protocol', 'kind'],
+    }),
+    pingSeconds: m.histogram({
+      name: 'synod_p2p_ping_rtt_seconds',
+      help: 'Round-trip time of the pings to connected peers',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     penalties: m.counter({
       name: 'synod_p2p_peer_penalties_total',

@@ -440,7 +440,10 @@ export class PeerManager {
     const { node, options } = this.deps;
     for (const peer of node.getPeers()) {
       withDeadline(options.pingTimeoutMs, 'ping', (signal) => node.services.ping.ping(peer, { signal })).then(
-        () => this.reportSuccess(peer.toString()),
+        (rttMs) => {
+          this.deps.metrics.pingSeconds.observe(rttMs / 1000);
+          this.reportSuccess(peer.toString());
+        },
         () => this.reportFailure(peer.toString()),
       );
     }
