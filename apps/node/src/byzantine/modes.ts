@@ -333,8 +333,11 @@ export function requestGarbage(chainId: string, registered: readonly string[]): 
   return out;
 }
 
+/** How long after the first peer got its request garbage the gossip garbage starts. */
+const GOSSIP_GARBAGE_AFTER_MS = 3000;
+
 /** How long one garbage request may take (open, write, read the answer to its end). */
-const GARBAGE_REQUEST_MS = 3000;
+const GARBAGE_REQUEST_MS = 2000;
 
 /** The network's internals the garbage reaches below its encoders and checks: test-only access. */
 interface RawGossip {
@@ -399,6 +402,7 @@ function startGarbage(
   // Request garbage goes to each peer once per connection, before any gossip garbage: a peer that
   // bans the sender for its gossip first would never see the request protocols' garbage.
   const served = new Set<string>();
+  let firstServedAt: number | undefined;
   const requests = async (): Promise<boolean> => {
     let node: ReturnType<RawGossip['need']>['node'];
     try {
@@ -409,16 +413,25 @@ function startGarbage(
     const peers = node.getPeers();
     const connected = new Set(peers.map((p) => p.toString()));
     for (const key of served) if (!connected.has(key)) served.delete(key);
-    for (const peer of peers) {
-      const key = peer.toString();
-      if (served.has(key)) continue;
-      served.add(key);
-      const outcomes: string[] = [];
-      for (const g of requestGarbage(ctx.chainId, node.getProtocols()))
-        outcomes.push(`${g.synod ?? g.protocol}:${g.kind}:${await sendGarbageRequest(raw, peer, g)}`);
-      note('sent request garbage', { peer: key, requests: outcomes });
-    }
-    return peers.length > 0 && peers.every((p) => served.has(p.toString()));
+    // The peers in parallel; to each peer one request after the other (their order matters).
+    await Promise.all(
+      peers.map(async (peer) => {
+        const key = peer.toString();
+        if (served.has(key)) return;
+        served.add(key);
+        const outcomes: string[] = [];
+        for (const g of requestGarbage(ctx.chainId, node.getProtocols()))
+          outcomes.push(`${g.synod ?? g.protocol}:${g.kind}:${await sendGarbageRequest(raw, peer, g)}`);
+        note('sent request garbage', { peer: key, requests: outcomes });
+      }),
+    );
+    if (peers.length > 0 && firstServedAt === undefined) firstServedAt = Date.now();
+    // The peers that connect at about the same time as the first one get theirs first too.
+    return (
+      firstServedAt !== undefined &&
+      Date.now() - firstServedAt >= GOSSIP_GARBAGE_AFTER_MS &&
+      peers.every((p) => served.has(p.toString()))
+    );
   };
   let round = 0;
   const tick = async (): Promise<void> => {
