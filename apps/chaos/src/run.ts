@@ -544,6 +544,8 @@ interface PhaseContext {
   readonly reader: (except?: readonly number[]) => ChaosNode;
   /** A running honest node other than `i` that the partition in force does not cut off from it. */
   readonly witness: (i: number) => ChaosNode;
+  /** Called by the first fault of a combined phase once it is in force (the others then start). */
+  readonly inForce?: () => void;
   readonly pubKeys: readonly string[];
   readonly consensusParams: () => Promise<ConsensusParams>;
   readonly out: (line: string) => void;
@@ -559,8 +561,18 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
   // A Byzantine phase lasts until its check holds (its duration is a bound): what is combined with
   // it holds at most 15 s.
   const combinedMs = phase.fault.kind === 'byzantine' ? Math.min(phase.durationMs, 15_000) : phase.durationMs;
+  // The combined faults start once the first one is in force (a partition cut, a Byzantine node's
+  // restart begun): a kill's witness is then chosen on the killed node's side of the partition.
+  let inForce = (): void => {};
+  const ready = new Promise<void>((resolve) => {
+    inForce = resolve;
+  });
   const notes = await Promise.all(
-    faults.map((fault, k) => runFault({ fault, durationMs: k === 0 ? phase.durationMs : combinedMs }, c)),
+    faults.map(async (fault, k) => {
+      if (k === 0) return runFault({ fault, durationMs: phase.durationMs }, { ...c, inForce });
+      await ready;
+      return runFault({ fault, durationMs: combinedMs }, c);
+    }),
   );
   return notes.filter((n) => n !== '').join('; ');
 }
@@ -572,6 +584,8 @@ async function runFault(phase: Phase, c: PhaseContext): Promise<string> {
   const op = (ok: boolean, detail: string): void => {
     c.checks.check('operability: metrics and logs show each fault', ok, detail);
   };
+  // A partition is in force once cut (below); any other fault as it begins.
+  if (f.kind !== 'partition' && f.kind !== 'isolate-proposer') c.inForce?.();
   switch (f.kind) {
     case 'partition':
     case 'isolate-proposer': {
@@ -596,6 +610,7 @@ async function runFault(phase: Phase, c: PhaseContext): Promise<string> {
       for (const i of a)
         if (activeValidators.includes(i)) missedBefore.set(i, await c.missedOf(c.reader(a), i));
       c.net.partition(a, b);
+      c.inForce?.();
       const t0 = Date.now();
       const start = await heightsOf(c.nodes);
       await sleep(phase.durationMs);
@@ -799,7 +814,7 @@ async function runFault(phase: Phase, c: PhaseContext): Promise<string> {
         stopTraffic = pullWithoutPause(n);
       }
       await sleep(phase.durationMs);
-      c.out(`  ${n.name}: ${await linkSignal(f, n, m0, c)}`);
+      await linkSignal(f, n, m0, c);
       stopTraffic();
       const h1 = await heightsOf(c.nodes);
       const gained = (h1[f.node] ?? 0) - (h0[f.node] ?? 0);
@@ -1044,13 +1059,14 @@ async function truncateWal(home: string, bytes: number): Promise<string> {
 
 /**
  * What the node's own metrics show of a link fault, as one line; records
- * the operability check. Latency: the mean round trip of its pings
- * (synod_p2p_ping_rtt_seconds, since its restart behind the proxies) is at
- * least the one-way delay. Loss: its namespace retransmitted TCP segments
- * (synod_net_tcp_retransmitted_segments_total rose). Bandwidth (with the
- * link in use): its pings queue behind the traffic (mean round trip of the
- * phase at least twice the one before and ≥ 50 ms) or the queue overflowed
- * (retransmits rose). The pings go every 10 s: it waits up to 25 s for one.
+ * the operability check. Latency: the mean round trip of its connections
+ * (synod_p2p_ping_rtt_seconds, libp2p's connection monitor pings, since its
+ * restart behind the proxies) is at least the one-way delay. Loss: its
+ * namespace retransmitted TCP segments (synod_net_tcp_retransmitted_segments_total
+ * rose). Bandwidth (with the link in use): its pings queue behind the
+ * traffic (mean round trip of the phase at least twice the one before and
+ * ≥ 50 ms) or the queue overflowed (retransmits rose). The round trips are
+ * sampled every 10 s: it waits up to 25 s for one.
  */
 async function linkSignal(
   f: Extract<Fault, { kind: 'latency' | 'loss' | 'bandwidth' }>,

@@ -24,7 +24,7 @@ export interface P2pMetrics {
   readonly served: Counter;
   /** Malformed or oversize requests received, by protocol and kind (`BadRequestKind`). */
   readonly badRequests: Counter;
-  /** Round-trip time of the peer manager's pings (libp2p ping) to connected peers. */
+  /** Round-trip time of connected peers (libp2p's connection monitor), sampled at each of the peer manager's ping rounds. */
   readonly pingSeconds: Histogram;
   /** Penalties by reason. */
   readonly penalties: Counter;
@@ -107,7 +107,7 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
     }),
     pingSeconds: m.histogram({
       name: 'synod_p2p_ping_rtt_seconds',
-      help: 'Round-trip time of the pings to connected peers',
+      help: "Round-trip time of each connection (libp2p's connection monitor), sampled every ping interval",
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     penalties: m.counter({
