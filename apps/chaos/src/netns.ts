@@ -240,25 +240,28 @@ export class ChaosNet {
     for (let k = 0; k < this.#n; k++) {
       const targets = k === i ? [...Array(this.#n).keys()].filter((j) => j !== i) : [i];
       this.#startProxy(k, delayMs, jitterMs, p2pPort);
+      // Both addresses of a namespace: a node listens on all of them, and peers learn the second
+      // one too (identify, peer exchange): a connection to it went around the proxies.
       for (const j of targets)
-        inNs(nodeNs(k), 'iptables', [
-          '-t',
-          'nat',
-          '-A',
-          'OUTPUT',
-          '-p',
-          'tcp',
-          '-s',
-          nodeAddress(k),
-          '-d',
-          nodeAddress(j),
-          '--dport',
-          String(p2pPort),
-          '-j',
-          'REDIRECT',
-          '--to-ports',
-          String(PROXY_PORT_BASE + j),
-        ]);
+        for (const address of [nodeAddress(j), proxyAddress(j)])
+          inNs(nodeNs(k), 'iptables', [
+            '-t',
+            'nat',
+            '-A',
+            'OUTPUT',
+            '-p',
+            'tcp',
+            '-s',
+            nodeAddress(k),
+            '-d',
+            address,
+            '--dport',
+            String(p2pPort),
+            '-j',
+            'REDIRECT',
+            '--to-ports',
+            String(PROXY_PORT_BASE + j),
+          ]);
     }
   }
 

@@ -200,7 +200,7 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
         const killed = rng.pick([s[2] as number, s[3] as number]);
         const combined: Fault[] = [
           { kind: 'kill', node: killed, afterMs: rng.int(0, 3000), downMs: rng.int(3000, 8000) },
-          { kind: 'latency', node: 5, delayMs: rng.int(50, 300), jitterMs: rng.int(10, 100) },
+          latencyOf(rng, 5),
         ];
         const hold = rng.int(15_000, 20_000);
         phases.push({ fault, with: combined, durationMs: hold });
@@ -224,7 +224,7 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
         break;
       }
       case 'latency':
-        fault = { kind, node: victim(all), delayMs: rng.int(50, 300), jitterMs: rng.int(10, 100) };
+        fault = latencyOf(rng, victim(all));
         break;
       case 'loss':
         fault = { kind, node: victim(all), probability: rng.int(5, 30) / 100 };
@@ -253,6 +253,16 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
     budget -= hold + 10_000;
   }
   return { seed, topology, phases };
+}
+
+/**
+ * Latency on `node`: 50–300 ms each way, jitter at most half of it (so every
+ * round trip through the proxies takes at least the one-way delay: what the
+ * run's operability check expects of the node's round trips).
+ */
+function latencyOf(rng: Rng, node: number): Fault {
+  const delayMs = rng.int(50, 300);
+  return { kind: 'latency', node, delayMs, jitterMs: rng.int(10, Math.floor(delayMs / 2)) };
 }
 
 /** One line per phase, for the start of the run and its end. */

@@ -48,6 +48,8 @@ describe('the fault schedule', () => {
                 ? [...f.a, ...f.b]
                 : [];
         for (const t of targets) expect(s.topology.byzantine).not.toContain(t);
+        // Jitter at most half the delay: a round trip takes at least the one-way delay.
+        if (f.kind === 'latency') expect(f.jitterMs).toBeLessThanOrEqual(f.delayMs / 2);
         // Skew within the drift bound (10 s by default): at most 4 s either way.
         if (f.kind === 'clock-skew') expect(Math.abs(f.skewMs)).toBeLessThanOrEqual(4000);
       }
