@@ -76,7 +76,7 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
   const chainId = `test-chaos-${schedule.seed}`;
   const net = new ChaosNet(topo.nodes);
   resources.net = net;
-  net.setup();
+  net.setup(P2P_PORT);
   out(
     `network: ${topo.nodes} namespaces on a bridge, nodes at ${nodeAddress(0)}…${nodeAddress(topo.nodes - 1)}`,
   );

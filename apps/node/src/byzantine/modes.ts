@@ -337,7 +337,7 @@ export function requestGarbage(chainId: string, registered: readonly string[]): 
 const GOSSIP_GARBAGE_AFTER_MS = 3000;
 
 /** How long one garbage request may take (open, write, read the answer to its end). */
-const GARBAGE_REQUEST_MS = 2000;
+const GARBAGE_REQUEST_MS = 5000;
 
 /** The network's internals the garbage reaches below its encoders and checks: test-only access. */
 interface RawGossip {
