@@ -1081,9 +1081,17 @@ async function linkSignal(
   });
   const p0 = pings(m0);
   let m1: Map<string, number> | undefined;
+  const requests = (m: Map<string, number> | undefined) => ({
+    count: sum(m, 'synod_p2p_request_duration_seconds_count'),
+    seconds: sum(m, 'synod_p2p_request_duration_seconds_sum'),
+  });
   await waitUntilAsync(async () => {
     m1 = await metricsOf(n);
-    return f.kind === 'loss' || pings(m1).count > p0.count;
+    return (
+      f.kind === 'loss' ||
+      pings(m1).count > p0.count ||
+      (f.kind === 'latency' && requests(m1).count > requests(m0).count)
+    );
   }, 25_000);
   const p1 = pings(m1);
   const count = p1.count - p0.count;
@@ -1097,8 +1105,14 @@ async function linkSignal(
   let ok: boolean;
   let detail: string;
   if (f.kind === 'latency') {
-    ok = count > 0 && meanMs >= f.delayMs;
-    detail = `${n.name} under ${f.delayMs} ± ${f.jitterMs} ms each way: synod_p2p_ping_rtt_seconds ${rtt} since its restart behind the proxies (at least the one-way delay expected)`;
+    // The round trips, or (no connection lived long enough to be pinged) its requests' durations:
+    // each request takes at least two round trips (the protocol's negotiation, then the request).
+    const r1 = requests(m1);
+    const r0 = requests(m0);
+    const reqCount = r1.count - r0.count;
+    const reqMeanMs = reqCount > 0 ? ((r1.seconds - r0.seconds) / reqCount) * 1000 : Number.NaN;
+    ok = (count > 0 && meanMs >= f.delayMs) || (count === 0 && reqCount > 0 && reqMeanMs >= f.delayMs);
+    detail = `${n.name} under ${f.delayMs} ± ${f.jitterMs} ms each way, since its restart behind the proxies: synod_p2p_ping_rtt_seconds ${rtt}; synod_p2p_request_duration_seconds ${reqCount} requests, mean ${Number.isNaN(reqMeanMs) ? '–' : reqMeanMs.toFixed(0)} ms (at least the one-way delay expected)`;
   } else if (f.kind === 'loss') {
     ok = m1 !== undefined && retrans > 0;
     detail = `${n.name} under ${Math.round(f.probability * 100)}% loss: synod_net_tcp_retransmitted_segments_total +${retrans} (of ${sent} segments sent, ${sent > 0 ? ((100 * retrans) / sent).toFixed(1) : '–'}%)`;
