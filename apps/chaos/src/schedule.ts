@@ -188,10 +188,8 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
     const hold = rng.int(8000, 15_000);
     switch (kind) {
       case 'partition-2-2': {
-        // Combined: the 2–2 partition, a SIGKILL on the side without the non-validator, and loss
-        // on the non-validator, all at once (latency is not combined: behind the delay proxies a
-        // node's connections are re-made every few seconds, and during a partition it did not
-        // follow the chain again until the proxies were gone; see the README).
+        // Combined: the 2–2 partition, a SIGKILL on the side without the non-validator, and
+        // latency on the non-validator (restarted behind the delay proxies), all at once.
         const s = rng.shuffle(honest);
         fault = {
           kind: 'partition',
@@ -202,7 +200,7 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
         const killed = rng.pick([s[2] as number, s[3] as number]);
         const combined: Fault[] = [
           { kind: 'kill', node: killed, afterMs: rng.int(0, 3000), downMs: rng.int(3000, 8000) },
-          { kind: 'loss', node: 5, probability: rng.int(5, 15) / 100 },
+          latencyOf(rng, 5),
         ];
         const hold = rng.int(15_000, 20_000);
         phases.push({ fault, with: combined, durationMs: hold });

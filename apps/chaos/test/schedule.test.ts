@@ -85,7 +85,7 @@ describe('the fault schedule', () => {
       expect(kinds).toContain(k);
   });
 
-  it('the full run combines faults in one phase: a 2–2 partition with a kill and loss, a Byzantine node with loss and a bandwidth limit', () => {
+  it('the full run combines faults in one phase: a 2–2 partition with a kill and latency, a Byzantine node with loss and a bandwidth limit', () => {
     const lossy = new Set<string>();
     for (let seed = 0; seed < 50; seed++) {
       const s = fullSchedule(seed, 300_000);
@@ -99,15 +99,15 @@ describe('the fault schedule', () => {
       if (loss?.kind !== 'loss') throw new Error('shape');
       expect(s.topology.honestValidators).toContain(loss.node);
       expect(part.fault.shape).toBe('2-2');
-      const [kill, lossy5] = part.with ?? [];
-      if (kill?.kind !== 'kill' || lossy5?.kind !== 'loss') throw new Error('shape');
-      // The kill on the side without the lossy non-validator: a witness of it stays on its side.
+      const [kill, latency] = part.with ?? [];
+      if (kill?.kind !== 'kill' || latency?.kind !== 'latency') throw new Error('shape');
+      // The kill on the side without the slowed non-validator: a witness of it stays on its side.
       expect(part.fault.b).toContain(kill.node);
-      expect(part.fault.a).toContain(lossy5.node);
-      expect(lossy5.node).toBe(5);
+      expect(part.fault.a).toContain(latency.node);
+      expect(latency.node).toBe(5);
       // Printed in the schedule, every fault of the phase.
       const line = describeSchedule(s).find((l) => l.includes('partition 2-2'));
-      expect(line).toMatch(/\(combined\): partition 2-2: .* \+ SIGKILL node\d .* \+ loss node5/);
+      expect(line).toMatch(/\(combined\): partition 2-2: .* \+ SIGKILL node\d .* \+ latency node5/);
     }
     expect(lossy).toEqual(new Set(['flood-votes', 'garbage']));
   });
