@@ -618,8 +618,11 @@ async function runFault(phase: Phase, c: PhaseContext): Promise<string> {
       for (const g of [a, b]) {
         const p = side(g);
         const names = g.map((i) => `node${i}`).join(',');
+        // A node whose height could not be read at either end (killed, restarting) is left out.
         const gained = Math.min(
-          ...g.filter((i) => c.nodes[i]?.running).map((i) => (end[i] ?? 0) - (start[i] ?? 0)),
+          ...g
+            .filter((i) => c.nodes[i]?.running && (start[i] ?? 0) > 0 && (end[i] ?? 0) > 0)
+            .map((i) => (end[i] ?? 0) - (start[i] ?? 0)),
         );
         if (3 * p > 2 * total) {
           c.checks.check(

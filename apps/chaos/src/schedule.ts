@@ -139,13 +139,12 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
   const topology: Topology = { validators: 5, nodes: 6, honestValidators: [0, 1, 2, 3], byzantine: [4] };
   // One Byzantine validator can be punished once (tombstoned): the seed picks equivocation or a double proposal.
   const punished: ByzantineMode = rng.next() < 0.5 ? 'equivocate' : 'double-propose';
-  // A Byzantine node during a loss phase (and a bandwidth limit on the non-validator): the seed picks
+  // A Byzantine node during a loss phase: the seed picks
   // the vote flood or the garbage, and the lossy honest validator.
   const lossy: ByzantineMode = rng.next() < 0.5 ? 'flood-votes' : 'garbage';
-  const withLoss: Fault[] = [
-    { kind: 'loss', node: rng.int(0, 3), probability: rng.int(5, 15) / 100 },
-    { kind: 'bandwidth', node: 5, kbit: rng.int(256, 1024) },
-  ];
+  // (Not a bandwidth limit as well: with the link filled, the garbage requests to the limited node
+  // timed out before they reached it, and its first penalty came from gossipsub's stream garbage.)
+  const withLoss: Fault[] = [{ kind: 'loss', node: rng.int(0, 3), probability: rng.int(5, 15) / 100 }];
   const byzantine = (mode: ByzantineMode, durationMs: number): Phase => ({
     fault: { kind: 'byzantine', node: 4, mode },
     ...(mode === lossy ? { with: withLoss } : {}),
@@ -188,8 +187,8 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
     const hold = rng.int(8000, 15_000);
     switch (kind) {
       case 'partition-2-2': {
-        // Combined: the 2–2 partition, a SIGKILL on the side without the non-validator, and
-        // latency on the non-validator (restarted behind the delay proxies), all at once.
+        // Combined: the 2–2 partition, a SIGKILL on the side without the non-validator, latency
+        // on the non-validator (restarted behind the delay proxies) and a bandwidth limit, at once.
         const s = rng.shuffle(honest);
         fault = {
           kind: 'partition',
@@ -201,6 +200,8 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
         const combined: Fault[] = [
           { kind: 'kill', node: killed, afterMs: rng.int(0, 3000), downMs: rng.int(3000, 8000) },
           latencyOf(rng, 5),
+          // And a bandwidth limit on a validator of the non-validator's side.
+          { kind: 'bandwidth', node: s[0] as number, kbit: rng.int(256, 1024) },
         ];
         const hold = rng.int(15_000, 20_000);
         phases.push({ fault, with: combined, durationMs: hold });

@@ -85,7 +85,7 @@ describe('the fault schedule', () => {
       expect(kinds).toContain(k);
   });
 
-  it('the full run combines faults in one phase: a 2–2 partition with a kill and latency, a Byzantine node with loss and a bandwidth limit', () => {
+  it('the full run combines faults in one phase: a 2–2 partition with a kill, latency and a bandwidth limit, a Byzantine node with loss', () => {
     const lossy = new Set<string>();
     for (let seed = 0; seed < 50; seed++) {
       const s = fullSchedule(seed, 300_000);
@@ -94,20 +94,25 @@ describe('the fault schedule', () => {
       const [byz, part] = combined;
       if (byz?.fault.kind !== 'byzantine' || part?.fault.kind !== 'partition') throw new Error('shape');
       lossy.add(byz.fault.mode);
-      expect(byz.with?.map((f) => f.kind)).toEqual(['loss', 'bandwidth']);
+      expect(byz.with?.map((f) => f.kind)).toEqual(['loss']);
       const loss = byz.with?.[0];
       if (loss?.kind !== 'loss') throw new Error('shape');
       expect(s.topology.honestValidators).toContain(loss.node);
       expect(part.fault.shape).toBe('2-2');
-      const [kill, latency] = part.with ?? [];
-      if (kill?.kind !== 'kill' || latency?.kind !== 'latency') throw new Error('shape');
+      const [kill, latency, bandwidth] = part.with ?? [];
+      if (kill?.kind !== 'kill' || latency?.kind !== 'latency' || bandwidth?.kind !== 'bandwidth')
+        throw new Error('shape');
+      expect(part.fault.a).toContain(bandwidth.node);
+      expect(bandwidth.node).not.toBe(5);
       // The kill on the side without the slowed non-validator: a witness of it stays on its side.
       expect(part.fault.b).toContain(kill.node);
       expect(part.fault.a).toContain(latency.node);
       expect(latency.node).toBe(5);
       // Printed in the schedule, every fault of the phase.
       const line = describeSchedule(s).find((l) => l.includes('partition 2-2'));
-      expect(line).toMatch(/\(combined\): partition 2-2: .* \+ SIGKILL node\d .* \+ latency node5/);
+      expect(line).toMatch(
+        /\(combined\): partition 2-2: .* \+ SIGKILL node\d .* \+ latency node5.* \+ bandwidth node\d/,
+      );
     }
     expect(lossy).toEqual(new Set(['flood-votes', 'garbage']));
   });
