@@ -34,6 +34,7 @@ const KEPT_EVENTS = new Set([
   'clock_skew',
   'invalid_signature',
   'unhandled_rejection',
+  'bad_request',
 ]);
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string; event?: string };
@@ -60,6 +61,8 @@ export class ChaosNode {
   /** The flags of the current run (Byzantine mode, clock skew). */
   extraFlags: string[] = [];
   starts_count = 0;
+  /** When the current process was started (Date.now()). */
+  startedAtMs = 0;
 
   constructor(index: number, home: string, validator: boolean, logDir: string) {
     this.index = index;
@@ -94,6 +97,7 @@ export class ChaosNode {
   start(): void {
     if (this.#child !== undefined) return;
     this.starts_count++;
+    this.startedAtMs = Date.now();
     this.#log.write(`${JSON.stringify({ chaos: 'start', atMs: Date.now(), flags: this.extraFlags })}\n`);
     const child = spawn(
       'ip',

@@ -8,30 +8,49 @@
  * namespace; it runs until killed.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
-/** Copies `from` to `to`, each chunk delayed; ends/destroys `to` when `from` does. */
-function delayedPipe(from: Socket, to: Socket, delayMs: number, jitterMs: number): void {
+/**
+ * Copies `from` to `to`, each chunk delayed; ends/destroys `to` when `from`
+ * does. The chunks wait in one queue per direction, written by one timer in
+ * order: a timer per chunk reordered the stream (two timers of different
+ * lengths due at the same millisecond may fire in either order), which broke
+ * the connections' encryption and made every proxied connection fail within
+ * seconds.
+ */
+export function delayedPipe(from: Socket, to: Socket, delayMs: number, jitterMs: number): void {
   let lastAt = 0;
-  let pending = 0;
+  const queue: { at: number; chunk: Buffer }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let ended = false;
+  const pump = (): void => {
+    timer = undefined;
+    const now = Date.now();
+    while (queue.length > 0 && (queue[0] as { at: number }).at <= now) {
+      const next = queue.shift() as { chunk: Buffer };
+      if (!to.destroyed) to.write(next.chunk);
+    }
+    // Backpressure: far behind, stop reading until the writes catch up.
+    if (queue.length <= 64 && from.isPaused()) from.resume();
+    if (queue.length > 0) timer = setTimeout(pump, (queue[0] as { at: number }).at - now);
+    else if (ended) to.end();
+  };
   from.on('data', (chunk: Buffer) => {
     const jitter = jitterMs === 0 ? 0 : (Math.random() * 2 - 1) * jitterMs;
-    const at = Math.max(Date.now() + Math.max(0, delayMs + jitter), lastAt);
+    const now = Date.now();
+    const at = Math.max(now + Math.max(0, delayMs + jitter), lastAt);
     lastAt = at;
-    pending++;
-    // Backpressure: far behind, stop reading until the writes catch up.
-    if (pending > 256) from.pause();
-    setTimeout(() => {
-      pending--;
-      if (!to.destroyed) to.write(chunk);
-      if (pending <= 64 && from.isPaused()) from.resume();
-    }, at - Date.now());
+    queue.push({ at, chunk });
+    if (queue.length > 256) from.pause();
+    if (timer === undefined) timer = setTimeout(pump, at - now);
   });
   from.on('end', () => {
-    setTimeout(() => to.end(), Math.max(0, lastAt - Date.now()));
+    ended = true;
+    if (timer === undefined && queue.length === 0) to.end();
   });
   from.on('error', () => to.destroy());
   from.on('close', () => {
-    setTimeout(() => to.destroy(), Math.max(0, lastAt - Date.now()) + 10);
+    setTimeout(() => to.destroy(), Math.max(0, lastAt - Date.now()) + 50);
   });
 }
 
@@ -62,4 +81,6 @@ function main(argv: readonly string[]): void {
   }
 }
 
-main(process.argv.slice(2));
+// Run as a program (not when a test imports it).
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1])
+  main(process.argv.slice(2));

@@ -10,7 +10,9 @@
  * Faults on the wire:
  * - partitions: iptables DROP between node namespaces (chain CHAOS, INPUT
  *   and OUTPUT), never towards the host (the script keeps watching);
- * - loss: DROP with the `statistic` match (random, a probability);
+ * - loss: DROP with the `statistic` match (random, a probability), in a
+ *   chain of its own (CHAOS_LOSS: a phase can heal its partition and keep
+ *   its loss);
  * - bandwidth: a `tbf` qdisc on a node's eth0;
  * - latency and jitter: the kernel has no netem, so a node's peer
  *   connections are sent through delaying TCP proxies (delay-proxy.ts):
@@ -31,6 +33,8 @@ export const HOST_ADDRESS = `${SUBNET}.1`;
 const HOST_LINK = `${PREFIX}-h`;
 const HUB = `${PREFIX}-hub`;
 const CHAIN = 'CHAOS';
+/** The loss rules' own chain: a partition healed in a phase that combines faults leaves the loss in force. */
+const LOSS_CHAIN = 'CHAOS_LOSS';
 /** The proxy ports in a namespace: PROXY_PORT_BASE + the index of the node it leads to. */
 const PROXY_PORT_BASE = 27000;
 const DELAY_PROXY = fileURLToPath(new URL('./delay-proxy.js', import.meta.url));
@@ -133,8 +137,14 @@ export class ChaosNet {
     return this.#n;
   }
 
-  /** Creates the hub, the node namespaces and the host link. */
-  setup(): void {
+  /**
+   * Creates the hub, the node namespaces and the host link. `p2pPort`: the
+   * nodes' peer port, refused (a TCP reset) on each namespace's second
+   * address: a node listens on all of its addresses and its peers learn the
+   * second one too (identify), and a connection to it would go around the
+   * delay proxies (one did: a node behind 270 ms measured a 1 ms round trip).
+   */
+  setup(p2pPort: number): void {
     run('ip', ['netns', 'add', HUB]);
     run('ip', ['-n', HUB, 'link', 'add', 'br0', 'type', 'bridge']);
     run('ip', ['-n', HUB, 'link', 'set', 'br0', 'up']);
@@ -147,9 +157,25 @@ export class ChaosNet {
       run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/24`, 'dev', 'eth0']);
       run('ip', ['-n', ns, 'addr', 'add', `${proxyAddress(i)}/24`, 'dev', 'eth0']);
       run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-      inNs(ns, 'iptables', ['-N', CHAIN]);
-      inNs(ns, 'iptables', ['-A', 'INPUT', '-j', CHAIN]);
-      inNs(ns, 'iptables', ['-A', 'OUTPUT', '-j', CHAIN]);
+      inNs(ns, 'iptables', [
+        '-A',
+        'INPUT',
+        '-p',
+        'tcp',
+        '-d',
+        proxyAddress(i),
+        '--dport',
+        String(p2pPort),
+        '-j',
+        'REJECT',
+        '--reject-with',
+        'tcp-reset',
+      ]);
+      for (const chain of [CHAIN, LOSS_CHAIN]) {
+        inNs(ns, 'iptables', ['-N', chain]);
+        inNs(ns, 'iptables', ['-A', 'INPUT', '-j', chain]);
+        inNs(ns, 'iptables', ['-A', 'OUTPUT', '-j', chain]);
+      }
     }
     run('ip', ['link', 'add', HOST_LINK, 'type', 'veth', 'peer', 'name', 'host', 'netns', HUB]);
     run('ip', ['-n', HUB, 'link', 'set', 'host', 'master', 'br0', 'up']);
@@ -164,10 +190,29 @@ export class ChaosNet {
     cleanupLeftovers();
   }
 
+  /** Pairs of nodes cut off from each other by the partition in force ("i/j", both orders). */
+  readonly #cut = new Set<string>();
+
   /** Cuts every link between a node of `a` and a node of `b` (both directions). */
   partition(a: readonly number[], b: readonly number[]): void {
     for (const i of a) for (const j of b) this.#drop(i, j);
     for (const j of b) for (const i of a) this.#drop(j, i);
+    for (const i of a)
+      for (const j of b) {
+        this.#cut.add(`${i}/${j}`);
+        this.#cut.add(`${j}/${i}`);
+      }
+  }
+
+  /** Whether the partition in force separates nodes `i` and `j`. */
+  cutOff(i: number, j: number): boolean {
+    return this.#cut.has(`${i}/${j}`);
+  }
+
+  /** Removes the partition only (the other faults of the phase stay). */
+  healPartition(): void {
+    for (let i = 0; i < this.#n; i++) inNs(nodeNs(i), 'iptables', ['-F', CHAIN]);
+    this.#cut.clear();
   }
 
   #drop(i: number, j: number, probability?: number): void {
@@ -175,9 +220,10 @@ export class ChaosNet {
       probability === undefined
         ? []
         : ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)];
+    const chain = probability === undefined ? CHAIN : LOSS_CHAIN;
     for (const address of [nodeAddress(j), proxyAddress(j)]) {
-      inNs(nodeNs(i), 'iptables', ['-A', CHAIN, '-s', address, ...stat, '-j', 'DROP']);
-      inNs(nodeNs(i), 'iptables', ['-A', CHAIN, '-d', address, ...stat, '-j', 'DROP']);
+      inNs(nodeNs(i), 'iptables', ['-A', chain, '-s', address, ...stat, '-j', 'DROP']);
+      inNs(nodeNs(i), 'iptables', ['-A', chain, '-d', address, ...stat, '-j', 'DROP']);
     }
   }
 
@@ -214,6 +260,7 @@ export class ChaosNet {
     for (let k = 0; k < this.#n; k++) {
       const targets = k === i ? [...Array(this.#n).keys()].filter((j) => j !== i) : [i];
       this.#startProxy(k, delayMs, jitterMs, p2pPort);
+      // Only the node's own address: its second one refuses peer connections (setup).
       for (const j of targets)
         inNs(nodeNs(k), 'iptables', [
           '-t',
@@ -266,16 +313,18 @@ export class ChaosNet {
     for (let i = 0; i < this.#n; i++) {
       const ns = nodeNs(i);
       inNs(ns, 'iptables', ['-F', CHAIN]);
+      inNs(ns, 'iptables', ['-F', LOSS_CHAIN]);
       inNs(ns, 'iptables', ['-t', 'nat', '-F', 'OUTPUT']);
       inNs(ns, 'tc', ['qdisc', 'del', 'dev', 'eth0', 'root'], { allowFail: true });
     }
     for (const p of this.#proxies.values()) p.kill('SIGKILL');
     this.#proxies.clear();
     this.#slow.clear();
+    this.#cut.clear();
   }
 
   /** The rules in force in node `i`'s namespace (for the log). */
   rules(i: number): string {
-    return inNs(nodeNs(i), 'iptables', ['-S', CHAIN]);
+    return `${inNs(nodeNs(i), 'iptables', ['-S', CHAIN])}${inNs(nodeNs(i), 'iptables', ['-S', LOSS_CHAIN])}`;
   }
 }

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, readKeyFile, toHex } from '@synod/crypto';
 import { equivocationPunishment } from '@synod/fault-detector';
+import { REQRESP_PROTOCOLS } from '@synod/p2p';
 import { type ConsensusParams, txHash } from '@synod/types';
 import { Checks } from './checks.js';
 import { ChaosNode, heightOf, metricSum, metricsOf, P2P_PORT, rpc, SYNOD, SYNODD } from './cluster.js';
 import { ChaosNet, cleanupLeftovers, KEPT_MARK, nodeAddress } from './netns.js';
-import { describeFault, type Fault, type Phase, type Schedule } from './schedule.js';
+import { describePhase, type Fault, faultsOf, type Phase, type Schedule } from './schedule.js';
 import { run } from './sh.js';
 import { auditSigner } from './signer-audit.js';
 
@@ -75,7 +76,7 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
   const chainId = `test-chaos-${schedule.seed}`;
   const net = new ChaosNet(topo.nodes);
   resources.net = net;
-  net.setup();
+  net.setup(P2P_PORT);
   out(
     `network: ${topo.nodes} namespaces on a bridge, nodes at ${nodeAddress(0)}…${nodeAddress(topo.nodes - 1)}`,
   );
@@ -321,9 +322,9 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
   const phaseReport: string[] = [];
   for (const [k, phase] of schedule.phases.entries()) {
     const label = `phase ${k + 1}`;
-    out(`\n${label}: ${describeFault(phase.fault)}`);
+    out(`\n${label}${phase.with === undefined ? '' : ' (combined)'}: ${describePhase(phase)}`);
     const t0 = Date.now();
-    const touched = touchedBy(phase.fault);
+    const touched = { stopped: faultsOf(phase).flatMap((f) => touchedBy(f).stopped) };
     // The load goes to running honest nodes the phase does not stop (an account's transactions all go to one node).
     const loadTargets = honestNodes.filter((n) => n.running && !touched.stopped.includes(n.index));
     // A Byzantine phase lasts until its check holds (often seconds): its load is short.
@@ -345,6 +346,8 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
       recall,
       restart,
       reader,
+      witness: (i: number) =>
+        honestNodes.find((n) => n.running && n.index !== i && !net.cutOff(n.index, i)) ?? reader([i]),
       pubKeys,
       consensusParams: async () => {
         const r = await rpc<{ response: { value: string } }>(reader().rpcUrl, 'abci_query', {
@@ -374,7 +377,7 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
     );
     checkLoad(label, loaded);
     phaseReport.push(
-      `${label} (${((Date.now() - t0) / 1000).toFixed(0)} s): ${describeFault(phase.fault)}${detail === '' ? '' : ` — ${detail}`}`,
+      `${label} (${((Date.now() - t0) / 1000).toFixed(0)} s): ${describePhase(phase)}${detail === '' ? '' : ` — ${detail}`}`,
     );
   }
 
@@ -539,18 +542,50 @@ interface PhaseContext {
   ) => Promise<void>;
   readonly restart: (n: ChaosNode, how: 'kill' | 'term', flags?: string[]) => Promise<void>;
   readonly reader: (except?: readonly number[]) => ChaosNode;
+  /** A running honest node other than `i` that the partition in force does not cut off from it. */
+  readonly witness: (i: number) => ChaosNode;
+  /** Called by the first fault of a combined phase once it is in force (the others then start). */
+  readonly inForce?: () => void;
   readonly pubKeys: readonly string[];
   readonly consensusParams: () => Promise<ConsensusParams>;
   readonly out: (line: string) => void;
 }
 
-/** Runs one phase's fault; returns a note for the schedule printed at the end. */
+/**
+ * Runs one phase: its fault, or its combined faults at once (each with its
+ * own checks); returns a note for the schedule printed at the end.
+ */
 async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
+  const faults = faultsOf(phase);
+  if (faults.length === 1) return runFault(phase, c);
+  // A Byzantine phase lasts until its check holds (its duration is a bound): what is combined with
+  // it holds at most 15 s.
+  const combinedMs = phase.fault.kind === 'byzantine' ? Math.min(phase.durationMs, 15_000) : phase.durationMs;
+  // The combined faults start once the first one is in force (a partition cut, a Byzantine node's
+  // restart begun): a kill's witness is then chosen on the killed node's side of the partition.
+  let inForce = (): void => {};
+  const ready = new Promise<void>((resolve) => {
+    inForce = resolve;
+  });
+  const notes = await Promise.all(
+    faults.map(async (fault, k) => {
+      if (k === 0) return runFault({ fault, durationMs: phase.durationMs }, { ...c, inForce });
+      await ready;
+      return runFault({ fault, durationMs: combinedMs }, c);
+    }),
+  );
+  return notes.filter((n) => n !== '').join('; ');
+}
+
+/** Runs one fault for `phase.durationMs`, with its checks. */
+async function runFault(phase: Phase, c: PhaseContext): Promise<string> {
   const f = phase.fault;
   const node = (i: number): ChaosNode => c.nodes[i] as ChaosNode;
   const op = (ok: boolean, detail: string): void => {
     c.checks.check('operability: metrics and logs show each fault', ok, detail);
   };
+  // A partition is in force once cut (below); any other fault as it begins.
+  if (f.kind !== 'partition' && f.kind !== 'isolate-proposer') c.inForce?.();
   switch (f.kind) {
     case 'partition':
     case 'isolate-proposer': {
@@ -575,6 +610,7 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       for (const i of a)
         if (activeValidators.includes(i)) missedBefore.set(i, await c.missedOf(c.reader(a), i));
       c.net.partition(a, b);
+      c.inForce?.();
       const t0 = Date.now();
       const start = await heightsOf(c.nodes);
       await sleep(phase.durationMs);
@@ -582,8 +618,11 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       for (const g of [a, b]) {
         const p = side(g);
         const names = g.map((i) => `node${i}`).join(',');
+        // A node whose height could not be read at either end (killed, restarting) is left out.
         const gained = Math.min(
-          ...g.filter((i) => c.nodes[i]?.running).map((i) => (end[i] ?? 0) - (start[i] ?? 0)),
+          ...g
+            .filter((i) => c.nodes[i]?.running && (start[i] ?? 0) > 0 && (end[i] ?? 0) > 0)
+            .map((i) => (end[i] ?? 0) - (start[i] ?? 0)),
         );
         if (3 * p > 2 * total) {
           c.checks.check(
@@ -602,10 +641,13 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       }
       // Operability: the side that cannot commit says so (partition_suspected), and heals (partition_healed);
       // the majority's metrics count the cut-off validators' missed blocks.
+      // A node (re)started during the partition by a fault combined with it is left out: its stall
+      // counts from its start.
+      const restarted = c.nodes.filter((n) => n.startedAtMs >= t0).map((n) => n.index);
       const stalled = [a, b]
         .filter((g) => 3 * side(g) <= 2 * total)
         .flat()
-        .filter((i) => c.nodes[i]?.running);
+        .filter((i) => c.nodes[i]?.running && !restarted.includes(i));
       const suspected = stalled.filter((i) => node(i).eventsOf('partition_suspected', t0).length > 0);
       op(
         suspected.length === stalled.length,
@@ -623,7 +665,7 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
           `missed-block metric of the cut-off validators on the majority: ${rose.length === 0 ? 'unchanged' : rose.join(', ')}`,
         );
       }
-      c.net.heal();
+      c.net.healPartition();
       if (stalled.length > 0) {
         const healed = await waitUntil(
           () => stalled.every((i) => node(i).eventsOf('partition_healed', t0).length > 0),
@@ -648,16 +690,18 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
       const n = node(f.node);
       if (f.kind === 'kill') await sleep(f.afterMs);
       const before = await c.remember(n);
-      const peersBefore = metricSum(await metricsOf(c.reader([f.node])), 'synod_p2p_peers');
+      // A peer that still reaches it (not across a partition combined with the kill).
+      const witness = c.witness(f.node);
+      const peersBefore = metricSum(await metricsOf(witness), 'synod_p2p_peers');
       await n.kill();
       let note = '';
       if (f.kind === 'wal-truncate') note = await truncateWal(n.home, f.bytes);
       await sleep(3000);
-      const scraped = await metricsOf(c.reader([f.node]));
+      const scraped = await metricsOf(witness);
       const peersAfter = metricSum(scraped, 'synod_p2p_peers');
       op(
         scraped !== undefined && peersAfter < peersBefore,
-        `a peer's synod_p2p_peers went from ${peersBefore} to ${peersAfter} with ${n.name} killed`,
+        `${witness.name}'s synod_p2p_peers went from ${peersBefore} to ${peersAfter} with ${n.name} killed`,
       );
       await sleep(f.kind === 'kill' ? Math.max(0, f.downMs - 3000) : 2000);
       const t0 = Date.now();
@@ -759,19 +803,34 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
     case 'bandwidth': {
       const n = node(f.node);
       const h0 = await heightsOf(c.nodes);
+      let m0 = await metricsOf(n);
+      let stopTraffic = (): void => {};
       if (f.kind === 'latency') {
         c.net.latency(f.node, f.delayMs, f.jitterMs, P2P_PORT);
         // Connections open before go direct: restart the node so that all of its connections take the proxies.
         await c.restart(n, 'term');
+        m0 = undefined;
       } else if (f.kind === 'loss') c.net.loss(f.node, f.probability);
-      else c.net.bandwidth(f.node, f.kbit);
+      else {
+        c.net.bandwidth(f.node, f.kbit);
+        // A limit shows when the link is used: the script pulls the node's metrics without a pause.
+        stopTraffic = pullWithoutPause(n);
+      }
       await sleep(phase.durationMs);
+      await linkSignal(f, n, m0, c);
+      stopTraffic();
       const h1 = await heightsOf(c.nodes);
       const gained = (h1[f.node] ?? 0) - (h0[f.node] ?? 0);
+      // The chain may be stalled by a fault combined with this one (a 2–2 partition): then the node
+      // only has to be where the honest nodes are.
+      const honest = c.honestNodes.filter((h) => h.running && h.index !== f.node);
+      const best = Math.max(0, ...honest.map((h) => (h1[h.index] ?? 0) - (h0[h.index] ?? 0)));
+      const tip = Math.max(0, ...honest.map((h) => h1[h.index] ?? 0));
+      const stalledChain = best <= 1;
       c.checks.check(
         'liveness: a side with more than 2/3 of the power kept committing',
-        gained >= 1,
-        `${n.name} under ${f.kind} still followed the chain: +${gained} blocks in ${(phase.durationMs / 1000).toFixed(0)} s`,
+        gained >= 1 || (stalledChain && (h1[f.node] ?? 0) >= tip - 1),
+        `${n.name} under ${f.kind} still followed the chain: +${gained} blocks in ${(phase.durationMs / 1000).toFixed(0)} s${stalledChain ? ` (the chain stalled: honest nodes +${best} at most; ${n.name} at ${h1[f.node]}, tip ${tip})` : ''}`,
       );
       return '';
     }
@@ -831,21 +890,49 @@ async function runPhase(phase: Phase, c: PhaseContext): Promise<string> {
         return `${n.name} tombstoned`;
       }
       if (f.mode === 'garbage') {
+        // Every honest node rejects its garbage on each request/response protocol (a bad_request line
+        // naming the protocol), then bans it.
+        const rejectedAll = (h: ChaosNode): boolean =>
+          REQRESP_PROTOCOLS.every((p) =>
+            h.eventsOf('bad_request', t0).some((e) => e.peer === n.peerId && e.protocol === p),
+          );
+        const banOf = (h: ChaosNode) => h.eventsOf('peer_banned', t0).find((e) => e.peer === n.peerId);
         const banned = await waitUntil(
-          () => honest.every((h) => h.eventsOf('peer_banned', t0).some((e) => e.peer === n.peerId)),
+          () => honest.every((h) => banOf(h) !== undefined && rejectedAll(h)),
           phase.durationMs,
         );
-        const by = honest.filter((h) => h.eventsOf('peer_banned', t0).some((e) => e.peer === n.peerId));
+        const by = honest.filter((h) => banOf(h) !== undefined);
+        const rejecting = honest.filter(rejectedAll);
+        const reasons = new Map<string, number>();
+        for (const h of by) {
+          const b = banOf(h);
+          const why = `${String(b?.reason)}${b?.protocol === undefined ? '' : ` on ${String(b.protocol)}`}`;
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
+        }
+        const missing = honest
+          .flatMap((h) =>
+            REQRESP_PROTOCOLS.filter(
+              (p) => !h.eventsOf('bad_request', t0).some((e) => e.peer === n.peerId && e.protocol === p),
+            ).map((p) => `${h.name}/${p}`),
+          )
+          .slice(0, 6);
         c.checks.check(
           'accountability: each garbage-sending peer banned by its honest peers',
           banned,
-          `${n.name} (${n.peerId.slice(0, 16)}…) banned by ${by.length} of ${honest.length} honest nodes, ${((Date.now() - t0) / 1000).toFixed(1)} s after its restart`,
+          `${n.name} (${n.peerId.slice(0, 16)}…) banned by ${by.length} of ${honest.length} honest nodes (${[...reasons].map(([r, k]) => `${r}: ${k}`).join(', ') || 'no ban'}), ${((Date.now() - t0) / 1000).toFixed(1)} s after its restart; ${rejecting.length} of ${honest.length} logged bad_request on each of ${REQRESP_PROTOCOLS.join(', ')}${missing.length > 0 ? ` (missing: ${missing.join(', ')})` : ''}`,
         );
         const m = await Promise.all(honest.map(metricsOf));
         const counted = m.filter((x) => metricSum(x, 'synod_p2p_peer_bans_total') > 0).length;
+        const perProtocol = m.filter((x) =>
+          REQRESP_PROTOCOLS.every((p) =>
+            [...(x ?? new Map<string, number>())].some(
+              ([k, v]) => k.startsWith(`synod_p2p_bad_requests_total{protocol="${p}",`) && v > 0,
+            ),
+          ),
+        ).length;
         op(
-          counted === honest.length,
-          `synod_p2p_peer_bans_total > 0 on ${counted} of ${honest.length} honest nodes`,
+          counted === honest.length && perProtocol === honest.length,
+          `synod_p2p_peer_bans_total > 0 on ${counted} of ${honest.length} honest nodes; synod_p2p_bad_requests_total > 0 for every protocol on ${perProtocol} of ${honest.length}`,
         );
         await n.stop();
         return `${n.name} banned`;
@@ -971,4 +1058,90 @@ async function truncateWal(home: string, bytes: number): Promise<string> {
     await fh.close();
   }
   return `cut ${cut} of ${size} bytes of ${last}`;
+}
+
+/**
+ * What the node's own metrics show of a link fault, as one line; records
+ * the operability check. Latency: the mean round trip of its connections
+ * (synod_p2p_ping_rtt_seconds, libp2p's connection monitor pings, since its
+ * restart behind the proxies) is at least the one-way delay. Loss: its
+ * namespace retransmitted TCP segments (synod_net_tcp_retransmitted_segments_total
+ * rose). Bandwidth (with the link in use): its pings queue behind the
+ * traffic (mean round trip of the phase at least twice the one before and
+ * ≥ 50 ms) or the queue overflowed (retransmits rose). The round trips are
+ * sampled every 10 s: it waits up to 25 s for one.
+ */
+async function linkSignal(
+  f: Extract<Fault, { kind: 'latency' | 'loss' | 'bandwidth' }>,
+  n: ChaosNode,
+  m0: Map<string, number> | undefined,
+  c: PhaseContext,
+): Promise<string> {
+  const sum = (m: Map<string, number> | undefined, name: string): number => metricSum(m, name);
+  const pings = (m: Map<string, number> | undefined) => ({
+    count: sum(m, 'synod_p2p_ping_rtt_seconds_count'),
+    seconds: sum(m, 'synod_p2p_ping_rtt_seconds_sum'),
+  });
+  const p0 = pings(m0);
+  let m1: Map<string, number> | undefined;
+  const requests = (m: Map<string, number> | undefined) => ({
+    count: sum(m, 'synod_p2p_request_duration_seconds_count'),
+    seconds: sum(m, 'synod_p2p_request_duration_seconds_sum'),
+  });
+  await waitUntilAsync(async () => {
+    m1 = await metricsOf(n);
+    return (
+      f.kind === 'loss' ||
+      pings(m1).count > p0.count ||
+      (f.kind === 'latency' && requests(m1).count > requests(m0).count)
+    );
+  }, 25_000);
+  const p1 = pings(m1);
+  const count = p1.count - p0.count;
+  const meanMs = count > 0 ? ((p1.seconds - p0.seconds) / count) * 1000 : Number.NaN;
+  const beforeMs = p0.count > 0 ? (p0.seconds / p0.count) * 1000 : Number.NaN;
+  const retrans =
+    sum(m1, 'synod_net_tcp_retransmitted_segments_total') -
+    sum(m0, 'synod_net_tcp_retransmitted_segments_total');
+  const sent = sum(m1, 'synod_net_tcp_sent_segments_total') - sum(m0, 'synod_net_tcp_sent_segments_total');
+  const rtt = `${count} pings, mean round trip ${Number.isNaN(meanMs) ? '–' : meanMs.toFixed(0)} ms`;
+  let ok: boolean;
+  let detail: string;
+  if (f.kind === 'latency') {
+    // The round trips, or (no connection lived long enough to be pinged) its requests' durations:
+    // each request takes at least two round trips (the protocol's negotiation, then the request).
+    const r1 = requests(m1);
+    const r0 = requests(m0);
+    const reqCount = r1.count - r0.count;
+    const reqMeanMs = reqCount > 0 ? ((r1.seconds - r0.seconds) / reqCount) * 1000 : Number.NaN;
+    ok = (count > 0 && meanMs >= f.delayMs) || (count === 0 && reqCount > 0 && reqMeanMs >= f.delayMs);
+    detail = `${n.name} under ${f.delayMs} ± ${f.jitterMs} ms each way, since its restart behind the proxies: synod_p2p_ping_rtt_seconds ${rtt}; synod_p2p_request_duration_seconds ${reqCount} requests, mean ${Number.isNaN(reqMeanMs) ? '–' : reqMeanMs.toFixed(0)} ms (at least the one-way delay expected)`;
+  } else if (f.kind === 'loss') {
+    ok = m1 !== undefined && retrans > 0;
+    detail = `${n.name} under ${Math.round(f.probability * 100)}% loss: synod_net_tcp_retransmitted_segments_total +${retrans} (of ${sent} segments sent, ${sent > 0 ? ((100 * retrans) / sent).toFixed(1) : '–'}%)`;
+  } else {
+    const queued = count > 0 && meanMs >= 50 && (Number.isNaN(beforeMs) || meanMs >= 2 * beforeMs);
+    ok = queued || retrans > 0;
+    detail = `${n.name} at ${f.kbit} kbit/s, its link in use: synod_p2p_ping_rtt_seconds ${rtt} (before: ${Number.isNaN(beforeMs) ? '–' : beforeMs.toFixed(0)} ms), synod_net_tcp_retransmitted_segments_total +${retrans} (of ${sent} sent)`;
+  }
+  c.checks.check('operability: metrics and logs show each fault', ok, detail);
+  return detail;
+}
+
+/** Fetches the node's metrics over and over (its outgoing link in use) until the returned stop is called. */
+function pullWithoutPause(n: ChaosNode): () => void {
+  let stopped = false;
+  void (async () => {
+    while (!stopped && n.running) {
+      try {
+        const res = await fetch(n.metricsUrl, { signal: AbortSignal.timeout(10_000) });
+        await res.arrayBuffer();
+      } catch {
+        await sleep(200);
+      }
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
 }

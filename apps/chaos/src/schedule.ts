@@ -64,8 +64,18 @@ export type Fault =
 
 export interface Phase {
   readonly fault: Fault;
+  /**
+   * Faults combined with `fault` in the same phase: each starts with it and
+   * holds as long, and each has its own checks.
+   */
+  readonly with?: readonly Fault[];
   /** How long the fault holds (the Byzantine phases: at most this long, until the check holds). */
   readonly durationMs: number;
+}
+
+/** Every fault of a phase: `fault`, then the ones combined with it. */
+export function faultsOf(p: Phase): readonly Fault[] {
+  return [p.fault, ...(p.with ?? [])];
 }
 
 export interface Topology {
@@ -129,11 +139,22 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
   const topology: Topology = { validators: 5, nodes: 6, honestValidators: [0, 1, 2, 3], byzantine: [4] };
   // One Byzantine validator can be punished once (tombstoned): the seed picks equivocation or a double proposal.
   const punished: ByzantineMode = rng.next() < 0.5 ? 'equivocate' : 'double-propose';
+  // A Byzantine node during a loss phase: the seed picks
+  // the vote flood or the garbage, and the lossy honest validator.
+  const lossy: ByzantineMode = rng.next() < 0.5 ? 'flood-votes' : 'garbage';
+  // (Not a bandwidth limit as well: with the link filled, the garbage requests to the limited node
+  // timed out before they reached it, and its first penalty came from gossipsub's stream garbage.)
+  const withLoss: Fault[] = [{ kind: 'loss', node: rng.int(0, 3), probability: rng.int(5, 15) / 100 }];
+  const byzantine = (mode: ByzantineMode, durationMs: number): Phase => ({
+    fault: { kind: 'byzantine', node: 4, mode },
+    ...(mode === lossy ? { with: withLoss } : {}),
+    durationMs,
+  });
   const phases: Phase[] = [
-    { fault: { kind: 'byzantine', node: 4, mode: 'flood-votes' }, durationMs: 12_000 },
-    { fault: { kind: 'byzantine', node: 4, mode: 'silent' }, durationMs: 12_000 },
-    { fault: { kind: 'byzantine', node: 4, mode: punished }, durationMs: 90_000 },
-    { fault: { kind: 'byzantine', node: 4, mode: 'garbage' }, durationMs: 60_000 },
+    byzantine('flood-votes', 12_000),
+    byzantine('silent', 12_000),
+    byzantine(punished, 90_000),
+    byzantine('garbage', 60_000),
   ];
   // What is left after the Byzantine phases' typical length (about 20 s each, with their checks).
   let budget = durationMs - 90_000;
@@ -166,6 +187,8 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
     const hold = rng.int(8000, 15_000);
     switch (kind) {
       case 'partition-2-2': {
+        // Combined: the 2–2 partition, a SIGKILL on the side without the non-validator, latency
+        // on the non-validator (restarted behind the delay proxies) and a bandwidth limit, at once.
         const s = rng.shuffle(honest);
         fault = {
           kind: 'partition',
@@ -173,7 +196,17 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
           a: [s[0] as number, s[1] as number, 5],
           b: [s[2] as number, s[3] as number],
         };
-        break;
+        const killed = rng.pick([s[2] as number, s[3] as number]);
+        const combined: Fault[] = [
+          { kind: 'kill', node: killed, afterMs: rng.int(0, 3000), downMs: rng.int(3000, 8000) },
+          latencyOf(rng, 5),
+          // And a bandwidth limit on a validator of the non-validator's side.
+          { kind: 'bandwidth', node: s[0] as number, kbit: rng.int(256, 1024) },
+        ];
+        const hold = rng.int(15_000, 20_000);
+        phases.push({ fault, with: combined, durationMs: hold });
+        budget -= hold + 20_000;
+        continue;
       }
       case 'partition': {
         const i = victim(honest);
@@ -192,7 +225,7 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
         break;
       }
       case 'latency':
-        fault = { kind, node: victim(all), delayMs: rng.int(50, 300), jitterMs: rng.int(10, 100) };
+        fault = latencyOf(rng, victim(all));
         break;
       case 'loss':
         fault = { kind, node: victim(all), probability: rng.int(5, 30) / 100 };
@@ -221,6 +254,16 @@ export function fullSchedule(seed: number, durationMs: number): Schedule {
     budget -= hold + 10_000;
   }
   return { seed, topology, phases };
+}
+
+/**
+ * Latency on `node`: 50–300 ms each way, jitter at most half of it (so every
+ * round trip through the proxies takes at least the one-way delay: what the
+ * run's operability check expects of the node's round trips).
+ */
+function latencyOf(rng: Rng, node: number): Fault {
+  const delayMs = rng.int(50, 300);
+  return { kind: 'latency', node, delayMs, jitterMs: rng.int(10, Math.floor(delayMs / 2)) };
 }
 
 /** One line per phase, for the start of the run and its end. */
@@ -258,12 +301,17 @@ function nonValidators(t: Topology): string {
   return names.length === 0 ? '' : `, non-validator${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
 }
 
+/** A phase's faults, combined ones joined with ` + `. */
+export function describePhase(p: Phase): string {
+  return faultsOf(p).map(describeFault).join(' + ');
+}
+
 export function describeSchedule(s: Schedule): string[] {
   return [
     `seed ${s.seed}: ${s.topology.nodes} nodes (validators node0–node${s.topology.validators - 1}${nonValidators(s.topology)}; Byzantine: ${s.topology.byzantine.map((i) => `node${i}`).join(', ')})`,
     ...s.phases.map(
       (p, i) =>
-        `  phase ${i + 1}: ${describeFault(p.fault)} — ${Math.round(p.durationMs / 1000)} s${p.fault.kind === 'byzantine' && !['silent', 'flood-votes'].includes(p.fault.mode) ? ` at most (until ${p.fault.mode === 'garbage' ? 'banned' : 'punished'})` : ''}`,
+        `  phase ${i + 1}${p.with === undefined ? '' : ' (combined)'}: ${describePhase(p)} — ${Math.round(p.durationMs / 1000)} s${p.fault.kind === 'byzantine' && !['silent', 'flood-votes'].includes(p.fault.mode) ? ` at most (until ${p.fault.mode === 'garbage' ? 'banned' : 'punished'})` : ''}`,
     ),
   ];
 }

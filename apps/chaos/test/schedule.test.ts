@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeSchedule, fullSchedule, quickSchedule } from '../src/schedule.js';
+import { describeSchedule, faultsOf, fullSchedule, quickSchedule } from '../src/schedule.js';
 
 describe('the fault schedule', () => {
   it('is the same for the same seed and differs between seeds', () => {
@@ -37,8 +37,7 @@ describe('the fault schedule', () => {
       expect(modes[3]).toBe('garbage');
       const rest = s.phases.slice(modes.length);
       expect(rest.length).toBeGreaterThanOrEqual(4);
-      for (const p of rest) {
-        const f = p.fault;
+      for (const f of rest.flatMap(faultsOf)) {
         expect(f.kind).not.toBe('byzantine');
         const targets =
           'node' in f
@@ -49,6 +48,8 @@ describe('the fault schedule', () => {
                 ? [...f.a, ...f.b]
                 : [];
         for (const t of targets) expect(s.topology.byzantine).not.toContain(t);
+        // Jitter at most half the delay: a round trip takes at least the one-way delay.
+        if (f.kind === 'latency') expect(f.jitterMs).toBeLessThanOrEqual(f.delayMs / 2);
         // Skew within the drift bound (10 s by default): at most 4 s either way.
         if (f.kind === 'clock-skew') expect(Math.abs(f.skewMs)).toBeLessThanOrEqual(4000);
       }
@@ -82,5 +83,37 @@ describe('the fault schedule', () => {
       'wal-truncate',
     ])
       expect(kinds).toContain(k);
+  });
+
+  it('the full run combines faults in one phase: a 2–2 partition with a kill, latency and a bandwidth limit, a Byzantine node with loss', () => {
+    const lossy = new Set<string>();
+    for (let seed = 0; seed < 50; seed++) {
+      const s = fullSchedule(seed, 300_000);
+      const combined = s.phases.filter((p) => p.with !== undefined);
+      expect(combined).toHaveLength(2);
+      const [byz, part] = combined;
+      if (byz?.fault.kind !== 'byzantine' || part?.fault.kind !== 'partition') throw new Error('shape');
+      lossy.add(byz.fault.mode);
+      expect(byz.with?.map((f) => f.kind)).toEqual(['loss']);
+      const loss = byz.with?.[0];
+      if (loss?.kind !== 'loss') throw new Error('shape');
+      expect(s.topology.honestValidators).toContain(loss.node);
+      expect(part.fault.shape).toBe('2-2');
+      const [kill, latency, bandwidth] = part.with ?? [];
+      if (kill?.kind !== 'kill' || latency?.kind !== 'latency' || bandwidth?.kind !== 'bandwidth')
+        throw new Error('shape');
+      expect(part.fault.a).toContain(bandwidth.node);
+      expect(bandwidth.node).not.toBe(5);
+      // The kill on the side without the slowed non-validator: a witness of it stays on its side.
+      expect(part.fault.b).toContain(kill.node);
+      expect(part.fault.a).toContain(latency.node);
+      expect(latency.node).toBe(5);
+      // Printed in the schedule, every fault of the phase.
+      const line = describeSchedule(s).find((l) => l.includes('partition 2-2'));
+      expect(line).toMatch(
+        /\(combined\): partition 2-2: .* \+ SIGKILL node\d .* \+ latency node5.* \+ bandwidth node\d/,
+      );
+    }
+    expect(lossy).toEqual(new Set(['flood-votes', 'garbage']));
   });
 });

@@ -5,6 +5,7 @@
  */
 import type { Counter, Gauge, Histogram, Labels, MetricOptions, Metrics } from '@synod/types';
 import client from 'prom-client';
+import { registerTcpMetrics } from './net-metrics.js';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 
@@ -25,6 +26,8 @@ export class PromMetrics implements Metrics {
       client.collectDefaultMetrics({ register: this.registry });
       // Gauges named like counters: `promtool check metrics` rejects them (what they count is minor).
       for (const name of NON_COUNTERS_NAMED_TOTAL) this.registry.removeSingleMetric(name);
+      // synod_net_tcp_*: how a lossy or congested link shows (Linux).
+      registerTcpMetrics(this.registry);
     }
   }
 

@@ -7,6 +7,7 @@
 export { wallClock } from './clock.js';
 export {
   CONSENSUS_REPLY_LIMITS,
+  CONSENSUS_REQUEST_BYTES,
   type ConsensusReply,
   type ConsensusReplyBounds,
   type ConsensusRequest,
@@ -22,6 +23,7 @@ export {
   type ProposalMessage,
 } from './codec/proposal-message.js';
 export {
+  BLOCK_RANGE_REQUEST_BYTES,
   type BlockRangeRequest,
   type BlockWithCommit,
   RESULT_CODES,

@@ -1154,10 +1154,20 @@ export class Network {
             writeTimeoutMs: this.timeoutOf(protocol),
             handler,
             admit: (peer) => this.rateLimiter.take(peer.toString(), protocol),
-            onBadRequest: (peer, kind) => this.penalise(peer.toString(), kind),
+            onBadRequest: (peer, kind) => {
+              // A security event naming the protocol: a correct peer never sends one.
+              this.metrics.badRequests.inc({ protocol, kind });
+              this.logger.warn('bad request', {
+                event: 'bad_request',
+                peer: peer.toString(),
+                protocol,
+                kind,
+              });
+              this.penalise(peer.toString(), kind, protocol);
+            },
             onRateLimited: (peer) => {
               this.logger.debug('request over the rate limit', { peer: peer.toString(), protocol });
-              this.penalise(peer.toString(), 'bad-request');
+              this.penalise(peer.toString(), 'bad-request', protocol);
             },
             onServed: (result) => this.metrics.served.inc({ protocol, result }),
           }),
@@ -1804,19 +1814,26 @@ export class Network {
     this.ipGuard.unbanIp(ip);
   }
 
-  private penalise(peer: string, reason: PenaltyReason): void {
+  /** `protocol`: the request/response protocol the misbehaviour came on (named in the ban's log line). */
+  private penalise(peer: string, reason: PenaltyReason, protocol?: ReqRespProtocol): void {
     this.metrics.penalties.inc({ reason });
     const { banned, points } = this.reputation.penalise(peer, reason);
-    this.logger.debug('peer penalised', { peer, reason, points });
-    if (banned) this.enforceBan(peer, reason);
+    this.logger.debug('peer penalised', {
+      peer,
+      reason,
+      points,
+      ...(protocol === undefined ? {} : { protocol }),
+    });
+    if (banned) this.enforceBan(peer, reason, protocol);
   }
 
-  private enforceBan(peer: string, reason: string): void {
+  private enforceBan(peer: string, reason: string, protocol?: ReqRespProtocol): void {
     this.metrics.bans.inc({ reason });
     this.logger.warn('peer banned', {
       event: 'peer_banned',
       peer,
       reason,
+      ...(protocol === undefined ? {} : { protocol }),
       durationMs: this.reputation.options.banDurationMs,
     });
     const r = this.running;

@@ -24,6 +24,10 @@ export interface P2pMetrics {
   readonly requestSeconds: Histogram;
   /** Requests this node served, by protocol and result. */
   readonly served: Counter;
+  /** Malformed or oversize requests received, by protocol and kind (`BadRequestKind`). */
+  readonly badRequests: Counter;
+  /** Round-trip time of connected peers (libp2p's connection monitor), sampled at each of the peer manager's ping rounds. */
+  readonly pingSeconds: Histogram;
   /** Penalties by reason. */
   readonly penalties: Counter;
   /** Bans by reason. */
@@ -102,6 +106,16 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
       name: 'synod_p2p_requests_served_total',
       help: 'Requests served, by protocol and result',
       labelNames: ['protocol', 'result'],
+    }),
+    badRequests: m.counter({
+      name: 'synod_p2p_bad_requests_total',
+      help: 'Malformed or oversize requests received, by protocol and kind (each one penalised)',
+      labelNames: ['protocol', 'kind'],
+    }),
+    pingSeconds: m.histogram({
+      name: 'synod_p2p_ping_rtt_seconds',
+      help: "Round-trip time of each connection (libp2p's connection monitor), sampled every ping interval",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     penalties: m.counter({
       name: 'synod_p2p_peer_penalties_total',

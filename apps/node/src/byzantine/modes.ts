@@ -16,10 +16,18 @@
  * - `silent`: it gossips no proposal and no vote, and answers the liveness
  *   protocol with nothing (which would hand its votes out); it still follows
  *   and serves the chain.
- * - `garbage`: every GARBAGE_INTERVAL_MS, on every gossip topic, random
- *   bytes, a message one byte over the topic's limit (on proposals one round
- *   in ten: their limit is megabytes), a truncated copy of a message and a
- *   vote with a wrong signature. Its peers must penalize and ban it.
+ * - `garbage`: on every protocol the node registers, to every peer it
+ *   connects to (`requestGarbage`): random bytes and oversize frames on
+ *   libp2p's identify and ping, a malformed request on each of Synod's
+ *   request/response protocols (status, block-by-hash, block-range, pex,
+ *   consensus), then a request one byte over each one's limit, then random
+ *   bytes and oversize frames on gossipsub's streams (the malformed ones
+ *   come first, so that every honest peer sees each Synod protocol before
+ *   the penalties add up to a ban); it answers requests with wrongly-signed votes and commits;
+ *   and every GARBAGE_INTERVAL_MS, on every gossip topic, random bytes, a
+ *   message one byte over the topic's limit (on proposals one round in ten:
+ *   their limit is megabytes), a truncated copy of a message and a vote with
+ *   a wrong signature. Its peers must penalize and ban it.
  * - `flood-votes`: every vote it gossips is followed by FLOOD_VOTES validly
  *   signed nil votes of rounds FLOOD_ROUND_OFFSET and more ahead (within the
  *   look-ahead window; not equivocation: rounds this height never reaches,
@@ -33,7 +41,15 @@
 import { randomBytes } from 'node:crypto';
 import { sign } from '@synod/crypto';
 import type { NodeTransport } from '@synod/node';
-import { type Network, topicBytesMax } from '@synod/p2p';
+import {
+  BLOCK_RANGE_REQUEST_BYTES,
+  CONSENSUS_REQUEST_BYTES,
+  type Network,
+  protocolId,
+  REQRESP_PROTOCOLS,
+  type ReqRespProtocol,
+  topicBytesMax,
+} from '@synod/p2p';
 import {
   blockHash,
   encodeSignedVote,
@@ -168,12 +184,31 @@ export function byzantineTransport(
       blockRange: (...a) => provider.blockRange(...a),
       consensus: () => ({ proposals: [], votes: [] }),
     });
+  // `garbage` answers requests with wrongly-signed votes (liveness protocol) and commits (block range).
+  const serveGarbage: NodeTransport['serve'] = (provider) =>
+    inner.serve({
+      status: (...a) => provider.status(...a),
+      blockByHash: (...a) => provider.blockByHash(...a),
+      blockRange: async (...a) =>
+        (await provider.blockRange(...a)).map((b) => ({
+          ...b,
+          commit: {
+            ...b.commit,
+            signatures: b.commit.signatures.map((c) => ({ ...c, signature: flipped(c.signature) })),
+          },
+        })),
+      consensus: async (...a) => {
+        const r = await provider.consensus(...a);
+        return { ...r, votes: r.votes.map((v) => ({ ...v, signature: flipped(v.signature) })) };
+      },
+    });
   // Every other member of the port is the inner transport's, bound to it.
   const transport = new Proxy(inner, {
     get(target, key) {
       if (key === 'publish') return publish;
       if (key === 'subscribe' && ctx.mode === 'garbage') return subscribe;
       if (key === 'serve' && ctx.mode === 'silent') return serveSilently;
+      if (key === 'serve' && ctx.mode === 'garbage') return serveGarbage;
       const v: unknown = Reflect.get(target, key, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
@@ -206,10 +241,148 @@ export function garbageMessages(
   return out;
 }
 
-/** The network's raw gossip publish (below its size check and encoders): test-only access to its internals. */
+/** `signature` with its first byte flipped (a wrong signature of the right length). */
+function flipped(signature: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(signature);
+  out[0] = (out[0] as number) ^ 0xff;
+  return out;
+}
+
+/** One length-prefixed frame (unsigned varint length, as it-length-prefixed writes it). */
+export function lpFrame(data: Uint8Array): Uint8Array {
+  const prefix: number[] = [];
+  let n = data.length;
+  while (n >= 0x80) {
+    prefix.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  prefix.push(n);
+  const out = new Uint8Array(prefix.length + data.length);
+  out.set(prefix, 0);
+  out.set(data, prefix.length);
+  return out;
+}
+
+/** The largest request of each Synod protocol (as @synod/p2p serves them). */
+export const REQUEST_BYTES_MAX: Readonly<Record<ReqRespProtocol, number>> = {
+  status: 0,
+  'block-by-hash': 32,
+  'block-range': BLOCK_RANGE_REQUEST_BYTES,
+  pex: 0,
+  consensus: CONSENSUS_REQUEST_BYTES,
+};
+
+/** One garbage request: the bytes written on a new stream of `protocol` (a full protocol id). */
+export interface GarbageRequest {
+  readonly protocol: string;
+  /** The Synod protocol it is for, or undefined for one of libp2p's own. */
+  readonly synod: ReqRespProtocol | undefined;
+  readonly kind: 'malformed' | 'random' | 'oversize';
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The request garbage for one peer, in the order it is sent: random bytes
+ * and an oversize frame on libp2p's identify and ping (no penalty: the
+ * library drops the stream), a malformed request on each Synod protocol
+ * (each a `bad-request` penalty: the five stay under the ban threshold, so
+ * every protocol is seen), one request one byte over each Synod protocol's
+ * limit (an `oversized-message` penalty: the first is the ban, named by its
+ * protocol), then random bytes and an oversize frame on the other protocols
+ * `registered` (gossipsub's streams; a correct peer has banned the sender by
+ * then and refuses them).
+ */
+export function requestGarbage(chainId: string, registered: readonly string[]): GarbageRequest[] {
+  const out: GarbageRequest[] = [];
+  const others = registered.filter((p) => !p.startsWith('/synod/'));
+  const libp2pFirst = others.filter((p) => p.startsWith('/ipfs/'));
+  const libp2pLast = others.filter((p) => !p.startsWith('/ipfs/'));
+  const raw = (protocol: string): void => {
+    out.push({ protocol, synod: undefined, kind: 'random', bytes: Uint8Array.from(randomBytes(64)) });
+    out.push({
+      protocol,
+      synod: undefined,
+      kind: 'oversize',
+      bytes: lpFrame(new Uint8Array(1 << 20).fill(0xcd)),
+    });
+  };
+  for (const protocol of libp2pFirst) raw(protocol);
+  for (const p of REQRESP_PROTOCOLS) {
+    const protocol = protocolId(chainId, p);
+    let bytes: Uint8Array;
+    if (REQUEST_BYTES_MAX[p] === 0) {
+      // Two (empty) request frames where exactly one is allowed.
+      bytes = Uint8Array.of(0, 0);
+    } else if (p === 'block-range') {
+      // The right length, an impossible range (from 0).
+      bytes = lpFrame(new Uint8Array(BLOCK_RANGE_REQUEST_BYTES));
+    } else {
+      // Within the size limit, the wrong length.
+      bytes = lpFrame(Uint8Array.from(randomBytes(5)));
+    }
+    out.push({ protocol, synod: p, kind: 'malformed', bytes });
+  }
+  for (const p of REQRESP_PROTOCOLS)
+    out.push({
+      protocol: protocolId(chainId, p),
+      synod: p,
+      kind: 'oversize',
+      bytes: lpFrame(new Uint8Array(REQUEST_BYTES_MAX[p] + 1).fill(0xab)),
+    });
+  for (const protocol of libp2pLast) raw(protocol);
+  return out;
+}
+
+/** How long after the first peer got its request garbage the gossip garbage starts. */
+const GOSSIP_GARBAGE_AFTER_MS = 3000;
+
+/** How long one garbage request may take (open, write, read the answer to its end). */
+const GARBAGE_REQUEST_MS = 5000;
+
+/** The network's internals the garbage reaches below its encoders and checks: test-only access. */
 interface RawGossip {
-  need(): { router: { publish(topic: string, data: Uint8Array): Promise<unknown> } };
+  need(): {
+    router: { publish(topic: string, data: Uint8Array): Promise<unknown> };
+    node: {
+      getPeers(): { toString(): string }[];
+      getProtocols(): string[];
+      dialProtocol(
+        peer: unknown,
+        protocol: string,
+        options: { signal: AbortSignal },
+      ): Promise<{
+        send(data: Uint8Array): boolean;
+        close(options?: { signal?: AbortSignal }): Promise<void>;
+        abort(err: Error): void;
+        [Symbol.asyncIterator](): AsyncIterator<unknown>;
+      }>;
+    };
+  };
   readonly topics: { readonly byTopic: Readonly<Record<string, string>> };
+}
+
+/** Sends one garbage request to `peer` and reads whatever comes back (the peer's answer or its hang-up). */
+async function sendGarbageRequest(raw: RawGossip, peer: unknown, g: GarbageRequest): Promise<string> {
+  const signal = AbortSignal.timeout(GARBAGE_REQUEST_MS);
+  let stream: Awaited<ReturnType<ReturnType<RawGossip['need']>['node']['dialProtocol']>> | undefined;
+  try {
+    stream = await raw.need().node.dialProtocol(peer, g.protocol, { signal });
+    stream.send(g.bytes);
+    await stream.close({ signal });
+    const it = stream[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([
+        it.next(),
+        new Promise<never>((_, reject) =>
+          signal.addEventListener('abort', () => reject(new Error('timed out')), { once: true }),
+        ),
+      ]);
+      if (next.done === true) return 'answered';
+    }
+  } catch (err) {
+    stream?.abort(err instanceof Error ? err : new Error(String(err)));
+    return err instanceof Error ? err.name : 'failed';
+  }
 }
 
 function startGarbage(
@@ -226,16 +399,49 @@ function startGarbage(
       // Not started yet, no peers, or refused by the library's own size check: next round.
     }
   };
+  // Request garbage goes to each peer once per connection, before any gossip garbage: a peer that
+  // bans the sender for its gossip first would never see the request protocols' garbage.
+  const served = new Set<string>();
+  let firstServedAt: number | undefined;
+  const requests = async (): Promise<boolean> => {
+    let node: ReturnType<RawGossip['need']>['node'];
+    try {
+      node = raw.need().node;
+    } catch {
+      return false;
+    }
+    const peers = node.getPeers();
+    const connected = new Set(peers.map((p) => p.toString()));
+    for (const key of served) if (!connected.has(key)) served.delete(key);
+    // The peers in parallel; to each peer one request after the other (their order matters).
+    await Promise.all(
+      peers.map(async (peer) => {
+        const key = peer.toString();
+        if (served.has(key)) return;
+        served.add(key);
+        const outcomes: string[] = [];
+        for (const g of requestGarbage(ctx.chainId, node.getProtocols()))
+          outcomes.push(`${g.synod ?? g.protocol}:${g.kind}:${await sendGarbageRequest(raw, peer, g)}`);
+        note('sent request garbage', { peer: key, requests: outcomes });
+      }),
+    );
+    if (peers.length > 0 && firstServedAt === undefined) firstServedAt = Date.now();
+    // The peers that connect at about the same time as the first one get theirs first too.
+    return (
+      firstServedAt !== undefined &&
+      Date.now() - firstServedAt >= GOSSIP_GARBAGE_AFTER_MS &&
+      peers.every((p) => served.has(p.toString()))
+    );
+  };
   let round = 0;
   const tick = async (): Promise<void> => {
+    if (!(await requests())) return;
     round++;
     for (const m of garbageMessages(ctx.network.limits, round, last)) await send(m.topic, m.data);
     // The latest vote it sent or received with a wrong signature (one byte flipped): a current height.
     const sv = lastVote();
     if (sv !== undefined) {
-      const signature = Uint8Array.from(sv.signature);
-      signature[0] = (signature[0] as number) ^ 0xff;
-      last = encodeSignedVote({ vote: sv.vote, signature });
+      last = encodeSignedVote({ vote: sv.vote, signature: flipped(sv.signature) });
       await send('votes', last);
     }
     note('sent garbage', { topics: 4 });

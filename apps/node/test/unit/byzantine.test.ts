@@ -1,5 +1,11 @@
 import type { NodeTransport, SyncProvider } from '@synod/node';
-import { DEFAULT_MESSAGE_LIMITS, type Network, topicBytesMax } from '@synod/p2p';
+import {
+  DEFAULT_MESSAGE_LIMITS,
+  type Network,
+  protocolId,
+  REQRESP_PROTOCOLS,
+  topicBytesMax,
+} from '@synod/p2p';
 import { noopLogger, type SignedVote } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +14,8 @@ import {
   FLOOD_ROUND_OFFSET,
   FLOOD_VOTES,
   garbageMessages,
+  REQUEST_BYTES_MAX,
+  requestGarbage,
 } from '../../src/byzantine/modes.js';
 
 describe('Byzantine test modes', () => {
@@ -103,5 +111,63 @@ describe('Byzantine transports', () => {
     const served = r.served();
     expect(await served?.consensus({ height: 5, round: 0 })).toEqual({ proposals: [], votes: [] });
     expect(await served?.status()).toEqual(provider.status());
+  });
+
+  it('garbage requests: every protocol, the malformed Synod requests before any oversize one, gossipsub last', () => {
+    const registered = [
+      '/ipfs/id/1.0.0',
+      '/ipfs/ping/1.0.0',
+      '/meshsub/1.1.0',
+      ...REQRESP_PROTOCOLS.map((p) => protocolId('test-x', p)),
+    ];
+    const g = requestGarbage('test-x', registered);
+    for (const p of registered) expect(g.some((r) => r.protocol === p)).toBe(true);
+    const order = g.map((r) => `${r.synod ?? r.protocol}:${r.kind}`);
+    const firstOversize = order.findIndex((o) => REQRESP_PROTOCOLS.some((p) => o === `${p}:oversize`));
+    for (const p of REQRESP_PROTOCOLS) expect(order.indexOf(`${p}:malformed`)).toBeLessThan(firstOversize);
+    expect(order.indexOf('/meshsub/1.1.0:random')).toBeGreaterThan(order.lastIndexOf('consensus:oversize'));
+    expect(order.slice(0, 4)).toEqual([
+      '/ipfs/id/1.0.0:random',
+      '/ipfs/id/1.0.0:oversize',
+      '/ipfs/ping/1.0.0:random',
+      '/ipfs/ping/1.0.0:oversize',
+    ]);
+    // An oversize Synod request is one byte (plus its length prefix) over the protocol's limit.
+    for (const r of g.filter((x) => x.synod !== undefined && x.kind === 'oversize'))
+      expect(r.bytes.length).toBe(REQUEST_BYTES_MAX[r.synod as keyof typeof REQUEST_BYTES_MAX] + 2);
+  });
+
+  it('garbage answers requests with wrongly-signed votes and commits', async () => {
+    const r = recording();
+    const { transport, stop } = byzantineTransport(r.inner, {
+      mode: 'garbage',
+      chainId: 'test-x',
+      keySeed: seed,
+      network: {} as Network,
+      logger: noopLogger,
+    });
+    try {
+      const commit = {
+        height: 4,
+        round: 0,
+        blockHash: new Uint8Array(32),
+        signatures: [{ flag: 'commit', signature: new Uint8Array(64).fill(3) }],
+      };
+      const provider = {
+        status: () => ({ height: 4, lastBlockHash: new Uint8Array(32), earliestHeight: 1 }),
+        blockByHash: () => undefined,
+        blockRange: () => [{ block: {}, commit }],
+        consensus: () => ({ proposals: [], votes: [vote(0, null)] }),
+      } as unknown as SyncProvider;
+      transport.serve(provider);
+      const served = r.served();
+      const reply = await served?.consensus({ height: 5, round: 0 });
+      expect(reply?.votes[0]?.signature[0]).toBe(0xff);
+      const range = await served?.blockRange(4, 4);
+      expect(range?.[0]?.commit.signatures[0]?.signature[0]).toBe(3 ^ 0xff);
+      expect(range?.[0]?.commit.signatures[0]?.signature[1]).toBe(3);
+    } finally {
+      stop();
+    }
   });
 });

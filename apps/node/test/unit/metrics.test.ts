@@ -1,5 +1,7 @@
+import client from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PromMetrics } from '../../src/metrics.js';
+import { parseTcpSnmp, registerTcpMetrics } from '../../src/net-metrics.js';
 
 /** name → type, from the exposition's # TYPE lines. */
 function types(text: string): Map<string, string> {
@@ -34,5 +36,34 @@ describe('metrics', () => {
       if (type === 'counter') expect(name, name).toMatch(/_total$/);
       else expect(name, name).not.toMatch(/_total$/);
     }
+  });
+});
+
+describe('TCP counters of the network namespace', () => {
+  const snmp = [
+    'Ip: Forwarding DefaultTTL',
+    'Ip: 1 64',
+    'Tcp: RtoAlgorithm RtoMin OutSegs RetransSegs InErrs',
+    'Tcp: 1 200 5000 17 0',
+    'Udp: InDatagrams',
+    'Udp: 3',
+  ].join('\n');
+
+  it('parses the Tcp lines of /proc/net/snmp', () => {
+    expect(parseTcpSnmp(snmp)).toEqual({ outSegs: 5000, retransSegs: 17 });
+    expect(parseTcpSnmp('Ip: a\nIp: 1\n')).toBeUndefined();
+    expect(parseTcpSnmp('Tcp: OutSegs\nTcp: 5\n')).toBeUndefined();
+  });
+
+  it('exposes them at each scrape, as the kernel counts', async () => {
+    const registry = new client.Registry();
+    let text = snmp;
+    expect(registerTcpMetrics(registry, () => text)).toBe(true);
+    expect(await registry.metrics()).toMatch(/^synod_net_tcp_retransmitted_segments_total 17$/m);
+    text = snmp.replace('5000 17', '6000 40');
+    const after = await registry.metrics();
+    expect(after).toMatch(/^synod_net_tcp_retransmitted_segments_total 40$/m);
+    expect(after).toMatch(/^synod_net_tcp_sent_segments_total 6000$/m);
+    expect(registerTcpMetrics(new client.Registry(), () => 'no tcp here')).toBe(false);
   });
 });

@@ -224,6 +224,14 @@ export async function serveStream(stream: Stream, connection: Connection, o: Ser
     readDeadline.clear();
   }
   const request = frames[0];
+  if (frames.length === 0) {
+    // No request at all: the stream ended before one came, which an honest requester's cut or closed
+    // connection does too (a chaos run banned honest peers behind a slow link for it). Not a penalty;
+    // it spends a request of the peer's rate limit, so that empty streams cannot be opened for free.
+    if (!o.admit(peer)) o.onRateLimited(peer);
+    o.onServed('aborted');
+    return;
+  }
   if (frames.length !== 1 || request === undefined) {
     o.onBadRequest(peer, 'bad-request');
     stream.abort(new Error(`${o.protocol}: expected exactly one request frame`));
