@@ -317,6 +317,12 @@ type Services = { identify: Identify; ping: Ping; pubsub: GossipSub };
 
 /** The parts of the gossipsub router used beyond its public interface. */
 interface GossipRouter extends GossipSub {
+  /** The router's own signature (the interface's has no options): per-call publish options. */
+  publish(
+    topic: string,
+    data?: Uint8Array,
+    opts?: { readonly allowPublishToZeroTopicPeers?: boolean },
+  ): ReturnType<GossipSub['publish']>;
   reportMessageValidationResult(
     msgId: string,
     propagationSource: string,
@@ -412,6 +418,14 @@ export async function createNetwork(options: NetworkOptions): Promise<Network> {
  * manager. Create with `createNetwork`, then `start()`; `stop()` closes
  * everything and `start()` may be called again.
  */
+
+/** A tx batch published when no peer was on the topic is tried again this often… */
+const TX_BATCH_HOLD_MS = 1_000;
+/** …this many times (then dropped: the transactions stay in the mempool)… */
+const TX_BATCH_HOLD_ATTEMPTS = 120;
+/** …and at most this many batches wait at once (a node alone for long: a single-validator chain). */
+const TX_BATCHES_HELD_MAX = 64;
+
 export class Network {
   readonly chainId: string;
   /** The wire version this node speaks (topic and protocol ids, identify). */
@@ -843,6 +857,8 @@ export class Network {
     if (r === undefined) return;
     // what was submitted here still goes out (best effort) before the router stops
     this.txBatcher.flush();
+    for (const timer of this.heldTxBatches) clearTimeout(timer);
+    this.heldTxBatches.clear();
     this.running = undefined;
     r.cancelGauges();
     r.peerManager.stop();
@@ -1110,17 +1126,43 @@ export class Network {
     return this.txBatcher.size;
   }
 
-  private publishTxBatch(batch: Uint8Array, count: number): void {
-    this.metrics.txBatchTxs.inc({ direction: 'published' }, count);
-    this.publish('txs', batch).catch((err: unknown) => {
-      this.logger.debug('tx batch not published', {
-        txs: count,
-        error: err instanceof Error ? err.message : String(err),
-      });
+  private publishTxBatch(batch: Uint8Array, count: number, attempt = 0): void {
+    if (attempt === 0) this.metrics.txBatchTxs.inc({ direction: 'published' }, count);
+    // Not to zero peers: gossipsub would record the batch as seen (its id is the hash of its bytes)
+    // and send it nowhere, and no node gossips a transaction twice, so one accepted while this node
+    // had no peer on the topic (starting, reconnecting) would wait in its mempool for ever. Such a
+    // batch waits here (bounded) and goes out once a peer is there.
+    this.publish('txs', batch, { allowPublishToZeroTopicPeers: false }).catch((err: unknown) => {
+      const error = err instanceof Error ? err.message : String(err);
+      if (error.includes('NoPeersSubscribedToTopic') && this.running !== undefined) {
+        this.holdTxBatch(batch, count, attempt);
+        return;
+      }
+      this.logger.debug('tx batch not published', { txs: count, error });
     });
   }
 
-  private async publish(topic: GossipTopic, data: Uint8Array): Promise<number> {
+  /** Batches waiting for a peer on the tx topic (see publishTxBatch), oldest first. */
+  private readonly heldTxBatches = new Set<ReturnType<typeof setTimeout>>();
+
+  private holdTxBatch(batch: Uint8Array, count: number, attempt: number): void {
+    if (attempt >= TX_BATCH_HOLD_ATTEMPTS || this.heldTxBatches.size >= TX_BATCHES_HELD_MAX) {
+      this.logger.debug('tx batch not published', { txs: count, error: 'no peer on the topic' });
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.heldTxBatches.delete(timer);
+      if (this.running !== undefined) this.publishTxBatch(batch, count, attempt + 1);
+    }, TX_BATCH_HOLD_MS);
+    timer.unref?.();
+    this.heldTxBatches.add(timer);
+  }
+
+  private async publish(
+    topic: GossipTopic,
+    data: Uint8Array,
+    options?: { readonly allowPublishToZeroTopicPeers?: boolean },
+  ): Promise<number> {
     const { router } = this.need();
     const max = topicBytesMax(topic, this.limits);
     if (data.length > max) {
@@ -1129,7 +1171,7 @@ export class Network {
         `${topic} message of ${data.length} bytes exceeds ${max}`,
       );
     }
-    const result = await router.publish(this.topics.byTopic[topic], data);
+    const result = await router.publish(this.topics.byTopic[topic], data, options);
     this.metrics.published.inc({ topic });
     return result.recipients.length;
   }
