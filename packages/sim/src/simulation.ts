@@ -721,6 +721,11 @@ class Simulation {
 
   // ------------------------------------------------------------------ faults
 
+  /** The honest nodes a crash fault may strike now: alive, not armed, and none while an adversary schedule runs. */
+  #crashCandidates(): SimNode[] {
+    return this.#adversary?.engaged ? [] : this.#honestNodes().filter((n) => n.alive && !n.armed);
+  }
+
   #scheduleCrash(): void {
     const f = this.#scenario.faults;
     if (f === null) return;
@@ -729,9 +734,7 @@ class Simulation {
       exponential(rng, f.crashEveryMs),
       () => {
         if (this.#phase !== 'safety') return;
-        const candidates = this.#adversary?.engaged
-          ? []
-          : this.#honestNodes().filter((n) => n.alive && !n.armed);
+        const candidates = this.#crashCandidates();
         if (candidates.length > 0) {
           const node = rng.pick(candidates);
           if (rng.chance(f.midOperationCrash)) {
@@ -771,9 +774,7 @@ class Simulation {
         exponential(rng, f.crashEveryMs),
         () => {
           if (this.#phase !== 'safety') return;
-          const candidates = this.#adversary?.engaged
-            ? []
-            : this.#honestNodes().filter((n) => n.alive && !n.armed);
+          const candidates = this.#crashCandidates();
           if (candidates.length > 0) {
             const victim = rng.pick(candidates);
             victim.armWalLoss();
