@@ -91,6 +91,21 @@ export interface NodeInit {
    */
   readonly livenessCatchUpHeights?: number;
   /**
+   * Gossip again, every this many heights, the transactions this node still
+   * holds that it accepted at least that many heights before (at most
+   * `TX_REGOSSIP_MAX` per time, oldest first in proposal order). Gossip
+   * delivers a message once and only to the peers of that moment: a
+   * transaction accepted while the node had no peer on the topic, or lost
+   * on the way, would otherwise wait for ever in the mempool of a node that
+   * may never propose (a non-validator's). Receivers that hold it already
+   * drop it as a duplicate, without blame. On libp2p a batch whose bytes
+   * this node already published (a lone transaction gossiped alone again) is
+   * refused by gossipsub's seen cache until that expires (`seenTTL`, 120 s),
+   * so recovery then takes up to that long; a batch of several pending
+   * transactions is new bytes and goes out at once. 0: never. @default 10
+   */
+  readonly txRegossipHeights?: number;
+  /**
    * Node-local multiplier of the chain's round and commit timeouts, in
    * [0.1, 10] (@synod/consensus's `scaleTimeouts`): above 1 for slow links
    * (fewer rounds lost to votes arriving late; a silent proposer costs more
@@ -105,6 +120,9 @@ export interface NodeInit {
   readonly haltHeight?: number;
 }
 
+/** Most transactions gossiped again per time (`txRegossipHeights`). */
+export const TX_REGOSSIP_MAX = 64;
+
 export const NODE_DEFAULTS = Object.freeze({
   evidencePendingMax: 10_000,
   commitMonitorHeights: 1000,
@@ -116,6 +134,7 @@ export const NODE_DEFAULTS = Object.freeze({
   livenessIntervalMs: 1000,
   livenessSyncTicks: 3,
   livenessCatchUpHeights: 8,
+  txRegossipHeights: 10,
   timeoutScale: 1,
   haltHeight: 0,
 });
@@ -134,6 +153,7 @@ export interface ResolvedInit {
   readonly livenessIntervalMs: number;
   readonly livenessSyncTicks: number;
   readonly livenessCatchUpHeights: number;
+  readonly txRegossipHeights: number;
   readonly timeoutScale: number;
   readonly haltHeight: number;
 }
@@ -193,6 +213,7 @@ export function resolveInit(init: NodeInit): ResolvedInit {
       init.livenessCatchUpHeights ?? d.livenessCatchUpHeights,
       1,
     ),
+    txRegossipHeights: integer('txRegossipHeights', init.txRegossipHeights ?? d.txRegossipHeights, 0),
     timeoutScale: timeoutScale(init.timeoutScale ?? d.timeoutScale),
     haltHeight: integer('haltHeight', init.haltHeight ?? d.haltHeight, 0),
   };

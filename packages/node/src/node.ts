@@ -58,6 +58,7 @@ import {
   type ResolvedInit,
   resolveComponents,
   resolveInit,
+  TX_REGOSSIP_MAX,
 } from './config.js';
 import { type BlockDecidedEvent, type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
 import { handshake } from './handshake.js';
@@ -569,6 +570,25 @@ export class SynodNode {
     }
   }
 
+  /**
+   * Every `txRegossipHeights` heights, the transactions still pending that
+   * this node accepted at least that many heights before go out again (at
+   * most TX_REGOSSIP_MAX, in proposal order): see `txRegossipHeights`. Not
+   * while block-syncing (the mempool is behind the chain then).
+   */
+  #regossip(height: number): void {
+    const running = this.#running;
+    const every = this.#init.txRegossipHeights;
+    if (running === undefined || every === 0 || height % every !== 0 || this.#state !== 'running') return;
+    let sent = 0;
+    for (const t of running.mempool.contents()) {
+      if (t.height > height - every) continue;
+      void this.#publish('txs', t.tx);
+      if (++sent >= TX_REGOSSIP_MAX) break;
+    }
+    if (sent > 0) this.#c.logger.debug('transactions gossiped again', { height, txs: sent });
+  }
+
   /** A block of a height not yet decided, kept (bounded) to answer block-by-hash requests. */
   #remember(running: Running, block: Block): void {
     if (block.header.height <= running.chain.height) return;
@@ -697,6 +717,8 @@ export class SynodNode {
     const written = this.#written;
     this.#written = [];
     for (const event of written) this.#events.emit('block', event);
+    const last = written.at(-1);
+    if (last !== undefined) this.#regossip(last.height);
     if (!outcome.ok) throw outcome.error;
     return outcome.value;
   }
