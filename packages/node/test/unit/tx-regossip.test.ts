@@ -45,28 +45,27 @@ function watch(node: SynodNode, txHash: string): { heights: number[] } {
   return seen;
 }
 
+/** v3 accepts a transfer whose first gossip is lost; then 10 heights pass at v0. */
+async function submitLost(txRegossipHeights: number) {
+  const [v0, , , v3] = await network(txRegossipHeights);
+  await heightReached(v0, 2);
+  const tx = transfer(ACCOUNTS[0]!, 0);
+  const seen = watch(v0, toHex(sha256(tx)));
+  expect((await v3.broadcastTx(tx)).accepted).toBe(true);
+  // v3's mempool took it at this height or below: within two re-gossip periods of 3 heights (and
+  // the blocks that take it) it is in a block.
+  await heightReached(v0, v3.status().height + 10);
+  return { v3, seen };
+}
+
 describe('node: transactions gossiped again', () => {
   it('a non-validator’s transaction whose gossip was lost is gossiped again and committed', async () => {
-    const [v0, , , v3] = await network(3);
-    await heightReached(v0, 2);
-    const tx = transfer(ACCOUNTS[0]!, 0);
-    const seen = watch(v0, toHex(sha256(tx)));
-    expect((await v3.broadcastTx(tx)).accepted).toBe(true);
-    // v3's mempool took it at this height or below: within two re-gossip periods of 3 heights (and
-    // the blocks that take it) it is in a block.
-    const accepted = v3.status().height;
-    await heightReached(v0, accepted + 10);
+    const { seen } = await submitLost(3);
     expect(seen.heights.length).toBe(1);
   }, 60_000);
 
   it('with re-gossip off the same transaction is never proposed (what the test above relies on)', async () => {
-    const [v0, , , v3] = await network(0);
-    await heightReached(v0, 2);
-    const tx = transfer(ACCOUNTS[0]!, 0);
-    const seen = watch(v0, toHex(sha256(tx)));
-    expect((await v3.broadcastTx(tx)).accepted).toBe(true);
-    const accepted = v3.status().height;
-    await heightReached(v0, accepted + 10);
+    const { v3, seen } = await submitLost(0);
     expect(seen.heights).toEqual([]);
     expect(v3.unconfirmedTxs().length).toBe(1);
   }, 60_000);
