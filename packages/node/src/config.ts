@@ -91,9 +91,11 @@ export interface NodeInit {
    */
   readonly livenessCatchUpHeights?: number;
   /**
-   * Gossip again, every this many heights, the transactions this node still
-   * holds that it accepted at least that many heights before (at most
-   * `TX_REGOSSIP_MAX` per time, oldest first in proposal order). Gossip
+   * Gossip again, every this many heights, the transactions submitted to this
+   * node (`broadcastTx`) that it still holds and accepted at least that many
+   * heights before (only those: every holder re-gossiping would send each one
+   * once per node; at most
+   * `TX_REGOSSIP_MAX` per time, oldest first). Gossip
    * delivers a message once and only to the peers of that moment: a
    * transaction accepted while the node had no peer on the topic, or lost
    * on the way, would otherwise wait for ever in the mempool of a node that
@@ -122,6 +124,8 @@ export interface NodeInit {
 
 /** Most transactions gossiped again per time (`txRegossipHeights`). */
 export const TX_REGOSSIP_MAX = 64;
+/** Most transactions submitted to this node that it remembers for re-gossip (oldest forgotten first). */
+export const TX_LOCAL_TRACKED_MAX = 10_000;
 
 export const NODE_DEFAULTS = Object.freeze({
   evidencePendingMax: 10_000,

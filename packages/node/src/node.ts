@@ -58,6 +58,7 @@ import {
   type ResolvedInit,
   resolveComponents,
   resolveInit,
+  TX_LOCAL_TRACKED_MAX,
   TX_REGOSSIP_MAX,
 } from './config.js';
 import { type BlockDecidedEvent, type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
@@ -111,6 +112,12 @@ interface Running {
   readonly recentBlocks: Map<string, Block>;
   /** The last height whose decided block and commit, pulled from a peer, did not make the engine decide. */
   undecidedPull: number;
+  /**
+   * Transactions submitted to this node (`broadcastTx`) and accepted, by hex hash: the pool's
+   * height then, oldest first. Only these are gossiped again (`txRegossipHeights`): every node
+   * holding a transaction re-gossiping it would send it N times over. At most TX_LOCAL_TRACKED_MAX.
+   */
+  readonly localTxs: Map<string, number>;
 }
 
 /** Thrown inside `#start` when a stop was asked: the start unwinds (caught by `start()`). */
@@ -275,6 +282,7 @@ export class SynodNode {
       engine: undefined,
       stops: [],
       recentBlocks: new Map(),
+      localTxs: new Map(),
       undecidedPull: 0,
     };
     this.#running = running;
@@ -477,7 +485,12 @@ export class SynodNode {
   async broadcastTx(tx: Uint8Array): Promise<AddResult> {
     const running = this.#needRunning();
     const result = await running.mempool.add(tx, { source: 'local' });
-    if (result.accepted) await this.#publish('txs', tx);
+    if (result.accepted) {
+      const local = running.localTxs;
+      if (local.size >= TX_LOCAL_TRACKED_MAX) local.delete(local.keys().next().value as string);
+      local.set(toHex(result.hash), running.mempool.height);
+      await this.#publish('txs', tx);
+    }
     return result;
   }
 
@@ -571,9 +584,10 @@ export class SynodNode {
   }
 
   /**
-   * Every `txRegossipHeights` heights, the transactions still pending that
-   * this node accepted at least that many heights before go out again (at
-   * most TX_REGOSSIP_MAX, in proposal order): see `txRegossipHeights`. Not
+   * Every `txRegossipHeights` heights, the transactions submitted to this node
+   * that are still pending at least that many heights after it accepted them
+   * go out again (at most TX_REGOSSIP_MAX, oldest first): see
+   * `txRegossipHeights`. The ones no longer pending are forgotten here. Not
    * while block-syncing (the mempool is behind the chain then).
    */
   #regossip(height: number): void {
@@ -581,10 +595,16 @@ export class SynodNode {
     const every = this.#init.txRegossipHeights;
     if (running === undefined || every === 0 || height % every !== 0 || this.#state !== 'running') return;
     let sent = 0;
-    for (const t of running.mempool.contents()) {
-      if (t.height > height - every) continue;
-      void this.#publish('txs', t.tx);
-      if (++sent >= TX_REGOSSIP_MAX) break;
+    for (const [key, accepted] of running.localTxs) {
+      const tx = running.mempool.get(key);
+      if (tx === undefined) {
+        running.localTxs.delete(key);
+        continue;
+      }
+      // in order of acceptance: the rest are younger still
+      if (accepted > height - every || sent >= TX_REGOSSIP_MAX) break;
+      void this.#publish('txs', tx);
+      sent++;
     }
     if (sent > 0) this.#c.logger.debug('transactions gossiped again', { height, txs: sent });
   }
