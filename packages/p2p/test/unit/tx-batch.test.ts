@@ -62,6 +62,13 @@ async function asyncVerdictOf(p: unknown): Promise<{ action: string; reason: Gos
 }
 
 /** Raw framing, to build batches the encoder refuses to write. */
+/** A copy of a signed transaction with the last byte of its signature flipped. */
+function forgedCopy(tx: Uint8Array): Uint8Array {
+  const forged = new Uint8Array(tx);
+  forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+  return forged;
+}
+
 function frame(count: number, items: readonly Uint8Array[], trailing: readonly number[] = []): Uint8Array {
   const parts: number[] = [count >> 8, count & 0xff];
   for (const it of items) parts.push(it.length >> 8, it.length & 0xff, ...it);
@@ -163,8 +170,7 @@ describe('validateTxBatch', () => {
   });
 
   it('[REJECT] one forged or foreign transaction rejects the whole batch, before any precheck', () => {
-    const forged = new Uint8Array(txBytes[2] as Uint8Array);
-    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+    const forged = forgedCopy(txBytes[2] as Uint8Array);
     let prechecked = 0;
     const p = params({
       txPrecheck: () => {
@@ -186,8 +192,7 @@ describe('validateTxBatch', () => {
   });
 
   it('stops at the first bad signature: the transactions after it are not verified', () => {
-    const forged = new Uint8Array(txBytes[0] as Uint8Array);
-    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+    const forged = forgedCopy(txBytes[0] as Uint8Array);
     let verified = 0;
     const p = params({
       verifySignature: () => {
