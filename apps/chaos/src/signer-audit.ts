@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeWalEntry, type WalEntry } from '@synod/consensus';
 import { readKeyFile, toHex, verify } from '@synod/crypto';
-import { decodeSignerState, openFileWal } from '@synod/storage';
+import { decodeSignerStateFile, openFileWal } from '@synod/storage';
 import { type Proposal, proposalSignBytes, type Vote, voteSignBytes } from '@synod/types';
 
 export interface SignerAudit {
@@ -74,7 +74,8 @@ export async function auditSigner(home: string, chainId: string): Promise<Signer
   } finally {
     await rm(copy, { recursive: true, force: true });
   }
-  const state = decodeSignerState(await readFile(join(home, 'data/priv_validator_state.json'), 'utf8'));
+  const file = decodeSignerStateFile(await readFile(join(home, 'data/priv_validator_state.json')));
+  const state = typeof file === 'string' ? file : file.state;
   if (typeof state === 'string') stateProblems.push(`signer state unreadable: ${state}`);
   else if (state.height > 0) {
     if (!verify(key.publicKey, state.signBytes, state.signature))

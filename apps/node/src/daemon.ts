@@ -210,8 +210,10 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
       throw storageError(err, home, dbDir);
     }
     // The signer state lives where config.toml says (CometBFT's data/priv_validator_state.json).
-    const storage: NodeStorage = { ...opened, signerState: new FileSignerStateStore(statePath) };
+    const signerState = new FileSignerStateStore(statePath);
+    const storage: NodeStorage = { ...opened, signerState };
     undo.push(() => opened.close());
+    undo.push(() => signerState.close());
     stopPoint();
     if ((await storage.signerState.load()) === undefined)
       throw new SynodError(

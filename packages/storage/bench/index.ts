@@ -146,7 +146,7 @@ async function benchSigner(root: string): Promise<void> {
     });
     samples.push(performance.now() - t0);
   }
-  latencyRow('signer sign + persist state (temp, fsync, rename, fsync dir)', samples);
+  latencyRow('signer sign + persist state (one slot written in place + fdatasync)', samples);
 }
 
 const root = await mkdtemp(join(process.env.SYNOD_BENCH_DIR ?? tmpdir(), 'synod-storage-bench-'));

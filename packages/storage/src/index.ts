@@ -17,9 +17,13 @@ export {
 } from './node-storage.js';
 export {
   decodeSignerState,
+  decodeSignerStateFile,
   encodeSignerState,
+  encodeSignerStateSlot,
   FileSignerStateStore,
   MemorySignerStateStore,
+  SIGNER_STATE_OBJECT_VERSION,
+  SIGNER_STATE_SLOT_BYTES,
   SIGNER_STATE_VERSION,
 } from './signer/signer-state-file.js';
 export { createSigner, type SignerScheme, ValidatorSigner } from './signer/validator-signer.js';

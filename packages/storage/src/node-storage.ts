@@ -112,6 +112,7 @@ async function assemble(
     async close() {
       try {
         await wal.close();
+        if (signerState instanceof FileSignerStateStore) await signerState.close();
       } finally {
         await kv.close();
       }

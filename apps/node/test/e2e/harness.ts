@@ -6,11 +6,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeSignerStateFile } from '@synod/storage';
 import { afterAll, beforeAll } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -39,6 +40,13 @@ export async function synodd(args: readonly string[], timeoutMs = 30_000): Promi
 }
 
 /** A temporary folder, removed by the returned function. */
+/** The height in a home's signer state file (data/priv_validator_state.json). */
+export async function signedHeight(home: string): Promise<number> {
+  const file = decodeSignerStateFile(await readFile(join(home, 'data/priv_validator_state.json')));
+  if (typeof file === 'string') throw new Error(`signer state of ${home}: ${file}`);
+  return file.state.height;
+}
+
 export async function tempDir(prefix = 'synodd-'): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };

@@ -5,10 +5,10 @@
  * state (so the validator refuses to sign the heights again) unless
  * --reset-signer; both refuse to run beside a running node.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heightOf, NodeProcess, portFlags, synodd, tempDir, waitForStatus } from './harness.js';
+import { heightOf, NodeProcess, portFlags, signedHeight, synodd, tempDir, waitForStatus } from './harness.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
@@ -17,10 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dir.remove();
 });
-
-const signedHeight = async (home: string): Promise<number> =>
-  (JSON.parse(await readFile(join(home, 'data/priv_validator_state.json'), 'utf8')) as { height: number })
-    .height;
 
 describe('synodd rollback and unsafe-reset-all', () => {
   it('rollback: one height back, the block executed again at the next start to the same app hash', async () => {

@@ -8,10 +8,18 @@
  *   went back (no double sign);
  * - the non-validator block-syncs to the tip, then follows consensus.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executedBlocks, freeBasePort, lastHeight, NodeProcess, synodd, tempDir, until } from './harness.js';
+import {
+  executedBlocks,
+  freeBasePort,
+  lastHeight,
+  NodeProcess,
+  signedHeight,
+  synodd,
+  tempDir,
+  until,
+} from './harness.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 const running: NodeProcess[] = [];
@@ -29,12 +37,6 @@ function start(home: string): NodeProcess {
   const n = new NodeProcess(['--home', home, '--log_level', 'daemon:debug,*:info']);
   running.push(n);
   return n;
-}
-
-async function signedHeight(home: string): Promise<number> {
-  return (
-    JSON.parse(await readFile(join(home, 'data/priv_validator_state.json'), 'utf8')) as { height: number }
-  ).height;
 }
 
 /** Every pair of nodes agrees on the hash of every height both executed; returns the heights compared. */

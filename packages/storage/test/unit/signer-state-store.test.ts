@@ -4,9 +4,12 @@ import { isSynodError, type LastSignState, type SignerStateStore } from '@synod/
 import { describe, expect, it } from 'vitest';
 import {
   decodeSignerState,
+  decodeSignerStateFile,
   encodeSignerState,
+  encodeSignerStateSlot,
   FileSignerStateStore,
   MemorySignerStateStore,
+  SIGNER_STATE_SLOT_BYTES,
 } from '../../src/index.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -69,15 +72,20 @@ storeBehaviour('file', async () => {
 });
 
 describe('FileSignerStateStore', () => {
-  it('writes a readable JSON file with mode 0600 and leaves no temp file', async () => {
+  it('writes two slots of one JSON line each, mode 0600, and leaves no temp file', async () => {
     const dir = await tempDir('signer-file');
     try {
       const path = join(dir.path, 'signer-state.json');
       const store = new FileSignerStateStore(path);
       await store.save(state(12));
-      const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-      expect(json).toMatchObject({
-        version: 1,
+      const bytes = await readFile(path);
+      expect(bytes.length).toBe(2 * SIGNER_STATE_SLOT_BYTES);
+      const lines = bytes.toString('utf8').split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[0]?.trim()).toBe('');
+      expect(JSON.parse(lines[1] as string)).toMatchObject({
+        version: 2,
+        seq: 1,
         height: 12,
         round: 2,
         step: 'precommit',
@@ -86,6 +94,73 @@ describe('FileSignerStateStore', () => {
       expect((await stat(path)).mode & 0o777).toBe(0o600);
       expect(await readdir(dir.path)).toEqual(['signer-state.json']);
       expect(await new FileSignerStateStore(path).load()).toEqual(state(12));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('later saves overwrite the other slot in place (same file, no temp file), alternating', async () => {
+    const dir = await tempDir('signer-slots');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const store = new FileSignerStateStore(path);
+      await store.save(state(1));
+      const inode = (await stat(path)).ino;
+      await store.save(state(2));
+      await store.save(state(3, 7));
+      expect((await stat(path)).ino).toBe(inode);
+      expect(await readdir(dir.path)).toEqual(['signer-state.json']);
+      const lines = (await readFile(path, 'utf8')).split('\n').map((l) => JSON.parse(l || '{}'));
+      // seq 3 in slot 1 (over seq 1), seq 2 in slot 0
+      expect(lines[0]).toMatchObject({ seq: 2, height: 2 });
+      expect(lines[1]).toMatchObject({ seq: 3, height: 3 });
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(3, 7));
+      await store.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a torn newest slot loads the state before it, and the next save goes over the torn slot', async () => {
+    const dir = await tempDir('signer-torn');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const store = new FileSignerStateStore(path);
+      for (const h of [1, 2, 3]) await store.save(state(h));
+      await store.close();
+      // seq 3 (height 3) is in slot 1: tear it as a crash during its write would (its first half new,
+      // the rest of the slot from before)
+      const bytes = await readFile(path);
+      const torn = encodeSignerStateSlot(state(3, 9), 3);
+      torn.copy(bytes, SIGNER_STATE_SLOT_BYTES, 0, 100);
+      bytes[SIGNER_STATE_SLOT_BYTES + 50] = 0x41;
+      await writeFile(path, bytes);
+      const reopened = new FileSignerStateStore(path);
+      expect(await reopened.load()).toEqual(state(2));
+      await reopened.save(state(3, 5));
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(3, 5));
+      const lines = (await readFile(path, 'utf8')).split('\n').map((l) => JSON.parse(l || '{}'));
+      expect(lines[0]).toMatchObject({ seq: 2, height: 2 });
+      expect(lines[1]).toMatchObject({ seq: 3, height: 3 });
+      await reopened.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('reads the one-object form (hand-written, or by earlier versions) and rewrites it as two slots', async () => {
+    const dir = await tempDir('signer-v1');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      await writeFile(path, encodeSignerState(state(40)), { mode: 0o600 });
+      const store = new FileSignerStateStore(path);
+      expect(await store.load()).toEqual(state(40));
+      await store.save(state(41));
+      expect((await readFile(path)).length).toBe(2 * SIGNER_STATE_SLOT_BYTES);
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(41));
+      await store.save(state(42));
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(42));
+      await store.close();
     } finally {
       await dir.remove();
     }
@@ -157,7 +232,18 @@ describe('FileSignerStateStore', () => {
         JSON.stringify({ ...good, signBytes: 'xyz' }),
         JSON.stringify({ ...good, signature: 'abcd' }),
       ];
-      for (const text of bad) {
+      const blank = Buffer.alloc(SIGNER_STATE_SLOT_BYTES, ' ');
+      blank[SIGNER_STATE_SLOT_BYTES - 1] = 0x0a;
+      const slot = encodeSignerStateSlot(state(3), 1);
+      const flipped = Buffer.from(slot);
+      flipped[30] = (flipped[30] as number) ^ 1;
+      const slotForms = [
+        Buffer.concat([blank, blank]),
+        Buffer.concat([blank, flipped]),
+        Buffer.concat([flipped, Buffer.alloc(SIGNER_STATE_SLOT_BYTES)]),
+        Buffer.concat([blank, slot.subarray(0, 100), Buffer.alloc(SIGNER_STATE_SLOT_BYTES - 100, 0x20)]),
+      ];
+      for (const text of [...bad, ...slotForms]) {
         await writeFile(path, text);
         const err = await new FileSignerStateStore(path).load().catch((e: unknown) => e);
         expect(isSynodError(err, 'STORAGE_CORRUPT')).toBe(true);
@@ -185,8 +271,40 @@ describe('FileSignerStateStore', () => {
     }
   });
 
-  it('encode and decode round-trip', () => {
+  it('encode and decode round-trip, in both forms', () => {
     expect(decodeSignerState(encodeSignerState(state(77, 5)))).toEqual(state(77, 5));
     expect(decodeSignerState('nope')).toBe('not valid JSON');
+    const blank = Buffer.alloc(SIGNER_STATE_SLOT_BYTES, ' ');
+    expect(
+      decodeSignerStateFile(
+        Buffer.concat([encodeSignerStateSlot(state(9), 4), encodeSignerStateSlot(state(8), 3)]),
+      ),
+    ).toEqual({ state: state(9), seq: 4 });
+    expect(decodeSignerStateFile(Buffer.concat([blank, encodeSignerStateSlot(state(8), 3)]))).toEqual({
+      state: state(8),
+      seq: 3,
+    });
+    expect(decodeSignerStateFile(Buffer.from(encodeSignerState(state(7))))).toEqual({
+      state: state(7),
+      seq: undefined,
+    });
+  });
+
+  it('refuses sign bytes too large for a slot (SIGNER_STATE_WRITE_FAILED), and stays usable', async () => {
+    const dir = await tempDir('signer-large');
+    try {
+      const path = join(dir.path, 'signer-state.json');
+      const store = new FileSignerStateStore(path);
+      await store.save(state(1));
+      const huge = { ...state(2), signBytes: new Uint8Array(SIGNER_STATE_SLOT_BYTES) };
+      const err = await store.save(huge).catch((e: unknown) => e);
+      expect(isSynodError(err, 'SIGNER_STATE_WRITE_FAILED')).toBe(true);
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(1));
+      await store.save(state(3));
+      expect(await new FileSignerStateStore(path).load()).toEqual(state(3));
+      await store.close();
+    } finally {
+      await dir.remove();
+    }
   });
 });
