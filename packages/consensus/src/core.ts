@@ -47,6 +47,12 @@ export class ConsensusCore<S> {
     return this.machine?.state();
   }
 
+  /** The round of `height` when it is the current height, else undefined (no allocation: gossip screening asks per message). */
+  roundAt(height: number): number | undefined {
+    const m = this.machine;
+    return m !== undefined && m.height === height ? m.round : undefined;
+  }
+
   /**
    * What the current height holds: rounds with messages, votes kept, and
    * messages held in rounds above the current one (the part the future-round

@@ -372,10 +372,7 @@ export class SynodNode {
     return {
       evidenceChain: () => chainView,
       currentHeight: () => chain.height + 1,
-      currentRound: () => {
-        const st = running.engine?.status();
-        return st !== undefined && st.height === chain.height + 1 ? st.round : 0;
-      },
+      currentRound: () => running.engine?.roundAt(chain.height + 1) ?? 0,
       validatorSetAt: (height) => chain.setAt(height),
       proposerIndex: (height, round) => {
         const set = chain.setAt(height);

@@ -319,6 +319,11 @@ export class ConsensusEngine {
     return this.queue;
   }
 
+  /** The core's round of `height` when it is deciding that height, else undefined (cheaper than `status()`). */
+  roundAt(height: number): number | undefined {
+    return this.core.roundAt(height);
+  }
+
   status(): EngineStatus | undefined {
     const st = this.core.state();
     if (st === undefined) return undefined;

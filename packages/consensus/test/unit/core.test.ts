@@ -207,6 +207,10 @@ describe('ConsensusCore', () => {
     c.step(vote('prevote', 3, 1, null));
     expect(c.state()?.round).toBe(3);
     c.step(vote('prevote', 700, 1, null));
+    // roundAt: the current height's round without building the state; undefined for any other height
+    expect(c.roundAt(1)).toBe(3);
+    expect(c.state()?.round).toBe(3);
+    expect(c.roundAt(2)).toBeUndefined();
     c.step(vote('precommit', 700, 2, null));
     expect(c.state()?.round).toBe(700);
     // Its messages are all below the node's round now: the quota is free again.
