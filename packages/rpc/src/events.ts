@@ -99,6 +99,13 @@ export class EventBus {
     return false;
   }
 
+  /** Whether some subscription may match an event of type `eventType` (`tm.event`): false when each query rules the type out. */
+  mayWant(eventType: string): boolean {
+    for (const subs of this.#clients.values())
+      for (const sub of subs.values()) if (!sub.query.rejectsEventType(eventType)) return true;
+    return false;
+  }
+
   /** Delivers `event` to every matching subscription. A subscriber that throws does not stop the others. */
   publish(event: BusEvent): void {
     for (const subs of [...this.#clients.values()])

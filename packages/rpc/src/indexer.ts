@@ -46,15 +46,29 @@ const SCHEMA = Uint8Array.of(1);
 const P = { results: 0x52, tx: 0x54, height: 0x48, event: 0x45, meta: 0x4d } as const;
 const UTF8 = new TextEncoder();
 const UTF8D = new TextDecoder();
+/** UTF-8 bytes of `s` (Buffer's encoder: faster than TextEncoder's for long strings). */
+const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 
+/** Writes `n` (a safe integer ≥ 0) big-endian into `out[at..at+8)`. */
+function putU64(out: Uint8Array, at: number, n: number): void {
+  putU32(out, at, Math.floor(n / 0x1_0000_0000));
+  putU32(out, at + 4, n >>> 0);
+}
+/** Writes `n` big-endian into `out[at..at+4)`. */
+function putU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24;
+  out[at + 1] = (n >>> 16) & 0xff;
+  out[at + 2] = (n >>> 8) & 0xff;
+  out[at + 3] = n & 0xff;
+}
 function u64(n: number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  putU64(out, 0, n);
   return out;
 }
 function u32(n: number): Uint8Array {
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n);
+  putU32(out, 0, n);
   return out;
 }
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -84,15 +98,60 @@ const readU64 = (b: Uint8Array, at: number): number =>
 const readU32 = (b: Uint8Array, at: number): number =>
   new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(at);
 
-const resultsKey = (h: number): Uint8Array => concat(Uint8Array.of(P.results), u64(h));
-const txKey = (hash: Uint8Array): Uint8Array => concat(Uint8Array.of(P.tx), hash);
-const heightKey = (h: number, i: number): Uint8Array => concat(Uint8Array.of(P.height), u64(h), u32(i));
+function resultsKey(h: number): Uint8Array {
+  const out = new Uint8Array(9);
+  out[0] = P.results;
+  putU64(out, 1, h);
+  return out;
+}
+function txKey(hash: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + hash.length);
+  out[0] = P.tx;
+  out.set(hash, 1);
+  return out;
+}
+function heightKey(h: number, i: number): Uint8Array {
+  const out = new Uint8Array(13);
+  out[0] = P.height;
+  putU64(out, 1, h);
+  putU32(out, 9, i);
+  return out;
+}
 function eventKeyPrefix(key: string, value?: string): Uint8Array {
   const k = UTF8.encode(key);
   const head = concat(Uint8Array.of(P.event), u32(k.length).subarray(2), k);
   if (value === undefined) return head;
   const v = UTF8.encode(value);
   return concat(head, u32(v.length), v);
+}
+
+/** `eventKeyPrefix(key)` of the attribute keys seen lately (a block's transactions share a handful). */
+const eventHeads = new Map<string, Uint8Array>();
+const EVENT_HEADS_MAX = 1024;
+
+/**
+ * The index key of one attribute value of transaction (`height`, `index`):
+ * `eventKeyPrefix(key, value)` ‖ u64 height ‖ u32 index, made in one
+ * allocation; undefined when the value is longer than INDEXED_VALUE_MAX_BYTES.
+ */
+function eventKey(key: string, value: string, height: number, index: number): Uint8Array | undefined {
+  const valueBytes = Buffer.byteLength(value, 'utf8');
+  if (valueBytes > INDEXED_VALUE_MAX_BYTES) return undefined;
+  let head = eventHeads.get(key);
+  if (head === undefined) {
+    head = eventKeyPrefix(key);
+    if (eventHeads.size >= EVENT_HEADS_MAX) eventHeads.clear();
+    eventHeads.set(key, head);
+  }
+  const out = new Uint8Array(head.length + 4 + valueBytes + 12);
+  out.set(head, 0);
+  let at = head.length;
+  putU32(out, at, valueBytes);
+  at += 4;
+  at += UTF8.encodeInto(value, out.subarray(at)).written;
+  putU64(out, at, height);
+  putU32(out, at + 8, index);
+  return out;
 }
 
 /**
@@ -112,8 +171,8 @@ function isEmptyBlock(block: IndexedBlock): boolean {
   );
 }
 
-function encodeResults(block: IndexedBlock): Uint8Array {
-  if (!isEmptyBlock(block)) return UTF8.encode(JSON.stringify(TxIndexer.resultsJson(block)));
+function encodeResults(block: IndexedBlock, results: JsonObject | undefined): Uint8Array {
+  if (!isEmptyBlock(block)) return utf8(JSON.stringify(results ?? TxIndexer.resultsJson(block)));
   const out = new Uint8Array(1 + block.appHash.length);
   out[0] = EMPTY_RESULTS;
   out.set(block.appHash, 1);
@@ -208,6 +267,11 @@ export class TxIndexer {
     return this.#txIndex;
   }
 
+  /** A block with no transactions, validator updates or parameter changes: its results are stored in 33 bytes, no JSON. */
+  static isEmptyBlock(block: IndexedBlock): boolean {
+    return isEmptyBlock(block);
+  }
+
   /** The `block_results` JSON of a block (also what NewBlock's `result_finalize_block` carries). */
   static resultsJson(block: IndexedBlock): JsonObject {
     return {
@@ -234,30 +298,28 @@ export class TxIndexer {
    * Writes a block's results and (kv indexer) its transactions, in one batch.
    * The operations are made before the first `await`, so a caller inside a
    * write group (`NodeStorage.writeGroup`) gets them into the group's batch.
+   * `results`, when given, is the block's `resultsJson` (the server makes it
+   * once for the index and the block's events); each transaction's record
+   * holds its entry of `txs_results`.
    */
-  async index(block: IndexedBlock): Promise<void> {
-    const ops: KvBatchOp[] = [{ type: 'put', key: resultsKey(block.height), value: encodeResults(block) }];
-    if (this.#txIndex) {
+  async index(block: IndexedBlock, results?: JsonObject): Promise<void> {
+    const json = isEmptyBlock(block) ? undefined : (results ?? TxIndexer.resultsJson(block));
+    const ops: KvBatchOp[] = [
+      { type: 'put', key: resultsKey(block.height), value: encodeResults(block, json) },
+    ];
+    if (this.#txIndex && json !== undefined) {
+      const txResults = json.txs_results as readonly Json[];
       block.txs.forEach((tx, index) => {
-        const hash = txHash(tx);
         const r = block.txResults[index];
         if (r === undefined) return;
-        const record = {
-          height: block.height,
-          index,
-          tx: b64(tx),
-          result: txResultJson(r, gasWanted(tx)),
-        };
-        ops.push({ type: 'put', key: txKey(hash), value: UTF8.encode(JSON.stringify(record)) });
+        const hash = txHash(tx);
+        const record = { height: block.height, index, tx: b64(tx), result: txResults[index] ?? null };
+        ops.push({ type: 'put', key: txKey(hash), value: utf8(JSON.stringify(record)) });
         ops.push({ type: 'put', key: heightKey(block.height, index), value: hash });
         for (const e of r.events)
-          for (const [k, v] of Object.entries(e.attributes)) {
-            if (UTF8.encode(v).length > INDEXED_VALUE_MAX_BYTES) continue;
-            ops.push({
-              type: 'put',
-              key: concat(eventKeyPrefix(`${e.type}.${k}`, v), u64(block.height), u32(index)),
-              value: hash,
-            });
+          for (const k in e.attributes) {
+            const key = eventKey(`${e.type}.${k}`, e.attributes[k] as string, block.height, index);
+            if (key !== undefined) ops.push({ type: 'put', key, value: hash });
           }
       });
     }

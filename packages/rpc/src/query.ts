@@ -243,6 +243,15 @@ export class Query {
   }
 
   /** Whether `events` satisfy every condition (and there is at least one event). */
+  /**
+   * Whether no event of type `eventType` (its `tm.event`) can match: the
+   * query has a condition on `tm.event` that the type fails. Lets the server
+   * skip building events nobody can want (a Tx event per transaction).
+   */
+  rejectsEventType(eventType: string): boolean {
+    return this.conditions.some((c) => c.tag === 'tm.event' && !c.test(eventType));
+  }
+
   matches(events: EventMap): boolean {
     let any = false;
     for (const _ in events) {

@@ -23,7 +23,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { ChainReader } from './chain.js';
 import type { RpcComponents } from './components.js';
 import { type ResolvedRpcInit, type RpcInit, resolveRpcInit } from './config.js';
-import { b64, hex, int64, type Json, PUB_KEY_TYPE } from './encode.js';
+import { b64, hex, int64, type Json, type JsonObject, PUB_KEY_TYPE } from './encode.js';
 import { RPC_ERROR_CODES, RpcError, type RpcErrorObject, toErrorObject } from './errors.js';
 import { EventBus } from './events.js';
 import { type IndexedBlock, TxIndexer, txEventMap } from './indexer.js';
@@ -140,6 +140,8 @@ export class RpcServer {
   #indexerOpen: TxIndexer | undefined;
   /** Blocks are indexed and published one at a time, in order. */
   #blocks: Promise<void> = Promise.resolve();
+  /** A block's `block_results` JSON, made once for its index and its events (the node emits one object per block). */
+  readonly #resultsOf = new WeakMap<BlockDecidedEvent, JsonObject>();
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
   readonly #sockets = new Set<WebSocket>();
@@ -354,15 +356,26 @@ export class RpcServer {
    */
   #index(e: BlockDecidedEvent): Promise<void> {
     const block = indexedBlock(e);
+    const results = TxIndexer.isEmptyBlock(block) ? undefined : this.#results(e, block);
     const open = this.#indexerOpen;
-    const written = open !== undefined ? open.index(block) : this.#indexer.then((i) => i.index(block));
+    const written =
+      open !== undefined ? open.index(block, results) : this.#indexer.then((i) => i.index(block, results));
     return written.then(() => this.#m.indexed.set(e.height));
+  }
+
+  #results(e: BlockDecidedEvent, block: IndexedBlock): JsonObject {
+    let results = this.#resultsOf.get(e);
+    if (results === undefined) {
+      results = TxIndexer.resultsJson(block);
+      this.#resultsOf.set(e, results);
+    }
+    return results;
   }
 
   async #onBlock(e: BlockDecidedEvent): Promise<void> {
     const block = indexedBlock(e);
     const blockId = this.#chain.rememberBlockId(e.block);
-    const results = TxIndexer.resultsJson(block);
+    const results = (): JsonObject => this.#results(e, block);
     await this.#publish(
       { 'tm.event': ['NewBlock'], 'block.height': [String(e.height)] },
       'tendermint/event/NewBlock',
@@ -371,27 +384,28 @@ export class RpcServer {
         block_id: blockId,
         result_finalize_block: {
           events: [],
-          tx_results: results.txs_results as Json,
-          validator_updates: results.validator_updates as Json,
-          consensus_param_updates: results.consensus_param_updates as Json,
-          app_hash: results.app_hash as Json,
+          tx_results: results().txs_results as Json,
+          validator_updates: results().validator_updates as Json,
+          consensus_param_updates: results().consensus_param_updates as Json,
+          app_hash: results().app_hash as Json,
         },
       }),
     );
     await this.#publish({ 'tm.event': ['NewBlockHeader'] }, 'tendermint/event/NewBlockHeader', async () => ({
       header: await this.#chain.headerJson(e.block.header),
     }));
-    const txResults = results.txs_results as readonly Json[];
-    for (let i = 0; i < e.block.txs.length; i++) {
-      await this.#publish(txEventMap(block, i), 'tendermint/event/Tx', async () => ({
-        TxResult: {
-          height: int64(e.height),
-          index: i,
-          tx: b64(e.block.txs[i] as Uint8Array),
-          result: txResults[i] ?? null,
-        },
-      }));
-    }
+    // A Tx event per transaction, only when some subscription may take one (its event map costs a hash).
+    if (this.#bus.mayWant('Tx'))
+      for (let i = 0; i < e.block.txs.length; i++) {
+        await this.#publish(txEventMap(block, i), 'tendermint/event/Tx', async () => ({
+          TxResult: {
+            height: int64(e.height),
+            index: i,
+            tx: b64(e.block.txs[i] as Uint8Array),
+            result: (results().txs_results as readonly Json[])[i] ?? null,
+          },
+        }));
+      }
     if (e.validatorUpdates.length > 0) {
       await this.#publish(
         { 'tm.event': ['ValidatorSetUpdates'] },

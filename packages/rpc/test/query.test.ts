@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_QUERY_LENGTH, Query, QueryError } from '../src/index.js';
+import { EventBus, MAX_QUERY_LENGTH, Query, QueryError } from '../src/index.js';
 import { compareDecimal } from '../src/query.js';
 
 describe('query language', () => {
@@ -83,5 +83,30 @@ describe('query language', () => {
     expect(compareDecimal('10', '9.99')).toBeGreaterThan(0);
     expect(compareDecimal('9007199254740993', '9007199254740992')).toBeGreaterThan(0);
     expect(compareDecimal('0.1', '0.10001')).toBeLessThan(0);
+  });
+});
+
+describe('events a query rules out', () => {
+  it('rejectsEventType: only a tm.event condition the type fails rules it out', () => {
+    expect(Query.parse("tm.event = 'NewBlockHeader'").rejectsEventType('Tx')).toBe(true);
+    expect(Query.parse("tm.event = 'NewBlockHeader'").rejectsEventType('NewBlockHeader')).toBe(false);
+    expect(Query.parse("tm.event = 'Tx' AND transfer.amount > 5").rejectsEventType('Tx')).toBe(false);
+    expect(Query.parse("transfer.from = 'ab'").rejectsEventType('Tx')).toBe(false);
+    expect(Query.parse("tm.event CONTAINS 'Block'").rejectsEventType('NewBlock')).toBe(false);
+    expect(Query.parse("tm.event CONTAINS 'Block'").rejectsEventType('Tx')).toBe(true);
+    expect(Query.parse('tm.event EXISTS').rejectsEventType('Tx')).toBe(false);
+  });
+
+  it('EventBus.mayWant: false with no subscription or only ones that rule the type out', () => {
+    const bus = new EventBus({ maxClients: 5, maxPerClient: 5 });
+    expect(bus.mayWant('Tx')).toBe(false);
+    bus.subscribe('a', Query.parse("tm.event = 'NewBlock'"), () => undefined);
+    bus.subscribe('a', Query.parse("tm.event = 'NewBlockHeader'"), () => undefined);
+    expect(bus.mayWant('Tx')).toBe(false);
+    expect(bus.mayWant('NewBlock')).toBe(true);
+    bus.subscribe('b', Query.parse("transfer.to = 'cd'"), () => undefined);
+    expect(bus.mayWant('Tx')).toBe(true);
+    bus.unsubscribeAll('b');
+    expect(bus.mayWant('Tx')).toBe(false);
   });
 });
