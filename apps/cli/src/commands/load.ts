@@ -9,7 +9,7 @@ import { isCryptoError, type KeyPair, readKeyFile } from '@synod/crypto';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { type LoadProgress, runLoad } from '../load/load.js';
+import { DEFAULT_BATCH, type LoadProgress, runLoad } from '../load/load.js';
 import { renderReport } from '../load/report.js';
 import { loadState } from '../localnet/net.js';
 import { emit, type OutputFormat, parseOutput } from '../output.js';
@@ -60,6 +60,12 @@ export function registerLoad(program: Command): void {
       durationArg('--drain'),
       20_000,
     )
+    .option(
+      '--batch <n>',
+      "transactions per HTTP request (a JSON-RPC batch; at most the node's [rpc] max_request_batch_size)",
+      integerArg('--batch', 1, 10_000),
+      DEFAULT_BATCH,
+    )
     .option('-o, --output <format>', 'text or json', parseOutput, 'text')
     .addHelpText(
       'after',
@@ -74,6 +80,7 @@ export function registerLoad(program: Command): void {
         keys?: string;
         dir?: string;
         drain: number;
+        batch: number;
         output: OutputFormat;
       }) => {
         let nodes = o.node?.map(parseNodeUrl);
@@ -133,6 +140,7 @@ export function registerLoad(program: Command): void {
           keys,
           nodes,
           drainMs: o.drain,
+          batch: o.batch,
           onProgress: (p) => {
             if (bar !== undefined) bar.update(Math.min(p.submitted, p.target), fields(p));
             else if (p.elapsedMs - lastLine >= 5000) {

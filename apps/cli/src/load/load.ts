@@ -2,7 +2,9 @@
  * The load generator: signed transfers between funded accounts at a steady
  * rate over the nodes' RPC (`broadcast_tx_sync`; each account's
  * transactions go to one node, the accounts spread round-robin over the
- * nodes), each commit seen in a NewBlock event of a WebSocket subscription
+ * nodes; the transactions due for one node in a tick go as JSON-RPC batches
+ * of up to `batch`, one HTTP request each, so that neither the client nor
+ * the node pays an HTTP exchange per transaction), each commit seen in a NewBlock event of a WebSocket subscription
  * (latency = the event's arrival − the submission). After the run, blocks
  * the subscription did not deliver are read, so the committed count does
  * not depend on the WebSocket.
@@ -24,8 +26,11 @@ import { signTx } from '../tx.js';
 import { type LoadReport, latencySummary, machine } from './report.js';
 
 export const MAX_PENDING_PER_ACCOUNT = 48;
+/** Requests per JSON-RPC batch by default: the RPC's default `max_request_batch_size` (CometBFT's). */
+export const DEFAULT_BATCH = 10;
 const MAX_IN_FLIGHT = 512;
-const TICK_MS = 5;
+/** Submission tick: what is due goes out every 20 ms (at 1,000 tx/s, 20 transactions: batches of several per node). */
+const TICK_MS = 20;
 
 export interface LoadOptions {
   readonly rate: number;
@@ -34,6 +39,8 @@ export interface LoadOptions {
   readonly nodes: readonly string[];
   /** How long to wait after the last submission for pending transactions to commit. */
   readonly drainMs: number;
+  /** Transactions per HTTP request (a JSON-RPC batch; 1: one request each). @default DEFAULT_BATCH */
+  readonly batch?: number;
   readonly amount?: bigint;
   readonly onProgress?: (p: LoadProgress) => void;
 }
@@ -70,20 +77,20 @@ function wsUrl(http: string): string {
   return http.replace(/^http/, 'ws');
 }
 
-async function postJson(
-  url: string,
-  body: unknown,
-): Promise<{ result?: Record<string, unknown>; error?: { message: string; data?: string } }> {
+interface RpcReply {
+  id?: unknown;
+  result?: Record<string, unknown>;
+  error?: { message: string; data?: string };
+}
+
+async function postJson(url: string, body: unknown): Promise<RpcReply | RpcReply[]> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
-  return (await res.json()) as {
-    result?: Record<string, unknown>;
-    error?: { message: string; data?: string };
-  };
+  return (await res.json()) as RpcReply | RpcReply[];
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
@@ -109,6 +116,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const rejections: Record<string, number> = {};
   const failedInBlock: Record<string, number> = {};
   let submitted = 0;
+  let requests = 0;
   let accepted = 0;
   let committed = 0;
   let byEvents = 0;
@@ -206,6 +214,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   });
 
   const total = Math.floor((o.rate * o.durationMs) / 1000);
+  const batch = Math.max(1, Math.floor(o.batch ?? DEFAULT_BATCH));
   let inFlight = 0;
   let rr = 0;
   const t0 = performance.now();
@@ -219,7 +228,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     }
     return undefined;
   };
-  const submitOne = (a: Account, i: number): void => {
+  /** One signed transaction on its way: counted as submitted and pending until its answer or commit. */
+  interface Submission {
+    readonly id: number;
+    readonly node: string;
+    readonly tx: string;
+    readonly answer: (r: RpcReply | undefined) => void;
+  }
+  const prepare = (a: Account, i: number): Submission => {
     a.free.sort((x, y) => x - y);
     const nonce = a.free.shift() ?? a.next++;
     const to = recipients[(accounts.indexOf(a) + 1) % recipients.length] as Uint8Array;
@@ -242,38 +258,66 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       if (reuse) a.free.push(nonce);
       count(rejections, code);
     };
-    postJson(node, {
-      jsonrpc: '2.0',
-      id: i,
-      method: 'broadcast_tx_sync',
-      params: { tx: Buffer.from(tx.bytes).toString('base64') },
-    })
-      .then((r) => {
-        if (r.error !== undefined) {
-          const why = `${r.error.data ?? r.error.message}`;
-          // the same bytes are in the mempool (or its cache) already: as good as accepted
-          if (/cache|exists/i.test(why)) {
-            accepted++;
-            return;
-          }
-          refuse(/full/i.test(why) ? 'MEMPOOL_FULL' : `RPC: ${why.slice(0, 60)}`, true);
-          return;
-        }
-        const code = Number(r.result?.code ?? 0);
-        if (code === 0) accepted++;
-        else {
-          const name = String(r.result?.codespace ?? `code ${code}`);
-          refuse(name, name !== 'TX_BAD_NONCE');
-        }
-      })
-      .catch(() => {
+    const answer = (r: RpcReply | undefined): void => {
+      inFlight--;
+      if (r === undefined) {
         // No answer (a timeout, a connection lost): the node may have taken it, so it stays pending and its
         // nonce is not used again (the same bytes again would only be a duplicate).
         unanswered++;
-      })
-      .finally(() => {
-        inFlight--;
-      });
+        return;
+      }
+      if (r.error !== undefined) {
+        const why = `${r.error.data ?? r.error.message}`;
+        // the same bytes are in the mempool (or its cache) already: as good as accepted
+        if (/cache|exists/i.test(why)) {
+          accepted++;
+          return;
+        }
+        refuse(/full/i.test(why) ? 'MEMPOOL_FULL' : `RPC: ${why.slice(0, 60)}`, true);
+        return;
+      }
+      const code = Number(r.result?.code ?? 0);
+      if (code === 0) accepted++;
+      else {
+        const name = String(r.result?.codespace ?? `code ${code}`);
+        refuse(name, name !== 'TX_BAD_NONCE');
+      }
+    };
+    return { id: i, node, tx: Buffer.from(tx.bytes).toString('base64'), answer };
+  };
+  /** Sends submissions to their node: one JSON-RPC batch of up to `batch` per HTTP request (a lone one as a plain request). */
+  const send = (subs: readonly Submission[]): void => {
+    const byNode = new Map<string, Submission[]>();
+    for (const s of subs) {
+      const list = byNode.get(s.node) ?? [];
+      list.push(s);
+      byNode.set(s.node, list);
+    }
+    for (const [node, list] of byNode)
+      for (let k = 0; k < list.length; k += batch) {
+        const chunk = list.slice(k, k + batch);
+        const body = chunk.map((s) => ({
+          jsonrpc: '2.0',
+          id: s.id,
+          method: 'broadcast_tx_sync',
+          params: { tx: s.tx },
+        }));
+        requests++;
+        postJson(node, body.length === 1 ? body[0] : body)
+          .then((reply) => {
+            if (Array.isArray(reply)) {
+              // a batch's answers, matched by id (one missing: no answer for it)
+              const byId = new Map(reply.map((r) => [r.id, r]));
+              for (const s of chunk) s.answer(byId.get(s.id));
+            } else {
+              // the lone request's answer, or one error refusing the whole batch
+              for (const s of chunk) s.answer(reply);
+            }
+          })
+          .catch(() => {
+            for (const s of chunk) s.answer(undefined);
+          });
+      }
   };
 
   const progress = (draining: boolean): LoadProgress => {
@@ -302,11 +346,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   // Submission: as many as are due by now, every tick.
   while (submitted < total && performance.now() - t0 < o.durationMs) {
     const due = Math.min(total, Math.floor((o.rate * (performance.now() - t0)) / 1000));
+    const dueNow: Submission[] = [];
     while (submitted < due && inFlight < MAX_IN_FLIGHT) {
       const a = pickAccount();
       if (a === undefined) break;
-      submitOne(a, submitted);
+      dueNow.push(prepare(a, submitted));
     }
+    send(dueNow);
     if (wsError !== undefined) break;
     report(false);
     await new Promise((r) => setTimeout(r, TICK_MS));
@@ -317,8 +363,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   while ((inFlight > 0 || pending.size > 0) && performance.now() < drainEnd && wsError === undefined) {
     // A nonce handed back after the last submission leaves a gap its account's later transactions wait
     // behind: fill it.
+    const refills: Submission[] = [];
     for (const a of accounts)
-      if (a.free.length > 0 && a.pending > 0 && inFlight < MAX_IN_FLIGHT) submitOne(a, submitted);
+      if (a.free.length > 0 && a.pending > 0 && inFlight < MAX_IN_FLIGHT) refills.push(prepare(a, submitted));
+    send(refills);
     report(true);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -354,6 +402,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     accounts: accounts.length,
     nodes: o.nodes,
     submitted,
+    requests,
     accepted,
     committed,
     committedPct: submitted === 0 ? 0 : (committed * 100) / submitted,

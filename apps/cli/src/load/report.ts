@@ -18,6 +18,8 @@ export interface LoadReport {
   readonly accounts: number;
   readonly nodes: readonly string[];
   readonly submitted: number;
+  /** HTTP requests that carried them (JSON-RPC batches of up to `--batch`). */
+  readonly requests: number;
   /** Taken by a mempool (broadcast_tx_sync code 0). */
   readonly accepted: number;
   readonly committed: number;
@@ -91,7 +93,10 @@ export function renderReport(r: LoadReport): string {
       'target',
       `${r.rate} tx/s for ${r.durationMs / 1000} s, ${r.accounts} accounts, ${r.nodes.length} node(s)`,
     ],
-    ['submitted', `${r.submitted} (${r.submitTxPerSec.toFixed(1)} tx/s achieved)`],
+    [
+      'submitted',
+      `${r.submitted} (${r.submitTxPerSec.toFixed(1)} tx/s achieved) in ${r.requests} HTTP requests`,
+    ],
     ['accepted by a mempool', r.accepted],
     ['committed', `${r.committed} (${r.committedPct.toFixed(2)} % of submitted)`],
     ['committed tx/s', r.committedTxPerSec.toFixed(1)],

@@ -89,6 +89,22 @@ describe('localnet --detach', () => {
     const ports = [0, 1, 2, 3].flatMap((i) => [base + 10 * i, base + 10 * i + 1, base + 10 * i + 4]);
     expect(await Promise.all(ports.map(portFree))).toEqual(ports.map(() => false));
 
+    // `synod load` against it: every transfer committed, sent as JSON-RPC batches (fewer requests than
+    // transactions: 800 tx/s is 16 per 20 ms tick, 4 per node)
+    const load = await synod(
+      ['load', '--rate', '800', '--duration', '1s', '--drain', '30s', '--output', 'json'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const report = JSON.parse(load.stdout) as { submitted: number; committed: number; requests: number };
+    expect(report.submitted).toBeGreaterThan(0);
+    expect(report.committed).toBe(report.submitted);
+    expect(report.requests).toBeGreaterThan(0);
+    expect(report.requests).toBeLessThan(report.submitted);
+
     // a second `up` on the same ports is refused with one line, and leaves no folder behind
     const folders = async (): Promise<number> =>
       (await readdir(tmpdir())).filter((f) => f.startsWith('synod-localnet-')).length;
