@@ -379,17 +379,20 @@ export class RpcServer {
     await this.#publish(
       { 'tm.event': ['NewBlock'], 'block.height': [String(e.height)] },
       'tendermint/event/NewBlock',
-      async () => ({
-        block: await this.#chain.blockJson(e.block),
-        block_id: blockId,
-        result_finalize_block: {
-          events: [],
-          tx_results: results().txs_results as Json,
-          validator_updates: results().validator_updates as Json,
-          consensus_param_updates: results().consensus_param_updates as Json,
-          app_hash: results().app_hash as Json,
-        },
-      }),
+      async () => {
+        const r = results();
+        return {
+          block: await this.#chain.blockJson(e.block),
+          block_id: blockId,
+          result_finalize_block: {
+            events: [],
+            tx_results: r.txs_results as Json,
+            validator_updates: r.validator_updates as Json,
+            consensus_param_updates: r.consensus_param_updates as Json,
+            app_hash: r.app_hash as Json,
+          },
+        };
+      },
     );
     await this.#publish({ 'tm.event': ['NewBlockHeader'] }, 'tendermint/event/NewBlockHeader', async () => ({
       header: await this.#chain.headerJson(e.block.header),
