@@ -103,7 +103,53 @@ export function encodeSignedVote(sv: SignedVote): Uint8Array {
   return out;
 }
 
+const copy = (b: Uint8Array, start: number, end: number): Uint8Array =>
+  Uint8Array.prototype.slice.call(b, start, end);
+/** Little-endian u32 at `at`. */
+const readU32 = (b: Uint8Array, at: number): number =>
+  ((b[at] as number) |
+    ((b[at + 1] as number) << 8) |
+    ((b[at + 2] as number) << 16) |
+    ((b[at + 3] as number) << 24)) >>>
+  0;
+
+/**
+ * A SignedVote from its SSZ bytes. Votes are the most frequent message
+ * (gossip screens every copy a peer relays, then validation decodes the
+ * first), so the fixed layout `writeVote` writes is read directly: the same
+ * values, checks and errors, in the same order, as `SignedVoteSsz` and
+ * `voteFromSsz` (a fixed-size container of that length decodes from any
+ * bytes). Any other length, and a height above 2^53 − 1, take the generic
+ * path; the tests compare the two.
+ */
 export function decodeSignedVote(bytes: Uint8Array): SignedVote {
+  if (bytes instanceof Uint8Array && bytes.length === SIGNED_VOTE_BYTES) {
+    const hi = readU32(bytes, 5);
+    if (hi <= 0x1f_ffff) {
+      const t = bytes[0];
+      const type: VoteType = t === 1 ? 'prevote' : t === 2 ? 'precommit' : invalidVote(`type ${t}`);
+      const height = hi * 0x1_0000_0000 + readU32(bytes, 1);
+      checkDecodedUint(height, 'vote.height');
+      const round = readU32(bytes, 9);
+      checkDecodedUint(round, 'vote.round', LIMITS.roundMax);
+      const blockHash = copy(bytes, 13, 45);
+      return {
+        vote: {
+          type,
+          height,
+          round,
+          blockHash: isZero(blockHash) ? null : blockHash,
+          validatorAddress: copy(bytes, 45, VOTE_BYTES),
+        },
+        signature: copy(bytes, VOTE_BYTES, SIGNED_VOTE_BYTES),
+      };
+    }
+  }
+  return decodeSignedVoteSsz(bytes);
+}
+
+/** `decodeSignedVote` through the generic SSZ decoder (its reference; exported for the tests). */
+export function decodeSignedVoteSsz(bytes: Uint8Array): SignedVote {
   const s = sszDecode(SignedVoteSsz, bytes, 'signedVote');
   return { vote: voteFromSsz(s.vote), signature: s.signature };
 }
