@@ -13,10 +13,9 @@ import '@synod/polyfills';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toHex } from '@synod/crypto';
 import { type KvStore, openLevelKvStore, prefixedKvStore } from '@synod/storage';
 import { EventBus, type IndexedBlock, Query, TxIndexer, txEventMap } from '../src/index.js';
-import { ACCOUNTS, address, transfer } from '../test/harness.js';
+import { ACCOUNTS, indexedTransfers, transfer } from '../test/harness.js';
 
 const TXS = Number(process.argv[2] ?? 2000);
 const BLOCKS = Number(process.argv[3] ?? 20);
@@ -25,28 +24,11 @@ function blockOf(height: number): IndexedBlock {
   const txs = Array.from({ length: TXS }, (_, i) =>
     transfer(ACCOUNTS[i % 4]!, height * TXS + i, ACCOUNTS[(i + 1) % 4]!, BigInt(i + 1)),
   );
-  return {
+  return indexedTransfers(
     height,
     txs,
-    txResults: txs.map((_, i): IndexedBlock['txResults'][number] => ({
-      code: 'OK',
-      log: '',
-      gasUsed: 1000,
-      events: [
-        { type: 'fee', attributes: { payer: toHex(address(ACCOUNTS[i % 4]!)), amount: '10' } },
-        {
-          type: 'transfer',
-          attributes: {
-            from: toHex(address(ACCOUNTS[i % 4]!)),
-            to: toHex(address(ACCOUNTS[(i + 1) % 4]!)),
-            amount: String(i + 1),
-          },
-        },
-      ],
-    })),
-    validatorUpdates: [],
-    appHash: new Uint8Array(32).fill(height),
-  };
+    txs.map((_, i) => BigInt(i + 1)),
+  );
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'synod-rpc-index-bench-'));

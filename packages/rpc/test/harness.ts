@@ -4,7 +4,7 @@
  * server on 127.0.0.1 port 0, its store a prefixed view of the node's
  * database (as the daemon gives it).
  */
-import { addressFromPublicKey, type KeyPair, keyPairFromSeed, sign } from '@synod/crypto';
+import { addressFromPublicKey, type KeyPair, keyPairFromSeed, sign, toHex } from '@synod/crypto';
 import { Ledger, ledgerAppState, POWER_REDUCTION } from '@synod/ledger';
 import { createNode, MemoryNetwork, type SynodNode } from '@synod/node';
 import { createMemoryNodeStorage, createSigner, type NodeStorage, prefixedKvStore } from '@synod/storage';
@@ -17,7 +17,13 @@ import {
   type TxMsg,
   txSignBytes,
 } from '@synod/types';
-import { createRpcServer, type RpcComponents, type RpcInit, type RpcServer } from '../src/index.js';
+import {
+  createRpcServer,
+  type IndexedBlock,
+  type RpcComponents,
+  type RpcInit,
+  type RpcServer,
+} from '../src/index.js';
 
 export const CHAIN_ID = 'rpc-test';
 export const MIN_FEE = 10n;
@@ -199,5 +205,33 @@ export async function call(url: string, method: string, params: unknown = {}, id
     id: unknown;
     result?: Record<string, unknown>;
     error?: { code: number; message: string; data?: string };
+  };
+}
+
+/**
+ * A block of transfers as the indexer takes it: each transaction's result has
+ * a fee event (paid by account 0) and a transfer event (from account 0 or 1,
+ * alternately, to account 2, of `amounts[i]`).
+ */
+export function indexedTransfers(height: number, txs: Uint8Array[], amounts: bigint[]): IndexedBlock {
+  const hexOf = (k: KeyPair): string => toHex(address(k));
+  const [a, b, c] = [ACCOUNTS[0] as KeyPair, ACCOUNTS[1] as KeyPair, ACCOUNTS[2] as KeyPair];
+  return {
+    height,
+    txs,
+    txResults: txs.map((_, i): IndexedBlock['txResults'][number] => ({
+      code: 'OK',
+      log: '',
+      gasUsed: 1000 + i,
+      events: [
+        { type: 'fee', attributes: { payer: hexOf(a), amount: '10' } },
+        {
+          type: 'transfer',
+          attributes: { from: i % 2 === 0 ? hexOf(a) : hexOf(b), to: hexOf(c), amount: String(amounts[i]) },
+        },
+      ],
+    })),
+    validatorUpdates: [],
+    appHash: new Uint8Array(32).fill(height),
   };
 }

@@ -6,34 +6,15 @@ import { toHex } from '@synod/crypto';
 import { type KvStore, openLevelKvStore, prefixedKvStore } from '@synod/storage';
 import { DEFAULT_CONSENSUS_PARAMS, txHash } from '@synod/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type IndexedBlock, Query, TxIndexer, txEventMap } from '../src/index.js';
-import { ACCOUNTS, address, transfer } from './harness.js';
+import { Query, TxIndexer, txEventMap } from '../src/index.js';
+import { ACCOUNTS, address, indexedTransfers, transfer } from './harness.js';
 
 const A = ACCOUNTS[0]!;
 const B = ACCOUNTS[1]!;
 const C = ACCOUNTS[2]!;
 const hexOf = (k: (typeof ACCOUNTS)[number]): string => toHex(address(k));
 
-function blockOf(height: number, txs: Uint8Array[], amounts: bigint[]): IndexedBlock {
-  return {
-    height,
-    txs,
-    txResults: txs.map((_, i): IndexedBlock['txResults'][number] => ({
-      code: 'OK',
-      log: '',
-      gasUsed: 1000 + i,
-      events: [
-        { type: 'fee', attributes: { payer: hexOf(A), amount: '10' } },
-        {
-          type: 'transfer',
-          attributes: { from: i % 2 === 0 ? hexOf(A) : hexOf(B), to: hexOf(C), amount: String(amounts[i]) },
-        },
-      ],
-    })),
-    validatorUpdates: [],
-    appHash: new Uint8Array(32).fill(height),
-  };
-}
+const blockOf = indexedTransfers;
 
 describe('TxIndexer.resultsJson', () => {
   it("writes the block's validator updates and consensus param updates as ABCI's, null when none", () => {
