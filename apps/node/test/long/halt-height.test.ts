@@ -74,11 +74,14 @@ describe('halt height on a testnet', () => {
       /halt height 5: this node already committed height 5; remove \[consensus\] halt_height/,
     );
 
-    // The "new build": restarted without a halt height, the chain continues from H.
+    // The "new build": restarted without a halt height, the chain continues from H. A node logs
+    // `synodd started` after its start-up block sync: one that starts after three others already
+    // made blocks above H reports those too (seen on a slow VM: 7), so the line says at least H;
+    // continuity is checked below (block H + 1 builds on block H).
     const second = [0, 1, 2, 3].map((i) => start(['--home', home(i), ...logFlags]));
     for (const n of second) {
       const started = await n.waitForLine((l) => l.msg === 'synodd started', 30_000);
-      expect(started.height).toBe(H);
+      expect(started.height).toBeGreaterThanOrEqual(H);
     }
     await until(() => second.every((n) => lastHeight(n) >= H + 3), 'the chain continues past H', 60_000);
     const s = await rpc<Status>(rpcPort(0), 'status');
