@@ -116,6 +116,14 @@ const details: Record<string, unknown> = {};
 const add = (f: Omit<Figure, 'load'>): void => {
   figures.push({ ...f, load: load1() });
 };
+/**
+ * The validators' own CPU time per block, the mean of the nodes, from their CPU ms read before and
+ * after `blocks` blocks: steadier than the interval on a shared machine.
+ */
+function meanCpuPerBlock(before: readonly number[], after: readonly number[], blocks: number): number {
+  const spent = after.reduce((sum, c, i) => sum + (c - (before[i] as number)), 0);
+  return spent / after.length / Math.max(1, blocks);
+}
 /** Megabytes (10^6 bytes, as the target's MB). */
 const mb = (b: number): number => Math.round(b / 1e5) / 10;
 
@@ -221,11 +229,7 @@ async function fourValidators(bound: number): Promise<void> {
   const emptyTop = watch.top;
   const rss1 = await Promise.all(nodes.map((n) => n.rss()));
   const cpu1 = await Promise.all(nodes.map((n) => n.cpuMs()));
-  // The validators' own CPU time per height (mean of the nodes): steadier than the interval on a shared machine.
-  const cpuPerBlock =
-    cpu1.reduce((sum, c, i) => sum + (c - (cpu0[i] as number)), 0) /
-    nodes.length /
-    Math.max(1, emptyTop - warm);
+  const cpuPerBlock = meanCpuPerBlock(cpu0, cpu1, emptyTop - warm);
   const iv4 = watch.intervals(warm, emptyTop);
   const p50_4 = percentile(iv4, 50);
   details.emptyBlocks4 = {
@@ -459,11 +463,7 @@ async function largeChain(): Promise<void> {
   }
   const iv10 = w10.intervals(from10, to10);
   const p50_10 = percentile(iv10, 50);
-  // the validators' own CPU time per height (mean of the nodes), as for 4 validators
-  const cpuPerBlock10 =
-    cpu1.reduce((sum, c, i) => sum + (c - (cpu0[i] as number)), 0) /
-    nodes10.length /
-    Math.max(1, to10 - from10);
+  const cpuPerBlock10 = meanCpuPerBlock(cpu0, cpu1, to10 - from10);
   details.emptyBlocks10 = {
     from: from10,
     to: to10,
