@@ -69,16 +69,25 @@ export class LedgerState {
   }
 
   account(address: Uint8Array): Account {
-    const b = this.store.get(keys.account(address));
+    return this.accountAt(keys.account(address));
+  }
+
+  /** The account under its state key (`keys.account(address)`, for callers that keep it). */
+  accountAt(key: string): Account {
+    const b = this.store.get(key);
     return b === undefined ? EMPTY_ACCOUNT : decodeAccount(b);
   }
 
   /** Writes an account; an account with no balance and nonce 0 is removed from the state. */
   setAccount(address: Uint8Array, a: Account): void {
+    this.setAccountAt(keys.account(address), a);
+  }
+
+  /** `setAccount` under the account's state key (`keys.account(address)`). */
+  setAccountAt(key: string, a: Account): void {
     if (a.balance < 0n) throw new RangeError('negative balance');
-    const k = keys.account(address);
-    if (a.balance === 0n && a.nonce === 0) this.store.delete(k);
-    else this.store.set(k, encodeAccount(a));
+    if (a.balance === 0n && a.nonce === 0) this.store.delete(key);
+    else this.store.set(key, encodeAccount(a));
   }
 
   validator(pubKey: Uint8Array): ValidatorRecord | undefined {

@@ -50,6 +50,7 @@ import { SparseMerkleTree } from './sparse-merkle-tree.js';
 import { POWER_REDUCTION, releaseUnbonding, updateValidatorSet } from './staking.js';
 import { type StateChange, StateDb, type StateMeta } from './state-db.js';
 import { CommittedState } from './state-store.js';
+import { StatelessCache } from './stateless-cache.js';
 import {
   checkTxAgainst,
   DEFAULT_MAX_NONCE_AHEAD,
@@ -151,6 +152,12 @@ class HistorySource implements StateSource {
   }
 }
 
+/** A sender's pending fees in the check state: by nonce, and their sum. */
+interface SenderFees {
+  readonly byNonce: Map<number, bigint>;
+  total: bigint;
+}
+
 /**
  * The default application: accounts, transfers, self-bonded staking,
  * fees to the proposer, slashing hooks, a sparse-Merkle app hash and
@@ -163,6 +170,7 @@ export class Ledger implements Application {
   private readonly versions = new Map<string, number>();
   private readonly tree = new SparseMerkleTree();
   private readonly signatures: SignatureCache;
+  private readonly stateless = new StatelessCache();
   private readonly logger: Logger;
   private readonly maxNonceAhead: number;
   private readonly txCounter;
@@ -175,7 +183,7 @@ export class Ledger implements Application {
    * commit, by sender and nonce (what the mempool holds, give or take an
    * eviction). Reset at commit; the mempool's recheck refills it.
    */
-  private readonly checkFees = new Map<string, Map<number, bigint>>();
+  private readonly checkFees = new Map<string, SenderFees>();
   private committedPunishments: readonly PunishmentEvent[] = [];
   private committing = false;
 
@@ -265,6 +273,7 @@ export class Ledger implements Application {
       timeMs,
       signatures: this.signatures,
       verify: this.options.verifySignature ?? verify,
+      stateless: this.stateless,
     };
   }
 
@@ -353,10 +362,9 @@ export class Ledger implements Application {
     let out: TxOutcome;
     try {
       const ctx = this.context(l.meta.height + 1, l.meta.timeMs);
-      out = checkTxAgainst(new LedgerState(this.committed), tx, ctx, this.maxNonceAhead, (sender, nonce) => {
-        let sum = 0n;
-        for (const [n, fee] of this.checkFees.get(toHex(sender)) ?? []) if (n !== nonce) sum += fee;
-        return sum;
+      out = checkTxAgainst(new LedgerState(this.committed), tx, ctx, this.maxNonceAhead, (c) => {
+        const fees = this.checkFees.get(c.senderHex);
+        return fees === undefined ? 0n : fees.total - (fees.byNonce.get(c.tx.body.nonce) ?? 0n);
       });
     } catch (err) {
       this.logger.error('checkTx failed unexpectedly', { kind, err: String(err) });
@@ -365,13 +373,14 @@ export class Ledger implements Application {
     const c = out.checked;
     if (c === undefined) return { code: out.code, log: out.log };
     if (out.code === 'OK') {
-      const id = toHex(c.sender);
-      let fees = this.checkFees.get(id);
+      let fees = this.checkFees.get(c.senderHex);
       if (fees === undefined) {
-        fees = new Map();
-        this.checkFees.set(id, fees);
+        fees = { byNonce: new Map(), total: 0n };
+        this.checkFees.set(c.senderHex, fees);
       }
-      fees.set(c.tx.body.nonce, c.tx.body.fee);
+      const { nonce, fee } = c.tx.body;
+      fees.total += fee - (fees.byNonce.get(nonce) ?? 0n);
+      fees.byNonce.set(nonce, fee);
     }
     return {
       code: out.code,

@@ -3,10 +3,11 @@ import { type ConsensusParams, decodeTx, isSynodError, type Tx, type TxMsg, txSi
 import { equalBytes } from './bytes.js';
 import { resetSigningInfo } from './downtime.js';
 import type { LedgerState } from './ledger-state.js';
-import { type LedgerAppParams, newValidator } from './records.js';
+import { keys, type LedgerAppParams, newValidator } from './records.js';
 import type { SignatureCache } from './signature-cache.js';
 import { unjail, unjailProblem } from './slashing.js';
 import { POWER_REDUCTION, startUnbonding } from './staking.js';
+import type { StatelessCache } from './stateless-cache.js';
 import type { LedgerTxCode, TxStage } from './tx-codes.js';
 
 /**
@@ -38,6 +39,8 @@ export interface ExecContext {
   readonly signatures: SignatureCache;
   /** The Ed25519 (ZIP-215) check of transaction signatures (`LedgerOptions.verifySignature`). */
   readonly verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+  /** Passing stateless results by bytes object (absent: every check runs in full). */
+  readonly stateless?: StatelessCache;
 }
 
 export interface TxEvent {
@@ -50,6 +53,10 @@ export interface CheckedTx {
   readonly tx: Tx;
   /** Sender address (20 bytes). */
   readonly sender: Uint8Array;
+  /** The sender address in hex (event attributes, the check state's fees). */
+  readonly senderHex: string;
+  /** The sender account's state key (`keys.account(sender)`). */
+  readonly senderKey: string;
   readonly size: number;
   readonly gas: number;
 }
@@ -79,9 +86,21 @@ const fail = (code: LedgerTxCode, log: string, checked?: CheckedTx): TxFailure =
 
 /**
  * Checks that need no state: size, decoding, chain id, gas, fee floor,
- * amounts, signature (the expensive one, last). Never throws.
+ * amounts, signature (the expensive one, last). A pass is remembered in
+ * `ctx.stateless` (when given) and answered from it for the same bytes object.
+ * Never throws.
  */
 export function checkStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
+  const cache = ctx.stateless;
+  if (cache === undefined) return runStateless(bytes, ctx);
+  const hit = cache.get(bytes, ctx);
+  if (hit !== undefined) return { ok: true, checked: hit };
+  const s = runStateless(bytes, ctx);
+  if (s.ok) cache.set(bytes, ctx, s.checked);
+  return s;
+}
+
+function runStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
   if (!(bytes instanceof Uint8Array)) return fail('TX_MALFORMED', 'transaction is not bytes');
   if (bytes.length > ctx.app.maxTxBytes) {
     return fail('TX_TOO_LARGE', `transaction is ${bytes.length} bytes; the limit is ${ctx.app.maxTxBytes}`);
@@ -94,9 +113,12 @@ export function checkStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
     return fail('TX_MALFORMED', err instanceof Error ? err.message : 'cannot decode transaction');
   }
   const body = tx.body;
+  const sender = addressFromPublicKey(body.sender);
   const checked: CheckedTx = {
     tx,
-    sender: addressFromPublicKey(body.sender),
+    sender,
+    senderHex: toHex(sender),
+    senderKey: keys.account(sender),
     size: bytes.length,
     gas: gasRequired(body.msg, bytes.length),
   };
@@ -145,9 +167,9 @@ type MsgResult = { readonly ok: true; readonly events: TxEvent[] } | TxFailure;
 function applyMsg(state: LedgerState, c: CheckedTx, ctx: ExecContext): MsgResult {
   const msg = c.tx.body.msg;
   const sender = c.sender;
-  const senderHex = toHex(sender);
+  const senderHex = c.senderHex;
   const debit = (amount: bigint): TxFailure | undefined => {
-    const a = state.account(sender);
+    const a = state.accountAt(c.senderKey);
     if (a.balance < amount) {
       return fail(
         'TX_INSUFFICIENT_FUNDS',
@@ -155,7 +177,7 @@ function applyMsg(state: LedgerState, c: CheckedTx, ctx: ExecContext): MsgResult
         c,
       );
     }
-    state.setAccount(sender, { balance: a.balance - amount, nonce: a.nonce });
+    state.setAccountAt(c.senderKey, { balance: a.balance - amount, nonce: a.nonce });
     return undefined;
   };
   switch (msg.kind) {
@@ -288,7 +310,7 @@ export function executeTx(state: LedgerState, bytes: Uint8Array, ctx: ExecContex
   if (!s.ok) return rejected(s);
   const c = s.checked;
   const body = c.tx.body;
-  const account = state.account(c.sender);
+  const account = state.accountAt(c.senderKey);
   if (body.nonce !== account.nonce) {
     return rejected(
       fail('TX_BAD_NONCE', `nonce ${body.nonce} is not the account's next nonce ${account.nonce}`, c),
@@ -296,10 +318,10 @@ export function executeTx(state: LedgerState, bytes: Uint8Array, ctx: ExecContex
   }
   const noFee = feeProblem(account.balance, body.fee);
   if (noFee !== undefined) return rejected(fail('TX_INSUFFICIENT_FUNDS', noFee, c));
-  state.setAccount(c.sender, { balance: account.balance - body.fee, nonce: account.nonce + 1 });
+  state.setAccountAt(c.senderKey, { balance: account.balance - body.fee, nonce: account.nonce + 1 });
   const feeEvent: TxEvent = {
     type: 'fee',
-    attributes: { payer: toHex(c.sender), amount: body.fee.toString() },
+    attributes: { payer: c.senderHex, amount: body.fee.toString() },
   };
   const msgState = state.branch();
   const r = applyMsg(msgState, c, ctx);
@@ -326,13 +348,13 @@ export function checkTxAgainst(
   bytes: Uint8Array,
   ctx: ExecContext,
   maxNonceAhead: number,
-  pendingFees: (sender: Uint8Array, nonce: number) => bigint = () => 0n,
+  pendingFees: (c: CheckedTx) => bigint = () => 0n,
 ): TxOutcome {
   const s = checkStateless(bytes, ctx);
   if (!s.ok) return rejected(s);
   const c = s.checked;
   const body = c.tx.body;
-  const account = committed.account(c.sender);
+  const account = committed.accountAt(c.senderKey);
   if (body.nonce < account.nonce) {
     return rejected(
       fail('TX_BAD_NONCE', `nonce ${body.nonce} was already used; the next is ${account.nonce}`, c),
@@ -347,7 +369,7 @@ export function checkTxAgainst(
   // The fees of the sender's other pending transactions come first: together
   // they may not exceed the balance (else one account holds every slot up to
   // maxNonceAhead at full priority for the price of one fee).
-  const others = pendingFees(c.sender, body.nonce);
+  const others = pendingFees(c);
   if (others > 0n && account.balance - others < body.fee) {
     const log = `balance ${account.balance} cannot pay the fee ${body.fee} on top of ${others} of pending fees`;
     return rejected(fail('TX_INSUFFICIENT_FUNDS', log, c));
