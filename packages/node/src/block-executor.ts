@@ -37,6 +37,7 @@ import {
   evidenceListHash,
   type FinalizeBlockResponse,
   finalizeRequestFromBlock,
+  type Histogram,
   LIMITS,
   type Logger,
   type Metrics,
@@ -104,6 +105,9 @@ export interface BlockExecutorPorts {
 
 const problem = (code: BlockProblemCode, reason: string): BlockProblem => ({ code, reason });
 
+/** Buckets of `synod_node_block_phase_seconds`: 1 ms to 30 s. */
+const PHASE_BUCKETS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30];
+
 /** Longest application reason kept in a block problem (and so in a log line). */
 const REASON_CHARS_MAX = 500;
 
@@ -122,6 +126,7 @@ export class BlockExecutor implements ConsensusApplication {
   readonly #p: BlockExecutorPorts;
   readonly #rejected: Counter;
   readonly #executed: Counter;
+  readonly #seconds: Histogram;
 
   constructor(ports: BlockExecutorPorts) {
     this.#p = ports;
@@ -134,12 +139,37 @@ export class BlockExecutor implements ConsensusApplication {
       name: 'synod_node_blocks_executed_total',
       help: 'Blocks executed by the application (consensus, block sync and handshake replay)',
     });
+    this.#seconds = ports.metrics.histogram({
+      name: 'synod_node_block_phase_seconds',
+      help: 'Time per block in each phase: build (reap + prepareProposal), validate (a proposed block, processProposal included), execute (finalizeBlock, chain state, commit), mempool (update and recheck)',
+      labelNames: ['phase'],
+      buckets: PHASE_BUCKETS,
+    });
+  }
+
+  /**
+   * Runs `fn`, observing its time under `phase` by the node's clock (the
+   * daemon's wall clock, in ms; the simulator's virtual one). A metric only:
+   * it never feeds a decision.
+   */
+  async #timed<T>(phase: 'build' | 'validate' | 'execute' | 'mempool', fn: () => Promise<T>): Promise<T> {
+    const { clock } = this.#p;
+    const t0 = clock.now();
+    try {
+      return await fn();
+    } finally {
+      this.#seconds.observe(Math.max(0, clock.now() - t0) / 1000, { phase });
+    }
   }
 
   // ------------------------------------------------------------------ proposal
 
   /** The paper's getValue(): the block this validator proposes at `request.height`. */
-  async buildBlock(request: BuildBlockRequest): Promise<Block> {
+  buildBlock(request: BuildBlockRequest): Promise<Block> {
+    return this.#timed('build', () => this.#build(request));
+  }
+
+  async #build(request: BuildBlockRequest): Promise<Block> {
     const { chain, evidencePool, mempool, application } = this.#p;
     const s = chain.snapshot;
     const h = request.height;
@@ -219,7 +249,7 @@ export class BlockExecutor implements ConsensusApplication {
 
   /** The paper's valid(v). */
   async validateBlock(block: Block): Promise<boolean> {
-    const found = await this.blockProblem(block, { proposal: true });
+    const found = await this.#timed('validate', () => this.blockProblem(block, { proposal: true }));
     if (found === undefined) return true;
     this.#rejected.inc({ code: found.code });
     this.#p.logger.warn('invalid block', {
@@ -343,7 +373,9 @@ export class BlockExecutor implements ConsensusApplication {
 
   /** Executes the next block (see `executeBlock`). */
   async execute(block: Block): Promise<FinalizeBlockResponse> {
-    const response = await executeBlock(this.#p.application, this.#p.chain, block);
+    const response = await this.#timed('execute', () =>
+      executeBlock(this.#p.application, this.#p.chain, block),
+    );
     this.#executed.inc();
     return response;
   }
@@ -376,7 +408,7 @@ export class BlockExecutor implements ConsensusApplication {
     if (block.evidence.length > 0) await storage.evidence.markCommitted(block.evidence, h);
     const ctx = await chain.evidenceContext(block.evidence.map(evidenceHeight), verifySignature);
     evidencePool.update(block.evidence, ctx);
-    await mempool.update(h, block.txs);
+    await this.#timed('mempool', () => mempool.update(h, block.txs));
     this.#p.logger.debug('block executed', { height: h, txs: block.txs.length });
     this.#p.onExecuted(block, commit, response);
   }

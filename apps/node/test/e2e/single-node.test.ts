@@ -70,6 +70,9 @@ describe('synodd single node', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
     expect(metrics).toMatch(/^synod_node_height [1-9]/m);
     expect(metrics).toMatch(/^synod_consensus_height /m);
+    // A lone validator builds, executes and updates its mempool for every block it commits.
+    for (const phase of ['build', 'execute', 'mempool'])
+      expect(metrics).toMatch(new RegExp(`^synod_node_block_phase_seconds_count\\{phase="${phase}"\\} [1-9]`, 'm'));
 
     const stop = await first.stop('SIGTERM');
     expect(stop.code).toBe(0);
