@@ -72,7 +72,9 @@ describe('synodd single node', () => {
     expect(metrics).toMatch(/^synod_consensus_height /m);
     // A lone validator builds, executes and updates its mempool for every block it commits.
     for (const phase of ['build', 'execute', 'mempool'])
-      expect(metrics).toMatch(new RegExp(`^synod_node_block_phase_seconds_count\\{phase="${phase}"\\} [1-9]`, 'm'));
+      expect(metrics).toMatch(
+        new RegExp(`^synod_node_block_phase_seconds_count\\{phase="${phase}"\\} [1-9]`, 'm'),
+      );
 
     const stop = await first.stop('SIGTERM');
     expect(stop.code).toBe(0);
