@@ -82,6 +82,13 @@ export interface LedgerOptions {
   /** Verified-signature cache entries (default 100,000; 0 disables). */
   readonly signatureCacheSize?: number;
   /**
+   * Transactions whose stateless checks (decoding, sender, signature…) are
+   * remembered, so a transaction is decoded once per node across checkTx, its
+   * rechecks and the blocks that carry it (default 10,000, about 1 KB each for
+   * a transfer; 0 disables).
+   */
+  readonly statelessCacheSize?: number;
+  /**
    * The Ed25519 check of transaction signatures (default: @synod/crypto's
    * `verify`, ZIP-215). It must be that check, answered however is fastest:
    * the simulator runs many ledgers in one process and shares one cache of
@@ -170,7 +177,7 @@ export class Ledger implements Application {
   private readonly versions = new Map<string, number>();
   private readonly tree = new SparseMerkleTree();
   private readonly signatures: SignatureCache;
-  private readonly stateless = new StatelessCache();
+  private readonly stateless: StatelessCache;
   private readonly logger: Logger;
   private readonly maxNonceAhead: number;
   private readonly txCounter;
@@ -191,6 +198,7 @@ export class Ledger implements Application {
     this.db = new StateDb(options.kv);
     this.logger = (options.logger ?? noopLogger).child({ module: 'ledger' });
     this.signatures = new SignatureCache(options.signatureCacheSize ?? 100_000);
+    this.stateless = new StatelessCache(options.statelessCacheSize ?? 10_000);
     this.maxNonceAhead = options.maxNonceAhead ?? DEFAULT_MAX_NONCE_AHEAD;
     const metrics = options.metrics ?? noopMetrics;
     this.txCounter = metrics.counter({

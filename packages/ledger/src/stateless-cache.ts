@@ -1,8 +1,7 @@
+import { keyString } from './bytes.js';
 import type { CheckedTx, ExecContext } from './tx-exec.js';
 
 interface Entry {
-  /** A copy of the bytes the checks ran on. */
-  readonly bytes: Buffer;
   readonly chainId: string;
   readonly maxTxBytes: number;
   readonly minFee: bigint;
@@ -13,41 +12,56 @@ interface Entry {
 
 /**
  * The passing results of the stateless checks (decoding, sender address, gas,
- * fee floor, signature), by the bytes object they ran on. The mempool passes
- * the same object to checkTx at every recheck after a commit, and the proposer
- * builds and executes its block from those objects, so those checks need only
- * redo the part that reads state.
+ * fee floor, signature), keyed by the transaction's bytes themselves, so a
+ * transaction is decoded and checked once per node however often it comes
+ * back: the mempool's recheck after every commit, the proposer's
+ * prepareProposal, a proposed block's processProposal (whose bytes a
+ * non-proposer decoded off the wire: another object, the same content) and
+ * finalizeBlock.
  *
- * The object is only a lookup key: a hit also compares the bytes with a copy
- * taken at the first check, and the parameters those checks read (chain id,
- * size limit, minimum fee, block gas limit, the verifier), so a caller that
- * changed the bytes afterwards, or a parameter change, gets the checks run
- * again, never a stale answer. Entries go with their bytes (a WeakMap), so the
- * cache holds at most what the mempool and the blocks in flight hold.
+ * A hit also compares the parameters those checks read (chain id, size limit,
+ * minimum fee, block gas limit, the verifier), so a parameter change runs the
+ * checks again, never answers stale. Bounded: the least recently used entry
+ * goes first. Each entry holds the transaction's bytes (as a string key) and
+ * its decoded form, about 1 KB for a transfer.
  */
 export class StatelessCache {
-  readonly #byBytes = new WeakMap<Uint8Array, Entry>();
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
 
   get(bytes: Uint8Array, ctx: ExecContext): CheckedTx | undefined {
-    const e = this.#byBytes.get(bytes);
+    if (this.capacity <= 0) return undefined;
+    const key = keyString(bytes);
+    const e = this.#entries.get(key);
     if (e === undefined) return undefined;
+    this.#entries.delete(key);
     if (
       e.chainId !== ctx.app.chainId ||
       e.maxTxBytes !== ctx.app.maxTxBytes ||
       e.minFee !== ctx.app.minFee ||
       e.maxGas !== ctx.params.block.maxGas ||
-      e.verify !== ctx.verify ||
-      !e.bytes.equals(bytes)
-    ) {
-      this.#byBytes.delete(bytes);
+      e.verify !== ctx.verify
+    )
       return undefined;
-    }
+    this.#entries.set(key, e); // most recently used
     return e.checked;
   }
 
   set(bytes: Uint8Array, ctx: ExecContext, checked: CheckedTx): void {
-    this.#byBytes.set(bytes, {
-      bytes: Buffer.from(bytes),
+    if (this.capacity <= 0) return;
+    const key = keyString(bytes);
+    this.#entries.delete(key);
+    while (this.#entries.size >= this.capacity) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done === true) break;
+      this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, {
       chainId: ctx.app.chainId,
       maxTxBytes: ctx.app.maxTxBytes,
       minFee: ctx.app.minFee,

@@ -87,12 +87,12 @@ const fail = (code: LedgerTxCode, log: string, checked?: CheckedTx): TxFailure =
 /**
  * Checks that need no state: size, decoding, chain id, gas, fee floor,
  * amounts, signature (the expensive one, last). A pass is remembered in
- * `ctx.stateless` (when given) and answered from it for the same bytes object.
+ * `ctx.stateless` (when given) and answered from it for the same bytes.
  * Never throws.
  */
 export function checkStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
   const cache = ctx.stateless;
-  if (cache === undefined) return runStateless(bytes, ctx);
+  if (cache === undefined || !(bytes instanceof Uint8Array)) return runStateless(bytes, ctx);
   const hit = cache.get(bytes, ctx);
   if (hit !== undefined) return { ok: true, checked: hit };
   const s = runStateless(bytes, ctx);

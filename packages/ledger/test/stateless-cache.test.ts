@@ -22,7 +22,7 @@ async function countingLedger() {
   return { ledger, verifies: () => verifies };
 }
 
-describe('checkTx: stateless results by bytes object', () => {
+describe('checkTx: stateless results by transaction bytes', () => {
   it("the mempool's recheck of the same bytes redoes only the checks against state", async () => {
     const { ledger, verifies } = await countingLedger();
     const txs = [0, 1, 2].map((nonce) => transfer(alice, addr(bob), 5n, { nonce }));
@@ -35,9 +35,38 @@ describe('checkTx: stateless results by bytes object', () => {
     for (const tx of txs) codes.push((await ledger.checkTx(tx, 'recheck')).code);
     expect(codes).toEqual(['TX_BAD_NONCE', 'OK', 'OK']);
     expect(verifies()).toBe(after);
-    // An equal copy is another object: checked in full.
+    // An equal copy (a block's bytes as a non-proposer decodes them) is the same transaction.
     expect((await ledger.checkTx(new Uint8Array(txs[1] as Uint8Array), 'recheck')).code).toBe('OK');
-    expect(verifies()).toBe(after + 1);
+    expect(verifies()).toBe(after);
+  });
+
+  it('is bounded: the least recently used transaction is checked in full again; size 0 disables it', async () => {
+    for (const [size, expected] of [
+      [2, 1],
+      [0, 3],
+    ] as const) {
+      let verifies = 0;
+      const { ledger } = await openLedger({
+        signatureCacheSize: 0,
+        statelessCacheSize: size,
+        verifySignature: (pk, msg, sig) => {
+          verifies += 1;
+          return verify(pk, msg, sig);
+        },
+      });
+      // Future nonces: no dry run, one stateless check each.
+      const [a, b, c] = [5, 6, 7].map((nonce) => transfer(alice, addr(bob), 5n, { nonce })) as [
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+      ];
+      for (const tx of [a, b, c]) await ledger.checkTx(tx, 'new');
+      verifies = 0;
+      await ledger.checkTx(c, 'recheck'); // kept (size 2): b and c
+      await ledger.checkTx(a, 'recheck'); // evicted: checked again
+      await ledger.checkTx(c, 'recheck');
+      expect(verifies, `statelessCacheSize ${size}`).toBe(expected);
+    }
   });
 
   it('bytes changed after their check are checked again, never answered from the cache', async () => {
@@ -50,7 +79,7 @@ describe('checkTx: stateless results by bytes object', () => {
   });
 
   it('a parameter the checks read, changed, makes them run again', () => {
-    const cache = new StatelessCache();
+    const cache = new StatelessCache(16);
     let verifies = 0;
     const base: ExecContext = {
       app: { chainId: CHAIN_ID, minFee: MIN_FEE, maxTxBytes: 4096, initialHeight: 1 },
