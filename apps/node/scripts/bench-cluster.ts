@@ -39,6 +39,8 @@ import {
   writeTestnet,
 } from './bench-cluster/cluster.js';
 import {
+  BLOCK_PHASES,
+  blockPhases,
   type HotFunction,
   load1,
   machine,
@@ -317,12 +319,13 @@ async function fourValidators(bound: number): Promise<void> {
     const satBlocks = await blockStats(ports[0] as number, sat.blocks.first, sat.blocks.last);
     // tx gossip messages the validators published, and the transactions in them (testnet metrics port: RPC + 3)
     const gossip = await txGossip(ports.map((p) => `http://127.0.0.1:${p + 3}/metrics`));
+    const phases = await blockPhases(ports.map((p) => `http://127.0.0.1:${p + 3}/metrics`));
     await stopAll(nodes);
-    details.saturation = { ...sat, blockStats: satBlocks, txGossip: gossip };
+    details.saturation = { ...sat, blockStats: satBlocks, txGossip: gossip, blockPhases: phases };
     const satTx = sat.committedTxPerSec;
     add({
       figure: `committed tx/s at saturation (${cfg.saturationRate} tx/s offered, ${sat.submitTxPerSec.toFixed(0)} submitted), ${cfg.validators} validators, every signature verified on every node`,
-      value: `${satTx.toFixed(0)} tx/s = ${((satTx * 100) / bound).toFixed(1)} % of the bound (${sat.committed}/${sat.submitted} committed; blocks up to ${satBlocks.maxTxs} txs, longest interval ${(satBlocks.intervalMs.max / 1000).toFixed(1)} s${gossip === undefined ? '' : `; ${gossip.txsPerMessage.toFixed(1)} txs per gossip message`})`,
+      value: `${satTx.toFixed(0)} tx/s = ${((satTx * 100) / bound).toFixed(1)} % of the bound (${sat.committed}/${sat.submitted} committed; blocks up to ${satBlocks.maxTxs} txs, longest interval ${(satBlocks.intervalMs.max / 1000).toFixed(1)} s, ${satBlocks.laterRounds} of ${Math.max(0, sat.blocks.last - sat.blocks.first)} heights decided after round 0${gossip === undefined ? '' : `; ${gossip.txsPerMessage.toFixed(1)} txs per gossip message`}${phases === undefined ? '' : `; ms per block and node: ${BLOCK_PHASES.map((p) => `${p} ${phases[p].meanMs.toFixed(0)}`).join(', ')}`})`,
       target: '≥ 50 % of the verify bound (stretch 75 %)',
       met: satTx >= 0.5 * bound,
     });

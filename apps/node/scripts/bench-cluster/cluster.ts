@@ -362,7 +362,13 @@ export async function blockStats(
   port: number,
   first: number,
   last: number,
-): Promise<{ blocks: number; maxTxs: number; intervalMs: { p50: number; max: number } }> {
+): Promise<{
+  blocks: number;
+  maxTxs: number;
+  intervalMs: { p50: number; max: number };
+  /** Heights of first..last-1 whose commit (in the next block) is of a round above 0. */
+  laterRounds: number;
+}> {
   const metas: { h: number; t: number; n: number }[] = [];
   for (let h = first; h <= last; h += 20) {
     const res = await rpc<{ block_metas: { header: { height: string; time: string }; num_txs: string }[] }>(
@@ -377,9 +383,17 @@ export async function blockStats(
   const iv: number[] = [];
   for (let i = 1; i < metas.length; i++)
     iv.push((metas[i] as { t: number }).t - (metas[i - 1] as { t: number }).t);
+  let laterRounds = 0;
+  for (let h = first; h < last; h++) {
+    const res = await rpc<{ signed_header: { commit: { round: number | string } } }>(port, 'commit', {
+      height: String(h),
+    });
+    if (Number(res.signed_header.commit.round) > 0) laterRounds++;
+  }
   return {
     blocks: metas.length,
     maxTxs: Math.max(0, ...metas.map((m) => m.n)),
     intervalMs: { p50: percentile(iv, 50), max: Math.max(0, ...iv) },
+    laterRounds,
   };
 }

@@ -171,3 +171,35 @@ export async function txGossip(
     return undefined;
   }
 }
+
+/** The block executor's phases (`synod_node_block_phase_seconds`). */
+export const BLOCK_PHASES = ['build', 'validate', 'execute', 'mempool'] as const;
+
+/**
+ * Each block phase summed over the nodes: how many blocks went through it
+ * and the mean ms per block, from each node's Prometheus endpoint (since the
+ * node started); undefined when one cannot be read.
+ */
+export async function blockPhases(
+  metricsUrls: readonly string[],
+): Promise<Record<(typeof BLOCK_PHASES)[number], { count: number; meanMs: number }> | undefined> {
+  try {
+    const sums = BLOCK_PHASES.map(() => ({ count: 0, seconds: 0 }));
+    for (const url of metricsUrls) {
+      const text = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
+      BLOCK_PHASES.forEach((phase, i) => {
+        const s = sums[i] as { count: number; seconds: number };
+        s.count += counterSum(text, 'synod_node_block_phase_seconds_count', { phase });
+        s.seconds += counterSum(text, 'synod_node_block_phase_seconds_sum', { phase });
+      });
+    }
+    return Object.fromEntries(
+      BLOCK_PHASES.map((phase, i) => {
+        const s = sums[i] as { count: number; seconds: number };
+        return [phase, { count: s.count, meanMs: s.count === 0 ? 0 : (s.seconds * 1000) / s.count }];
+      }),
+    ) as Record<(typeof BLOCK_PHASES)[number], { count: number; meanMs: number }>;
+  } catch {
+    return undefined;
+  }
+}
