@@ -13,12 +13,31 @@ const U64_MAX = (1n << 64n) - 1n;
 /** Largest value a u64 field holds. */
 export const MAX_U64 = U64_MAX;
 
-/** Big-endian u64 of a non-negative safe integer or bigint. */
+const TWO_32 = 2 ** 32;
+
+/** Big-endian u64 of a non-negative integer (number or bigint) below 2^64. */
 export function u64(n: number | bigint): Uint8Array {
-  const v = typeof n === 'bigint' ? n : BigInt(n);
-  if (v < 0n || v > U64_MAX) throw new RangeError(`u64 out of range: ${v}`);
+  let hi: number;
+  let lo: number;
+  if (typeof n === 'number') {
+    // Integral doubles divide by 2^32 exactly: no BigInt on the hot path (balances' nonces, heights).
+    if (!Number.isInteger(n) || n < 0 || n >= TWO_32 * TWO_32) throw new RangeError(`u64 out of range: ${n}`);
+    hi = Math.floor(n / TWO_32);
+    lo = n - hi * TWO_32;
+  } else {
+    if (n < 0n || n > U64_MAX) throw new RangeError(`u64 out of range: ${n}`);
+    hi = Number(n >> 32n);
+    lo = Number(n & 0xffff_ffffn);
+  }
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v);
+  out[0] = hi >>> 24;
+  out[1] = (hi >>> 16) & 0xff;
+  out[2] = (hi >>> 8) & 0xff;
+  out[3] = hi & 0xff;
+  out[4] = lo >>> 24;
+  out[5] = (lo >>> 16) & 0xff;
+  out[6] = (lo >>> 8) & 0xff;
+  out[7] = lo & 0xff;
   return out;
 }
 
@@ -110,9 +129,12 @@ export class Reader {
   }
 
   u64Number(): number {
-    const v = this.u64();
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('u64 above 2^53 - 1');
-    return Number(v);
+    this.need(8);
+    const hi = this.view.getUint32(this.offset);
+    const lo = this.view.getUint32(this.offset + 4);
+    if (hi > 0x1f_ffff) throw new RangeError('u64 above 2^53 - 1');
+    this.offset += 8;
+    return hi * TWO_32 + lo;
   }
 
   end(): void {

@@ -1,6 +1,6 @@
 import { addressFromPublicKey } from '@synod/crypto';
 import type { Punishment, SigningInfo } from '@synod/fault-detector';
-import { concat, keyString, Reader, u64, Writer } from './bytes.js';
+import { keyString, Reader, u64, Writer } from './bytes.js';
 
 /**
  * The state model: every piece of state is one key/value pair in a table
@@ -119,8 +119,12 @@ export interface LedgerAppParams {
   readonly initialHeight: number;
 }
 
-const tagged = (tag: number, ...parts: Uint8Array[]): string =>
-  keyString(concat(Uint8Array.of(tag), ...parts));
+/** keyString of the tag byte followed by the parts, built without concatenating bytes (latin1: one char per byte). */
+const tagged = (tag: number, ...parts: Uint8Array[]): string => {
+  let key = String.fromCharCode(tag);
+  for (const p of parts) key += keyString(p);
+  return key;
+};
 
 const EQUIVOCATION_CODE: Readonly<Record<EquivocationKind, number>> = {
   'duplicate-vote': 1,
