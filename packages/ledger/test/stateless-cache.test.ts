@@ -115,6 +115,39 @@ describe('checkTx: stateless results by transaction bytes', () => {
   });
 });
 
+describe('StatelessCache: bounded in bytes', () => {
+  it('large transactions cannot make it hold more than its byte budget', () => {
+    const memo = new Uint8Array(256).fill(7); // the largest memo
+    const txs = [0, 1, 2, 3].map((nonce) => transfer(alice, addr(bob), 5n, { nonce, memo }));
+    // An entry counts twice the transaction's size plus 1 KB: a budget for two.
+    const budget = 2 * (2 * (txs[0] as Uint8Array).length + 1024) + 10;
+    const cache = new StatelessCache(1_000, budget);
+    const ctx: ExecContext = {
+      app: { chainId: CHAIN_ID, minFee: MIN_FEE, maxTxBytes: 4_096, initialHeight: 1 },
+      params: DEFAULT_CONSENSUS_PARAMS,
+      height: 1,
+      timeMs: 0,
+      signatures: new SignatureCache(0),
+      verify,
+      stateless: cache,
+    };
+    for (const tx of txs) expect(checkStateless(tx, ctx).ok).toBe(true);
+    expect(cache.size).toBe(2);
+    expect(cache.bytes).toBeLessThanOrEqual(budget);
+    // The newest two are the ones kept.
+    expect(cache.get(txs[3] as Uint8Array, ctx)).toBeDefined();
+    expect(cache.get(txs[0] as Uint8Array, ctx)).toBeUndefined();
+    // One transaction above the whole budget is not kept at all.
+    const tiny = new StatelessCache(1_000, 1_000);
+    tiny.set(
+      txs[0] as Uint8Array,
+      ctx,
+      (checkStateless(txs[0] as Uint8Array, ctx) as { checked: never }).checked,
+    );
+    expect(tiny.size).toBe(0);
+  });
+});
+
 describe('checkTx: pending fees by sender', () => {
   it('a replacement at the same nonce counts its own fee, not the old one', async () => {
     const { ledger } = await openLedger();
