@@ -112,6 +112,20 @@ export function runKvComplianceSuite(name: string, factory: () => Promise<KvFixt
       expect(Buffer.from(back ?? b()).equals(Buffer.from(big))).toBe(true);
     });
 
+    it('batch writes exactly the bytes of keys and values that are views into larger buffers', async () => {
+      const backing = Uint8Array.from({ length: 64 }, (_, i) => i);
+      const key = backing.subarray(10, 14);
+      const value = backing.subarray(20, 52);
+      await kv.batch([{ type: 'put', key, value }], { sync: true });
+      backing.fill(0xee); // the store must not keep the caller's memory
+      expect(Array.from((await kv.get(Uint8Array.of(10, 11, 12, 13))) ?? [])).toEqual(
+        Array.from({ length: 32 }, (_, i) => 20 + i),
+      );
+      expect((await kv.entries()).map((e) => Array.from(e.key))).toEqual([[10, 11, 12, 13]]);
+      await kv.batch([{ type: 'del', key: Uint8Array.of(0, 10, 11, 12, 13).subarray(1) }]);
+      expect(await kv.get(Uint8Array.of(10, 11, 12, 13))).toBeUndefined();
+    });
+
     it('batch applies puts and deletes in order; a later op on the same key wins', async () => {
       await kv.put(text('x'), text('old'));
       await kv.batch(

@@ -69,11 +69,25 @@ export class AbstractLevelKvStore implements KvStore {
   private readonly copy: boolean;
   private closed = false;
 
-  constructor(db: BytesLevel, kind: string, sizing: LevelSizing, copy: boolean) {
+  private readonly writeBatch: BytesLevel['batch'];
+
+  /**
+   * `writeBatch`: writes a batch of already-valid byte operations, when the
+   * database has a faster way than its public `batch` (see
+   * `openLevelKvStore`); default `db.batch`.
+   */
+  constructor(
+    db: BytesLevel,
+    kind: string,
+    sizing: LevelSizing,
+    copy: boolean,
+    writeBatch?: BytesLevel['batch'],
+  ) {
     this.db = db;
     this.kind = kind;
     this.sizing = sizing;
     this.copy = copy;
+    this.writeBatch = writeBatch ?? ((ops, options) => db.batch(ops, options));
   }
 
   private assertOpen(what: string): void {
@@ -134,7 +148,7 @@ export class AbstractLevelKvStore implements KvStore {
         : { type: 'del' as const, key: op.key },
     );
     try {
-      await this.db.batch(levelOps, { sync: options?.sync === true });
+      await this.writeBatch(levelOps, { sync: options?.sync === true });
     } catch (err) {
       throw toStorageError(err, `${this.kind} batch`);
     }

@@ -21,6 +21,27 @@ interface ClassicLevelExtras {
   compactRange(start: Uint8Array, end: Uint8Array): Promise<void>;
 }
 
+/**
+ * abstract-level's private batch, which classic-level implements: the
+ * operations go straight to LevelDB's WriteBatch (built and copied in the
+ * call; the write is a priority job that close waits for). The public
+ * `batch` first clones every operation, normalises its encodings and runs
+ * the hook and event machinery, which Synod does not use: 18 against 4 µs
+ * per operation here (2026-12-07, 14,000 puts of 200 bytes). The store
+ * checks the operations itself (`assertBatchOps`: types, bytes) and never
+ * calls it on a closed store.
+ */
+interface PrivateBatch {
+  _batch(
+    ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>,
+    options: { sync: boolean },
+  ): Promise<void>;
+}
+
+function hasPrivateBatch(db: object): db is PrivateBatch {
+  return typeof (db as Partial<PrivateBatch>)._batch === 'function';
+}
+
 function hasClassicExtras(db: object): db is ClassicLevelExtras {
   const extras = db as Partial<ClassicLevelExtras>;
   return typeof extras.approximateSize === 'function' && typeof extras.compactRange === 'function';
@@ -58,5 +79,6 @@ export async function openLevelKvStore(path: string, options: LevelKvStoreOption
       compact: (span) => db.compactRange(...bounds(span)),
     },
     false,
+    hasPrivateBatch(db) ? (ops, options) => db._batch(ops, options) : undefined,
   );
 }
