@@ -2,7 +2,7 @@ import { keyString } from './bytes.js';
 import type { CheckedTx, ExecContext } from './tx-exec.js';
 
 /** What an entry is counted as: its key (the bytes, one char each), the decoded copy, and the objects around them. */
-const entryCost = (bytes: Uint8Array): number => 2 * bytes.length + ENTRY_OVERHEAD_BYTES;
+const entryCost = (size: number): number => 2 * size + ENTRY_OVERHEAD_BYTES;
 const ENTRY_OVERHEAD_BYTES = 1024;
 
 interface Entry {
@@ -14,6 +14,14 @@ interface Entry {
   readonly verify: ExecContext['verify'];
   readonly checked: CheckedTx;
 }
+
+/** Whether an entry was made under the parameters `ctx` has now. */
+const usable = (e: Entry, ctx: ExecContext): boolean =>
+  e.chainId === ctx.app.chainId &&
+  e.maxTxBytes === ctx.app.maxTxBytes &&
+  e.minFee === ctx.app.minFee &&
+  e.maxGas === ctx.params.block.maxGas &&
+  e.verify === ctx.verify;
 
 /**
  * The passing results of the stateless checks (decoding, sender address, gas,
@@ -49,30 +57,42 @@ export class StatelessCache {
     return this.#entries.size;
   }
 
-  get(bytes: Uint8Array, ctx: ExecContext): CheckedTx | undefined {
-    if (this.capacity <= 0) return undefined;
+  /**
+   * The stateless result of `bytes`: from the cache when it passed before
+   * under the same parameters, else `run()`'s, remembered when it passes.
+   */
+  check<R extends { readonly ok: boolean; readonly checked?: CheckedTx }>(
+    bytes: Uint8Array,
+    ctx: ExecContext,
+    run: () => R,
+  ): R | { readonly ok: true; readonly checked: CheckedTx } {
+    if (this.capacity <= 0) return run();
     const key = keyString(bytes);
+    const hit = this.#lookup(key, ctx);
+    if (hit !== undefined) return { ok: true, checked: hit };
+    const result = run();
+    if (result.ok && result.checked !== undefined) this.#remember(key, bytes.length, ctx, result.checked);
+    return result;
+  }
+
+  /** True when `bytes` has an entry usable under `ctx` (tests). */
+  has(bytes: Uint8Array, ctx: ExecContext): boolean {
+    const e = this.#entries.get(keyString(bytes));
+    return e !== undefined && usable(e, ctx);
+  }
+
+  #lookup(key: string, ctx: ExecContext): CheckedTx | undefined {
     const e = this.#entries.get(key);
     if (e === undefined) return undefined;
     this.#drop(key, e);
-    if (
-      e.chainId !== ctx.app.chainId ||
-      e.maxTxBytes !== ctx.app.maxTxBytes ||
-      e.minFee !== ctx.app.minFee ||
-      e.maxGas !== ctx.params.block.maxGas ||
-      e.verify !== ctx.verify
-    )
-      return undefined;
+    if (!usable(e, ctx)) return undefined;
     this.#add(key, e); // most recently used
     return e.checked;
   }
 
-  set(bytes: Uint8Array, ctx: ExecContext, checked: CheckedTx): void {
-    const cost = entryCost(bytes);
-    if (this.capacity <= 0 || cost > this.maxBytes) return;
-    const key = keyString(bytes);
-    const old = this.#entries.get(key);
-    if (old !== undefined) this.#drop(key, old);
+  #remember(key: string, size: number, ctx: ExecContext, checked: CheckedTx): void {
+    const cost = entryCost(size);
+    if (cost > this.maxBytes) return;
     while (this.#entries.size >= this.capacity || this.#bytes + cost > this.maxBytes) {
       const oldest = this.#entries.entries().next();
       if (oldest.done === true) break;

@@ -93,11 +93,7 @@ const fail = (code: LedgerTxCode, log: string, checked?: CheckedTx): TxFailure =
 export function checkStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
   const cache = ctx.stateless;
   if (cache === undefined || !(bytes instanceof Uint8Array)) return runStateless(bytes, ctx);
-  const hit = cache.get(bytes, ctx);
-  if (hit !== undefined) return { ok: true, checked: hit };
-  const s = runStateless(bytes, ctx);
-  if (s.ok) cache.set(bytes, ctx, s.checked);
-  return s;
+  return cache.check(bytes, ctx, () => runStateless(bytes, ctx));
 }
 
 function runStateless(bytes: Uint8Array, ctx: ExecContext): Stateless {
