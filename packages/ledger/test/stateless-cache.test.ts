@@ -22,6 +22,19 @@ async function countingLedger() {
   return { ledger, verifies: () => verifies };
 }
 
+/** A context for checkStateless alone: the test chain's parameters, no signature cache. */
+function execContext(stateless: StatelessCache, check: ExecContext['verify']): ExecContext {
+  return {
+    app: { chainId: CHAIN_ID, minFee: MIN_FEE, maxTxBytes: 4_096, initialHeight: 1 },
+    params: DEFAULT_CONSENSUS_PARAMS,
+    height: 1,
+    timeMs: 0,
+    signatures: new SignatureCache(0),
+    verify: check,
+    stateless,
+  };
+}
+
 describe('checkTx: stateless results by transaction bytes', () => {
   it("the mempool's recheck of the same bytes redoes only the checks against state", async () => {
     const { ledger, verifies } = await countingLedger();
@@ -81,18 +94,10 @@ describe('checkTx: stateless results by transaction bytes', () => {
   it('a parameter the checks read, changed, makes them run again', () => {
     const cache = new StatelessCache(16);
     let verifies = 0;
-    const base: ExecContext = {
-      app: { chainId: CHAIN_ID, minFee: MIN_FEE, maxTxBytes: 4096, initialHeight: 1 },
-      params: DEFAULT_CONSENSUS_PARAMS,
-      height: 1,
-      timeMs: 0,
-      signatures: new SignatureCache(0),
-      verify: (pk, msg, sig) => {
-        verifies += 1;
-        return verify(pk, msg, sig);
-      },
-      stateless: cache,
-    };
+    const base = execContext(cache, (pk, msg, sig) => {
+      verifies += 1;
+      return verify(pk, msg, sig);
+    });
     const tx = transfer(alice, addr(bob), 5n, { nonce: 0, fee: MIN_FEE });
     expect(checkStateless(tx, base).ok).toBe(true);
     expect(checkStateless(tx, base).ok).toBe(true);
@@ -122,15 +127,7 @@ describe('StatelessCache: bounded in bytes', () => {
     // An entry counts twice the transaction's size plus 1 KB: a budget for two.
     const budget = 2 * (2 * (txs[0] as Uint8Array).length + 1024) + 10;
     const cache = new StatelessCache(1_000, budget);
-    const ctx: ExecContext = {
-      app: { chainId: CHAIN_ID, minFee: MIN_FEE, maxTxBytes: 4_096, initialHeight: 1 },
-      params: DEFAULT_CONSENSUS_PARAMS,
-      height: 1,
-      timeMs: 0,
-      signatures: new SignatureCache(0),
-      verify,
-      stateless: cache,
-    };
+    const ctx = execContext(cache, verify);
     for (const tx of txs) expect(checkStateless(tx, ctx).ok).toBe(true);
     expect(cache.size).toBe(2);
     expect(cache.bytes).toBeLessThanOrEqual(budget);
