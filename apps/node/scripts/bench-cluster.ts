@@ -290,7 +290,7 @@ async function fourValidators(bound: number): Promise<void> {
     const p99 = lat.latencyMs.p99 ?? Number.NaN;
     add({
       figure: `submit→commit latency p50 / p99 at ${cfg.latencyRate} tx/s offered, ${cfg.validators} validators`,
-      value: `${p50} / ${p99} ms (${lat.committed}/${lat.submitted} committed, ${lat.submitTxPerSec.toFixed(0)} tx/s submitted; blocks up to ${latBlocks.maxTxs} txs, longest interval ${(latBlocks.intervalMs.max / 1000).toFixed(1)} s)`,
+      value: `${p50} / ${p99} ms (${lat.committed}/${lat.submitted} committed, ${lat.submitTxPerSec.toFixed(0)} tx/s submitted; blocks up to ${latBlocks.maxTxs} txs, longest interval ${(latBlocks.intervalMs.max / 1000).toFixed(1)} s, ${latBlocks.laterRounds} of ${Math.max(0, lat.blocks.last - lat.blocks.first)} heights decided after round 0)`,
       target: 'p50 ≤ 100 ms, p99 ≤ 300 ms',
       met: p50 <= 100 && p99 <= 300 && lat.committed === lat.submitted,
     });
@@ -317,9 +317,10 @@ async function fourValidators(bound: number): Promise<void> {
       log: join(logs, 'load-saturation.log'),
     });
     const satBlocks = await blockStats(ports[0] as number, sat.blocks.first, sat.blocks.last);
-    // tx gossip messages the validators published, and the transactions in them (testnet metrics port: RPC + 3)
-    const gossip = await txGossip(ports.map((p) => `http://127.0.0.1:${p + 3}/metrics`));
-    const phases = await blockPhases(ports.map((p) => `http://127.0.0.1:${p + 3}/metrics`));
+    // tx gossip and block phases from the validators' Prometheus endpoints (testnet metrics port: RPC + 3)
+    const metricsUrls = ports.map((p) => `http://127.0.0.1:${p + 3}/metrics`);
+    const gossip = await txGossip(metricsUrls);
+    const phases = await blockPhases(metricsUrls);
     await stopAll(nodes);
     details.saturation = { ...sat, blockStats: satBlocks, txGossip: gossip, blockPhases: phases };
     const satTx = sat.committedTxPerSec;

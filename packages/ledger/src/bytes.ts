@@ -20,7 +20,7 @@ export function u64(n: number | bigint): Uint8Array {
   let hi: number;
   let lo: number;
   if (typeof n === 'number') {
-    // Integral doubles divide by 2^32 exactly: no BigInt on the hot path (balances' nonces, heights).
+    // Integral doubles divide by 2^32 exactly: no BigInt on the hot path (nonces, heights, counts).
     if (!Number.isInteger(n) || n < 0 || n >= TWO_32 * TWO_32) throw new RangeError(`u64 out of range: ${n}`);
     hi = Math.floor(n / TWO_32);
     lo = n - hi * TWO_32;

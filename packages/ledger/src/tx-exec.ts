@@ -39,7 +39,7 @@ export interface ExecContext {
   readonly signatures: SignatureCache;
   /** The Ed25519 (ZIP-215) check of transaction signatures (`LedgerOptions.verifySignature`). */
   readonly verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
-  /** Passing stateless results by bytes object (absent: every check runs in full). */
+  /** Passing stateless results, keyed by the transaction's bytes (absent: every check runs in full). */
   readonly stateless?: StatelessCache;
 }
 
