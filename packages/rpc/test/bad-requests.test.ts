@@ -30,6 +30,10 @@ async function wsClient(url: string): Promise<{
   ws.on('message', (d) => {
     const m = JSON.parse(String(d)) as RpcResponse;
     messages.push(m);
+    // An event of a subscription (result { query, data, events }) can arrive between a request and its
+    // reply: it is not the reply.
+    const r = m.result as Record<string, unknown> | undefined;
+    if (r !== undefined && r !== null && 'query' in r && 'data' in r) return;
     waiting.shift()?.(m);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
