@@ -100,6 +100,15 @@ const cfg = {
   largeBlocks: num('large-blocks', quick ? 10 : 300),
   accounts: num('accounts', quick ? 16 : 256),
 };
+/** `--verify-workers N|auto`: every synodd's verify_workers (default: config.toml's, i.e. the node's default). */
+const verifyWorkersIndex = argv.indexOf('--verify-workers');
+const verifyWorkers = verifyWorkersIndex < 0 ? undefined : argv[verifyWorkersIndex + 1];
+if (verifyWorkers !== undefined && !/^(auto|\d+)$/.test(verifyWorkers)) {
+  console.error(`bench:cluster: --verify-workers ${verifyWorkers}: expected "auto" or a number`);
+  process.exit(2);
+}
+/** synodd start's flags for every node of the run. */
+const startFlags = verifyWorkers === undefined ? [] : ['--verify_workers', verifyWorkers];
 const say = (s: string): void => {
   if (!json) process.stderr.write(`${s}\n`);
 };
@@ -155,7 +164,7 @@ async function startAll(
 ): Promise<Synodd[]> {
   return Array.from(
     { length: count },
-    (_, i) => new Synodd(net.home(i), join(logs, `node${i}.log`), nodeFlags),
+    (_, i) => new Synodd(net.home(i), join(logs, `node${i}.log`), nodeFlags, startFlags),
   );
 }
 
@@ -336,7 +345,7 @@ async function fourValidators(bound: number): Promise<void> {
     const prof = await topFunctions(profDir, 5);
     details.profile = prof;
     add({
-      figure: `CPU profile at saturation: top five functions' self time (${prof.profiles} nodes, ${(prof.busyMs / 1000).toFixed(1)} s busy)`,
+      figure: `CPU profile at saturation: top five functions' self time (${cfg.validators} nodes, ${prof.profiles} threads, ${(prof.busyMs / 1000).toFixed(1)} s busy)`,
       value: prof.top.map((f: HotFunction) => `${f.selfPct.toFixed(1)} % ${f.fn}`).join('; '),
       target: 'printed',
       met: null,
@@ -368,6 +377,7 @@ async function blockSync(
     net.home(cfg.validators),
     join(logs, 'follower.log'),
     syncProfile ? ['--cpu-prof', `--cpu-prof-dir=${followerProf}`] : [],
+    startFlags,
   );
   const syncEnd = Math.min(cfg.syncBlocks, emptyTop);
   type Mark = { h: number; t: number; cpuMs: number };

@@ -27,7 +27,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { createVerifyCache, type KeyPair, toHex } from '@synod/crypto';
+import { availableParallelism } from 'node:os';
+import { createVerifyCache, createVerifyPool, type KeyPair, toHex } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createNode, type SynodNode } from '@synod/node';
 import {
@@ -51,7 +52,7 @@ import {
 import { type Genesis, type Logger, SynodError } from '@synod/types';
 import { testModes, type UnsafeTestOptions } from './byzantine/index.js';
 import { ChainView } from './chain-view.js';
-import type { DaemonConfig } from './config/schema.js';
+import { type DaemonConfig, VERIFY_WORKERS_AUTO_MAX } from './config/schema.js';
 import {
   hostPortMultiaddr,
   listenMultiaddr,
@@ -223,7 +224,11 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     // 3. Application, node and RPC (created, not started).
     // One verifier with a memory of accepted signatures for the whole node: gossip validation (the
     // node's view carries it), consensus and the ledger's transaction checks verify each signature once.
-    const verifier = createVerifyCache();
+    // Transaction signatures are verified by worker threads (verify_workers), off the event loop.
+    const workers = verifyWorkers(config.verify_workers);
+    const pool = workers === 0 ? undefined : createVerifyPool({ workers });
+    if (pool !== undefined) undo.push(() => pool.close());
+    const verifier = createVerifyCache(pool === undefined ? {} : { pool });
     const application = await Ledger.open({
       kv: storage.state.appState,
       logger,
@@ -244,6 +249,7 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
         clock: unsafe.clock,
         signer,
         verifySignature: verifier.verify,
+        ...(pool === undefined ? {} : { verifySignatures: verifier.verifyMany }),
         logger,
         metrics,
       },
@@ -460,6 +466,11 @@ async function dialPeers(
       .catch((err: unknown) =>
         log.info('dial asked over RPC failed', { address, error: (err as Error).message }),
       );
+}
+
+/** The worker threads `verify_workers` asks for on this machine. */
+export function verifyWorkers(setting: DaemonConfig['verify_workers']): number {
+  return setting === 'auto' ? Math.min(availableParallelism(), VERIFY_WORKERS_AUTO_MAX) : setting;
 }
 
 function networkOptions(

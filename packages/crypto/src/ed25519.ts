@@ -397,19 +397,84 @@ export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Ui
         stats.fastAccepted++;
         return true;
       }
-      if (!zip215MayAccept(entry, publicKey, signature)) {
-        stats.fastRejected++;
-        return false;
-      }
+      return afterOpenSslNo(entry, publicKey, message, signature);
     }
-    stats.fallbackCalls++;
-    const ok = ed25519.verify(signature, message, publicKey, { zip215: true });
-    if (ok) stats.fallbackAccepted++;
-    return ok;
+    return fallback(publicKey, message, signature);
   } catch {
     return false;
   }
 }
+
+function afterOpenSslNo(
+  entry: PublicKeyEntry,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (!zip215MayAccept(entry, publicKey, signature)) {
+    stats.fastRejected++;
+    return false;
+  }
+  return fallback(publicKey, message, signature);
+}
+
+function fallback(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  stats.fallbackCalls++;
+  const ok = ed25519.verify(signature, message, publicKey, { zip215: true });
+  if (ok) stats.fallbackAccepted++;
+  return ok;
+}
+
+/**
+ * Which path `verify` takes for this input before any curve arithmetic:
+ * `false` (malformed, or S >= L: rejected), `'openssl'` (OpenSSL's answer
+ * first: a canonical A), `'fallback'` (noble alone). For the verify pool,
+ * whose workers run the OpenSSL step; not exported from the package.
+ */
+export function verifyRoute(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): false | 'openssl' | 'fallback' {
+  if (!wellFormed(publicKey, message, signature)) {
+    stats.malformed++;
+    return false;
+  }
+  if (!isCanonicalScalar(signature)) {
+    stats.fastRejected++;
+    return false;
+  }
+  return isCanonicalEncoding(publicKey) ? 'openssl' : 'fallback';
+}
+
+/**
+ * `verify`'s answer for an input `verifyRoute` sent to OpenSSL, given
+ * OpenSSL's answer computed elsewhere (a verify pool worker; `undefined`:
+ * the worker could not import the key). Its "yes" is final; its "no" goes
+ * through the same ZIP-215 decision as in `verify`. Not exported from the
+ * package.
+ */
+export function verifyAfterOpenSsl(
+  openSslAccepted: boolean | undefined,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  try {
+    if (openSslAccepted === true) {
+      stats.fastAccepted++;
+      return true;
+    }
+    const entry = publicKeyEntry(publicKey);
+    if (openSslAccepted === undefined || entry.key === null) return fallback(publicKey, message, signature);
+    return afterOpenSslNo(entry, publicKey, message, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** DER prefix of a SubjectPublicKeyInfo holding a raw 32-byte Ed25519 key, for the verify pool's workers. */
+export const ED25519_SPKI_PREFIX_HEX = ED25519_SPKI_PREFIX.toString('hex');
 
 /** A snapshot of the verification counters. */
 export function verifyStats(): VerifyStats {

@@ -42,3 +42,11 @@ export {
 export { merkleLeafHash, merkleNodeHash, merkleProof, merkleRoot, verifyMerkleProof } from './merkle.js';
 export { isCanonicalTorsionFreePublicKey, publicKeyProblem } from './public-key-check.js';
 export { createVerifyCache, VERIFY_CACHE_CAPACITY, type VerifyCache, type VerifyFn } from './verify-cache.js';
+export {
+  createVerifyPool,
+  VERIFY_POOL_DEFAULTS,
+  type VerifyItem,
+  type VerifyPool,
+  type VerifyPoolOptions,
+  type VerifyPoolStats,
+} from './verify-pool.js';

@@ -2,6 +2,7 @@ import { isBytes } from './bytes.js';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verify } from './ed25519.js';
 import { sha256Concat } from './hash.js';
 import { LruCache } from './lru.js';
+import type { VerifyItem, VerifyPool } from './verify-pool.js';
 
 /** An Ed25519 check with `verify`'s signature and answers. */
 export type VerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
@@ -10,6 +11,13 @@ export type VerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: U
 export interface VerifyCache {
   /** `verify`'s answer: from memory when this (key, message, signature) verified before. */
   readonly verify: VerifyFn;
+  /**
+   * `verify`'s answer for each item, in order, from memory where it can be;
+   * the rest are verified by the pool (`options.pool`, off the event loop)
+   * or, without one, by `verify`. Accepted ones are remembered, so a later
+   * `verify` of the same signature is a hit. Never rejects.
+   */
+  verifyMany(items: readonly VerifyItem[]): Promise<boolean[]>;
   /** Checks answered from memory and by a real verification since creation. */
   stats(): { readonly hits: number; readonly misses: number; readonly size: number };
 }
@@ -29,24 +37,31 @@ export const VERIFY_CACHE_CAPACITY = 65_536;
  * Verification is a pure function: the cache cannot change an answer.
  */
 export function createVerifyCache(
-  options: { readonly capacity?: number; readonly verify?: VerifyFn } = {},
+  options: {
+    readonly capacity?: number;
+    readonly verify?: VerifyFn;
+    /** Where `verifyMany` sends what it does not remember (the pool runs `verify`'s rule, not `options.verify`). */
+    readonly pool?: VerifyPool;
+  } = {},
 ): VerifyCache {
   const inner = options.verify ?? verify;
   const seen = new LruCache<string, true>(options.capacity ?? VERIFY_CACHE_CAPACITY);
   let hits = 0;
   let misses = 0;
+  const { pool } = options;
+  // Fixed lengths make the concatenation unambiguous; anything else is verify's to reject.
+  const keyOf = (publicKey: unknown, message: unknown, signature: unknown): string | undefined =>
+    !isBytes(publicKey) ||
+    !isBytes(message) ||
+    !isBytes(signature) ||
+    publicKey.length !== PUBLIC_KEY_LENGTH ||
+    signature.length !== SIGNATURE_LENGTH
+      ? undefined
+      : Buffer.from(sha256Concat(publicKey, signature, message)).toString('latin1');
   return {
     verify(publicKey, message, signature) {
-      // Fixed lengths make the concatenation unambiguous; anything else is verify's to reject.
-      if (
-        !isBytes(publicKey) ||
-        !isBytes(message) ||
-        !isBytes(signature) ||
-        publicKey.length !== PUBLIC_KEY_LENGTH ||
-        signature.length !== SIGNATURE_LENGTH
-      )
-        return inner(publicKey, message, signature);
-      const key = Buffer.from(sha256Concat(publicKey, signature, message)).toString('latin1');
+      const key = keyOf(publicKey, message, signature);
+      if (key === undefined) return inner(publicKey, message, signature);
       if (seen.get(key) === true) {
         hits++;
         return true;
@@ -55,6 +70,37 @@ export function createVerifyCache(
       const ok = inner(publicKey, message, signature);
       if (ok) seen.set(key, true);
       return ok;
+    },
+    async verifyMany(items) {
+      const answers = new Array<boolean>(items.length).fill(false);
+      const todo: VerifyItem[] = [];
+      const where: number[] = [];
+      const keys: string[] = [];
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i] as VerifyItem;
+        const key = keyOf(it.publicKey, it.message, it.signature);
+        if (key === undefined) answers[i] = inner(it.publicKey, it.message, it.signature);
+        else if (seen.get(key) === true) {
+          hits++;
+          answers[i] = true;
+        } else {
+          todo.push(it);
+          where.push(i);
+          keys.push(key);
+        }
+      }
+      if (todo.length === 0) return answers;
+      misses += todo.length;
+      const got =
+        pool === undefined
+          ? todo.map((it) => inner(it.publicKey, it.message, it.signature))
+          : await pool.verifyMany(todo);
+      for (let j = 0; j < todo.length; j++) {
+        if (got[j] !== true) continue;
+        answers[where[j] as number] = true;
+        seen.set(keys[j] as string, true);
+      }
+      return answers;
     },
     stats: () => ({ hits, misses, size: seen.size }),
   };

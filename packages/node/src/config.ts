@@ -22,6 +22,15 @@ import type { NodeTransport } from './transport.js';
 /** The Ed25519 (ZIP-215) signature check; a host with a verified-signature cache passes its own. */
 export type VerifySignature = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 
+/** `VerifySignature` for many signatures at once, answered later (e.g. by worker threads). */
+export type VerifySignatures = (
+  items: readonly {
+    readonly publicKey: Uint8Array;
+    readonly message: Uint8Array;
+    readonly signature: Uint8Array;
+  }[],
+) => Promise<readonly boolean[]>;
+
 /** The ports: everything the node talks to, and nothing else. */
 export interface NodeComponents {
   /** Block, state and evidence stores, WAL and signer state (@synod/storage; memory or LevelDB). */
@@ -35,6 +44,16 @@ export interface NodeComponents {
   readonly signer: Signer | null;
   /** Consensus signature check (votes, proposals, commits, evidence). Default: @synod/crypto's `verify`. */
   readonly verifySignature?: VerifySignature;
+  /**
+   * The same check for many signatures, answered later: a host with a pool of
+   * verifying worker threads passes it (its answers must be
+   * `verifySignature`'s, and what it accepts `verifySignature` must then
+   * answer from memory, as @synod/crypto's `createVerifyCache({ pool })`
+   * does). Gossiped transaction batches and submitted transactions have their
+   * signatures checked with it, off the event loop. Default: none (every
+   * signature is checked by `verifySignature` where it is needed).
+   */
+  readonly verifySignatures?: VerifySignatures;
   /** Default: no logging. */
   readonly logger?: Logger;
   /** Default: no metrics. */
@@ -230,6 +249,7 @@ export interface ResolvedComponents {
   readonly clock: Clock;
   readonly signer: Signer | null;
   readonly verifySignature: VerifySignature;
+  readonly verifySignatures: VerifySignatures | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -242,6 +262,7 @@ export function resolveComponents(c: NodeComponents, defaultVerify: VerifySignat
     clock: c.clock,
     signer: c.signer,
     verifySignature: c.verifySignature ?? defaultVerify,
+    verifySignatures: c.verifySignatures,
     logger: (c.logger ?? noopLogger).child({ module: 'node' }),
     metrics: c.metrics ?? noopMetrics,
   };

@@ -13,7 +13,13 @@ export {
   executeBlock,
 } from './block-executor.js';
 export { type ChainSnapshot, ChainState } from './chain-state.js';
-export { NODE_DEFAULTS, type NodeComponents, type NodeInit, type VerifySignature } from './config.js';
+export {
+  NODE_DEFAULTS,
+  type NodeComponents,
+  type NodeInit,
+  type VerifySignature,
+  type VerifySignatures,
+} from './config.js';
 export type {
   BlockDecidedEvent,
   EvidenceEvent,

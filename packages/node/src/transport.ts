@@ -17,6 +17,7 @@ import type {
   SignedVote,
   ValidatorSet,
 } from '@synod/types';
+import type { VerifySignatures } from './config.js';
 
 /** The gossip topics, in the order they matter under load (consensus first). */
 export const NODE_TOPICS = ['proposals', 'votes', 'evidence', 'txs'] as const;
@@ -130,6 +131,8 @@ export interface GossipValidationView {
   proposerIndex(height: number, round: number): number | undefined;
   /** The node's signature check: the transport verifies with it, so each signature is verified once per node. */
   readonly verifySignature: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+  /** The node's check of many signatures, answered later (`NodeComponents.verifySignatures`), when it has one. */
+  readonly verifySignatures?: VerifySignatures;
 }
 
 export interface NodeTransport {

@@ -125,6 +125,7 @@ export {
 export {
   DEFAULT_HEIGHT_WINDOW,
   type HeightWindow,
+  type SignatureToCheck,
   type TxPrecheckVerdict,
   type ValidatedMessages,
   type ValidatedProposal,

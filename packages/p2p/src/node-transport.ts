@@ -59,6 +59,8 @@ export interface NodeValidationView {
   proposerIndex?: ValidationContext['proposerIndex'];
   /** The node's signature check (one verifier with a memory, shared with its engine). */
   readonly verifySignature?: ValidationContext['verifySignature'];
+  /** The same check for many signatures, answered later (off the event loop). */
+  readonly verifySignatures?: ValidationContext['verifySignatures'];
 }
 
 /**
@@ -151,6 +153,7 @@ export class P2PNodeTransport {
         view.currentRound === undefined ? (base.currentRound?.() ?? 0) : view.currentRound(),
       evidenceChain: () => view.evidenceChain(),
       verifySignature: view.verifySignature ?? base.verifySignature,
+      verifySignatures: view.verifySignatures ?? base.verifySignatures,
       ...(base.txPrecheck === undefined
         ? {}
         : { txPrecheck: (tx, bytes) => base.txPrecheck?.(tx, bytes) ?? 'ACCEPT' }),

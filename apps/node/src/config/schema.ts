@@ -57,11 +57,17 @@ const peerList = () => text((s) => splitList(s).every((p) => peerMultiaddr(p) !=
 
 // ----------------------------------------------------------------- defaults
 
+/** Most signature-verifying worker threads `verify_workers` may ask for. */
+export const VERIFY_WORKERS_MAX = 64;
+/** What `verify_workers = "auto"` starts at most (one per core up to this). */
+export const VERIFY_WORKERS_AUTO_MAX = 8;
+
 export const DEFAULT_CONFIG = Object.freeze({
   moniker: 'synod-node',
   log_level: 'info',
   log_format: 'auto' as 'auto' | 'json' | 'plain',
   block_sync: true,
+  verify_workers: 'auto' as 'auto' | number,
   genesis_file: DEFAULT_FILES.genesis_file,
   priv_validator_key_file: DEFAULT_FILES.priv_validator_key_file,
   priv_validator_state_file: DEFAULT_FILES.priv_validator_state_file,
@@ -267,6 +273,13 @@ export const configSchema = z.strictObject({
     })
     .default(D.log_format),
   block_sync: bool().default(D.block_sync),
+  verify_workers: z
+    .custom<'auto' | number>(
+      (v) =>
+        v === 'auto' || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= VERIFY_WORKERS_MAX),
+      { error: `expected "auto" or an integer in [0, ${VERIFY_WORKERS_MAX}]` },
+    )
+    .default(D.verify_workers),
   genesis_file: path().default(D.genesis_file),
   priv_validator_key_file: path().default(D.priv_validator_key_file),
   priv_validator_state_file: path().default(D.priv_validator_state_file),
@@ -404,6 +417,8 @@ function overrideValue(o: ConfigOverride): unknown {
       ? (DEFAULT_CONFIG as Record<string, unknown>)[o.path[0]]
       : valueAt(DEFAULT_CONFIG, o.path);
   if (typeof d === 'number' && /^-?\d+(\.\d+)?$/.test(o.value)) return Number(o.value);
+  // "auto" or a count (verify_workers)
+  if (d === 'auto' && /^\d+$/.test(o.value)) return Number(o.value);
   if (typeof d === 'boolean' && (o.value === 'true' || o.value === 'false')) return o.value === 'true';
   if (Array.isArray(d)) {
     // A list: TOML/JSON (`["*"]`) or comma-separated (`a,b`; empty: none).

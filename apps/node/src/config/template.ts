@@ -30,6 +30,8 @@ export const CONFIG_DOCS: Readonly<Record<string, string>> = {
     '"auto": JSON lines, or pretty lines when stdout is a terminal; "json"; "plain" (pretty, no colours).',
   block_sync:
     'Catch up from peers with block sync at start when they are [blocksync] lag_heights or more ahead.',
+  verify_workers:
+    'Worker threads that verify transaction signatures off the event loop, so consensus messages never wait behind a backlog of transactions: "auto" (one per core, at most 8), a number, or 0 (verify on the event loop).',
   genesis_file: 'The genesis file (relative paths are relative to the home folder).',
   priv_validator_key_file:
     'The validator key (mode 0600). A node whose key is not in the validator set follows the chain without signing.',

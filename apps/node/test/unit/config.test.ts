@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { isSynodError } from '@synod/types';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_SECTIONS, DEFAULT_CONFIG, parseConfig } from '../../src/config/schema.js';
 import { CONFIG_DOCS, defaultConfig, renderConfig } from '../../src/config/template.js';
+import { verifyWorkers } from '../../src/daemon.js';
 
 function problem(text: string, overrides: Parameters<typeof parseConfig>[2] = []): string {
   try {
@@ -177,5 +179,30 @@ describe('config.toml', () => {
     expect(problem('', [{ path: ['mempool', 'size'], value: 'x' }])).toBe(
       '--mempool.size: expected an integer ≥ 1, got "x"',
     );
+  });
+
+  it('verify_workers: "auto" by default, a count in [0, 64], nothing else', () => {
+    expect(parseConfig('', 'config.toml').verify_workers).toBe('auto');
+    expect(parseConfig('verify_workers = 0', 'config.toml').verify_workers).toBe(0);
+    expect(parseConfig('verify_workers = "auto"', 'config.toml').verify_workers).toBe('auto');
+    expect(parseConfig('', 'config.toml', [{ path: ['verify_workers'], value: '3' }]).verify_workers).toBe(3);
+    expect(parseConfig('', 'config.toml', [{ path: ['verify_workers'], value: 'auto' }]).verify_workers).toBe(
+      'auto',
+    );
+    for (const bad of [
+      'verify_workers = -1',
+      'verify_workers = 65',
+      'verify_workers = "all"',
+      'verify_workers = 1.5',
+    ])
+      expect(problem(bad)).toMatch(
+        /^config\.toml: verify_workers: expected "auto" or an integer in \[0, 64\], got /,
+      );
+    expect(problem('', [{ path: ['verify_workers'], value: 'many' }])).toBe(
+      '--verify_workers: expected "auto" or an integer in [0, 64], got "many"',
+    );
+    expect(verifyWorkers(0)).toBe(0);
+    expect(verifyWorkers(5)).toBe(5);
+    expect(verifyWorkers('auto')).toBe(Math.min(availableParallelism(), 8));
   });
 });

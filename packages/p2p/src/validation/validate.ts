@@ -87,6 +87,20 @@ export interface ValidationContext {
    * @default @synod/crypto's `verify`
    */
   readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+  /**
+   * The same check for many signatures at once, answered later (e.g. the
+   * node's verifier's `verifyMany` over a pool of worker threads): a
+   * transaction batch's signatures are checked with it, off the event loop,
+   * when it is set. Its answers must be `verifySignature`'s.
+   */
+  readonly verifySignatures?: (items: readonly SignatureToCheck[]) => Promise<readonly boolean[]>;
+}
+
+/** One signature for `ValidationContext.verifySignatures`. */
+export interface SignatureToCheck {
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
 }
 
 /** Which heights and rounds of votes and proposals are worth handling and forwarding. */
@@ -423,6 +437,14 @@ function verifier(
  * provable (REJECT).
  */
 export function decodeAndCheckTx(data: Uint8Array, p: ValidationParams): Tx {
+  const tx = decodeTxForChain(data, p);
+  // [REJECT] signature does not verify under the sender's key
+  if (!verifier(p)(tx.body.sender, txSignBytes(p.ctx.chainId, tx.body), tx.signature)) invalidTxSignature();
+  return tx;
+}
+
+/** `decodeAndCheckTx` before the signature: size, decoding, chain id. */
+function decodeTxForChain(data: Uint8Array, p: ValidationParams): Tx {
   // [REJECT] larger than a transaction may be
   if (data.length > p.limits.txBytesMax) reject('tx', 'MESSAGE_TOO_LARGE', `tx of ${data.length} bytes`);
   let tx: Tx;
@@ -434,11 +456,44 @@ export function decodeAndCheckTx(data: Uint8Array, p: ValidationParams): Tx {
   }
   // [REJECT] signed for another chain
   if (tx.body.chainId !== p.ctx.chainId) reject('tx', 'WRONG_CHAIN', 'tx of another chain');
-  // [REJECT] signature does not verify under the sender's key
-  if (!verifier(p)(tx.body.sender, txSignBytes(p.ctx.chainId, tx.body), tx.signature)) {
-    reject('tx', 'INVALID_SIGNATURE', 'invalid tx signature');
-  }
   return tx;
+}
+
+function invalidTxSignature(): never {
+  return reject('tx', 'INVALID_SIGNATURE', 'invalid tx signature');
+}
+
+/**
+ * `items.map(decodeAndCheckTx)` with the signatures checked together by
+ * `ctx.verifySignatures` (off the event loop): the same verdict, the first
+ * failing transaction's rule. When a transaction fails before its signature
+ * (size, decoding, chain id), the batch takes the synchronous path, so the
+ * rules still apply in the same order.
+ */
+function decodeAndCheckTxs(
+  items: readonly Uint8Array[],
+  p: ValidationParams,
+  verifyMany: NonNullable<ValidationContext['verifySignatures']>,
+): Promise<Tx[]> | Tx[] {
+  const txs: Tx[] = [];
+  for (const item of items) {
+    try {
+      txs.push(decodeTxForChain(item, p));
+    } catch {
+      return items.map((it) => decodeAndCheckTx(it, p));
+    }
+  }
+  const chainId = p.ctx.chainId;
+  const checks = txs.map((tx) => ({
+    publicKey: tx.body.sender,
+    message: txSignBytes(chainId, tx.body),
+    signature: tx.signature,
+  }));
+  return verifyMany(checks).then((answers) => {
+    // [REJECT] (the first failing one) signature does not verify under the sender's key
+    if (answers.length !== txs.length || !answers.every((ok) => ok === true)) invalidTxSignature();
+    return txs;
+  });
 }
 
 function precheckVerdict(verdict: TxPrecheckVerdict, tx: Tx, bytes: Uint8Array): ValidatedTx {
@@ -522,7 +577,23 @@ export function validateTxBatch(
     return reject('tx', 'DECODE_FAILED', 'tx batch does not decode', err);
   }
   // [REJECT] (each rule of decodeAndCheckTx) one bad transaction rejects the batch
-  const txs = items.map((item) => decodeAndCheckTx(item, p));
+  const verifyMany = p.ctx.verifySignatures;
+  if (verifyMany === undefined)
+    return precheckBatch(
+      items.map((item) => decodeAndCheckTx(item, p)),
+      items,
+      p,
+    );
+  const txs = decodeAndCheckTxs(items, p, verifyMany);
+  return Array.isArray(txs) ? precheckBatch(txs, items, p) : txs.then((ok) => precheckBatch(ok, items, p));
+}
+
+/** A batch's application precheck (`txPrecheck`), its transactions' stateless checks passed. */
+function precheckBatch(
+  txs: readonly Tx[],
+  items: readonly Uint8Array[],
+  p: ValidationParams,
+): ValidatedTxBatch | Promise<ValidatedTxBatch> {
   const hook = p.ctx.txPrecheck;
   if (hook === undefined)
     return { txs: txs.map((tx, i) => ({ tx, bytes: items[i] as Uint8Array })), rejected: 0, ignored: 0 };

@@ -2,7 +2,7 @@
  * Transaction batches (the `txs` topic, wire version 2): the codec's bounds,
  * the batch validation's verdicts, and the publisher's batching.
  */
-import { keyPairFromSeed } from '@synod/crypto';
+import { keyPairFromSeed, verify } from '@synod/crypto';
 import type { Clock } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import { decodeTxBatch, encodeTxBatch, TxBatchDecodeError, txBatchBytes } from '../../src/codec/tx-batch.js';
@@ -11,6 +11,7 @@ import { TxBatcher } from '../../src/tx-batcher.js';
 import { type GossipErrorCode, GossipValidationError } from '../../src/validation/gossip-error.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
+  type SignatureToCheck,
   type TxPrecheckVerdict,
   type ValidationContext,
   type ValidationParams,
@@ -204,6 +205,73 @@ describe('validateTxBatch', () => {
       'INVALID_SIGNATURE',
     );
     expect(verified).toBe(1);
+  });
+
+  it('with verifySignatures: the signatures checked together, later, with the same verdicts', async () => {
+    const calls: number[] = [];
+    const verifySignatures = async (items: readonly SignatureToCheck[]) => {
+      calls.push(items.length);
+      return items.map((it) => verify(it.publicKey, it.message, it.signature));
+    };
+    let syncVerified = 0;
+    const p = (extra: Partial<ValidationContext> = {}) =>
+      params({
+        verifySignatures,
+        verifySignature: (...a) => {
+          syncVerified++;
+          return verify(...a);
+        },
+        ...extra,
+      });
+    // accepted: one call for the batch, no signature checked synchronously
+    const ok = validateTxBatch(batch, p());
+    expect(ok).toBeInstanceOf(Promise);
+    expect((await ok).txs.map((t) => t.tx)).toEqual(txs.map((t) => t.tx));
+    expect(calls).toEqual([5]);
+    expect(syncVerified).toBe(0);
+    // a forged one rejects the batch, before any precheck
+    let prechecked = 0;
+    const counting = p({
+      txPrecheck: () => {
+        prechecked++;
+        return 'ACCEPT';
+      },
+    });
+    const forged = forgedCopy(txBytes[2] as Uint8Array);
+    const withForged = encodeTxBatch([txBytes[0] as Uint8Array, txBytes[1] as Uint8Array, forged]);
+    expect(await asyncVerdictOf(validateTxBatch(withForged, counting))).toEqual({
+      action: 'REJECT',
+      reason: 'INVALID_SIGNATURE',
+    });
+    expect(prechecked).toBe(0);
+    // the precheck runs after the signatures, and its verdicts count as before
+    const out = await validateTxBatch(
+      batch,
+      p({ txPrecheck: (tx) => (Number(tx.body.nonce) === 2 ? 'REJECT' : 'ACCEPT') }),
+    );
+    expect({ admitted: out.txs.length, rejected: out.rejected }).toEqual({ admitted: 4, rejected: 1 });
+    // a transaction failing before its signature: the synchronous path, the rules in order
+    const foreign = makeTx(key, 9, 'other-chain').bytes;
+    calls.length = 0;
+    expect(
+      verdictOf(() => validateTxBatch(encodeTxBatch([forgedCopy(txBytes[0] as Uint8Array), foreign]), p())),
+    ).toEqual({
+      action: 'REJECT',
+      reason: 'INVALID_SIGNATURE',
+    });
+    expect(verdictOf(() => validateTxBatch(encodeTxBatch([txBytes[0] as Uint8Array, foreign]), p()))).toEqual(
+      {
+        action: 'REJECT',
+        reason: 'WRONG_CHAIN',
+      },
+    );
+    expect(calls).toEqual([]);
+    // an answer list of the wrong length is not an acceptance
+    const short = params({ verifySignatures: async () => [true] });
+    expect(await asyncVerdictOf(validateTxBatch(batch, short))).toEqual({
+      action: 'REJECT',
+      reason: 'INVALID_SIGNATURE',
+    });
   });
 
   it('admits what the precheck accepts; counts what it rejects or ignores', async () => {
