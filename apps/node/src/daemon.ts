@@ -67,7 +67,7 @@ import { inHome } from './home.js';
 import { readNodeKey, readValidatorKey } from './home-files.js';
 import { formatHostPort, listen } from './listen.js';
 import { createLogger, type DaemonLogger, type LogFormat } from './logger.js';
-import { PromMetrics } from './metrics.js';
+import { PromMetrics, registerVerifyPoolMetrics } from './metrics.js';
 import { type NodeObserver, observeNode } from './node-observer.js';
 
 export const DAEMON_VERSION: string = (
@@ -227,7 +227,10 @@ export async function startDaemon(options: StartOptions): Promise<Daemon> {
     // Transaction signatures are verified by worker threads (verify_workers), off the event loop.
     const workers = verifyWorkers(config.verify_workers);
     const pool = workers === 0 ? undefined : createVerifyPool({ workers });
-    if (pool !== undefined) undo.push(() => pool.close());
+    if (pool !== undefined) {
+      undo.push(() => pool.close());
+      registerVerifyPoolMetrics(metrics.registry, pool);
+    }
     const verifier = createVerifyCache(pool === undefined ? {} : { pool });
     const application = await Ledger.open({
       kv: storage.state.appState,

@@ -3,6 +3,8 @@
  * per process, served in Prometheus' text format. A metric asked for twice
  * (a library created again at restart) is the same metric.
  */
+
+import type { VerifyPool } from '@synod/crypto';
 import type { Counter, Gauge, Histogram, Labels, MetricOptions, Metrics } from '@synod/types';
 import client from 'prom-client';
 import { registerTcpMetrics } from './net-metrics.js';
@@ -96,4 +98,28 @@ export class PromMetrics implements Metrics {
 
 function base(opts: MetricOptions): { name: string; help: string; labelNames: string[] } {
   return { name: opts.name, help: opts.help, labelNames: [...(opts.labelNames ?? [])] };
+}
+
+/** The verify pool's counters (`verify_workers`), read from the pool at each scrape. */
+export function registerVerifyPoolMetrics(registry: client.Registry, pool: VerifyPool): void {
+  new client.Counter({
+    name: 'synod_verify_pool_signatures_total',
+    help: 'Transaction signatures checked through the verify pool (verify_workers): path="worker" by a worker thread, path="inline" on the event loop (the pool full, or a worker lost)',
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      const s = pool.stats();
+      this.reset();
+      this.inc({ path: 'worker' }, s.offloaded);
+      this.inc({ path: 'inline' }, s.inline);
+    },
+  });
+  new client.Gauge({
+    name: 'synod_verify_pool_workers',
+    help: 'Worker threads verifying transaction signatures (verify_workers)',
+    registers: [registry],
+    collect() {
+      this.set(pool.stats().workers);
+    },
+  });
 }

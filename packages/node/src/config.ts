@@ -49,9 +49,13 @@ export interface NodeComponents {
    * verifying worker threads passes it (its answers must be
    * `verifySignature`'s, and what it accepts `verifySignature` must then
    * answer from memory, as @synod/crypto's `createVerifyCache({ pool })`
-   * does). Gossiped transaction batches and submitted transactions have their
-   * signatures checked with it, off the event loop. Default: none (every
-   * signature is checked by `verifySignature` where it is needed).
+   * does). Gossiped transaction batches have their signatures checked with
+   * it, off the event loop (the transport's gossip validation). Submitted
+   * transactions (`broadcastTx`) are not: the RPC adds a batch's
+   * transactions one after another, and a wait for a worker per transaction
+   * cut a client's submission rate by half in the cluster bench. Default:
+   * none (every signature is checked by `verifySignature` where it is
+   * needed).
    */
   readonly verifySignatures?: VerifySignatures;
   /** Default: no logging. */

@@ -37,7 +37,6 @@ import {
   blockHash,
   type Commit,
   commitProblem,
-  decodeTx,
   EMPTY_COMMIT,
   type Evidence,
   evidenceHeight,
@@ -47,8 +46,6 @@ import {
   type SignedProposal,
   type SignedVote,
   SynodError,
-  type Tx,
-  txSignBytes,
   type ValidatorSet,
   ZERO_HASH,
 } from '@synod/types';
@@ -63,7 +60,6 @@ import {
   resolveInit,
   TX_LOCAL_TRACKED_MAX,
   TX_REGOSSIP_MAX,
-  type VerifySignatures,
 } from './config.js';
 import { type BlockDecidedEvent, type NodeEventName, type NodeEvents, TypedEmitter } from './events.js';
 import { handshake } from './handshake.js';
@@ -485,12 +481,7 @@ export class SynodNode {
    * or checkTx's), not exceptions.
    */
   async broadcastTx(tx: Uint8Array): Promise<AddResult> {
-    let running = this.#needRunning();
-    if (this.#c.verifySignatures !== undefined) {
-      // The signature off the event loop first: checkTx's own check then answers from memory.
-      await this.#preverifyTx(tx, this.#c.verifySignatures);
-      running = this.#needRunning();
-    }
+    const running = this.#needRunning();
     const result = await running.mempool.add(tx, { source: 'local' });
     if (result.accepted) {
       const local = running.localTxs;
@@ -499,26 +490,6 @@ export class SynodNode {
       await this.#publish('txs', tx);
     }
     return result;
-  }
-
-  /**
-   * Checks a submitted transaction's signature with `verifySignatures`, so
-   * that the application's check (`verifySignature`) finds it verified. Only
-   * a warm-up: whatever it answers, checkTx decides; bytes that do not decode
-   * as a transaction of this chain are left to checkTx.
-   */
-  async #preverifyTx(bytes: Uint8Array, verifyMany: VerifySignatures): Promise<void> {
-    let tx: Tx;
-    try {
-      tx = decodeTx(bytes, bytes.length);
-    } catch {
-      return;
-    }
-    const chainId = this.#init.genesis.chainId;
-    if (tx.body.chainId !== chainId) return;
-    await verifyMany([
-      { publicKey: tx.body.sender, message: txSignBytes(chainId, tx.body), signature: tx.signature },
-    ]);
   }
 
   /** Pending transactions in the order a proposal would take them, at most `limit`. */

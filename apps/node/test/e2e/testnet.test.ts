@@ -9,12 +9,18 @@
  * - the non-validator block-syncs to the tip, then follows consensus.
  */
 import { join } from 'node:path';
+import { addressFromPublicKey, readKeyFile, sign } from '@synod/crypto';
+import { DEFAULT_MIN_FEE } from '@synod/ledger';
+import { encodeTx, type TxBody, txSignBytes } from '@synod/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_OFFSET, PORT_STEP, RPC_OFFSET } from '../../src/commands/testnet.js';
 import {
+  eventually,
   executedBlocks,
   freeBasePort,
   lastHeight,
   NodeProcess,
+  rpc,
   signedHeight,
   synodd,
   tempDir,
@@ -63,6 +69,8 @@ describe('synodd 4-validator testnet', () => {
       '4',
       '--non-validators',
       '1',
+      '--accounts',
+      '1',
       '--out',
       out,
       '--chain-id',
@@ -77,6 +85,37 @@ describe('synodd 4-validator testnet', () => {
 
     // All four commit.
     await until(() => [0, 1, 2, 3].every((i) => lastHeight(current(i)) >= 3), 'four validators at height 3');
+
+    // A transaction submitted to node0 reaches node1 by gossip, whose signature node1's verify
+    // workers check (verify_workers "auto": the pool's counter, from node1's metrics).
+    const sender = (await readKeyFile(join(out, 'keys', 'account0.json'))).keyPair;
+    const body: TxBody = {
+      chainId: 'e2e-net',
+      sender: sender.publicKey,
+      nonce: 0,
+      fee: DEFAULT_MIN_FEE,
+      gasLimit: 10_000,
+      msg: { kind: 'transfer', to: addressFromPublicKey(sender.publicKey), amount: 1n },
+      memo: new Uint8Array(0),
+    };
+    const tx = encodeTx({ body, signature: sign(sender, txSignBytes('e2e-net', body)) });
+    const submitted = await rpc<{ code: number }>(base + RPC_OFFSET, 'broadcast_tx_sync', {
+      tx: Buffer.from(tx).toString('base64'),
+    });
+    expect(submitted.code).toBe(0);
+    const offloaded = async (): Promise<number> => {
+      const text = await (
+        await fetch(`http://127.0.0.1:${base + PORT_STEP + METRICS_OFFSET}/metrics`)
+      ).text();
+      return Number(/^synod_verify_pool_signatures_total\{path="worker"\} (\d+)$/m.exec(text)?.[1] ?? -1);
+    };
+    await eventually(
+      async () => (await offloaded()) >= 1,
+      'node1 verifying the gossiped transaction in a worker',
+      {
+        timeoutMs: 20_000,
+      },
+    );
 
     // SIGKILL one: the others keep committing.
     const signedBefore3 = await signedHeight(home(3));

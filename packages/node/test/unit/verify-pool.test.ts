@@ -1,73 +1,89 @@
 /**
- * `NodeComponents.verifySignatures`: a submitted transaction's signature is
- * checked by the host's pool of worker threads before checkTx, whose own
- * check then answers from the verifier's memory; the verdict stays checkTx's.
+ * `NodeComponents.verifySignatures`: the host's check of many signatures at
+ * once (a pool of worker threads) reaches the transport's gossip validation
+ * through the node's view; without one, the view has none.
  */
-import { createVerifyCache, createVerifyPool, type KeyPair, type VerifyItem } from '@synod/crypto';
+import { createVerifyCache, createVerifyPool, type KeyPair, sign } from '@synod/crypto';
 import { Ledger } from '@synod/ledger';
 import { createMemoryNodeStorage, createSigner } from '@synod/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNode, MemoryNetwork, type SynodNode } from '../../src/index.js';
-import { ACCOUNTS, heightReached, testGenesis, transfer, VALIDATORS, wallClock } from '../fixtures.js';
+import {
+  createNode,
+  type GossipValidationView,
+  MemoryNetwork,
+  type NodeTransport,
+  type SynodNode,
+  type VerifySignatures,
+} from '../../src/index.js';
+import { ACCOUNTS, testGenesis, VALIDATORS, wallClock } from '../fixtures.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function nodeWithPool() {
-  const pool = createVerifyPool({ workers: 1 });
-  cleanup.push(() => pool.close());
-  const verifier = createVerifyCache({ pool });
-  const batches: VerifyItem[][] = [];
+/** A started node whose transport records the validation view the node attaches. */
+async function nodeWith(verifySignatures: VerifySignatures | undefined) {
+  const views: GossipValidationView[] = [];
+  const inner = new MemoryNetwork().transport('v0');
+  const transport = new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === 'attachValidation')
+        return (view: GossipValidationView) => {
+          views.push(view);
+          return () => undefined;
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as NodeTransport;
+  const verifier = createVerifyCache();
   const storage = await createMemoryNodeStorage();
   const node: SynodNode = createNode(
     {
       storage,
       application: await Ledger.open({ kv: storage.state.appState, verifySignature: verifier.verify }),
-      transport: new MemoryNetwork().transport('v0'),
+      transport,
       clock: wallClock,
       signer: await createSigner((VALIDATORS[0] as KeyPair).seed, storage.signerState),
       verifySignature: verifier.verify,
-      verifySignatures: (items) => {
-        batches.push([...items]);
-        return verifier.verifyMany(items);
-      },
+      ...(verifySignatures === undefined ? {} : { verifySignatures }),
     },
     { genesis: testGenesis(1, { proposeMs: 200, prevoteMs: 100, precommitMs: 100 }) },
   );
   cleanup.push(() => node.stop());
   await node.start();
-  return { node, pool, verifier, batches };
+  return { node, views };
 }
 
-describe('node: signatures verified by the host’s pool', () => {
-  it('a submitted transaction is verified off the event loop once; checkTx finds it verified', async () => {
-    const { node, pool, verifier, batches } = await nodeWithPool();
-    const tx = transfer(ACCOUNTS[0] as KeyPair, 0);
-    const before = verifier.stats();
-    expect((await node.broadcastTx(tx)).accepted).toBe(true);
-    expect(batches.map((b) => b.length)).toEqual([1]);
-    expect(pool.stats().offloaded).toBe(1);
-    // checkTx's check was a hit, not a second verification
-    const after = verifier.stats();
-    expect(after.misses - before.misses).toBe(1);
-    expect(after.hits - before.hits).toBeGreaterThanOrEqual(1);
-    await heightReached(node, node.status().height + 2);
-    expect(node.unconfirmedTxs()).toEqual([]);
+describe('node: a host’s check of many signatures', () => {
+  it('reaches gossip validation through the view, and answers there as verify does', async () => {
+    const pool = createVerifyPool({ workers: 1 });
+    cleanup.push(() => pool.close());
+    const cache = createVerifyCache({ pool });
+    const calls: number[] = [];
+    const many: VerifySignatures = (items) => {
+      calls.push(items.length);
+      return cache.verifyMany(items);
+    };
+    const { views } = await nodeWith(many);
+    expect(views).toHaveLength(1);
+    const view = views[0] as GossipValidationView;
+    expect(view.verifySignatures).toBeDefined();
+    // what the transport would check for a gossiped batch: one good signature, one forged
+    const key = ACCOUNTS[0] as KeyPair;
+    const message = new Uint8Array([1, 2, 3]);
+    const good = { publicKey: key.publicKey, message, signature: sign(key, message) };
+    const forged = { ...good, signature: sign(ACCOUNTS[1] as KeyPair, message) };
+    expect(await view.verifySignatures?.([good, forged])).toEqual([true, false]);
+    expect(calls).toEqual([2]);
+    expect(pool.stats().offloaded).toBe(2);
   }, 30_000);
 
-  it('the verdict stays checkTx’s: a forged signature and bytes that are no transaction are refused', async () => {
-    const { node, batches } = await nodeWithPool();
-    const forged = transfer(ACCOUNTS[1] as KeyPair, 0);
-    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
-    const r = await node.broadcastTx(forged);
-    expect(r.accepted).toBe(false);
-    expect(r.code).toBe('TX_BAD_SIGNATURE');
-    expect(batches.length).toBe(1);
-    const junk = await node.broadcastTx(new Uint8Array([1, 2, 3]));
-    expect(junk.accepted).toBe(false);
-    expect(batches.length).toBe(1); // not decoded as a transaction: left to checkTx, no pool call
-    expect(node.unconfirmedTxs()).toEqual([]);
+  it('without one, the view has none (signatures are verified by verifySignature)', async () => {
+    const { views } = await nodeWith(undefined);
+    expect(views).toHaveLength(1);
+    expect(views[0]?.verifySignatures).toBeUndefined();
+    expect(typeof views[0]?.verifySignature).toBe('function');
   }, 30_000);
 });
