@@ -376,16 +376,9 @@ function zip215MayAccept(entry: PublicKeyEntry, publicKey: Uint8Array, signature
  */
 export function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   try {
-    if (!wellFormed(publicKey, message, signature)) {
-      stats.malformed++;
-      return false;
-    }
-    // ZIP-215 requires S < L
-    if (!isCanonicalScalar(signature)) {
-      stats.fastRejected++;
-      return false;
-    }
-    const entry = isCanonicalEncoding(publicKey) ? publicKeyEntry(publicKey) : null;
+    const route = verifyRoute(publicKey, message, signature);
+    if (route === false) return false;
+    const entry = route === 'openssl' ? publicKeyEntry(publicKey) : null;
     if (entry !== null && entry.key !== null) {
       let ok = false;
       try {
@@ -428,8 +421,9 @@ function fallback(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Ar
 /**
  * Which path `verify` takes for this input before any curve arithmetic:
  * `false` (malformed, or S >= L: rejected), `'openssl'` (OpenSSL's answer
- * first: a canonical A), `'fallback'` (noble alone). For the verify pool,
- * whose workers run the OpenSSL step; not exported from the package.
+ * first: a canonical A), `'fallback'` (noble alone). `verify` starts with
+ * it, and so does the verify pool, whose workers run the OpenSSL step; not
+ * exported from the package.
  */
 export function verifyRoute(
   publicKey: Uint8Array,
@@ -440,6 +434,7 @@ export function verifyRoute(
     stats.malformed++;
     return false;
   }
+  // ZIP-215 requires S < L
   if (!isCanonicalScalar(signature)) {
     stats.fastRejected++;
     return false;
