@@ -4,6 +4,7 @@
  * genesis).
  */
 import { TIMEOUT_SCALE_MAX, TIMEOUT_SCALE_MIN } from '@synod/consensus';
+import type { VerifyItem } from '@synod/crypto';
 import type { MempoolOptions } from '@synod/mempool';
 import type { NodeStorage } from '@synod/storage';
 import {
@@ -23,13 +24,7 @@ import type { NodeTransport } from './transport.js';
 export type VerifySignature = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
 
 /** `VerifySignature` for many signatures at once, answered later (e.g. by worker threads). */
-export type VerifySignatures = (
-  items: readonly {
-    readonly publicKey: Uint8Array;
-    readonly message: Uint8Array;
-    readonly signature: Uint8Array;
-  }[],
-) => Promise<readonly boolean[]>;
+export type VerifySignatures = (items: readonly VerifyItem[]) => Promise<readonly boolean[]>;
 
 /** The ports: everything the node talks to, and nothing else. */
 export interface NodeComponents {

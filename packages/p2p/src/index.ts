@@ -125,7 +125,6 @@ export {
 export {
   DEFAULT_HEIGHT_WINDOW,
   type HeightWindow,
-  type SignatureToCheck,
   type TxPrecheckVerdict,
   type ValidatedMessages,
   type ValidatedProposal,

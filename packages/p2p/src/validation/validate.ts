@@ -4,7 +4,7 @@
  * its action. Rules are labelled with their action, cheapest checks first,
  * signatures last.
  */
-import { verify } from '@synod/crypto';
+import { type VerifyItem, verify } from '@synod/crypto';
 import {
   type Block,
   blockDataProblem,
@@ -93,14 +93,7 @@ export interface ValidationContext {
    * transaction batch's signatures are checked with it, off the event loop,
    * when it is set. Its answers must be `verifySignature`'s.
    */
-  readonly verifySignatures?: (items: readonly SignatureToCheck[]) => Promise<readonly boolean[]>;
-}
-
-/** One signature for `ValidationContext.verifySignatures`. */
-export interface SignatureToCheck {
-  readonly publicKey: Uint8Array;
-  readonly message: Uint8Array;
-  readonly signature: Uint8Array;
+  readonly verifySignatures?: (items: readonly VerifyItem[]) => Promise<readonly boolean[]>;
 }
 
 /** Which heights and rounds of votes and proposals are worth handling and forwarding. */

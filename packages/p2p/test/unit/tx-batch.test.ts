@@ -2,7 +2,7 @@
  * Transaction batches (the `txs` topic, wire version 2): the codec's bounds,
  * the batch validation's verdicts, and the publisher's batching.
  */
-import { keyPairFromSeed, verify } from '@synod/crypto';
+import { keyPairFromSeed, type VerifyItem, verify } from '@synod/crypto';
 import type { Clock } from '@synod/types';
 import { describe, expect, it } from 'vitest';
 import { decodeTxBatch, encodeTxBatch, TxBatchDecodeError, txBatchBytes } from '../../src/codec/tx-batch.js';
@@ -11,7 +11,6 @@ import { TxBatcher } from '../../src/tx-batcher.js';
 import { type GossipErrorCode, GossipValidationError } from '../../src/validation/gossip-error.js';
 import {
   DEFAULT_HEIGHT_WINDOW,
-  type SignatureToCheck,
   type TxPrecheckVerdict,
   type ValidationContext,
   type ValidationParams,
@@ -209,7 +208,7 @@ describe('validateTxBatch', () => {
 
   it('with verifySignatures: the signatures checked together, later, with the same verdicts', async () => {
     const calls: number[] = [];
-    const verifySignatures = async (items: readonly SignatureToCheck[]) => {
+    const verifySignatures = async (items: readonly VerifyItem[]) => {
       calls.push(items.length);
       return items.map((it) => verify(it.publicKey, it.message, it.signature));
     };
