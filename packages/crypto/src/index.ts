@@ -46,6 +46,7 @@ export {
   createVerifyPool,
   VERIFY_POOL_DEFAULTS,
   type VerifyItem,
+  type VerifyManyOptions,
   type VerifyPool,
   type VerifyPoolOptions,
   type VerifyPoolStats,

@@ -2,7 +2,7 @@ import { isBytes } from './bytes.js';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verify } from './ed25519.js';
 import { sha256Concat } from './hash.js';
 import { LruCache } from './lru.js';
-import type { VerifyItem, VerifyPool } from './verify-pool.js';
+import type { VerifyItem, VerifyManyOptions, VerifyPool } from './verify-pool.js';
 
 /** An Ed25519 check with `verify`'s signature and answers. */
 export type VerifyFn = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
@@ -15,9 +15,11 @@ export interface VerifyCache {
    * `verify`'s answer for each item, in order, from memory where it can be;
    * the rest are verified by the pool (`options.pool`, off the event loop)
    * or, without one, by `verify`. Accepted ones are remembered, so a later
-   * `verify` of the same signature is a hit. Never rejects.
+   * `verify` of the same signature is a hit. With `stopAtFirstFailure`,
+   * what is left after a rejection is answered false unchecked (see
+   * VerifyManyOptions). Never rejects.
    */
-  verifyMany(items: readonly VerifyItem[]): Promise<boolean[]>;
+  verifyMany(items: readonly VerifyItem[], options?: VerifyManyOptions): Promise<boolean[]>;
   /** Checks answered from memory and by a real verification since creation. */
   stats(): { readonly hits: number; readonly misses: number; readonly size: number };
 }
@@ -71,7 +73,8 @@ export function createVerifyCache(
       if (ok) seen.set(key, true);
       return ok;
     },
-    async verifyMany(items) {
+    async verifyMany(items, options = {}) {
+      const stop = options.stopAtFirstFailure === true;
       const answers = new Array<boolean>(items.length).fill(false);
       const todo: VerifyItem[] = [];
       const where: number[] = [];
@@ -79,8 +82,10 @@ export function createVerifyCache(
       for (let i = 0; i < items.length; i++) {
         const it = items[i] as VerifyItem;
         const key = keyOf(it.publicKey, it.message, it.signature);
-        if (key === undefined) answers[i] = inner(it.publicKey, it.message, it.signature);
-        else if (seen.get(key) === true) {
+        if (key === undefined) {
+          answers[i] = inner(it.publicKey, it.message, it.signature);
+          if (stop && !answers[i]) return answers;
+        } else if (seen.get(key) === true) {
           hits++;
           answers[i] = true;
         } else {
@@ -91,10 +96,16 @@ export function createVerifyCache(
       }
       if (todo.length === 0) return answers;
       misses += todo.length;
-      const got =
-        pool === undefined
-          ? todo.map((it) => inner(it.publicKey, it.message, it.signature))
-          : await pool.verifyMany(todo);
+      let got: boolean[];
+      if (pool !== undefined) got = await pool.verifyMany(todo, options);
+      else {
+        got = [];
+        for (const it of todo) {
+          const ok = inner(it.publicKey, it.message, it.signature);
+          got.push(ok);
+          if (stop && !ok) break;
+        }
+      }
       for (let j = 0; j < todo.length; j++) {
         if (got[j] !== true) continue;
         answers[where[j] as number] = true;

@@ -6,6 +6,7 @@ import {
   sign,
   type VerifyItem,
   verify,
+  verifyStats,
 } from '../src/index.js';
 import { cctv, speccheck, wycheproof, zip215 } from './vectors.js';
 
@@ -64,6 +65,40 @@ describe('createVerifyPool', () => {
     const answers = (await Promise.all(singles)).map((a) => a[0]);
     expect(answers).toEqual(answers.map((_, i) => i !== 17));
     expect(pool.stats().batches - before).toBe(2); // one message per worker, not 50
+  });
+
+  it('stopAtFirstFailure: after a rejection, the rest are answered false without the costly check', async () => {
+    // a non-canonical R: OpenSSL says no and only noble's full ZIP-215 check (~3 ms) can decide
+    const nonCanonicalR = (i: number): VerifyItem => {
+      const it = item(i);
+      const signature = Uint8Array.from(it.signature);
+      signature.set([0xee, ...new Array<number>(30).fill(0xff), 0x7f], 0);
+      return { ...it, signature };
+    };
+    const batch = [item(1), item(2), ...Array.from({ length: 20 }, (_, i) => nonCanonicalR(100 + i))];
+    const fallbacks = () => verifyStats().fallbackCalls;
+    let before = fallbacks();
+    expect(await pool.verifyMany(batch)).toEqual(batch.map((_, i) => i < 2));
+    expect(fallbacks() - before).toBe(20);
+    before = fallbacks();
+    expect(await pool.verifyMany(batch, { stopAtFirstFailure: true })).toEqual(batch.map((_, i) => i < 2));
+    expect(fallbacks() - before).toBeLessThanOrEqual(2); // at most the first of each worker's message
+    // the same on the calling thread (no pool) and through the cache
+    before = fallbacks();
+    let calls = 0;
+    const cache = createVerifyCache({
+      verify: (p, m, s) => {
+        calls++;
+        return verify(p, m, s);
+      },
+    });
+    expect(await cache.verifyMany(batch, { stopAtFirstFailure: true })).toEqual(batch.map((_, i) => i < 2));
+    expect(calls).toBe(3);
+    expect(fallbacks() - before).toBe(1);
+    const pooled = createVerifyCache({ pool });
+    before = fallbacks();
+    expect(await pooled.verifyMany(batch, { stopAtFirstFailure: true })).toEqual(batch.map((_, i) => i < 2));
+    expect(fallbacks() - before).toBeLessThanOrEqual(2);
   });
 
   it('verifies on the calling thread past maxInFlight, and after close', async () => {

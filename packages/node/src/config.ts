@@ -42,7 +42,8 @@ export interface NodeComponents {
   /**
    * The same check for many signatures, answered later: a host with a pool of
    * verifying worker threads passes it (its answers must be
-   * `verifySignature`'s, and what it accepts `verifySignature` must then
+   * `verifySignature`'s, or false unchecked after a rejected one (the
+   * batch is refused anyway), and what it accepts `verifySignature` must then
    * answer from memory, as @synod/crypto's `createVerifyCache({ pool })`
    * does). Gossiped transaction batches have their signatures checked with
    * it, off the event loop (the transport's gossip validation). Submitted

@@ -91,7 +91,11 @@ export interface ValidationContext {
    * The same check for many signatures at once, answered later (e.g. the
    * node's verifier's `verifyMany` over a pool of worker threads): a
    * transaction batch's signatures are checked with it, off the event loop,
-   * when it is set. Its answers must be `verifySignature`'s.
+   * when it is set. Its answers must be `verifySignature`'s, except that
+   * after a rejected signature it may answer false for the rest unchecked
+   * (the batch is refused at any false; e.g. @synod/crypto's
+   * `stopAtFirstFailure`, so a batch of forged signatures costs one
+   * rejection's check, as on the synchronous path).
    */
   readonly verifySignatures?: (items: readonly VerifyItem[]) => Promise<readonly boolean[]>;
 }
