@@ -56,4 +56,24 @@ describe('validator public keys: canonical and torsion-free (#11.22)', () => {
     const notCanonical = new Uint8Array(32).fill(0xff); // y >= p
     expect(publicKeyProblem(notCanonical)).toMatch(/canonical/);
   });
+
+  it('remembers accepted keys by their bytes: a buffer changed after a pass is checked again', () => {
+    const spec = JSON.parse(readFileSync(new URL('ed25519-speccheck-cases.json', VECTORS_DIR), 'utf8')) as {
+      pub_key: string;
+    }[];
+    const clean = keyPairFromSeed(new Uint8Array(32).fill(200)).publicKey;
+    const torsioned = fromHex(spec[2]?.pub_key ?? '');
+    const key = clean.slice();
+    expect(publicKeyProblem(key)).toBeUndefined();
+    expect(publicKeyProblem(key)).toBeUndefined(); // remembered
+    key.set(torsioned); // the same buffer now holds a key with a torsion component
+    expect(publicKeyProblem(key)).toMatch(/torsion/);
+    expect(publicKeyProblem(key)).toMatch(/torsion/); // a refusal is never remembered as a pass
+    // a view into a larger buffer is keyed by its own 32 bytes
+    const wide = new Uint8Array(40);
+    wide.set(clean, 8);
+    expect(publicKeyProblem(wide.subarray(8))).toBeUndefined();
+    wide[8] = (wide[8] as number) ^ 1;
+    expect(publicKeyProblem(wide.subarray(8))).toBe(publicKeyProblem(wide.slice(8)));
+  });
 });

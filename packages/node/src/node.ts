@@ -406,7 +406,13 @@ export class SynodNode {
       chainId: this.#init.chainId,
       signer: c.signer,
       wal: storage.wal,
-      blockStore: storage.blocks,
+      blockStore: {
+        height: () => storage.blocks.height(),
+        // Unsynced: finalizeBlock's height batch follows in the same database, synced, and makes
+        // it durable. A power cut between the two loses the block, as one just before the save
+        // would: the WAL keeps this node's votes and peers have the block. One fsync less per height.
+        saveBlock: (block, commit) => storage.blocks.saveBlock(block, commit, { sync: false }),
+      },
       network: this.#consensusNetwork(running),
       application: this.#consensusApplication(running),
       clock,

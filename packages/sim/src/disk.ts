@@ -219,10 +219,10 @@ export class SimDisk {
           taps.onWalAppend?.(data);
           return this.wal.append(data, o);
         }),
-      writeEndHeight: (height) =>
+      writeEndHeight: (height, o) =>
         write(life, () => {
           taps.onWalEndHeight?.(height);
-          return this.wal.writeEndHeight(height);
+          return this.wal.writeEndHeight(height, o);
         }),
       recordsAfterEndHeight: (height): Promise<WalRecord[] | undefined> =>
         read(life, () => this.wal.recordsAfterEndHeight(height)),

@@ -105,9 +105,12 @@ export class BlockStore {
    * Saves `block` with `seenCommit` (the commit this node saw for it) in one
    * atomic batch. The block must be the next height (any height when the store
    * is empty) and the commit must be for it. Storage does not verify
-   * signatures; consensus and sync do that before saving.
+   * signatures; consensus and sync do that before saving. `sync: false` skips
+   * this write's fsync (when the store syncs at all): for a caller whose next
+   * write to the same database is synced, which makes this one durable too
+   * (the database's log is written in order).
    */
-  saveBlock(block: Block, seenCommit: Commit): Promise<void> {
+  saveBlock(block: Block, seenCommit: Commit, options?: { readonly sync?: boolean }): Promise<void> {
     return this.serial(async () => {
       const height = block.header.height;
       if (this.topHeight !== 0 && height !== this.topHeight + 1) {
@@ -136,7 +139,7 @@ export class BlockStore {
       const last = block.lastCommit;
       if (last.height > 0)
         ops.push({ type: 'put', key: keys.commit(last.height), value: encodeCommit(last) });
-      await this.kv.batch(ops, { sync: this.sync });
+      await this.kv.batch(ops, { sync: this.sync && options?.sync !== false });
       this.baseHeight = base;
       this.topHeight = height;
     });

@@ -73,8 +73,13 @@ export interface ConsensusWal {
    * may be lost on a crash.
    */
   append(data: Uint8Array, options?: { sync?: boolean }): Promise<void>;
-  /** Write and fsync the end-of-height marker for `height`. */
-  writeEndHeight(height: number): Promise<void>;
+  /**
+   * Write the end-of-height marker for `height`; fsync'd unless `sync` is
+   * false. An unsynced marker becomes durable with the next synced record (or
+   * `sync()`), which the file order makes cover it; a crash before that can
+   * lose it, and `recordsAfterEndHeight` then answers `undefined` for it.
+   */
+  writeEndHeight(height: number, options?: { sync?: boolean }): Promise<void>;
   /**
    * Records written after the end-of-height marker of `height` (so the records
    * of height + 1 onward), in write order. Returns `undefined` when no marker

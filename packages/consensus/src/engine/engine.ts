@@ -1149,7 +1149,10 @@ export class ConsensusEngine {
     this.checkCommit(commit);
     if (this.alert !== undefined) return; // halted: the block is kept, nothing more is produced
     const result = await this.o.application.finalizeBlock(known.block, commit);
-    await this.o.wal.writeEndHeight(e.height);
+    // Not fsync'd on its own: the next height's first own record (synced before it is sent) makes
+    // it durable, and a marker a crash took is written again by `replay` (the block and its state
+    // are durable by now). One fsync less per height: 7 → 6 per validator, with the block store's.
+    await this.o.wal.writeEndHeight(e.height, { sync: false });
     this.metrics.committed.inc();
     this.log.info('committed block', { height: e.height, round: e.round, hash: e.valueId });
     const timeMs = known.block.header.timeMs;

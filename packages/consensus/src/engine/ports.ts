@@ -68,7 +68,10 @@ export interface ConsensusApplication {
 export interface ConsensusBlockStore {
   /** Highest stored height, 0 when empty. */
   height(): number;
-  /** Save a decided block with the commit this node saw for it (one atomic, durable write). */
+  /**
+   * Save a decided block with the commit this node saw for it (one atomic
+   * write), durable by the time `finalizeBlock` of the block has returned.
+   */
   saveBlock(block: Block, seenCommit: Commit): Promise<void>;
 }
 

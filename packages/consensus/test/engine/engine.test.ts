@@ -389,6 +389,31 @@ describe('ConsensusEngine', () => {
     expect(b.network.proposals[0]?.proposal).toEqual(a.network.proposals[0]?.proposal);
   });
 
+  it('writes the end-of-height marker unsynced: the first own record of the next height makes it durable', async () => {
+    const n = node(proposerOf(1, 0));
+    n.app.nextLabel = 'A';
+    await n.engine.start();
+    await n.settle();
+    const a = n.network.proposals[0]?.block as Block;
+    for (const i of [1, 2]) await n.engine.receiveVote(signedVote(i, 'prevote', 1, 0, a));
+    for (const i of [1, 2]) await n.engine.receiveVote(signedVote(i, 'precommit', 1, 0, a));
+    expect(n.store.blocks.map((b) => label(b.block))).toEqual(['A']);
+    const ends = n.log.events.filter((e) => e.port === 'wal' && e.op === 'end-height');
+    expect(ends).toEqual([{ port: 'wal', op: 'end-height', height: 1, sync: false }]);
+    // A power cut now loses the marker (the block and its state are durable: replay writes it again).
+    expect(n.wal.kinds()).toContain('end-1');
+    expect(n.wal.crash(new EventLog()).kinds()).not.toContain('end-1');
+    // Height 2: the first own record is synced before it is sent, and the marker before it with it.
+    n.clock.advance(PARAMS.timeouts.commitMs);
+    await n.settle();
+    expect(n.engine.status()).toMatchObject({ height: 2 });
+    expect(n.wal.crash(new EventLog()).kinds()).not.toContain('end-1'); // nothing of height 2 signed yet
+    n.clock.advance(PARAMS.timeouts.proposeMs); // no proposal from height 2's proposer: prevote nil
+    await n.settle();
+    expect(n.network.lines().at(-1)).toBe('prevote 2/0 nil');
+    expect(n.wal.crash(new EventLog()).kinds()).toEqual(expect.arrayContaining(['end-1', 'own-vote']));
+  });
+
   it('a WAL without the marker of the previous height gets it written, and the height starts empty', async () => {
     const log = new EventLog();
     const wal = new MemoryWal(log, 7);

@@ -52,7 +52,7 @@ export type Event =
       readonly sync: boolean;
       readonly key?: string;
     }
-  | { readonly port: 'wal'; readonly op: 'end-height'; readonly height: number }
+  | { readonly port: 'wal'; readonly op: 'end-height'; readonly height: number; readonly sync: boolean }
   | { readonly port: 'signer'; readonly op: 'sign-start' | 'sign-done'; readonly key: string }
   | { readonly port: 'network'; readonly op: 'broadcast'; readonly key: string }
   | { readonly port: 'network'; readonly op: 'fetch'; readonly hash: string }
@@ -105,10 +105,10 @@ export class MemoryWal implements ConsensusWal {
     });
   }
 
-  async writeEndHeight(height: number): Promise<void> {
+  async writeEndHeight(height: number, options?: { sync?: boolean }): Promise<void> {
     this.entries.push({ type: 'end', height });
-    this.synced = this.entries.length;
-    this.log.push({ port: 'wal', op: 'end-height', height });
+    if (options?.sync !== false) this.synced = this.entries.length;
+    this.log.push({ port: 'wal', op: 'end-height', height, sync: options?.sync !== false });
   }
 
   async recordsAfterEndHeight(height: number): Promise<WalRecord[] | undefined> {

@@ -168,8 +168,8 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
 /**
  * The consensus write-ahead log as append-only segment files (see
  * wal-format.ts and README.md). Appends are buffered in memory and written in
- * order; a `sync` append, `writeEndHeight` or `sync()` flushes the buffer and
- * fsyncs, and concurrent sync requests share one fsync (group commit).
+ * order; a `sync` append, a synced `writeEndHeight` or `sync()` flushes the
+ * buffer and fsyncs, and concurrent sync requests share one fsync (group commit).
  */
 export class FileConsensusWal implements ConsensusWal {
   readonly dir: string;
@@ -299,7 +299,7 @@ export class FileConsensusWal implements ConsensusWal {
     if (this.framesBytes >= this.opts.writeBufferBytes) return this.flush(false);
   }
 
-  async writeEndHeight(height: number): Promise<void> {
+  async writeEndHeight(height: number, options?: { sync?: boolean }): Promise<void> {
     this.checkUsable('writeEndHeight');
     if (!Number.isSafeInteger(height) || height < 0) {
       throw new SynodError(
@@ -308,7 +308,8 @@ export class FileConsensusWal implements ConsensusWal {
       );
     }
     this.enqueue(encodeEndHeightFrame(height));
-    return this.flush(true);
+    // Unsynced, the marker still goes to the OS now: only a power cut before the next fsync can lose it.
+    return this.flush(options?.sync !== false);
   }
 
   async sync(): Promise<void> {

@@ -31,7 +31,7 @@ export class MemoryConsensusWal implements ConsensusWal {
     if (options?.sync === true) this.durableCount = this.entries.length;
   }
 
-  async writeEndHeight(height: number): Promise<void> {
+  async writeEndHeight(height: number, options?: { sync?: boolean }): Promise<void> {
     this.check('writeEndHeight');
     if (!Number.isSafeInteger(height) || height < 0) {
       throw new SynodError(
@@ -40,7 +40,7 @@ export class MemoryConsensusWal implements ConsensusWal {
       );
     }
     this.entries.push({ type: 'end', height });
-    this.durableCount = this.entries.length;
+    if (options?.sync !== false) this.durableCount = this.entries.length;
   }
 
   async recordsAfterEndHeight(height: number): Promise<WalRecord[] | undefined> {

@@ -83,6 +83,25 @@ describe('FileConsensusWal', () => {
     expect(r.recovery.truncatedBytes).toBe(0);
   });
 
+  it('an unsynced end-of-height marker is written to the file without an fsync; the next synced record covers it', async () => {
+    const w = await openWal();
+    await w.append(enc('h1-own'), { sync: true });
+    const fsyncs = w.stats().fsyncs;
+    const size = (await stat(segment())).size;
+    await w.writeEndHeight(1, { sync: false });
+    expect(w.stats().fsyncs).toBe(fsyncs);
+    expect((await stat(segment())).size).toBeGreaterThan(size); // in the file (the OS's), not only in memory
+    expect(texts(await w.recordsAfterEndHeight(1))).toEqual([]);
+    await w.append(enc('h2-own'), { sync: true });
+    expect(w.stats().fsyncs).toBe(fsyncs + 1);
+    await w.writeEndHeight(2); // synced by default
+    expect(w.stats().fsyncs).toBe(fsyncs + 2);
+    await w.close();
+    const r = await openWal();
+    expect(texts(await r.recordsAfterEndHeight(1))).toEqual(['h2-own']);
+    expect(texts(await r.recordsAfterEndHeight(2))).toEqual([]);
+  });
+
   it('unsynced appends are visible to readers of the same WAL and keep their order', async () => {
     const w = await openWal();
     for (let i = 0; i < 50; i++) await w.append(enc(`r${i}`), { sync: i % 7 === 0 });

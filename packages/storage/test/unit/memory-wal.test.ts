@@ -31,6 +31,17 @@ describe('MemoryConsensusWal', () => {
     expect(isSynodError(await wal.append(enc('x')).catch((e: unknown) => e), 'STORAGE_CLOSED')).toBe(true);
   });
 
+  it('a crash drops an unsynced end-of-height marker, unless a synced record came after it', async () => {
+    const lost = new MemoryConsensusWal();
+    await lost.append(enc('h1'), { sync: true });
+    await lost.writeEndHeight(1, { sync: false });
+    expect(await lost.crash().recordsAfterEndHeight(1)).toBeUndefined();
+    const kept = new MemoryConsensusWal();
+    await kept.writeEndHeight(1, { sync: false });
+    await kept.append(enc('h2'), { sync: true });
+    expect(dec(await kept.crash().recordsAfterEndHeight(1))).toEqual(['h2']);
+  });
+
   it('copies record bytes', async () => {
     const wal = new MemoryConsensusWal();
     const data = enc('abc');
