@@ -120,6 +120,18 @@ interface Running {
   readonly localTxs: Map<string, number>;
 }
 
+/**
+ * Most liveness pulls in flight at once (one per peer): a peer that does not
+ * answer holds one of them until its request times out, not the node.
+ */
+const LIVENESS_PULLS_MAX = 3;
+
+/**
+ * How long a block sync pass waits for the other peers' status once one has
+ * answered (see #answersOrGrace).
+ */
+const STATUS_GRACE_MS = 500;
+
 /** Thrown inside `#start` when a stop was asked: the start unwinds (caught by `start()`). */
 class StartStopped extends Error {}
 
@@ -780,8 +792,11 @@ export class SynodNode {
    * stopped, blocks verified and executed, engine started at the new height)
    * and pulls once more at once. Gossip never delivers a message twice, so
    * this pull is how a node recovers what it lost (a partition, a restart,
-   * dropped messages). One request per tick, or one per height gained: its
-   * cost is bounded whatever peers do.
+   * dropped messages). One new pull per tick, or one per height gained, and a
+   * pull still waiting for its peer does not hold the next tick's pull to
+   * another peer back (at most one per peer, `LIVENESS_PULLS_MAX` at once):
+   * its cost is bounded whatever peers do, and a peer that does not answer
+   * costs a tick, not a request timeout.
    * Returns the function that stops the loop.
    */
   #livenessLoop(running: Running): () => Promise<void> {
@@ -792,7 +807,19 @@ export class SynodNode {
     let lastHeight = running.chain.height;
     let stuck = 0;
     let cursor = 0;
-    let busy: Promise<void> | undefined;
+    /** The peers with a pull in flight. */
+    const asking = new Set<string>();
+    /**
+     * What pulls do with a reply (the engine, a block sync) happens one pull at
+     * a time, and not after a stop: a stop waits for the one running, not for
+     * requests to peers that may hang until their timeout.
+     */
+    let applying: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(f: () => Promise<T>): Promise<T | undefined> => {
+      const run = applying.then(() => (stopped ? undefined : f()));
+      applying = run.catch(() => undefined);
+      return run;
+    };
     /** The last peer asked had decided our height (we are behind it). */
     let behind = false;
     const tick = (): void => {
@@ -815,7 +842,7 @@ export class SynodNode {
         lastHeight = running.chain.height;
         stuck = 0;
         // Progress, but the last peer asked was ahead of us: pull the next height now.
-        if (!behind || busy !== undefined) return;
+        if (!behind || asking.size > 0) return;
       } else stuck++;
       if (stuck === this.#init.livenessSyncTicks) {
         const st = running.engine.status();
@@ -828,12 +855,18 @@ export class SynodNode {
           stalledMs: stuck * interval,
         });
       }
-      if (busy !== undefined) return;
-      const peers = running.engine.status() === undefined ? [] : this.#c.transport.peers();
+      // A pull still in flight does not hold the next one back: after a partition heals, a peer
+      // whose connection is still dead (TCP retransmits back off to seconds) would otherwise stall
+      // the node for a request timeout while its other peers could answer at once. One pull per
+      // peer, at most LIVENESS_PULLS_MAX at a time, one new pull per tick: bounded whatever peers do.
+      if (asking.size >= LIVENESS_PULLS_MAX) return;
+      const peers =
+        running.engine.status() === undefined ? [] : this.#c.transport.peers().filter((p) => !asking.has(p));
       if (peers.length === 0) return;
       const peer = peers[cursor++ % peers.length] as string;
       const before = running.chain.height;
-      busy = this.#pull(running, peer, stuck)
+      asking.add(peer);
+      void this.#pull(running, peer, stuck, exclusive)
         .then((ahead) => {
           behind = ahead;
           // A height was gained: look again at once — the stall is over (logged now), and a node
@@ -846,25 +879,37 @@ export class SynodNode {
           logger.debug('liveness: peer did not help', { peer, error: (err as Error).message });
         })
         .finally(() => {
-          busy = undefined;
+          asking.delete(peer);
         });
     };
     cancel = clock.setTimer(interval, tick);
-    // Stopping waits for the step in progress (a block sync writes to storage the host closes next).
+    // Stopping waits for the pull applying its answer (a block sync writes to storage the host
+    // closes next); pulls still waiting for a peer's answer do nothing once it comes.
     return async () => {
       stopped = true;
       cancel?.();
-      await busy;
+      await applying;
     };
   }
 
-  /** One liveness step with `peer` (see #livenessLoop); true when the peer had decided our height. */
-  async #pull(running: Running, peer: string, stuck: number): Promise<boolean> {
+  /**
+   * One liveness step with `peer` (see #livenessLoop); true when the peer had
+   * decided our height. The requests run beside other pulls; what is done with
+   * the answers runs in `exclusive` (one pull at a time), after checking that
+   * the engine and height it was asked for are still the node's.
+   */
+  async #pull(
+    running: Running,
+    peer: string,
+    stuck: number,
+    exclusive: <T>(f: () => Promise<T>) => Promise<T | undefined>,
+  ): Promise<boolean> {
     const { transport } = this.#c;
     const engine = running.engine;
     const st = engine?.status();
     if (engine === undefined || st === undefined) return false;
     const height = running.chain.height + 1;
+    const current = (): boolean => running.engine === engine && running.chain.height + 1 === height;
     const status = await transport.requestStatus(peer);
     const lag = this.#init.syncLagHeights;
     // A few heights behind: decided heights are pulled one after another below, with the engine
@@ -873,38 +918,45 @@ export class SynodNode {
     // again without the current height's messages, over and over (a joining validator that never
     // signs). After a sync, pull again at once: the current height is what the new engine needs.
     if (lag > 0 && status.height >= height - 1 + Math.max(lag, this.#init.livenessCatchUpHeights)) {
-      await this.#resync(running, lag);
-      return true;
+      const synced = await exclusive(async () => {
+        if (!current()) return false;
+        await this.#resync(running, lag);
+        return true;
+      });
+      return synced ?? false;
     }
     const reply = await transport.requestConsensus(peer, { height, round: st.round });
-    if (running.engine !== engine || running.chain.height + 1 !== height) return false;
-    const decided = reply.decided;
-    if (decided !== undefined && decided.block.header.height === height) {
-      // A commit of this height already failed to make our engine decide, and we are still stuck.
-      if (lag > 0 && running.undecidedPull === height && stuck >= this.#init.livenessSyncTicks) {
-        await this.#resync(running, 1);
+    const applied = await exclusive(async () => {
+      if (!current()) return false;
+      const decided = reply.decided;
+      if (decided !== undefined && decided.block.header.height === height) {
+        // A commit of this height already failed to make our engine decide, and we are still stuck.
+        if (lag > 0 && running.undecidedPull === height && stuck >= this.#init.livenessSyncTicks) {
+          await this.#resync(running, 1);
+          return status.height > running.chain.height;
+        }
+        if (!(await this.#decideFrom(running, engine, decided, status.height))) {
+          running.undecidedPull = height;
+          return false;
+        }
+        // Further behind: the next heights in one request (at most up to the catch-up window), each
+        // decided by the engine from its commit the same way. A reply that does not decide the next
+        // height ends it: the loop goes on from there.
+        const last = Math.min(status.height, height + this.#init.livenessCatchUpHeights - 1);
+        if (last > height) {
+          const items = await transport.requestBlockRange(peer, height + 1, last);
+          for (const item of items) {
+            if (running.engine !== engine || item.block.header.height !== running.chain.height + 1) break;
+            if (!(await this.#decideFrom(running, engine, item, status.height))) break;
+          }
+        }
         return status.height > running.chain.height;
       }
-      if (!(await this.#decideFrom(running, engine, decided, status.height))) {
-        running.undecidedPull = height;
-        return false;
-      }
-      // Further behind: the next heights in one request (at most up to the catch-up window), each
-      // decided by the engine from its commit the same way. A reply that does not decide the next
-      // height ends it: the loop goes on from there.
-      const last = Math.min(status.height, height + this.#init.livenessCatchUpHeights - 1);
-      if (last > height) {
-        const items = await transport.requestBlockRange(peer, height + 1, last);
-        for (const item of items) {
-          if (running.engine !== engine || item.block.header.height !== running.chain.height + 1) break;
-          if (!(await this.#decideFrom(running, engine, item, status.height))) break;
-        }
-      }
-      return status.height > running.chain.height;
-    }
-    for (const p of reply.proposals) await engine.receiveProposal(p.signedProposal, p.block);
-    for (const vote of reply.votes) await engine.receiveVote(vote);
-    return false;
+      for (const p of reply.proposals) await engine.receiveProposal(p.signedProposal, p.block);
+      for (const vote of reply.votes) await engine.receiveVote(vote);
+      return false;
+    });
+    return applied ?? false;
   }
 
   /**
@@ -1035,27 +1087,37 @@ export class SynodNode {
     const dropped = new Set<string>();
     const from = chain.height + 1;
     const progress = { syncing: false, startedMs: clock.now(), lastLogMs: 0 };
+    /** Each peer's last answered height (answers after a pass began count in the next one). */
+    const heights = new Map<string, number>();
+    /** Peers with a status request in flight: not asked again until it ends. */
+    const asking = new Set<string>();
     for (;;) {
       if (this.#running !== running || this.#halted !== undefined || this.#stopAsked) return;
-      // Every peer's status at once: a silent peer costs one request timeout per pass, not one each.
-      const heights = new Map<string, number>();
-      const asked = Promise.all(
-        transport
-          .peers()
-          .filter((peer) => !dropped.has(peer))
-          .map(async (peer) => {
-            try {
-              heights.set(peer, (await transport.requestStatus(peer)).height);
-            } catch {
-              // A peer that does not answer is not asked again during this sync: each pass would
-              // otherwise wait a request timeout for it while the chain moves on.
-              dropped.add(peer);
-            }
-          }),
-      );
+      // Every peer's status at once. The pass goes on once all have answered, or STATUS_GRACE_MS after
+      // the first answer: a silent peer (a dead connection after a partition heals) costs at most the
+      // grace, not a request timeout per pass, while the peers that do answer are synced from.
+      const requests = transport
+        .peers()
+        .filter((peer) => !dropped.has(peer) && !asking.has(peer))
+        .map(async (peer) => {
+          asking.add(peer);
+          try {
+            heights.set(peer, (await transport.requestStatus(peer)).height);
+            return true;
+          } catch {
+            // A peer that does not answer is not asked again during this sync: each pass would
+            // otherwise wait for it while the chain moves on.
+            dropped.add(peer);
+            heights.delete(peer);
+            return false;
+          } finally {
+            asking.delete(peer);
+          }
+        });
       // A stop during the start does not wait for a silent peer's timeout.
-      await this.#orStopAsked(asked);
+      await this.#orStopAsked(this.#answersOrGrace(requests, heights.size > 0));
       if (this.#stopAsked) return;
+      for (const peer of dropped) heights.delete(peer);
       const best = Math.max(0, ...heights.values());
       // A halt height caps the sync: the node stops there like its peers.
       const target = this.#init.haltHeight > 0 ? Math.min(best, this.#init.haltHeight) : best;
@@ -1076,6 +1138,33 @@ export class SynodNode {
       this.#events.emit('sync', { from, height: chain.height, target: chain.height, done: true });
       logger.info('block sync done', chain.describe());
     }
+  }
+
+  /**
+   * Resolves when every request has ended, or STATUS_GRACE_MS after the first
+   * one answers (at once when `answeredBefore`: earlier answers are known).
+   */
+  #answersOrGrace(requests: readonly Promise<boolean>[], answeredBefore: boolean): Promise<void> {
+    const { clock } = this.#c;
+    return new Promise<void>((resolve) => {
+      let left = requests.length;
+      let cancel: (() => void) | undefined;
+      const done = (): void => {
+        cancel?.();
+        resolve();
+      };
+      const grace = (): void => {
+        cancel ??= clock.setTimer(STATUS_GRACE_MS, done);
+      };
+      if (left === 0) return done();
+      if (answeredBefore) grace();
+      for (const r of requests)
+        void r.then((answered) => {
+          left--;
+          if (left === 0) done();
+          else if (answered) grace();
+        });
+    });
   }
 
   /** Fetches `chain.height + 1 .. target` from `heights`' peers, several ranges at a time, applied in order. */

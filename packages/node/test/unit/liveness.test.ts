@@ -182,3 +182,98 @@ describe('node: stall detection while peers do not answer', () => {
     cut = false;
   }, 30_000);
 });
+
+describe('node: a partition heals while one peer’s connection is still dead', () => {
+  it('the node catches up from the peers that answer and signs again, without waiting for the silent one’s request timeout', async () => {
+    // After a firewall partition heals, each TCP connection resumes only at its next retransmission,
+    // seconds apart: for a while some peers answer and one does not. Requests to it hang until their
+    // timeout (here 20 s, far beyond the bound below): the liveness loop's pull to it and a block
+    // sync's status round must not hold the node back for that long.
+    let cut = false;
+    let v2Dead = false;
+    const deadLink = (a: string, b: string): boolean =>
+      (cut && (a === 'v3' || b === 'v3')) ||
+      (v2Dead && ((a === 'v3' && b === 'v2') || (a === 'v2' && b === 'v3')));
+    const network = new MemoryNetwork({ drop: (from, to) => deadLink(from, to) });
+    // A request over a dead link is answered once the link is back (TCP delivers what it held), or
+    // fails at its timeout.
+    const timers: NodeJS.Timeout[] = [];
+    const overDeadLink = (peer: string, send: () => unknown): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const sentAt = Date.now();
+        const poll = setInterval(() => {
+          if (!deadLink('v3', peer)) {
+            clearInterval(poll);
+            resolve(send());
+          } else if (Date.now() - sentAt >= 20_000) {
+            clearInterval(poll);
+            reject(new Error('request timed out'));
+          }
+        }, 20);
+        poll.unref();
+        timers.push(poll);
+      });
+    const requests = new Set(['requestStatus', 'requestConsensus', 'requestBlockRange']);
+    const partitioned = {
+      transport(id: string) {
+        const inner = network.transport(id);
+        if (id !== 'v3') return inner;
+        return new Proxy(inner, {
+          get(target, key) {
+            const v: unknown = Reflect.get(target, key, target);
+            if (typeof v !== 'function') return v;
+            const f = (v as (...a: unknown[]) => unknown).bind(target);
+            if (typeof key !== 'string' || !requests.has(key)) return f;
+            return (peer: string, ...rest: unknown[]) =>
+              deadLink('v3', peer) ? overDeadLink(peer, () => f(peer, ...rest)) : f(peer, ...rest);
+          },
+        });
+      },
+    } as unknown as MemoryNetwork;
+    const log = recordingLogger();
+    const genesis = testGenesis(4, { proposeMs: 200, prevoteMs: 100, precommitMs: 100 });
+    const nodes: { node: SynodNode; storage: Awaited<ReturnType<typeof validatorNode>>['storage'] }[] = [];
+    for (let i = 0; i < 4; i++) {
+      nodes.push(
+        await validatorNode(
+          partitioned,
+          i,
+          genesis,
+          undefined,
+          { livenessIntervalMs: 100 },
+          i === 3 ? log : undefined,
+        ),
+      );
+    }
+    for (const { node } of nodes) {
+      running.push(node);
+      await node.start();
+    }
+    const [v0, , v2, v3] = nodes.map((n) => n.node) as [SynodNode, SynodNode, SynodNode, SynodNode];
+    try {
+      await heightReached(v3, 2);
+      cut = true;
+      const cutAt = v3.status().height;
+      await heightReached(v0, cutAt + 12);
+      // The heal: v3 reaches v0 and v1 again; its link with v2 stays dead.
+      v2Dead = true;
+      cut = false;
+      const healedAt = Date.now();
+      const target = v0.status().height;
+      await heightReached(v3, target);
+      const caughtUpMs = Date.now() - healedAt;
+      expect(caughtUpMs, 'caught up well before the silent peer’s requests time out (20 s)').toBeLessThan(
+        10_000,
+      );
+      // Now v2 goes silent for everyone: the chain needs v3's votes to decide.
+      network.setConnected('v2', false);
+      const now = v0.status().height;
+      await Promise.all([heightReached(v0, now + 3), heightReached(v3, now + 3)]);
+      await sameBlocks([nodes[0]!, nodes[1]!, nodes[3]!], now + 3);
+      expect(v2.status().height).toBeLessThan(now + 3);
+      expect(log.lines.map((l) => l.ctx.event)).toContain('partition_healed');
+    } finally {
+      for (const t of timers) clearInterval(t);
+    }
+  }, 40_000);
+});
