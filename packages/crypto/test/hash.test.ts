@@ -44,13 +44,31 @@ describe('sha256', () => {
 
   it('property: sha256Concat(...parts) == sha256(concat(parts)) == node createHash', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 100 }), { maxLength: 6 }), (parts) => {
+      // up to 2,400 bytes: both the one-shot path (<= 1,024 bytes) and the streamed one
+      fc.property(fc.array(fc.uint8Array({ maxLength: 400 }), { maxLength: 6 }), (parts) => {
         const joined = concat(...parts);
         const expected = createHash('sha256').update(joined).digest();
         expect(sha256Concat(...parts)).toEqual(new Uint8Array(expected));
         expect(sha256(joined)).toEqual(new Uint8Array(expected));
       }),
     );
+  });
+});
+
+describe('sha256Concat around its one-shot size', () => {
+  it('hashes 1,023 / 1,024 / 1,025 bytes as one buffer, and each digest is its own (no shared scratch)', () => {
+    const digests: Uint8Array[] = [];
+    for (const n of [1_023, 1_024, 1_025]) {
+      const a = new Uint8Array(n - 1).fill(n & 0xff);
+      const b = Uint8Array.of(0x5a);
+      const d = sha256Concat(a, b);
+      expect(d).toEqual(new Uint8Array(createHash('sha256').update(concat(a, b)).digest()));
+      digests.push(d);
+    }
+    expect(new Set(digests.map((d) => Buffer.from(d).toString('hex'))).size).toBe(3);
+    const first = digests[0]?.slice();
+    sha256Concat(new Uint8Array(64).fill(1));
+    expect(digests[0]).toEqual(first);
   });
 });
 
