@@ -26,6 +26,7 @@ import {
   createNode,
   handshake,
   type MemoryNetwork,
+  type NodeComponents,
   type NodeInit,
   type SynodNode,
 } from '../src/index.js';
@@ -193,6 +194,40 @@ export async function validatorNode(
     { ...init, genesis },
   );
   return { node, storage: store };
+}
+
+/**
+ * A node without a signer (it follows the chain) over `network` as peer `name`
+ * (memory storage unless given), the ledger as its application; `checks`: the
+ * host's signature checks, passed to the ledger and the node alike.
+ */
+export async function followerNode(
+  network: MemoryNetwork,
+  name: string,
+  genesis: Genesis,
+  options: {
+    readonly storage?: NodeStorage;
+    readonly init?: Omit<NodeInit, 'genesis'>;
+    readonly checks?: Pick<NodeComponents, 'verifySignature' | 'verifySignatures'>;
+  } = {},
+): Promise<{ node: SynodNode; storage: NodeStorage }> {
+  const storage = options.storage ?? (await createMemoryNodeStorage());
+  const checks = options.checks ?? {};
+  const node = createNode(
+    {
+      storage,
+      application: await Ledger.open({
+        kv: storage.state.appState,
+        ...(checks.verifySignature === undefined ? {} : { verifySignature: checks.verifySignature }),
+      }),
+      transport: network.transport(name),
+      clock: wallClock,
+      signer: null,
+      ...checks,
+    },
+    { ...options.init, genesis },
+  );
+  return { node, storage };
 }
 
 /** A logger that keeps every line (level, message, context), for tests of what is logged. */

@@ -21,6 +21,7 @@ import {
   ACCOUNTS,
   address,
   fixedClock,
+  followerNode,
   heightReached,
   testGenesis,
   transfer,
@@ -231,17 +232,7 @@ describe('node: block sync', () => {
     await leader.node.broadcastTx(transfer(ACCOUNTS[2]!, 0));
     await heightReached(leader.node, 6);
 
-    const storage = await createMemoryNodeStorage();
-    const follower = createNode(
-      {
-        storage,
-        application: await Ledger.open({ kv: storage.state.appState }),
-        transport: network.transport('f'),
-        clock: wallClock,
-        signer: null,
-      },
-      { genesis },
-    );
+    const { node: follower, storage } = await followerNode(network, 'f', genesis);
     const progress: SyncProgressEvent[] = [];
     follower.on('sync', (e) => progress.push(e));
     await follower.start();

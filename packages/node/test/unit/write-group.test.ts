@@ -10,11 +10,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ledger } from '@synod/ledger';
 import { KEY_PREFIX, type NodeStorage, openNodeStorage, prefixedKvStore } from '@synod/storage';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BlockDecidedEvent, createNode, MemoryNetwork, type SynodNode } from '../../src/index.js';
-import { ACCOUNTS, heightReached, testGenesis, transfer, validatorNode, wallClock } from '../fixtures.js';
+import { type BlockDecidedEvent, MemoryNetwork, type SynodNode } from '../../src/index.js';
+import { ACCOUNTS, followerNode, heightReached, testGenesis, transfer, validatorNode } from '../fixtures.js';
 
 const dirs: string[] = [];
 const opened: NodeStorage[] = [];
@@ -111,17 +110,10 @@ describe('node: one batch per height on LevelDB', () => {
       consensus: () => ({ proposals: [], votes: [] }),
     });
 
-    const storage = await levelStorage();
-    const follower = createNode(
-      {
-        storage,
-        application: await Ledger.open({ kv: storage.state.appState }),
-        transport: network.transport('f'),
-        clock: wallClock,
-        signer: null,
-      },
-      { genesis, syncBatchBlocks: 8, livenessIntervalMs: 0 },
-    );
+    const { node: follower, storage } = await followerNode(network, 'f', genesis, {
+      storage: await levelStorage(),
+      init: { syncBatchBlocks: 8, livenessIntervalMs: 0 },
+    });
     const seen = recordBlocks(follower, storage);
     const blocks = announced(follower, storage);
     await follower.start();
