@@ -3,7 +3,7 @@
  * of the schedule with their checks, the final checks, and the cleanup.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, readKeyFile, toHex } from '@synod/crypto';
@@ -446,8 +446,58 @@ export async function chaosRun(o: RunOptions): Promise<{ passed: number; failed:
   for (const p of s.notRun) out(`not exercised by this schedule: ${p}`);
   out(`\nseed ${schedule.seed}; schedule:`);
   for (const l of phaseReport) out(`  ${l}`);
+  if (s.failed > 0) {
+    // The folder goes at the end unless --keep, and CI keeps only this output: what the nodes said.
+    out(`\nthe nodes' notable log lines (the last ${LOG_EXTRACT_LINES} of each; all of them with --keep)`);
+    for (const n of nodes)
+      for (const l of await logExtract(join(dir, `${n.name}.log`))) out(`  ${n.name} ${l}`);
+  }
   out(`\n${s.passed} passed, ${s.failed} failed`);
   return { passed: s.passed, failed: s.failed };
+}
+
+/** Lines of each node's log printed after a failed run. */
+const LOG_EXTRACT_LINES = 60;
+
+/**
+ * A node log's notable lines, compact: warnings, errors, lines with an
+ * `event` (block sync, partitions, peers) and the script's marks (start,
+ * exit), not the per-block ones.
+ */
+export async function logExtract(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return ['(no log)'];
+  }
+  const picked: string[] = [];
+  for (const raw of text.split('\n')) {
+    if (raw === '') continue;
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      picked.push(raw.slice(0, 200));
+      continue;
+    }
+    if (line.chaos !== undefined) {
+      // The script's own marks (start, exit, signals) in the node's log.
+      const { chaos, atMs, ...rest } = line;
+      const at = typeof atMs === 'number' ? new Date(atMs).toISOString().slice(11, 23) : '';
+      picked.push(`${at} chaos: ${String(chaos)} ${JSON.stringify(rest)}`.slice(0, 240));
+      continue;
+    }
+    const level = String(line.level ?? '');
+    const notable = level === 'warn' || level === 'error' || level === 'fatal' || line.event !== undefined;
+    if (!notable || line.msg === 'committed block') continue;
+    const { time, level: _l, msg, module, ...rest } = line;
+    const at = typeof time === 'string' ? time.slice(11, 23) : '';
+    picked.push(
+      `${at} ${level} ${String(module ?? '')}: ${String(msg)} ${JSON.stringify(rest)}`.slice(0, 240),
+    );
+  }
+  return picked.slice(-LOG_EXTRACT_LINES);
 }
 
 interface LoadResult {
