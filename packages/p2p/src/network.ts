@@ -687,7 +687,11 @@ export class Network {
       },
       // under load a ping can be slow; a slow ping must never abort a connection
       // (that dropped half the messages in a load test). Delinquency is ours.
-      connectionMonitor: { abortConnectionOnPingFailure: false },
+      connectionMonitor: {
+        abortConnectionOnPingFailure: false,
+        // one ping interval for the node: the monitor's round trips are sampled at the peer manager's
+        pingInterval: this.peerOptions.pingIntervalMs,
+      },
       nodeInfo: {
         name: 'synod',
         version: this.softwareVersion,
@@ -695,7 +699,14 @@ export class Network {
       },
       services: {
         identify: identify(),
-        ping: ping(),
+        // Two pingers share the protocol on every connection: libp2p's connection monitor (the
+        // round trips of synod_p2p_ping_rtt_seconds) and the peer manager (delinquency), both every
+        // 10 s from the start, so in step. With the protocol's limit of one outbound stream, the
+        // peer manager's ping met the monitor's open stream and failed (TooManyOutboundProtocol-
+        // Streams): a test at the default interval saw 9 of 18 fail, a chaos run 1 in 30 succeed.
+        // One stream each, and room on the answering side for both pingers of a peer plus a
+        // stream still closing.
+        ping: ping({ maxOutboundStreams: 2, maxInboundStreams: 4 }),
         pubsub: gossipsub(
           gossipsubOptions({
             topics: this.topics,

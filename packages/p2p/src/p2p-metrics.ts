@@ -28,6 +28,8 @@ export interface P2pMetrics {
   readonly badRequests: Counter;
   /** Round-trip time of connected peers (libp2p's connection monitor), sampled at each of the peer manager's ping rounds. */
   readonly pingSeconds: Histogram;
+  /** The peer manager's pings by result (`ok`, `failed`): failures count towards delinquency. */
+  readonly pings: Counter;
   /** Penalties by reason. */
   readonly penalties: Counter;
   /** Bans by reason. */
@@ -116,6 +118,11 @@ export function createP2pMetrics(m: Metrics): P2pMetrics {
       name: 'synod_p2p_ping_rtt_seconds',
       help: "Round-trip time of each connection (libp2p's connection monitor), sampled every ping interval",
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+    pings: m.counter({
+      name: 'synod_p2p_pings_total',
+      help: "The peer manager's pings of connected peers, by result (ok, failed)",
+      labelNames: ['result'],
     }),
     penalties: m.counter({
       name: 'synod_p2p_peer_penalties_total',

@@ -438,9 +438,8 @@ export class PeerManager {
 
   private pingAll(): void {
     const { node, options } = this.deps;
-    // The round trips libp2p's connection monitor measured (it pings every connection on its own):
-    // the pings below seldom complete (a handful of successes per node over a chaos run, cause not
-    // yet known), so they are not the source.
+    // The round trips libp2p's connection monitor measured (it pings every connection on its own,
+    // at the same interval; see the ping service's stream limits in network.ts).
     for (const connection of node.getConnections()) {
       const rtt = (connection as { rtt?: number }).rtt;
       if (typeof rtt === 'number' && Number.isFinite(rtt) && rtt >= 0)
@@ -449,9 +448,13 @@ export class PeerManager {
     for (const peer of node.getPeers()) {
       withDeadline(options.pingTimeoutMs, 'ping', (signal) => node.services.ping.ping(peer, { signal })).then(
         () => {
+          this.deps.metrics.pings.inc({ result: 'ok' });
           this.reportSuccess(peer.toString());
         },
-        () => this.reportFailure(peer.toString()),
+        () => {
+          this.deps.metrics.pings.inc({ result: 'failed' });
+          this.reportFailure(peer.toString());
+        },
       );
     }
   }

@@ -229,3 +229,36 @@ describe('configuration errors', () => {
     await good.stop();
   });
 });
+
+describe('pings', () => {
+  let nodes: Network[] = [];
+
+  afterAll(async () => {
+    await stopAll(nodes);
+  });
+
+  it('the peer manager’s pings succeed beside libp2p’s connection monitor, which pings the same connections in step', async () => {
+    // Both ping every pingIntervalMs from the start, on the one ping protocol. With its default
+    // limit of one outbound stream per connection, the peer manager's ping met the monitor's open
+    // stream most rounds and failed (half of them at the default 10 s interval), which made
+    // delinquency mean nothing.
+    const metrics = [new RecordingMetrics(), new RecordingMetrics(), new RecordingMetrics()];
+    nodes = await startNodes(3, vals, (i) => ({
+      metrics: metrics[i] as RecordingMetrics,
+      peerManager: { pingIntervalMs: 300, pexIntervalMs: 600_000 },
+    }));
+    const [a, b, c] = nodes as [Network, Network, Network];
+    await Promise.all([
+      b.dial(a.addresses()[0] ?? ''),
+      c.dial(a.addresses()[0] ?? ''),
+      c.dial(b.addresses()[0] ?? ''),
+    ]);
+    const pings = (result: string): number =>
+      metrics.reduce((sum, m) => sum + m.total('synod_p2p_pings_total', { result }), 0);
+    // 3 nodes × 2 peers per round: 20 rounds or so.
+    await waitFor(() => pings('ok') + pings('failed') >= 120, '120 pings', 30_000);
+    // Before the change: 14 of 120 failed here. A ping may still time out on a machine loaded past
+    // pingTimeoutMs (5 s in these tests), hence not exactly 0.
+    expect(pings('failed')).toBeLessThanOrEqual(2);
+  }, 60_000);
+});
