@@ -1,8 +1,8 @@
 /**
  * `@synod/p2p/validation`: gossip validation and the proposal wire envelope
  * without libp2p. The same `validateGossipMessage` the libp2p network runs
- * on every message, for hosts that carry gossip some other way (the
- * deterministic simulator). Nothing reachable from this module imports
+ * on every message, and the mesh degree it relays with, for hosts that carry
+ * gossip some other way (the deterministic simulator). Nothing reachable from this module imports
  * libp2p, @libp2p/* or @chainsafe/* (test/unit/validation-entry.test.ts
  * checks the import graph).
  */
@@ -26,6 +26,7 @@ export {
   txBatchBytes,
 } from './codec/tx-batch.js';
 export { DEFAULT_MESSAGE_LIMITS, type MessageLimits, proposalBytesMax, topicBytesMax } from './limits.js';
+export { DEFAULT_MESH_OPTIONS, type MeshOptions } from './mesh-options.js';
 export { GOSSIP_TOPICS, type GossipTopic } from './topics.js';
 export {
   GOSSIP_ERROR_CODES,

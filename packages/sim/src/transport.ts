@@ -23,6 +23,7 @@ import type {
 } from '@synod/node';
 import {
   DEFAULT_HEIGHT_WINDOW,
+  DEFAULT_MESH_OPTIONS,
   DEFAULT_MESSAGE_LIMITS,
   GossipValidationError,
   ProposalTracker,
@@ -55,7 +56,7 @@ export type Packet =
   | { readonly kind: 'response'; readonly id: number; readonly ok: boolean; readonly body: unknown };
 
 /** Peers a node relays a gossip message to (@synod/p2p's mesh degree D). */
-export const MESH_DEGREE = 8;
+export const MESH_DEGREE = DEFAULT_MESH_OPTIONS.D;
 /** Messages a node remembers having seen (gossipsub's seen cache; oldest forgotten first). */
 export const SEEN_CACHE_SIZE = 20_000;
 /** Peers asked at once for a block by hash when no peer is named. */
