@@ -59,6 +59,34 @@ async function sameBlocks(
   }
 }
 
+/**
+ * `network`, with the requests `id` makes (status, consensus, block range)
+ * going through `route(peer, send)`: a test decides whether each one is
+ * sent, held or hangs.
+ */
+function routedRequests(
+  network: MemoryNetwork,
+  id: string,
+  route: (peer: string, send: () => unknown) => unknown,
+): MemoryNetwork {
+  const requests = new Set(['requestStatus', 'requestConsensus', 'requestBlockRange']);
+  return {
+    transport(of: string) {
+      const inner = network.transport(of);
+      if (of !== id) return inner;
+      return new Proxy(inner, {
+        get(target, key) {
+          const v: unknown = Reflect.get(target, key, target);
+          if (typeof v !== 'function') return v;
+          const f = (v as (...a: unknown[]) => unknown).bind(target);
+          if (typeof key !== 'string' || !requests.has(key)) return f;
+          return (peer: string, ...rest: unknown[]) => route(peer, () => f(peer, ...rest));
+        },
+      });
+    },
+  } as unknown as MemoryNetwork;
+}
+
 describe('node: liveness protocol', () => {
   it('a node that lost the precommits of a height decides it from a peer’s commit, and the chain goes on with it', async () => {
     // From height 3 on, v2 is silent and v3 never hears a precommit of height 3: v0 and v1 decide 3
@@ -136,21 +164,7 @@ describe('node: stall detection while peers do not answer', () => {
     });
     const hang = <T>(): Promise<T> =>
       new Promise((_, reject) => setTimeout(() => reject(new Error('request timed out')), 8000));
-    const cutOff = {
-      transport(id: string) {
-        const inner = network.transport(id);
-        if (id !== 'v3') return inner;
-        return new Proxy(inner, {
-          get(target, key) {
-            const v: unknown = Reflect.get(target, key, target);
-            if (typeof v !== 'function') return v;
-            if (cut && (key === 'requestStatus' || key === 'requestConsensus' || key === 'requestBlockRange'))
-              return hang;
-            return (v as (...a: unknown[]) => unknown).bind(target);
-          },
-        });
-      },
-    } as unknown as MemoryNetwork;
+    const cutOff = routedRequests(network, 'v3', (_peer, send) => (cut ? hang() : send()));
     const log = recordingLogger();
     const genesis = testGenesis(4, { proposeMs: 200, prevoteMs: 100, precommitMs: 100 });
     const nodes = [];
@@ -213,23 +227,9 @@ describe('node: a partition heals while one peer’s connection is still dead', 
         poll.unref();
         timers.push(poll);
       });
-    const requests = new Set(['requestStatus', 'requestConsensus', 'requestBlockRange']);
-    const partitioned = {
-      transport(id: string) {
-        const inner = network.transport(id);
-        if (id !== 'v3') return inner;
-        return new Proxy(inner, {
-          get(target, key) {
-            const v: unknown = Reflect.get(target, key, target);
-            if (typeof v !== 'function') return v;
-            const f = (v as (...a: unknown[]) => unknown).bind(target);
-            if (typeof key !== 'string' || !requests.has(key)) return f;
-            return (peer: string, ...rest: unknown[]) =>
-              deadLink('v3', peer) ? overDeadLink(peer, () => f(peer, ...rest)) : f(peer, ...rest);
-          },
-        });
-      },
-    } as unknown as MemoryNetwork;
+    const partitioned = routedRequests(network, 'v3', (peer, send) =>
+      deadLink('v3', peer) ? overDeadLink(peer, send) : send(),
+    );
     const log = recordingLogger();
     const genesis = testGenesis(4, { proposeMs: 200, prevoteMs: 100, precommitMs: 100 });
     const nodes: { node: SynodNode; storage: Awaited<ReturnType<typeof validatorNode>>['storage'] }[] = [];
