@@ -1142,7 +1142,8 @@ export class SynodNode {
 
   /**
    * Resolves when every request has ended, or STATUS_GRACE_MS after the first
-   * one answers (at once when `answeredBefore`: earlier answers are known).
+   * one answers (the grace starts at once when `answeredBefore`: answers of
+   * earlier passes are known).
    */
   #answersOrGrace(requests: readonly Promise<boolean>[], answeredBefore: boolean): Promise<void> {
     const { clock } = this.#c;
