@@ -16,8 +16,6 @@
  */
 import {
   BlockStore,
-  EvidenceStore,
-  GroupedKvStore,
   type KvBatchOp,
   type KvEntry,
   type KvRange,
@@ -27,7 +25,7 @@ import {
   MemoryConsensusWal,
   MemorySignerStateStore,
   type NodeStorage,
-  StateStore,
+  openStores,
 } from '@synod/storage';
 import type { ConsensusWal, LastSignState, SignerStateStore, WalRecord } from '@synod/types';
 import { SortedMemoryKvStore } from './memory-kv.js';
@@ -208,11 +206,7 @@ export class SimDisk {
       this.wal = wal;
     }
     // Group commit as in openNodeStorage: a node's write group is one write here, where crash points strike.
-    const kv = new GroupedKvStore(new IncarnationKv(this.kv, life));
-    const options = { syncWrites: true };
-    const blocks = await BlockStore.open(kv, options);
-    const state = await StateStore.open(kv, options);
-    const evidence = await EvidenceStore.open(kv, options);
+    const stores = await openStores(new IncarnationKv(this.kv, life), { syncWrites: true });
     const wal: ConsensusWal = {
       append: (data, o) =>
         write(life, () => {
@@ -234,17 +228,12 @@ export class SimDisk {
       save: (s: LastSignState) => write(life, () => this.signerState.save(s)),
     };
     return {
-      kv,
-      blocks,
-      state,
-      evidence,
+      ...stores,
       wal,
       signerState,
       walRecovery: undefined,
-      writeGroup: (fn) => kv.group(fn),
-      writeGroupStats: () => kv.stats(),
       diskUsage: async () => {
-        const database = await kv.approximateSize();
+        const database = await stores.kv.approximateSize();
         return { blocks: 0, state: 0, evidence: 0, wal: 0, database, total: database };
       },
       close: async () => {},

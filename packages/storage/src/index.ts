@@ -11,7 +11,9 @@ export {
   createMemoryNodeStorage,
   type NodeStorage,
   type NodeStorageOptions,
+  type NodeStores,
   openNodeStorage,
+  openStores,
   type StorageDiskUsage,
   storagePaths,
 } from './node-storage.js';

@@ -74,6 +74,33 @@ export function storagePaths(dataDir: string): { database: string; wal: string; 
   };
 }
 
+/** The database part of a `NodeStorage`: the stores over one group-committing view of `database`. */
+export type NodeStores = Pick<
+  NodeStorage,
+  'kv' | 'blocks' | 'state' | 'evidence' | 'writeGroup' | 'writeGroupStats'
+>;
+
+/**
+ * The block, state and evidence stores over `database`, through one
+ * `GroupedKvStore` (`writeGroup` batches what they write), as
+ * `openNodeStorage` assembles them: for hosts that bring their own database,
+ * WAL and signer state (the simulator's disks, tests that watch the writes).
+ */
+export async function openStores(
+  database: KvStore,
+  options: { readonly syncWrites: boolean },
+): Promise<NodeStores> {
+  const kv = new GroupedKvStore(database);
+  return {
+    kv,
+    blocks: await BlockStore.open(kv, options),
+    state: await StateStore.open(kv, options),
+    evidence: await EvidenceStore.open(kv, options),
+    writeGroup: (fn) => kv.group(fn),
+    writeGroupStats: () => kv.stats(),
+  };
+}
+
 async function assemble(
   database: KvStore,
   wal: ConsensusWal & { diskUsage?: () => Promise<number> },
@@ -82,21 +109,13 @@ async function assemble(
   databaseSize: () => Promise<number>,
   walRecovery: WalRecovery | undefined,
 ): Promise<NodeStorage> {
-  const options = { syncWrites };
-  const kv = new GroupedKvStore(database);
-  const blocks = await BlockStore.open(kv, options);
-  const state = await StateStore.open(kv, options);
-  const evidence = await EvidenceStore.open(kv, options);
+  const stores = await openStores(database, { syncWrites });
+  const { kv, blocks, state, evidence } = stores;
   return {
-    kv,
-    blocks,
-    state,
-    evidence,
+    ...stores,
     wal,
     signerState,
     walRecovery,
-    writeGroup: (fn) => kv.group(fn),
-    writeGroupStats: () => kv.stats(),
     async diskUsage() {
       const walBytes = wal.diskUsage === undefined ? 0 : await wal.diskUsage();
       const database = await databaseSize();

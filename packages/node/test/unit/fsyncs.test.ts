@@ -7,10 +7,7 @@
  * batch per height, the block's before it, and the WAL one fsync per own vote.
  */
 import {
-  BlockStore,
   createMemoryKvStore,
-  EvidenceStore,
-  GroupedKvStore,
   KEY_PREFIX,
   type KvBatchOp,
   type KvStore,
@@ -18,7 +15,7 @@ import {
   MemoryConsensusWal,
   MemorySignerStateStore,
   type NodeStorage,
-  StateStore,
+  openStores,
 } from '@synod/storage';
 import { describe, expect, it } from 'vitest';
 import { MemoryNetwork } from '../../src/index.js';
@@ -55,23 +52,17 @@ async function recordingStorage(): Promise<{
       return inner.batch(ops, options);
     },
   });
-  const kv = new GroupedKvStore(database);
-  const options = { syncWrites: true };
+  const stores = await openStores(database, { syncWrites: true });
   const wal = new MemoryConsensusWal();
   const storage: NodeStorage = {
-    kv,
-    blocks: await BlockStore.open(kv, options),
-    state: await StateStore.open(kv, options),
-    evidence: await EvidenceStore.open(kv, options),
+    ...stores,
     wal,
     signerState: new MemorySignerStateStore(),
     walRecovery: undefined,
-    writeGroup: (fn) => kv.group(fn),
-    writeGroupStats: () => kv.stats(),
     diskUsage: async () => ({ blocks: 0, state: 0, evidence: 0, wal: 0, database: 0, total: 0 }),
     close: async () => {
       await wal.close();
-      await kv.close();
+      await stores.kv.close();
     },
   };
   return { storage, writes, wal };
