@@ -21,6 +21,8 @@ import { tempDir } from '../temp-dir.js';
  * SYNOD_CRASH_SEED replays a run (the seed is in every failure message).
  */
 const ITERATIONS = Number(process.env.SYNOD_CRASH_ITERATIONS ?? 25);
+/** More than the largest frame crash-child.ts writes (a 41 KiB proposal record and its framing). */
+const KILL_TORN_FRAME_MAX = 48 * 1024;
 const SEED = Number(process.env.SYNOD_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -203,9 +205,15 @@ describe('crash safety under SIGKILL (real processes, real files)', () => {
           const storage = await openNodeStorage({ dataDir: dir.path });
           try {
             if (tornBytes > 0) {
-              expect(storage.walRecovery?.truncatedBytes, `${ctx(i)}: torn tail not cut exactly`).toBe(
-                tornBytes,
-              );
+              // The kill may itself have cut the write in progress short (the child's unsynced
+              // proposals are buffered writes of up to 41 KiB, and a fatal signal ends a write between
+              // pages): the part of that one frame goes too. Nothing synced may go (checked below).
+              const cut = storage.walRecovery?.truncatedBytes ?? 0;
+              expect(cut, `${ctx(i)}: torn tail not cut`).toBeGreaterThanOrEqual(tornBytes);
+              expect(
+                cut - tornBytes,
+                `${ctx(i)}: more cut than the torn tail and one frame the kill tore`,
+              ).toBeLessThan(KILL_TORN_FRAME_MAX);
               stats.tornTails++;
             }
             // Blocks: everything reported durable is there, with the same hash.
