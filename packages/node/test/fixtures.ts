@@ -26,7 +26,6 @@ import {
   createNode,
   handshake,
   type MemoryNetwork,
-  type NodeComponents,
   type NodeInit,
   type SynodNode,
 } from '../src/index.js';
@@ -198,8 +197,7 @@ export async function validatorNode(
 
 /**
  * A node without a signer (it follows the chain) over `network` as peer `name`
- * (memory storage unless given), the ledger as its application; `checks`: the
- * host's signature checks, passed to the ledger and the node alike.
+ * (memory storage unless given), the ledger as its application.
  */
 export async function followerNode(
   network: MemoryNetwork,
@@ -208,22 +206,16 @@ export async function followerNode(
   options: {
     readonly storage?: NodeStorage;
     readonly init?: Omit<NodeInit, 'genesis'>;
-    readonly checks?: Pick<NodeComponents, 'verifySignature' | 'verifySignatures'>;
   } = {},
 ): Promise<{ node: SynodNode; storage: NodeStorage }> {
   const storage = options.storage ?? (await createMemoryNodeStorage());
-  const checks = options.checks ?? {};
   const node = createNode(
     {
       storage,
-      application: await Ledger.open({
-        kv: storage.state.appState,
-        ...(checks.verifySignature === undefined ? {} : { verifySignature: checks.verifySignature }),
-      }),
+      application: await Ledger.open({ kv: storage.state.appState }),
       transport: network.transport(name),
       clock: wallClock,
       signer: null,
-      ...checks,
     },
     { ...options.init, genesis },
   );

@@ -27,7 +27,6 @@ import {
   transfer,
   VALIDATORS,
   validatorNode,
-  wallClock,
 } from '../fixtures.js';
 
 describe('node: handshake and restart', () => {
@@ -289,17 +288,9 @@ describe('node: block sync from several peers', () => {
     serve('copy-a', false);
     serve('copy-b', false);
 
-    const storage = await createMemoryNodeStorage();
-    const follower = createNode(
-      {
-        storage,
-        application: await Ledger.open({ kv: storage.state.appState }),
-        transport: network.transport('f'),
-        clock: wallClock,
-        signer: null,
-      },
-      { genesis, syncBatchBlocks: 4, syncParallelRequests: 3, livenessIntervalMs: 0 },
-    );
+    const { node: follower, storage } = await followerNode(network, 'f', genesis, {
+      init: { syncBatchBlocks: 4, syncParallelRequests: 3, livenessIntervalMs: 0 },
+    });
     const progress: SyncProgressEvent[] = [];
     follower.on('sync', (e) => progress.push(e));
     await follower.start();
